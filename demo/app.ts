@@ -1,0 +1,90 @@
+/**
+ * The demo app: the seed's examples on one Koa server. `createDemoApp()` is what
+ * the tests drive; `server.ts` listens on it.
+ */
+import 'reflect-metadata';
+import Koa from 'koa';
+import { BadRequestError, HttpError, useKoaServer } from 'routing-controllers';
+import { JwtManager, JwtOptions, MemoryTokenStore, TokenStore } from '../src';
+import { AuthController, DemoError, ProtectedController, TokensController } from './controllers';
+
+export const DEMO_SECRET = 'super-secret-demo-key-change-me-in-production!';
+
+const ENDPOINTS = {
+  'POST /login': 'body {"username","password"} -> fresh access token + refresh token (user test/test, admin/admin)',
+  'POST /fresh-login': 'body {"username","password"} -> fresh access token',
+  'POST /refresh': 'refresh token -> new non-fresh access token',
+  'GET /protected': 'any access token',
+  'GET /protected-fresh': 'fresh access token only',
+  'GET /whoami': 'any access token; says who you are',
+  'GET /claims': 'any access token; shows the custom claims added at login',
+  'GET /auth/tokens': 'your stored tokens',
+  'PUT /auth/tokens/revoke/:jti': 'revoke one of your tokens',
+  'PUT /auth/tokens/unrevoke/:jti': 'unrevoke one of your tokens',
+  'GET /auth/all-tokens': 'every stored token (admin only)',
+};
+
+/** Turns every error into `{ msg }` JSON with the right status: never a stack trace. */
+async function jsonErrors(ctx: Koa.Context, next: Koa.Next): Promise<void> {
+  try {
+    await next();
+    if (ctx.status === 404 && ctx.body === undefined) {
+      ctx.status = 404;
+      ctx.body = { msg: 'Not found' };
+    }
+  } catch (error) {
+    const { status, msg } = describeError(error);
+    ctx.status = status;
+    ctx.body = { msg };
+    if (status >= 500) ctx.app.emit('error', error, ctx);
+  }
+}
+
+function describeError(error: unknown): { status: number; msg: string } {
+  if (error instanceof DemoError) return { status: error.status, msg: error.message };
+  if (error instanceof BadRequestError) {
+    const details = (error as { errors?: { constraints?: Record<string, string> }[] }).errors;
+    const reasons = details?.flatMap((e) => Object.values(e.constraints ?? {}));
+    return { status: 400, msg: reasons?.length ? reasons.join('; ') : error.message };
+  }
+  if (error instanceof HttpError) return { status: error.httpCode, msg: error.message };
+  const status = (error as { status?: number }).status; // koa-bodyparser: 400 for bad JSON, 413 too large
+  if (typeof status === 'number' && status >= 400 && status < 500) return { status, msg: (error as Error).message };
+  return { status: 500, msg: 'Internal server error' };
+}
+
+export interface DemoOptions {
+  store?: TokenStore;
+  jwt?: Partial<JwtOptions>;
+}
+
+/**
+ * Configures the manager as the seed's examples do, and builds the app.
+ *
+ * @example createDemoApp().listen(5000)
+ */
+export function createDemoApp(options: DemoOptions = {}): Koa {
+  JwtManager.configure({
+    secret: process.env.JWT_SECRET ?? DEMO_SECRET,
+    accessTokenExpires: '5m',
+    revocation: { store: options.store ?? new MemoryTokenStore(), checks: 'refresh' },
+    // the seed's custom claims example
+    userClaimsLoader: (identity) => ({ hello: identity, foo: ['bar', 'baz'] }),
+    // the seed's "changing default behaviors" example: an expired token answers 200 with its own JSON
+    expiredTokenLoader: () => ({ status: 200, body: { status: 401, sub_status: 101, msg: 'The token has expired' } }),
+    ...options.jwt,
+  });
+  const app = new Koa();
+  app.silent = process.env.NODE_ENV === 'test';
+  app.use(jsonErrors);
+  app.use(async (ctx, next) => {
+    if (ctx.path !== '/' || ctx.method !== 'GET') return next();
+    ctx.body = { name: 'koa-jwt-extended demo', endpoints: ENDPOINTS };
+  });
+  useKoaServer(app, {
+    controllers: [AuthController, ProtectedController, TokensController],
+    defaultErrorHandler: false,
+    validation: { forbidUnknownValues: true },
+  });
+  return app;
+}

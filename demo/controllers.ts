@@ -1,0 +1,139 @@
+/**
+ * The seed README's examples, in koa-jwt-extended's API: login, fresh login,
+ * refresh, protected and fresh-only routes, custom claims, and the revocation
+ * endpoints. In your app, import from 'koa-jwt-extended' instead of '../src'.
+ */
+import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { Body, Get, HttpCode, JsonController, Param, Post, Put } from 'routing-controllers';
+import {
+  Claims, createAccessToken, createRefreshToken, FreshJwtRequired, getJwtClaims, getJwtIdentity, getStoredToken,
+  getAllStoredTokens, getStoredTokens, Identity, JwtRequired, RefreshRequired, revokeToken, TokenNotFoundError,
+  TokenPayload, unrevokeToken,
+} from '../src';
+
+export class LoginBody {
+  @IsString() @IsNotEmpty() @MaxLength(200)
+  username!: string;
+
+  @IsString() @IsNotEmpty() @MaxLength(200)
+  password!: string;
+}
+
+/** Demo users. The seed's `!= and !=` let any half-right login in; here both must match. */
+const USERS: Record<string, string> = { test: 'test', admin: 'admin' };
+
+/** Thrown by a route to answer with a status and `{ msg }` (see the error handler in app.ts). */
+export class DemoError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+function checkPassword({ username, password }: LoginBody): void {
+  if (!Object.prototype.hasOwnProperty.call(USERS, username) || USERS[username] !== password) {
+    throw new DemoError(401, 'Bad username or password');
+  }
+}
+
+@JsonController()
+export class AuthController {
+  /** Standard login: a fresh access token and a refresh token. */
+  @Post('/login')
+  async login(@Body() body: LoginBody) {
+    checkPassword(body);
+    return {
+      access_token: await createAccessToken(body.username, { fresh: true }),
+      refresh_token: await createRefreshToken(body.username),
+    };
+  }
+
+  /** Re-authenticates with the password: a fresh access token only. */
+  @Post('/fresh-login')
+  async freshLogin(@Body() body: LoginBody) {
+    checkPassword(body);
+    return { access_token: await createAccessToken(body.username, { fresh: true }) };
+  }
+
+  /** A refresh token buys a new, non-fresh access token. */
+  @Post('/refresh')
+  @RefreshRequired()
+  async refresh(@Identity() username: string) {
+    return { access_token: await createAccessToken(username, { fresh: false }) };
+  }
+}
+
+@JsonController()
+export class ProtectedController {
+  @Get('/protected')
+  @JwtRequired()
+  protected() {
+    return { hello: 'world' };
+  }
+
+  @Get('/protected-fresh')
+  @FreshJwtRequired()
+  protectedFresh(@Identity() username: string) {
+    return { hello: `from ${username}` };
+  }
+
+  /** The seed's "who am I", reading the identity through getJwtIdentity(). */
+  @Get('/whoami')
+  @JwtRequired()
+  whoami() {
+    return { hello: `from ${getJwtIdentity()}` };
+  }
+
+  /** The seed's custom claims example (claims added by userClaimsLoader in app.ts). */
+  @Get('/claims')
+  @JwtRequired()
+  claims(@Claims() claims: TokenPayload) {
+    return { hello_is: claims.hello, foo_is: getJwtClaims().foo };
+  }
+}
+
+@JsonController('/auth')
+export class TokensController {
+  /** The caller's own stored tokens. */
+  @Get('/tokens')
+  @JwtRequired()
+  async listMine(@Identity() username: string) {
+    return getStoredTokens(username);
+  }
+
+  /** Every stored token: administrators only. */
+  @Get('/all-tokens')
+  @JwtRequired()
+  async listAll(@Identity() username: string) {
+    if (username !== 'admin') throw new DemoError(403, 'Administrators only');
+    return getAllStoredTokens();
+  }
+
+  @Put('/tokens/revoke/:jti')
+  @HttpCode(200)
+  @JwtRequired()
+  async revoke(@Param('jti') jti: string, @Identity() username: string) {
+    await ownedToken(jti, username);
+    await revokeToken(jti);
+    return { msg: 'Token successfully revoked' };
+  }
+
+  @Put('/tokens/unrevoke/:jti')
+  @HttpCode(200)
+  @JwtRequired()
+  async unrevoke(@Param('jti') jti: string, @Identity() username: string) {
+    await ownedToken(jti, username);
+    await unrevokeToken(jti);
+    return { msg: 'Token successfully unrevoked' };
+  }
+}
+
+/** Someone else's token is reported as not found, so jtis of others cannot be probed. */
+async function ownedToken(jti: string, username: string): Promise<void> {
+  try {
+    const { token } = await getStoredToken(jti);
+    if (token.sub !== username) throw new TokenNotFoundError(jti);
+  } catch (error) {
+    if (error instanceof TokenNotFoundError) throw new DemoError(404, 'Token not found');
+    throw error;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * JWS compact serialization: split, decode and signature check, with nothing
+ * parsed from the payload before its signature is known good. Every failure is
+ * an `InvalidTokenError` with a short reason, never a raw `SyntaxError`.
+ */
+import { constants, createHmac, KeyObject, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
+import { InvalidTokenError } from './errors';
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+export interface ParsedToken {
+  header: Record<string, unknown>;
+  /** `base64url(header).base64url(payload)`, the bytes the signature covers. */
+  signingInput: string;
+  payloadSegment: string;
+  signature: Buffer;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+function decodeSegment(segment: string, name: string): Buffer {
+  // base64url length 4n+1 cannot encode whole bytes; Buffer.from would silently drop it.
+  if (!BASE64URL.test(segment) || segment.length % 4 === 1) {
+    throw new InvalidTokenError(`Invalid ${name} padding`, 'ERR_JWT_MALFORMED');
+  }
+  return Buffer.from(segment, 'base64url');
+}
+
+/** Decodes a base64url segment holding a JSON object. */
+export function decodeJsonSegment(segment: string, name: 'header' | 'payload'): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(decodeSegment(segment, name).toString('utf8'));
+  } catch (error) {
+    if (error instanceof InvalidTokenError) throw error;
+    throw new InvalidTokenError(`Invalid ${name} string: not valid JSON`, 'ERR_JWT_MALFORMED', error);
+  }
+  if (!isPlainObject(value)) {
+    throw new InvalidTokenError(`Invalid ${name} string: must be a JSON object`, 'ERR_JWT_MALFORMED');
+  }
+  return value;
+}
+
+/**
+ * Splits a compact JWS and decodes its header; the payload stays encoded.
+ *
+ * @example const { header } = parseCompactToken(token, 8192)
+ */
+export function parseCompactToken(token: string, maxLength: number): ParsedToken {
+  if (token.length > maxLength) throw new InvalidTokenError('Token is too long', 'ERR_JWT_TOO_LONG');
+  const first = token.indexOf('.');
+  const second = first < 0 ? -1 : token.indexOf('.', first + 1);
+  if (second < 0) throw new InvalidTokenError('Not enough segments', 'ERR_JWT_MALFORMED');
+  if (token.indexOf('.', second + 1) >= 0) throw new InvalidTokenError('Too many segments', 'ERR_JWT_MALFORMED');
+  const headerSegment = token.slice(0, first);
+  const payloadSegment = token.slice(first + 1, second);
+  const header = decodeJsonSegment(headerSegment, 'header');
+  if (payloadSegment === '') throw new InvalidTokenError('Invalid payload padding', 'ERR_JWT_MALFORMED');
+  const signature = decodeSegment(token.slice(second + 1), 'signature');
+  return { header, signingInput: token.slice(0, second), payloadSegment, signature };
+}
+
+const HASHES: Record<string, string> = { '256': 'sha256', '384': 'sha384', '512': 'sha512' };
+
+/** Checks a signature with `algorithm` (already on the allow-list) and `key`. */
+export function isSignatureValid(algorithm: string, key: KeyObject, signingInput: string, signature: Buffer): boolean {
+  const hash = HASHES[algorithm.slice(2)];
+  const family = algorithm.slice(0, 2);
+  try {
+    if (family === 'HS') {
+      const expected = createHmac(hash, key).update(signingInput).digest();
+      return expected.length === signature.length && timingSafeEqual(expected, signature);
+    }
+    const data = Buffer.from(signingInput);
+    if (family === 'RS') return cryptoVerify(hash, data, key, signature);
+    if (family === 'PS') {
+      return cryptoVerify(hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature);
+    }
+    return cryptoVerify(hash, data, { key, dsaEncoding: 'ieee-p1363' }, signature);
+  } catch {
+    return false; // a signature of the wrong shape for the key is just a bad signature
+  }
+}

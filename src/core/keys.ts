@@ -1,0 +1,205 @@
+/**
+ * Keys are built once, at `configure()`, as `KeyObject`s: a string secret handed
+ * to a JWT library on every call is re-derived every time (measured ~40x slower).
+ * A key ring holds the signing key and every key a token may be verified with,
+ * indexed by `kid` (rotation: old public keys stay until their tokens expire).
+ */
+import { createHash, createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
+
+export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+export const ASYMMETRIC_ALGORITHMS = [
+  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512',
+] as const;
+export const SUPPORTED_ALGORITHMS: readonly string[] = [...HMAC_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS];
+
+export type Algorithm = (typeof HMAC_ALGORITHMS)[number] | (typeof ASYMMETRIC_ALGORITHMS)[number];
+
+/** A PEM string, a Buffer holding PEM (or raw secret bytes), or a ready `KeyObject`. */
+export type KeyInput = string | Buffer | KeyObject;
+
+/** An extra key a token may be verified with (rotation). */
+export interface VerificationKeyOptions {
+  kid: string;
+  /** Defaults to the configured `algorithm`. */
+  algorithm?: Algorithm;
+  /** For HS* algorithms. */
+  secret?: KeyInput;
+  /** For RS/PS/ES algorithms. */
+  publicKey?: KeyInput;
+}
+
+export interface VerificationKey {
+  kid: string | undefined;
+  algorithm: Algorithm;
+  key: KeyObject;
+}
+
+export interface KeyRing {
+  /** The key tokens are signed with; `key` is undefined for a verify-only (public key) set-up. */
+  signing: { algorithm: Algorithm; kid: string | undefined; key: KeyObject | undefined };
+  /** The key for tokens that carry no `kid`. */
+  current: VerificationKey;
+  byKid: ReadonlyMap<string, VerificationKey>;
+  /** Every algorithm some key of the ring verifies: the allow-list. */
+  algorithms: ReadonlySet<string>;
+}
+
+const MIN_SECRET_BYTES = 32;
+const MIN_RSA_BITS = 2048;
+const EC_CURVES: Record<string, string> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
+
+export function isHmac(algorithm: string): boolean {
+  return algorithm.startsWith('HS');
+}
+
+/** Builds an HMAC secret key, or returns why it cannot. */
+function secretKey(input: unknown, label: string, problems: string[]): KeyObject | undefined {
+  if (input instanceof KeyObject) {
+    if (input.type !== 'secret') {
+      problems.push(`${label}: an asymmetric key is never accepted as an HMAC secret`);
+      return undefined;
+    }
+    if (input.symmetricKeySize! < MIN_SECRET_BYTES) problems.push(`${label} must be at least ${MIN_SECRET_BYTES} bytes (got ${input.symmetricKeySize})`);
+    return input;
+  }
+  if (typeof input !== 'string' && !Buffer.isBuffer(input)) {
+    problems.push(`${label} is required for HS* algorithms (a string or Buffer of at least ${MIN_SECRET_BYTES} bytes)`);
+    return undefined;
+  }
+  const bytes = Buffer.from(input);
+  if (/-----BEGIN [A-Z ]*KEY-----/.test(bytes.toString('latin1'))) {
+    problems.push(`${label}: a PEM key is never accepted as an HMAC secret (algorithm confusion)`);
+    return undefined;
+  }
+  if (bytes.length < MIN_SECRET_BYTES) {
+    problems.push(`${label} must be at least ${MIN_SECRET_BYTES} bytes (got ${bytes.length})`);
+    return undefined;
+  }
+  return createSecretKey(bytes);
+}
+
+function asymmetricKey(input: unknown, kind: 'private' | 'public', label: string, problems: string[]): KeyObject | undefined {
+  try {
+    if (input instanceof KeyObject) {
+      if (input.type === 'secret') throw new Error('a secret key was given');
+      if (kind === 'public') return input.type === 'public' ? input : createPublicKey(input);
+      if (input.type !== 'private') throw new Error('a public key was given where a private key is needed');
+      return input;
+    }
+    if (typeof input !== 'string' && !Buffer.isBuffer(input)) throw new Error('expected a PEM string, Buffer or KeyObject');
+    return kind === 'private' ? createPrivateKey(input) : createPublicKey(input);
+  } catch (error) {
+    problems.push(`${label} is not a usable ${kind} key: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
+/** Checks an asymmetric key fits the algorithm: key type, RSA size, EC curve. */
+function checkKeyFits(key: KeyObject, algorithm: string, label: string, problems: string[]): void {
+  const type = key.asymmetricKeyType;
+  const details = key.asymmetricKeyDetails ?? {};
+  if (algorithm.startsWith('ES')) {
+    if (type !== 'ec' || details.namedCurve !== EC_CURVES[algorithm]) {
+      problems.push(`${label} must be an EC key on curve ${EC_CURVES[algorithm]} for ${algorithm} (got ${type}${details.namedCurve ? ' ' + details.namedCurve : ''})`);
+    }
+    return;
+  }
+  const allowed = algorithm.startsWith('PS') ? ['rsa', 'rsa-pss'] : ['rsa'];
+  if (!allowed.includes(type ?? '')) {
+    problems.push(`${label} must be an RSA key for ${algorithm} (got ${type})`);
+  } else if ((details.modulusLength ?? 0) < MIN_RSA_BITS) {
+    problems.push(`${label} must be an RSA key of at least ${MIN_RSA_BITS} bits (got ${details.modulusLength})`);
+  }
+}
+
+/** RFC 7638 JWK thumbprint: a stable default `kid` for an asymmetric key. */
+export function jwkThumbprint(publicKey: KeyObject): string {
+  const jwk = publicKey.export({ format: 'jwk' }) as Record<string, string>;
+  const members = jwk.kty === 'RSA' ? { e: jwk.e, kty: jwk.kty, n: jwk.n } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y };
+  return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
+}
+
+export interface KeyOptions {
+  algorithm: Algorithm;
+  secret?: unknown;
+  privateKey?: unknown;
+  publicKey?: unknown;
+  kid?: string;
+  verificationKeys?: VerificationKeyOptions[];
+}
+
+/** Builds one verification key of the ring (the current one or a rotated-out one). */
+function buildVerificationKey(
+  options: { algorithm: Algorithm; secret?: unknown; publicKey?: unknown; privateKey?: KeyObject },
+  label: string,
+  problems: string[],
+): KeyObject | undefined {
+  const { algorithm } = options;
+  if (isHmac(algorithm)) {
+    if (options.publicKey !== undefined) problems.push(`${label}: publicKey is for RS/PS/ES algorithms, not ${algorithm}`);
+    return secretKey(options.secret, `${label} secret`, problems);
+  }
+  if (options.secret !== undefined) {
+    problems.push(`${label}: a secret is never used for the asymmetric algorithm ${algorithm}; give privateKey/publicKey`);
+  }
+  const source = options.publicKey ?? options.privateKey;
+  if (source === undefined) {
+    problems.push(`${label}: ${algorithm} needs a privateKey (to sign) and/or a publicKey (to verify)`);
+    return undefined;
+  }
+  const key = asymmetricKey(source, 'public', `${label} publicKey`, problems);
+  if (key) checkKeyFits(key, algorithm, `${label} key`, problems);
+  return key;
+}
+
+/**
+ * Builds the key ring, pushing every problem found into `problems`.
+ *
+ * @example buildKeyRing({ algorithm: 'HS256', secret: process.env.JWT_SECRET }, problems)
+ */
+export function buildKeyRing(options: KeyOptions, problems: string[]): KeyRing | undefined {
+  const { algorithm } = options;
+  const before = problems.length;
+  let signingKey: KeyObject | undefined;
+  if (!isHmac(algorithm) && options.privateKey !== undefined) {
+    signingKey = asymmetricKey(options.privateKey, 'private', 'privateKey', problems);
+    if (signingKey) checkKeyFits(signingKey, algorithm, 'privateKey', problems);
+  }
+  const currentKey = buildVerificationKey({ ...options, privateKey: signingKey }, 'signing key', problems);
+  if (isHmac(algorithm)) signingKey = currentKey;
+  if (signingKey && currentKey && !isHmac(algorithm) && options.publicKey !== undefined) {
+    const derived = createPublicKey(signingKey).export({ format: 'jwk' });
+    if (JSON.stringify(derived) !== JSON.stringify(currentKey.export({ format: 'jwk' }))) {
+      problems.push('publicKey does not match privateKey');
+    }
+  }
+  const kid = options.kid ?? (currentKey && !isHmac(algorithm) && problems.length === before ? jwkThumbprint(currentKey) : undefined);
+  const byKid = new Map<string, VerificationKey>();
+  const current: VerificationKey = { kid, algorithm, key: currentKey! };
+  if (kid !== undefined) byKid.set(kid, current);
+  for (const [index, extra] of (options.verificationKeys ?? []).entries()) {
+    const label = `verificationKeys[${index}]`;
+    if (typeof extra?.kid !== 'string' || extra.kid === '') { problems.push(`${label}.kid must be a non-empty string`); continue; }
+    if (byKid.has(extra.kid)) { problems.push(`${label}.kid '${extra.kid}' is used twice`); continue; }
+    const extraAlgorithm = extra.algorithm ?? algorithm;
+    if (!SUPPORTED_ALGORITHMS.includes(extraAlgorithm)) { problems.push(`${label}.algorithm '${extraAlgorithm}' is not supported`); continue; }
+    const key = buildVerificationKey({ algorithm: extraAlgorithm, secret: extra.secret, publicKey: extra.publicKey }, label, problems);
+    if (key) byKid.set(extra.kid, { kid: extra.kid, algorithm: extraAlgorithm, key });
+  }
+  if (problems.length > before) return undefined;
+  const algorithms = new Set<string>([algorithm, ...[...byKid.values()].map((k) => k.algorithm)]);
+  return { signing: { algorithm, kid, key: signingKey }, current, byKid, algorithms };
+}
+
+/** The public keys of the ring as a JWK Set (HMAC secrets are never exported). */
+export function publicJwks(ring: KeyRing): { keys: Record<string, unknown>[] } {
+  const keys: Record<string, unknown>[] = [];
+  const seen = new Set<VerificationKey>();
+  for (const entry of [ring.current, ...ring.byKid.values()]) {
+    if (seen.has(entry) || isHmac(entry.algorithm)) continue;
+    seen.add(entry);
+    const jwk = entry.key.export({ format: 'jwk' }) as Record<string, unknown>;
+    keys.push({ ...jwk, kid: entry.kid ?? jwkThumbprint(entry.key), alg: entry.algorithm, use: 'sig' });
+  }
+  return { keys };
+}

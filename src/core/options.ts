@@ -1,0 +1,235 @@
+/**
+ * Options: what a user passes to `JwtManager.configure()`, validated once with
+ * class-validator (every problem listed in one error), then resolved into a
+ * frozen config the request path reads without further checks.
+ */
+import {
+  IsArray, IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min, validateSync,
+  ValidateIf,
+} from 'class-validator';
+import { parseDuration, describe, Duration } from './duration';
+import { JwtConfigurationError } from './errors';
+import { Algorithm, buildKeyRing, KeyInput, KeyRing, SUPPORTED_ALGORITHMS, VerificationKeyOptions } from './keys';
+import type { Loaders } from './responses';
+import type { TokenStore } from '../store/token-store';
+
+export type TokenLocation = 'headers' | 'cookies' | 'query' | 'json';
+export const TOKEN_LOCATIONS: readonly TokenLocation[] = ['headers', 'cookies', 'query', 'json'];
+export type RevocationChecks = 'refresh' | 'all';
+
+/** Everything `JwtManager.configure()` accepts. Only `secret` (or keys) is required. */
+export interface JwtOptions extends Partial<Loaders> {
+  secret?: KeyInput;
+  algorithm?: Algorithm;
+  privateKey?: KeyInput;
+  publicKey?: KeyInput;
+  /** `kid` header of the signing key; asymmetric keys default to their RFC 7638 thumbprint. */
+  kid?: string;
+  /** Older keys tokens may still be verified with, picked by `kid`. */
+  verificationKeys?: VerificationKeyOptions[];
+  headerName?: string;
+  headerType?: string;
+  accessTokenExpires?: Duration;
+  refreshTokenExpires?: Duration;
+  identityClaim?: string;
+  errorMessageKey?: string;
+  revocation?: { store: TokenStore; checks?: RevocationChecks };
+  tokenLocation?: TokenLocation | TokenLocation[];
+  audience?: string | string[];
+  issuer?: string;
+  /** Seconds of clock skew tolerated for `exp`, `nbf` and `iat`. */
+  leeway?: number;
+  /** Tokens longer than this are refused before any parsing. */
+  maxTokenLength?: number;
+  /** Verified tokens kept for re-use (hits still re-check `exp`/`nbf`); 0 turns the cache off. */
+  verifiedTokenCacheSize?: number;
+  // cookies and CSRF (Flask-JWT-Extended names in the README)
+  accessCookieName?: string;
+  refreshCookieName?: string;
+  accessCookiePath?: string;
+  refreshCookiePath?: string;
+  cookieDomain?: string;
+  cookieSecure?: boolean;
+  cookieSameSite?: 'strict' | 'lax' | 'none' | false;
+  sessionCookie?: boolean;
+  cookieCsrfProtect?: boolean;
+  csrfMethods?: string[];
+  accessCsrfHeaderName?: string;
+  refreshCsrfHeaderName?: string;
+  accessCsrfCookieName?: string;
+  refreshCsrfCookieName?: string;
+  accessCsrfCookiePath?: string;
+  refreshCsrfCookiePath?: string;
+  csrfInCookies?: boolean;
+  queryStringName?: string;
+  jsonKey?: string;
+  refreshJsonKey?: string;
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/; // an RFC 9110 token
+const COOKIE_NAME = HEADER_NAME;
+
+/** The class-validator schema: one decorator line per simple rule. */
+class OptionsSchema {
+  @IsIn(SUPPORTED_ALGORITHMS, { message: `algorithm must be one of ${SUPPORTED_ALGORITHMS.join(', ')} ('none' is never allowed)` })
+  algorithm!: string;
+  @IsString() @IsNotEmpty() @Matches(HEADER_NAME, { message: 'headerName must be a valid HTTP header name' })
+  headerName!: string;
+  @IsString() @Matches(/^[!#$%&'*+.^_`|~0-9A-Za-z-]*$/, { message: "headerType must be a single word like 'Bearer', or '' for the bare token" })
+  headerType!: string;
+  @IsString() @IsNotEmpty() identityClaim!: string;
+  @IsString() @IsNotEmpty() errorMessageKey!: string;
+  @IsInt() @Min(0) @Max(86400) leeway!: number;
+  @IsInt() @Min(64) @Max(1_000_000) maxTokenLength!: number;
+  @IsInt() @Min(0) verifiedTokenCacheSize!: number;
+  @IsOptional() @IsString() @IsNotEmpty() kid?: string;
+  @IsOptional() @IsString() @IsNotEmpty() issuer?: string;
+  @IsOptional() @ValidateIf((o: OptionsSchema) => typeof o.audience !== 'string')
+  @IsArray({ message: 'audience must be a string or a non-empty list of strings' }) @IsString({ each: true }) @IsNotEmpty({ each: true })
+  audience?: string | string[];
+  @IsArray() @IsIn(TOKEN_LOCATIONS, { each: true, message: `tokenLocation entries must be among ${TOKEN_LOCATIONS.join(', ')}` })
+  tokenLocation!: string[];
+  @Matches(COOKIE_NAME, { message: '$property must be a valid cookie name' }) accessCookieName!: string;
+  @Matches(COOKIE_NAME, { message: '$property must be a valid cookie name' }) refreshCookieName!: string;
+  @Matches(COOKIE_NAME, { message: '$property must be a valid cookie name' }) accessCsrfCookieName!: string;
+  @Matches(COOKIE_NAME, { message: '$property must be a valid cookie name' }) refreshCsrfCookieName!: string;
+  @Matches(/^\/[^;\s]*$/, { message: "$property must be a path starting with '/'" }) accessCookiePath!: string;
+  @Matches(/^\/[^;\s]*$/, { message: "$property must be a path starting with '/'" }) refreshCookiePath!: string;
+  @Matches(/^\/[^;\s]*$/, { message: "$property must be a path starting with '/'" }) accessCsrfCookiePath!: string;
+  @Matches(/^\/[^;\s]*$/, { message: "$property must be a path starting with '/'" }) refreshCsrfCookiePath!: string;
+  @IsOptional() @IsString() @Matches(/^[^;\s]+$/, { message: 'cookieDomain must be a domain' }) cookieDomain?: string;
+  @IsBoolean() cookieSecure!: boolean;
+  @IsIn(['strict', 'lax', 'none', false]) cookieSameSite!: string | false;
+  @IsBoolean() sessionCookie!: boolean;
+  @IsBoolean() cookieCsrfProtect!: boolean;
+  @IsBoolean() csrfInCookies!: boolean;
+  @IsArray() @IsIn(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], { each: true, message: 'csrfMethods entries must be HTTP methods in capitals' })
+  csrfMethods!: string[];
+  @Matches(HEADER_NAME, { message: '$property must be a valid HTTP header name' }) accessCsrfHeaderName!: string;
+  @Matches(HEADER_NAME, { message: '$property must be a valid HTTP header name' }) refreshCsrfHeaderName!: string;
+  @IsString() @IsNotEmpty() @MaxLength(256) queryStringName!: string;
+  @IsString() @IsNotEmpty() jsonKey!: string;
+  @IsString() @IsNotEmpty() refreshJsonKey!: string;
+}
+
+export const DEFAULTS = {
+  algorithm: 'HS256' as Algorithm,
+  headerName: 'Authorization',
+  headerType: 'Bearer',
+  accessTokenExpires: '15m' as Duration,
+  refreshTokenExpires: '30d' as Duration,
+  identityClaim: 'sub',
+  errorMessageKey: 'msg',
+  tokenLocation: ['headers'] as TokenLocation[],
+  leeway: 0,
+  maxTokenLength: 8192,
+  verifiedTokenCacheSize: 10_000,
+  accessCookieName: 'access_token_cookie',
+  refreshCookieName: 'refresh_token_cookie',
+  accessCookiePath: '/',
+  refreshCookiePath: '/',
+  cookieSecure: false,
+  cookieSameSite: 'lax' as 'strict' | 'lax' | 'none' | false,
+  sessionCookie: true,
+  cookieCsrfProtect: true,
+  csrfMethods: ['POST', 'PUT', 'PATCH', 'DELETE'],
+  accessCsrfHeaderName: 'X-CSRF-TOKEN',
+  refreshCsrfHeaderName: 'X-CSRF-TOKEN',
+  accessCsrfCookieName: 'csrf_access_token',
+  refreshCsrfCookieName: 'csrf_refresh_token',
+  accessCsrfCookiePath: '/',
+  refreshCsrfCookiePath: '/',
+  csrfInCookies: true,
+  queryStringName: 'jwt',
+  jsonKey: 'access_token',
+  refreshJsonKey: 'refresh_token',
+};
+
+type Defaulted = typeof DEFAULTS;
+
+/** The resolved, validated configuration. */
+export interface JwtConfig extends Omit<Defaulted, 'accessTokenExpires' | 'refreshTokenExpires'> {
+  keys: KeyRing;
+  /** Seconds, or `false` when that token kind never expires. */
+  accessTokenExpires: number | false;
+  refreshTokenExpires: number | false;
+  revocation: { store: TokenStore; checks: RevocationChecks } | undefined;
+  audience: readonly string[] | undefined;
+  /** What goes into the `aud` claim of new tokens. */
+  audienceClaim: string | string[] | undefined;
+  issuer: string | undefined;
+  cookieDomain: string | undefined;
+  csrfMethodSet: ReadonlySet<string>;
+  loaders: Partial<Loaders>;
+}
+
+const LOADER_NAMES = [
+  'userClaimsLoader', 'userIdentityLoader', 'expiredTokenLoader', 'invalidTokenLoader', 'unauthorizedLoader',
+  'needsFreshTokenLoader', 'revokedTokenLoader', 'storeUnavailableLoader',
+] as const;
+
+const KNOWN_OPTIONS = new Set<string>([
+  ...Object.keys(DEFAULTS), ...LOADER_NAMES,
+  'secret', 'privateKey', 'publicKey', 'kid', 'verificationKeys', 'revocation', 'audience', 'issuer', 'cookieDomain',
+]);
+
+function durationOption(name: string, value: unknown, problems: string[]): number | false {
+  const parsed = parseDuration(value);
+  if ('problem' in parsed) { problems.push(`${name} ${parsed.problem}`); return false; }
+  if (parsed.seconds !== false && parsed.seconds <= 0) problems.push(`${name} must be positive (or false for tokens that never expire)`);
+  return parsed.seconds;
+}
+
+function revocationOption(value: unknown, problems: string[]): JwtConfig['revocation'] {
+  if (value === undefined || value === null || value === false) return undefined;
+  const revocation = value as { store?: Partial<TokenStore>; checks?: unknown };
+  const store = revocation.store;
+  const methods = ['add', 'find', 'setRevoked', 'findByIdentity', 'findAll'] as const;
+  if (!store || methods.some((m) => typeof store[m] !== 'function')) {
+    problems.push('revocation.store must be a TokenStore (MemoryTokenStore, RedisTokenStore, TieredTokenStore or your own)');
+  }
+  const checks = revocation.checks ?? 'refresh';
+  if (checks !== 'refresh' && checks !== 'all') problems.push(`revocation.checks must be 'refresh' or 'all', got ${describe(checks)}`);
+  return { store: store as TokenStore, checks: checks as RevocationChecks };
+}
+
+function schemaProblems(values: Record<string, unknown>): string[] {
+  const schema = Object.assign(new OptionsSchema(), values);
+  return validateSync(schema, { forbidUnknownValues: false }).flatMap((error) =>
+    Object.values(error.constraints ?? {}).map((m) => (m.startsWith(error.property) ? m : `${error.property}: ${m}`)),
+  );
+}
+
+/**
+ * Validates user options and resolves them. Throws one `JwtConfigurationError`
+ * listing every problem.
+ *
+ * @example resolveOptions({ secret: process.env.JWT_SECRET! })
+ */
+export function resolveOptions(options: JwtOptions): JwtConfig {
+  if (typeof options !== 'object' || options === null) throw new JwtConfigurationError(['options must be an object']);
+  const problems: string[] = [];
+  for (const name of Object.keys(options)) if (!KNOWN_OPTIONS.has(name)) problems.push(`unknown option '${name}'`);
+  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const merged = { ...DEFAULTS, ...defined } as Defaulted & JwtOptions;
+  const tokenLocation = Array.isArray(merged.tokenLocation) ? merged.tokenLocation : [merged.tokenLocation];
+  if (tokenLocation.length === 0) problems.push('tokenLocation must name at least one location');
+  if (new Set(tokenLocation).size !== tokenLocation.length) problems.push('tokenLocation lists a location twice');
+  problems.push(...schemaProblems({ ...merged, tokenLocation }));
+  const accessTokenExpires = durationOption('accessTokenExpires', merged.accessTokenExpires, problems);
+  const refreshTokenExpires = durationOption('refreshTokenExpires', merged.refreshTokenExpires, problems);
+  const revocation = revocationOption(options.revocation, problems);
+  for (const name of LOADER_NAMES) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') problems.push(`${name} must be a function`);
+  }
+  if (merged.cookieSameSite === 'none' && !merged.cookieSecure) problems.push("cookieSameSite 'none' needs cookieSecure: true (browsers refuse it otherwise)");
+  const keys = SUPPORTED_ALGORITHMS.includes(merged.algorithm) ? buildKeyRing(merged, problems) : undefined;
+  if (problems.length > 0) throw new JwtConfigurationError(problems);
+  const audience = merged.audience === undefined ? undefined : [merged.audience].flat();
+  const loaders = Object.fromEntries(LOADER_NAMES.filter((n) => options[n]).map((n) => [n, options[n]]));
+  return Object.freeze({
+    ...merged, tokenLocation: tokenLocation as TokenLocation[], keys: keys!, accessTokenExpires, refreshTokenExpires, revocation,
+    audience, audienceClaim: merged.audience, issuer: merged.issuer, cookieDomain: merged.cookieDomain,
+    csrfMethodSet: new Set(merged.csrfMethods), loaders,
+  }) as JwtConfig;
+}

@@ -1,0 +1,119 @@
+/**
+ * The decorators record what they mean in routing-controllers' metadata (a
+ * per-route middleware, parameter converters) and wrap the method so a direct
+ * call is checked by the same guard. They hold no rule of their own.
+ */
+import { createParamDecorator, getMetadataArgsStorage } from 'routing-controllers';
+import { JwtError } from '../core/errors';
+import { JwtManager } from '../core/manager';
+import type { TokenPayload } from '../core/responses';
+import { ACCESS, FRESH_ACCESS, REFRESH, Requirement } from '../core/verify';
+import { requestContext } from '../koa/context';
+import { Guard, GuardOptions, guardMiddleware, refusal } from '../koa/guard';
+
+/** A refusal of a directly called method: what the HTTP route would have answered. */
+export class JwtHttpError extends Error {
+  /** routing-controllers reads `httpCode` when this error escapes into an HTTP response. */
+  readonly httpCode: number;
+  constructor(readonly status: number, readonly body: unknown, override readonly cause: JwtError) {
+    super(cause.message, { cause });
+    this.name = 'JwtHttpError';
+    this.httpCode = status;
+  }
+}
+
+type InjectedKind = 'identity' | 'claims';
+/** Per class prototype and method: which parameters the method wrapper fills in. */
+const INJECTED = new WeakMap<object, Map<string | symbol, Injected[]>>();
+
+interface Injected {
+  index: number;
+  kind: InjectedKind;
+}
+
+function injectedParams(target: object, method: string | symbol): Injected[] {
+  return INJECTED.get(target)?.get(method) ?? [];
+}
+
+function injectParams(args: unknown[], injected: Injected[], payload: TokenPayload | undefined): unknown[] {
+  const identityClaim = JwtManager.instance.config.identityClaim;
+  const filled = [...args];
+  for (const { index, kind } of injected) filled[index] = kind === 'identity' ? payload?.[identityClaim] : payload;
+  return filled;
+}
+
+async function toHttpError(error: unknown): Promise<unknown> {
+  if (!(error instanceof JwtError)) return error;
+  const response = await refusal(error, JwtManager.instance);
+  return new JwtHttpError(response.status, response.body, error);
+}
+
+/** Wraps a controller method so a call outside its own HTTP route is checked by the same guard. */
+function guardMethod(original: (...args: unknown[]) => unknown, guard: Guard, target: object, method: string | symbol) {
+  return async function guarded(this: unknown, ...args: unknown[]): Promise<unknown> {
+    const context = requestContext.getStore();
+    if (context?.guard === guard) return original.apply(this, args); // its route middleware already checked it
+    let authorized;
+    try {
+      authorized = await guard.authorizeToken(context?.token, JwtManager.instance);
+    } catch (error) {
+      throw await toHttpError(error);
+    }
+    const filled = injectParams(args, injectedParams(target, method), authorized.payload);
+    return requestContext.run(authorized, () => original.apply(this, filled));
+  };
+}
+
+function protect(requirement: Requirement, optional: boolean, options?: GuardOptions): MethodDecorator {
+  return (target, method, descriptor) => {
+    const guard = new Guard(requirement, optional, options);
+    getMetadataArgsStorage().uses.push({ target: target.constructor, method: method as string, middleware: guardMiddleware(guard), afterAction: false });
+    const original = descriptor.value as unknown as (...args: unknown[]) => unknown;
+    if (typeof original !== 'function') throw new TypeError(`@JwtRequired() and friends decorate methods; ${String(method)} is not one`);
+    const guarded = guardMethod(original, guard, target, method);
+    Object.defineProperty(guarded, 'name', { value: original.name });
+    (descriptor as PropertyDescriptor).value = guarded;
+  };
+}
+
+/** An access token (fresh or not) is required. @example @Get('/protected') @JwtRequired() protected() {} */
+export function JwtRequired(options?: GuardOptions): MethodDecorator {
+  return protect(ACCESS, false, options);
+}
+
+/** A fresh access token is required. @example @Post('/password') @FreshJwtRequired() change() {} */
+export function FreshJwtRequired(options?: GuardOptions): MethodDecorator {
+  return protect(FRESH_ACCESS, false, options);
+}
+
+/** A refresh token is required. @example @Post('/refresh') @RefreshRequired() refresh() {} */
+export function RefreshRequired(options?: GuardOptions): MethodDecorator {
+  return protect(REFRESH, false, options);
+}
+
+/**
+ * No token runs the route anonymously (`@Identity()` is undefined); a token that
+ * is present must still be valid. @example @Get('/feed') @JwtOptional() feed(@Identity() who?: string) {}
+ */
+export function JwtOptional(options?: GuardOptions): MethodDecorator {
+  return protect(ACCESS, true, options);
+}
+
+function injector(kind: InjectedKind, read: (payload: TokenPayload | undefined) => unknown): ParameterDecorator {
+  return (target, method, index) => {
+    if (method === undefined) throw new TypeError('@Identity() and @Claims() decorate method parameters');
+    if (!INJECTED.has(target)) INJECTED.set(target, new Map());
+    INJECTED.get(target)!.set(method, [...injectedParams(target, method), { index, kind }]);
+    createParamDecorator({ value: (action) => read(action.context.state.jwt as TokenPayload | undefined) })(target, method as string, index);
+  };
+}
+
+/** Injects the token's identity. @example me(@Identity() username: string) {} */
+export function Identity(): ParameterDecorator {
+  return injector('identity', (payload) => payload?.[JwtManager.instance.config.identityClaim]);
+}
+
+/** Injects the verified payload (custom claims at the top level). @example me(@Claims() claims: JwtPayload) {} */
+export function Claims(): ParameterDecorator {
+  return injector('claims', (payload) => payload);
+}

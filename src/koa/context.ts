@@ -1,0 +1,48 @@
+/**
+ * The request context: the verified token of the request being served, reachable
+ * anywhere in its async call chain through AsyncLocalStorage.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { JwtUsageError } from '../core/errors';
+import { JwtManager } from '../core/manager';
+import type { TokenPayload } from '../core/responses';
+
+export interface JwtRequestContext {
+  /** The raw token the request carried (or `withToken` gave), if any. */
+  token: string | undefined;
+  /** The verified payload; `undefined` until authorized, or on an anonymous `@JwtOptional()` call. */
+  payload: TokenPayload | undefined;
+  /** The guard already enforced for this context (a decorated method re-checks under any other). */
+  guard: object | undefined;
+}
+
+export const requestContext = new AsyncLocalStorage<JwtRequestContext>();
+
+function authorizedContext(caller: string): JwtRequestContext {
+  const context = requestContext.getStore();
+  if (!context?.guard) {
+    throw new JwtUsageError(
+      `${caller} was called outside a protected request: use it inside a method decorated with @JwtRequired(), @FreshJwtRequired(), @RefreshRequired() or @JwtOptional()`,
+    );
+  }
+  return context;
+}
+
+/**
+ * The identity of the current request's token (`undefined` on an anonymous `@JwtOptional()` request).
+ *
+ * @example const username = getJwtIdentity()
+ */
+export function getJwtIdentity(): string | undefined {
+  const payload = authorizedContext('getJwtIdentity()').payload;
+  return payload?.[JwtManager.instance.config.identityClaim] as string | undefined;
+}
+
+/**
+ * The verified payload of the current request's token, custom claims at the top level.
+ *
+ * @example const { roles } = getJwtClaims()
+ */
+export function getJwtClaims(): TokenPayload {
+  return authorizedContext('getJwtClaims()').payload ?? {};
+}

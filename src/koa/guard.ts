@@ -1,0 +1,79 @@
+/**
+ * A guard is what one decorator application means: the token requirement of a
+ * route, whether a missing token is allowed, and where to look for it. The
+ * route middleware and the method wrapper both enforce the same guard.
+ */
+import type { Context, Middleware } from 'koa';
+import { JwtError, NoAuthorizationError } from '../core/errors';
+import { JwtManager } from '../core/manager';
+import type { TokenLocation } from '../core/options';
+import { errorResponse, LoaderResponse } from '../core/responses';
+import type { Requirement } from '../core/verify';
+import { JwtRequestContext, requestContext } from './context';
+import { extractToken } from './extract';
+
+export interface GuardOptions {
+  /** Where this route looks for its token, overriding the `tokenLocation` option. */
+  locations?: TokenLocation | TokenLocation[];
+}
+
+export class Guard {
+  readonly locations: readonly TokenLocation[] | undefined;
+
+  constructor(readonly requirement: Requirement, readonly optional: boolean, options: GuardOptions = {}) {
+    this.locations = options.locations === undefined ? undefined : [options.locations].flat();
+  }
+
+  /** Authenticates a Koa request; resolves with the context the route runs in. */
+  async authenticate(ctx: Context, manager: JwtManager): Promise<JwtRequestContext> {
+    const { config, verifier } = manager;
+    let found;
+    try {
+      found = extractToken(ctx, config, this.locations ?? config.tokenLocation, this.requirement.type);
+    } catch (error) {
+      if (this.optional && error instanceof NoAuthorizationError) return { token: undefined, payload: undefined, guard: this };
+      throw error;
+    }
+    const payload = await verifier.authorize(found.token, this.requirement, { csrfValue: found.csrfValue });
+    return { token: found.token, payload, guard: this };
+  }
+
+  /** Authorizes an already known token (a direct method call); `undefined` = no token at all. */
+  async authorizeToken(token: string | undefined, manager: JwtManager): Promise<JwtRequestContext> {
+    if (token === undefined || token === '') {
+      if (this.optional) return { token: undefined, payload: undefined, guard: this };
+      throw new NoAuthorizationError(`Missing ${manager.config.headerName} Header`);
+    }
+    const payload = await manager.verifier.authorize(token, this.requirement);
+    return { token, payload, guard: this };
+  }
+}
+
+/** The response for a refused request: the loader's answer, or the default. */
+export function refusal(error: JwtError, manager: JwtManager): Promise<LoaderResponse> {
+  return errorResponse(error, manager, manager.config.errorMessageKey);
+}
+
+/**
+ * The per-route Koa middleware of a guard. It writes its own JSON refusal
+ * (an error thrown from a routing-controllers middleware would become a 500)
+ * and runs the rest of the route inside the request context.
+ */
+export function guardMiddleware(guard: Guard): Middleware {
+  return async function jwtGuard(ctx, next) {
+    if (ctx.method === 'OPTIONS') return next(); // CORS preflights carry no credentials
+    const manager = JwtManager.instance;
+    let context: JwtRequestContext;
+    try {
+      context = await guard.authenticate(ctx, manager);
+    } catch (error) {
+      if (!(error instanceof JwtError)) throw error;
+      const response = await refusal(error, manager);
+      ctx.status = response.status;
+      ctx.body = response.body;
+      return;
+    }
+    ctx.state.jwt = context.payload;
+    return requestContext.run(context, next);
+  };
+}
