@@ -1,0 +1,103 @@
+/**
+ * koa-jwt-extended/testing: unit-test controllers with fake tokens, no server.
+ * Everything here goes through the configured manager and the one verification
+ * pipeline: a token or call the pipeline would refuse is refused here too.
+ */
+import { createSecretKey, randomBytes } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import { JwtUsageError } from '../core/errors';
+import type { AccessTokenOptions, RefreshTokenOptions } from '../core/issue';
+import { JwtManager } from '../core/manager';
+import { requestContext } from '../koa/context';
+
+export { JwtHttpError } from '../decorators';
+
+/**
+ * An access token signed with the configured key (and recorded in the revocation
+ * store when access tokens are checked), so it passes or fails exactly as a real one.
+ *
+ * @example const token = await fakeAccessToken('alice', { fresh: true, claims: { roles: ['admin'] } })
+ */
+export function fakeAccessToken(identity: unknown, options: AccessTokenOptions = {}): Promise<string> {
+  return JwtManager.instance.createAccessToken(identity, options);
+}
+
+/** @example const token = await fakeRefreshToken('alice') */
+export function fakeRefreshToken(identity: unknown, options: RefreshTokenOptions = {}): Promise<string> {
+  return JwtManager.instance.createRefreshToken(identity, options);
+}
+
+/** An access token that expired a minute ago (refused with the expired answer). @example await expiredAccessToken('alice') */
+export function expiredAccessToken(identity: unknown, options: Omit<AccessTokenOptions, 'expiresIn'> = {}): Promise<string> {
+  return fakeAccessToken(identity, { ...options, expiresIn: -60 });
+}
+
+/** An access token that has been revoked (needs revocation with checks 'all'). @example await revokedAccessToken('alice') */
+export async function revokedAccessToken(identity: unknown, options: AccessTokenOptions = {}): Promise<string> {
+  const token = await fakeAccessToken(identity, options);
+  await revoke(token);
+  return token;
+}
+
+/** A refresh token that has been revoked (needs revocation on). @example await revokedRefreshToken('alice') */
+export async function revokedRefreshToken(identity: unknown, options: RefreshTokenOptions = {}): Promise<string> {
+  const token = await fakeRefreshToken(identity, options);
+  await revoke(token);
+  return token;
+}
+
+async function revoke(token: string): Promise<void> {
+  const manager = JwtManager.instance;
+  if (!manager.config.revocation) throw new JwtUsageError('revoked tokens need revocation: configure revocation: { store, checks }');
+  const payload = await manager.decodeToken(token);
+  await manager.revokeToken(payload.jti as string);
+}
+
+/**
+ * The token with its payload changed (e.g. `{ sub: 'admin' }`) and its original
+ * signature kept: what an attacker would send. Refused with `Signature verification failed`.
+ *
+ * @example const forged = tamperToken(await fakeAccessToken('alice'), { sub: 'admin' })
+ */
+export function tamperToken(token: string, changes: Record<string, unknown> = { sub: 'attacker' }): string {
+  const [header, payload, signature] = token.split('.');
+  if (signature === undefined) throw new JwtUsageError('tamperToken needs a compact JWT');
+  const claims = { ...JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')), ...changes };
+  return `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`;
+}
+
+/**
+ * A well-formed access token signed with a random key that is not ours.
+ *
+ * @example const stranger = foreignAccessToken('alice')
+ */
+export function foreignAccessToken(identity: string): string {
+  const { identityClaim } = JwtManager.instance.config;
+  const now = Math.floor(Date.now() / 1000);
+  const payload = { [identityClaim]: identity, type: 'access', fresh: false, jti: randomBytes(16).toString('hex'), iat: now, nbf: now, exp: now + 900 };
+  return jwt.sign(payload, createSecretKey(randomBytes(32)), { algorithm: 'HS256' });
+}
+
+/**
+ * Runs `fn` as if the current request carried `token` in the configured header.
+ * Decorated controller methods called inside it are checked by the same pipeline
+ * (type, freshness, revocation) and get `@Identity()` / `@Claims()` injected; a
+ * refusal rejects with a `JwtHttpError` whose `status` and `body` are the route's answer.
+ *
+ * @example
+ * const result = await withToken(await fakeAccessToken('alice'), () => controller.profile());
+ */
+export function withToken<T>(token: string | undefined, fn: () => T | Promise<T>): Promise<T> {
+  return requestContext.run({ token, payload: undefined, guard: undefined }, async () => fn());
+}
+
+/**
+ * The header carrying `token` as the configured `headerName` / `headerType` expect,
+ * for supertest's `.set()`.
+ *
+ * @example await request(server).get('/protected').set(authHeader(token))
+ */
+export function authHeader(token: string): Record<string, string> {
+  const { headerName, headerType } = JwtManager.instance.config;
+  return { [headerName]: headerType === '' ? token : `${headerType} ${token}` };
+}
