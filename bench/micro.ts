@@ -1,0 +1,51 @@
+/**
+ * Verify micro benchmark: our verify on a cache miss and a hit, against the HS256
+ * floor (HMAC + base64url + JSON.parse) and jsonwebtoken.verify, in one run.
+ * `ts-node bench/micro.ts` runs it alone.
+ */
+import 'reflect-metadata';
+import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import { JwtManager } from '../src';
+
+const SECRET = 'bench-secret-of-at-least-thirty-two-bytes';
+const ITERATIONS = Number(process.env.MICRO_ITERATIONS ?? 200_000);
+
+function microseconds(fn: () => unknown): number {
+  for (let i = 0; i < ITERATIONS / 10; i += 1) fn(); // warm-up
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < ITERATIONS; i += 1) fn();
+  return Number(process.hrtime.bigint() - start) / 1000 / ITERATIONS;
+}
+
+/** The least any HS256 verify must do. */
+function floor(token: string, key: ReturnType<typeof createSecretKey>): unknown {
+  const dot = token.lastIndexOf('.');
+  const expected = createHmac('sha256', key).update(token.slice(0, dot)).digest();
+  const given = Buffer.from(token.slice(dot + 1), 'base64url');
+  if (!timingSafeEqual(expected, given)) throw new Error('bad');
+  return JSON.parse(Buffer.from(token.slice(token.indexOf('.') + 1, dot), 'base64url').toString());
+}
+
+export function runMicro(): void {
+  const key = createSecretKey(Buffer.from(SECRET));
+  const uncached = JwtManager.configure({ secret: SECRET, verifiedTokenCacheSize: 0 });
+  const token = jwt.sign({ sub: 'bench-user', type: 'access', fresh: false, jti: 'a1b2c3', iat: 1, nbf: 1, exp: 4102444800 }, key, { algorithm: 'HS256' });
+  const floorUs = microseconds(() => floor(token, key));
+  const missUs = microseconds(() => uncached.verifier.verify(token));
+  const cached = JwtManager.configure({ secret: SECRET });
+  const hitUs = microseconds(() => cached.verifier.verify(token));
+  const jwtKeyUs = microseconds(() => jwt.verify(token, key, { algorithms: ['HS256'] }));
+  const jwtStringUs = microseconds(() => jwt.verify(token, SECRET, { algorithms: ['HS256'] })) ;
+  JwtManager.reset();
+  const line = (label: string, us: number) => console.log(`  ${label.padEnd(44)} ${us.toFixed(2).padStart(8)} us`);
+  console.log(`verify micro benchmark (HS256, ${ITERATIONS} iterations each)`);
+  line('floor: HMAC + base64url + JSON.parse', floorUs);
+  line('ours, cache miss (full pipeline)', missUs);
+  line('ours, cache hit (re-checks exp/nbf)', hitUs);
+  line('jsonwebtoken.verify, KeyObject', jwtKeyUs);
+  line('jsonwebtoken.verify, string secret', jwtStringUs);
+  console.log(`  miss / floor ${(missUs / floorUs).toFixed(2)} (target <= 1.5), hit ${hitUs.toFixed(2)} us (target <= 1)`);
+}
+
+if (require.main === module) runMicro();

@@ -1,0 +1,64 @@
+/**
+ * One benchmark server per process: `ts-node bench/server.ts <mode> [redisUrl]`.
+ * Prints `READY <port> <token>` once listening. Modes:
+ *   open      a routing-controllers route, no auth
+ *   jwt       the same route behind @JwtRequired()
+ *   revoked   @JwtRequired() with revocation checks 'all' on the tiered store (needs redisUrl)
+ *   koajwt    koa-jwt (KeyObject secret) in front of the open route
+ *   koajwt-string  koa-jwt with a string secret, as its README shows
+ */
+import 'reflect-metadata';
+import { createSecretKey } from 'node:crypto';
+import Koa from 'koa';
+import koaJwt from 'koa-jwt';
+import { Get, JsonController, useKoaServer } from 'routing-controllers';
+import { createAccessToken, JwtManager, JwtOptions, JwtRequired } from '../src';
+
+export const BENCH_SECRET = 'bench-secret-of-at-least-thirty-two-bytes';
+
+@JsonController()
+class OpenController {
+  @Get('/open')
+  hello() {
+    return { hello: 'world' };
+  }
+}
+
+@JsonController()
+class ProtectedController {
+  @Get('/protected')
+  @JwtRequired()
+  hello() {
+    return { hello: 'world' };
+  }
+}
+
+async function revocationOptions(redisUrl: string | undefined): Promise<Partial<JwtOptions>> {
+  if (!redisUrl) throw new Error('mode revoked needs a redis URL');
+  const { TieredTokenStore } = await import('../src/store/tiered');
+  return { revocation: { store: new TieredTokenStore({ redis: redisUrl }), checks: 'all' } };
+}
+
+async function main(): Promise<void> {
+  const [mode, redisUrl] = process.argv.slice(2);
+  const extra = mode === 'revoked' ? await revocationOptions(redisUrl) : {};
+  JwtManager.configure({ secret: BENCH_SECRET, ...extra });
+  const app = new Koa();
+  if (mode === 'koajwt') app.use(koaJwt({ secret: createSecretKey(Buffer.from(BENCH_SECRET)) as never, algorithms: ['HS256'] }));
+  if (mode === 'koajwt-string') app.use(koaJwt({ secret: BENCH_SECRET, algorithms: ['HS256'] }));
+  const guarded = mode === 'jwt' || mode === 'revoked';
+  useKoaServer(app, { controllers: [guarded ? ProtectedController : OpenController] });
+  const token = await createAccessToken('bench-user');
+  const server = app.listen(0, '127.0.0.1', () => {
+    const address = server.address() as { port: number };
+    console.log(`READY ${address.port} ${token} ${guarded ? '/protected' : '/open'}`);
+  });
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
+
+// exit cleanly so `node --cpu-prof` can write its profile
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(0));
