@@ -23,7 +23,7 @@ export function listenTestApp(): Server {
   return app.listen(0);
 }
 
-export type Jose = typeof import('jose');
+export type Jose = typeof import('jose', { with: { 'resolution-mode': 'import' } });
 
 /** jose 6 is ESM only: loaded with a dynamic import. */
 export function loadJose(): Promise<Jose> {

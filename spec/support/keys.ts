@@ -16,12 +16,13 @@ type KeyName = 'rsaA' | 'rsaB' | 'rsa1024' | 'p256' | 'p256b' | 'p384' | 'p521';
 const cache = new Map<KeyName, TestKeyPair>();
 
 function generate(name: KeyName): TestKeyPair {
-  const encoding = { publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } } as const;
   const curves: Partial<Record<KeyName, string>> = { p256: 'P-256', p256b: 'P-256', p384: 'P-384', p521: 'P-521' };
   const curve = curves[name];
+  const publicKeyEncoding = { type: 'spki', format: 'pem' } as const;
+  const privateKeyEncoding = { type: 'pkcs8', format: 'pem' } as const;
   const pair = curve
-    ? generateKeyPairSync('ec', { namedCurve: curve, ...encoding })
-    : generateKeyPairSync('rsa', { modulusLength: name === 'rsa1024' ? 1024 : 2048, ...encoding });
+    ? generateKeyPairSync('ec', { namedCurve: curve, publicKeyEncoding, privateKeyEncoding })
+    : generateKeyPairSync('rsa', { modulusLength: name === 'rsa1024' ? 1024 : 2048, publicKeyEncoding, privateKeyEncoding });
   return {
     privatePem: pair.privateKey,
     publicPem: pair.publicKey,
