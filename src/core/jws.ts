@@ -67,6 +67,7 @@ export function parseCompactToken(token: string, maxLength: number): ParsedToken
 }
 
 const HASHES: Record<string, string> = { '256': 'sha256', '384': 'sha384', '512': 'sha512' };
+const ES_SIGNATURE_BYTES: Record<string, number> = { ES256: 64, ES384: 96, ES512: 132 };
 
 /** Checks a signature with `algorithm` (already on the allow-list) and `key`. */
 export function isSignatureValid(algorithm: string, key: KeyObject, signingInput: string, signature: Buffer): boolean {
@@ -82,6 +83,8 @@ export function isSignatureValid(algorithm: string, key: KeyObject, signingInput
     if (family === 'PS') {
       return cryptoVerify(hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature);
     }
+    // raw r||s has one length per curve; refuse any other shape without asking OpenSSL
+    if (signature.length !== ES_SIGNATURE_BYTES[algorithm]) return false;
     return cryptoVerify(hash, data, { key, dsaEncoding: 'ieee-p1363' }, signature);
   } catch {
     return false; // a signature of the wrong shape for the key is just a bad signature
