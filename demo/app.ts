@@ -7,6 +7,7 @@ import Koa from 'koa';
 import { BadRequestError, HttpError, useKoaServer } from 'routing-controllers';
 import { JwtManager, JwtOptions, MemoryTokenStore, TokenStore } from '../src';
 import { AuthController, DemoError, ProtectedController, TokensController } from './controllers';
+import { JwksController } from './jwks';
 
 export const DEMO_SECRET = 'super-secret-demo-key-change-me-in-production!';
 
@@ -22,6 +23,7 @@ const ENDPOINTS = {
   'PUT /auth/tokens/revoke/:jti': 'revoke one of your tokens',
   'PUT /auth/tokens/unrevoke/:jti': 'unrevoke one of your tokens',
   'GET /auth/all-tokens': 'every stored token (admin only)',
+  'GET /.well-known/jwks.json': 'the public keys as a JWK Set (empty for HS* secrets)',
 };
 
 /** Turns every error into `{ msg }` JSON with the right status: never a stack trace. */
@@ -82,7 +84,7 @@ export function createDemoApp(options: DemoOptions = {}): Koa {
     ctx.body = { name: 'koa-jwt-extended demo', endpoints: ENDPOINTS };
   });
   useKoaServer(app, {
-    controllers: [AuthController, ProtectedController, TokensController],
+    controllers: [AuthController, ProtectedController, TokensController, JwksController],
     defaultErrorHandler: false,
     validation: { forbidUnknownValues: true },
   });

@@ -60,11 +60,14 @@ export function parseCompactToken(token: string, maxLength: number): ParsedToken
   const payloadSegment = token.slice(first + 1, second);
   const header = decodeJsonSegment(headerSegment, 'header');
   if (payloadSegment === '') throw new InvalidTokenError('Invalid payload padding', 'ERR_JWT_MALFORMED');
-  const signature = decodeSegment(token.slice(second + 1), 'signature');
+  // an empty signature (alg 'none') parses, so the alg allow-list is what refuses it
+  const signatureSegment = token.slice(second + 1);
+  const signature = signatureSegment === '' ? Buffer.alloc(0) : decodeSegment(signatureSegment, 'signature');
   return { header, signingInput: token.slice(0, second), payloadSegment, signature };
 }
 
 const HASHES: Record<string, string> = { '256': 'sha256', '384': 'sha384', '512': 'sha512' };
+const ES_SIGNATURE_BYTES: Record<string, number> = { ES256: 64, ES384: 96, ES512: 132 };
 
 /** Checks a signature with `algorithm` (already on the allow-list) and `key`. */
 export function isSignatureValid(algorithm: string, key: KeyObject, signingInput: string, signature: Buffer): boolean {
@@ -80,6 +83,8 @@ export function isSignatureValid(algorithm: string, key: KeyObject, signingInput
     if (family === 'PS') {
       return cryptoVerify(hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature);
     }
+    // raw r||s has one length per curve; refuse any other shape without asking OpenSSL
+    if (signature.length !== ES_SIGNATURE_BYTES[algorithm]) return false;
     return cryptoVerify(hash, data, { key, dsaEncoding: 'ieee-p1363' }, signature);
   } catch {
     return false; // a signature of the wrong shape for the key is just a bad signature

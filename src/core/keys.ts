@@ -52,11 +52,20 @@ export function isHmac(algorithm: string): boolean {
   return algorithm.startsWith('HS');
 }
 
+/** Any PEM block (key or certificate): its public bytes must never become an HMAC secret. */
+function looksLikePem(bytes: Buffer): boolean {
+  return /-----BEGIN [A-Z0-9 ]+-----/.test(bytes.toString('latin1'));
+}
+
 /** Builds an HMAC secret key, or returns why it cannot. */
 function secretKey(input: unknown, label: string, problems: string[]): KeyObject | undefined {
   if (input instanceof KeyObject) {
     if (input.type !== 'secret') {
       problems.push(`${label}: an asymmetric key is never accepted as an HMAC secret`);
+      return undefined;
+    }
+    if (looksLikePem(input.export())) {
+      problems.push(`${label}: a PEM key is never accepted as an HMAC secret (algorithm confusion)`);
       return undefined;
     }
     if (input.symmetricKeySize! < MIN_SECRET_BYTES) problems.push(`${label} must be at least ${MIN_SECRET_BYTES} bytes (got ${input.symmetricKeySize})`);
@@ -67,7 +76,7 @@ function secretKey(input: unknown, label: string, problems: string[]): KeyObject
     return undefined;
   }
   const bytes = Buffer.from(input);
-  if (/-----BEGIN [A-Z ]*KEY-----/.test(bytes.toString('latin1'))) {
+  if (looksLikePem(bytes)) {
     problems.push(`${label}: a PEM key is never accepted as an HMAC secret (algorithm confusion)`);
     return undefined;
   }
@@ -104,8 +113,8 @@ function checkKeyFits(key: KeyObject, algorithm: string, label: string, problems
     }
     return;
   }
-  const allowed = algorithm.startsWith('PS') ? ['rsa', 'rsa-pss'] : ['rsa'];
-  if (!allowed.includes(type ?? '')) {
+  // plain 'rsa' only: an 'rsa-pss' key has no JWK form (the JWK Set and kid thumbprint need one)
+  if (type !== 'rsa') {
     problems.push(`${label} must be an RSA key for ${algorithm} (got ${type})`);
   } else if ((details.modulusLength ?? 0) < MIN_RSA_BITS) {
     problems.push(`${label} must be an RSA key of at least ${MIN_RSA_BITS} bits (got ${details.modulusLength})`);
@@ -130,13 +139,14 @@ export interface KeyOptions {
 
 /** Builds one verification key of the ring (the current one or a rotated-out one). */
 function buildVerificationKey(
-  options: { algorithm: Algorithm; secret?: unknown; publicKey?: unknown; privateKey?: KeyObject },
+  options: { algorithm: Algorithm; secret?: unknown; publicKey?: unknown; privateKey?: unknown },
   label: string,
   problems: string[],
 ): KeyObject | undefined {
   const { algorithm } = options;
   if (isHmac(algorithm)) {
     if (options.publicKey !== undefined) problems.push(`${label}: publicKey is for RS/PS/ES algorithms, not ${algorithm}`);
+    if (options.privateKey !== undefined) problems.push(`${label}: privateKey is for RS/PS/ES algorithms, not ${algorithm}`);
     return secretKey(options.secret, `${label} secret`, problems);
   }
   if (options.secret !== undefined) {
@@ -148,7 +158,8 @@ function buildVerificationKey(
     return undefined;
   }
   const key = asymmetricKey(source, 'public', `${label} publicKey`, problems);
-  if (key) checkKeyFits(key, algorithm, `${label} key`, problems);
+  // a key derived from the privateKey was checked already
+  if (key && options.publicKey !== undefined) checkKeyFits(key, algorithm, `${label} publicKey`, problems);
   return key;
 }
 
@@ -165,7 +176,8 @@ export function buildKeyRing(options: KeyOptions, problems: string[]): KeyRing |
     signingKey = asymmetricKey(options.privateKey, 'private', 'privateKey', problems);
     if (signingKey) checkKeyFits(signingKey, algorithm, 'privateKey', problems);
   }
-  const currentKey = buildVerificationKey({ ...options, privateKey: signingKey }, 'signing key', problems);
+  const privateKey = isHmac(algorithm) ? options.privateKey : signingKey;
+  const currentKey = buildVerificationKey({ ...options, privateKey }, 'signing key', problems);
   if (isHmac(algorithm)) signingKey = currentKey;
   if (signingKey && currentKey && !isHmac(algorithm) && options.publicKey !== undefined) {
     const derived = createPublicKey(signingKey).export({ format: 'jwk' });
@@ -177,7 +189,9 @@ export function buildKeyRing(options: KeyOptions, problems: string[]): KeyRing |
   const byKid = new Map<string, VerificationKey>();
   const current: VerificationKey = { kid, algorithm, key: currentKey! };
   if (kid !== undefined) byKid.set(kid, current);
-  for (const [index, extra] of (options.verificationKeys ?? []).entries()) {
+  const extras = options.verificationKeys ?? [];
+  if (!Array.isArray(extras)) problems.push('verificationKeys must be a list of { kid, algorithm?, secret | publicKey }');
+  for (const [index, extra] of (Array.isArray(extras) ? extras : []).entries()) {
     const label = `verificationKeys[${index}]`;
     if (typeof extra?.kid !== 'string' || extra.kid === '') { problems.push(`${label}.kid must be a non-empty string`); continue; }
     if (byKid.has(extra.kid)) { problems.push(`${label}.kid '${extra.kid}' is used twice`); continue; }

@@ -222,6 +222,9 @@ export function resolveOptions(options: JwtOptions): JwtConfig {
   for (const name of LOADER_NAMES) {
     if (options[name] !== undefined && typeof options[name] !== 'function') problems.push(`${name} must be a function`);
   }
+  if (merged.audience === '' || (Array.isArray(merged.audience) && merged.audience.length === 0)) {
+    problems.push('audience must be a non-empty string or a non-empty list of strings');
+  }
   if (merged.cookieSameSite === 'none' && !merged.cookieSecure) problems.push("cookieSameSite 'none' needs cookieSecure: true (browsers refuse it otherwise)");
   const keys = SUPPORTED_ALGORITHMS.includes(merged.algorithm) ? buildKeyRing(merged, problems) : undefined;
   if (problems.length > 0) throw new JwtConfigurationError(problems);
