@@ -1,6 +1,12 @@
-import { defineRedisStoreSuite } from './redis-suite';
 import { clusterEnv } from './redis-env';
+import { defineRedisStoreSuite } from './redis-suite';
+import { defineTieredSuite } from './tiered-suite';
 
-describe('RedisTokenStore (3-node Cluster)', () => {
-  defineRedisStoreSuite(clusterEnv);
+describe('on a 3-node Redis Cluster', () => {
+  describe('RedisTokenStore', () => {
+    defineRedisStoreSuite(clusterEnv);
+  });
+  describe('TieredTokenStore', () => {
+    defineTieredSuite(clusterEnv);
+  });
 });

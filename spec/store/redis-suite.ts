@@ -1,5 +1,6 @@
 /** The RedisTokenStore behaviours, defined once and run on standalone Redis and on a Cluster. */
 import assert from 'node:assert/strict';
+import Redis from 'ioredis';
 import { TokenStoreError } from '../../src/core/errors';
 import { RedisTokenStore } from '../../src/store/redis';
 import { sleep, trackUnhandledRejections } from '../support/redis';
@@ -128,7 +129,6 @@ export function defineRedisStoreSuite(setup: (ctx: Mocha.Context) => Promise<Red
 
   it('leaves a passed-in client open on close', async function () {
     if (env.kind === 'cluster') this.skip(); // the cluster env always passes a client: covered by every test
-    const { default: Redis } = await import('ioredis');
     const client = new Redis(env.connection() as string);
     const store = new RedisTokenStore({ redis: client, keyPrefix: prefix });
     await store.add(entry('jti-1', 'alice'));
