@@ -79,6 +79,24 @@ export function defineTieredSuite(setup: (ctx: Mocha.Context) => Promise<RedisEn
     assert.equal((await b.find('jti-1'))?.token.sub, 'alice');
   });
 
+  it('does not cache a read that was in flight when an invalidation arrived', async () => {
+    const a = await instance();
+    const b = await instance();
+    await a.add(entry('jti-1', 'alice'));
+    const redisFind = b.redisStore.find.bind(b.redisStore);
+    b.redisStore.find = async (jti) => {
+      const record = await redisFind(jti); // answered before the revoke...
+      await sleep(100); // ...but delivered after its invalidation
+      return record;
+    };
+    const inFlight = b.find('jti-1');
+    await sleep(20);
+    await a.setRevoked('jti-1', true);
+    assert.equal((await inFlight)?.revoked, false);
+    b.redisStore.find = redisFind;
+    assert.equal((await b.find('jti-1'))?.revoked, true);
+  });
+
   it('forgets a local entry after ttlMs (the bound for changes made behind its back)', async () => {
     const b = await instance({ ttlMs: 300 });
     await b.add(entry('jti-1', 'alice'));
