@@ -105,7 +105,7 @@ export interface StandaloneRedis {
 }
 
 export async function startStandalone(): Promise<StandaloneRedis> {
-  if (!hasRedisServer() && process.env.REDIS_URL) return { url: process.env.REDIS_URL, server: undefined };
+  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, server: undefined };
   const server = new RedisServer(await freePort());
   await server.start();
   return { url: server.url, server };
