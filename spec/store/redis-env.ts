@@ -1,0 +1,97 @@
+/**
+ * What the shared store suites need of a Redis deployment, standalone or Cluster, so the same
+ * test bodies run against both.
+ */
+import Redis, { Cluster } from 'ioredis';
+import type { StoreEntry } from '../../src/store/token-store';
+import { RedisCluster, flush, requireRedis, startStandalone } from '../support/redis';
+
+export interface RedisEnv {
+  readonly kind: 'standalone' | 'cluster';
+  /** A client for the specs' own assertions (TTL, INFO, CLIENT KILL). */
+  readonly admin: Redis | Cluster;
+  /** What a store under test is given: a URL (the store owns its client) or a fresh client. */
+  connection(): string | Redis | Cluster;
+  /** Whether the specs may stop and restart the servers. */
+  readonly canRestart: boolean;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  flush(): Promise<void>;
+  /** Closes what `connection()` handed out. */
+  release(): void;
+  teardown(): Promise<void>;
+}
+
+function adminClient(url: string): Redis {
+  const client = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: true });
+  client.on('error', () => undefined);
+  return client;
+}
+
+export async function standaloneEnv(ctx: Mocha.Context): Promise<RedisEnv> {
+  requireRedis(ctx);
+  const { url, server } = await startStandalone();
+  const admin = adminClient(url);
+  return {
+    kind: 'standalone',
+    admin,
+    connection: () => url,
+    canRestart: server !== undefined,
+    stop: async () => server?.stop(),
+    start: async () => server?.start(),
+    flush: () => (server ? flush(admin) : Promise.resolve()),
+    release: () => undefined,
+    teardown: async () => {
+      admin.disconnect();
+      await server?.stop();
+    },
+  };
+}
+
+export async function clusterEnv(ctx: Mocha.Context): Promise<RedisEnv> {
+  requireRedis(ctx, true);
+  const cluster = new RedisCluster();
+  await cluster.start();
+  const admin = cluster.client();
+  await new Promise((resolve) => admin.once('ready', resolve));
+  const handedOut: Cluster[] = [];
+  return {
+    kind: 'cluster',
+    admin,
+    connection: () => {
+      const client = cluster.client({ redisOptions: { commandTimeout: 1000, maxRetriesPerRequest: 1 } });
+      handedOut.push(client);
+      return client;
+    },
+    canRestart: true,
+    stop: async () => {
+      await Promise.all(cluster.servers.map((server) => server.stop()));
+    },
+    start: async () => {
+      await Promise.all(cluster.servers.map((server) => server.start()));
+      await cluster.waitUntilOk();
+    },
+    flush: () => flush(admin),
+    release: () => handedOut.splice(0).forEach((client) => client.disconnect()),
+    teardown: async () => {
+      admin.disconnect();
+      await cluster.stop();
+    },
+  };
+}
+
+let counter = 0;
+/** A key prefix no other test uses. */
+export function uniquePrefix(): string {
+  counter += 1;
+  return `kje-spec:${process.pid}:${counter}:`;
+}
+
+/** A store entry for `jti` of `identity`, expiring `inSeconds` from now (null = never). */
+export function entry(jti: string, identity: string, inSeconds: number | null = 900): StoreEntry {
+  const now = Math.floor(Date.now() / 1000);
+  const exp = inSeconds === null ? undefined : now + inSeconds;
+  const token: Record<string, unknown> = { sub: identity, type: 'refresh', jti, iat: now, nbf: now };
+  if (exp !== undefined) token.exp = exp;
+  return { jti, identity, expiresAt: exp, record: { token, revoked: false } };
+}

@@ -1,0 +1,174 @@
+/** The TieredTokenStore behaviours, defined once and run on standalone Redis and on a Cluster. */
+import assert from 'node:assert/strict';
+import { Cluster } from 'ioredis';
+import { TokenStoreError } from '../../src/core/errors';
+import { RedisTokenStore } from '../../src/store/redis';
+import { TieredTokenStore, type TieredTokenStoreOptions } from '../../src/store/tiered';
+import { commandCalls, sleep, trackUnhandledRejections } from '../support/redis';
+import { type RedisEnv, entry, uniquePrefix } from './redis-env';
+import { eventually } from './redis-suite';
+
+export function defineTieredSuite(setup: (ctx: Mocha.Context) => Promise<RedisEnv>): void {
+  let env: RedisEnv;
+  let prefix: string;
+  const stores: Array<{ close(): Promise<void> }> = [];
+  /** One "app instance": a tiered store on its own connection, link up. */
+  const instance = async (extra: Partial<TieredTokenStoreOptions> = {}) => {
+    const store = new TieredTokenStore({ redis: env.connection(), keyPrefix: prefix, ...extra });
+    stores.push(store);
+    await eventually(async () => assert.equal(store.isLinkUp, true));
+    return store;
+  };
+  const masters = () => (env.admin instanceof Cluster ? env.admin.nodes('master') : [env.admin]);
+  const subscribers = async (channel: string) => {
+    const counts = await Promise.all(masters().map((node) => node.pubsub('NUMSUB', channel)));
+    return counts.reduce((sum, reply) => sum + Number((reply as [string, number])[1]), 0);
+  };
+
+  before(async function () {
+    env = await setup(this);
+  });
+  after(async () => env?.teardown());
+  beforeEach(async () => {
+    prefix = uniquePrefix();
+    await env.flush();
+  });
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((store) => store.close()));
+    env.release();
+  });
+
+  it('serves repeated finds from the local tier, without a Redis round trip', async () => {
+    const b = await instance();
+    await b.add(entry('jti-1', 'alice'));
+    assert.equal((await b.find('jti-1'))?.revoked, false);
+    const gets = await commandCalls(env.admin, 'get');
+    for (let i = 0; i < 10; i += 1) assert.equal((await b.find('jti-1'))?.revoked, false);
+    assert.equal(await commandCalls(env.admin, 'get'), gets);
+  });
+
+  it("obeys another instance's revoke and unrevoke within 50 ms", async () => {
+    const a = await instance();
+    const b = await instance();
+    await a.add(entry('jti-1', 'alice'));
+    assert.equal((await b.find('jti-1'))?.revoked, false); // B caches "not revoked"
+    await a.setRevoked('jti-1', true);
+    await sleep(50);
+    assert.equal((await b.find('jti-1'))?.revoked, true);
+    await a.setRevoked('jti-1', false);
+    await sleep(50);
+    assert.equal((await b.find('jti-1'))?.revoked, false);
+  });
+
+  it('obeys a revoke made through a plain RedisTokenStore', async () => {
+    const b = await instance();
+    const plain = new RedisTokenStore({ redis: env.connection(), keyPrefix: prefix });
+    stores.push(plain);
+    await plain.add(entry('jti-1', 'alice'));
+    assert.equal((await b.find('jti-1'))?.revoked, false);
+    await plain.setRevoked('jti-1', true);
+    await sleep(50);
+    assert.equal((await b.find('jti-1'))?.revoked, true);
+  });
+
+  it('does not cache an unknown jti', async () => {
+    const a = await instance();
+    const b = await instance();
+    assert.equal(await b.find('jti-1'), undefined);
+    await a.add(entry('jti-1', 'alice'));
+    assert.equal((await b.find('jti-1'))?.token.sub, 'alice');
+  });
+
+  it('does not cache a read that was in flight when an invalidation arrived', async () => {
+    const a = await instance();
+    const b = await instance();
+    await a.add(entry('jti-1', 'alice'));
+    const redisFind = b.redisStore.find.bind(b.redisStore);
+    b.redisStore.find = async (jti) => {
+      const record = await redisFind(jti); // answered before the revoke...
+      await sleep(100); // ...but delivered after its invalidation
+      return record;
+    };
+    const inFlight = b.find('jti-1');
+    await sleep(20);
+    await a.setRevoked('jti-1', true);
+    assert.equal((await inFlight)?.revoked, false);
+    b.redisStore.find = redisFind;
+    assert.equal((await b.find('jti-1'))?.revoked, true);
+  });
+
+  it('forgets a local entry after ttlMs (the bound for changes made behind its back)', async () => {
+    const b = await instance({ ttlMs: 300 });
+    await b.add(entry('jti-1', 'alice'));
+    await b.find('jti-1');
+    const key = b.redisStore.keys.token('jti-1');
+    const raw = (await env.admin.get(key)) as string;
+    await env.admin.set(key, raw.replace('"revoked":false', '"revoked":true'), 'KEEPTTL'); // no publish
+    assert.equal((await b.find('jti-1'))?.revoked, false);
+    await sleep(350);
+    assert.equal((await b.find('jti-1'))?.revoked, true);
+  });
+
+  it("never keeps a local entry past the token's exp", async () => {
+    const b = await instance({ ttlMs: 30_000 });
+    await b.add(entry('jti-1', 'alice', 1));
+    assert.equal((await b.find('jti-1'))?.token.sub, 'alice');
+    await sleep(2100);
+    assert.equal(await b.find('jti-1'), undefined);
+  });
+
+  it('flushes the local tier when the invalidation link is cut', async () => {
+    const a = await instance();
+    const b = await instance();
+    await a.add(entry('jti-1', 'alice'));
+    assert.equal((await b.find('jti-1'))?.revoked, false);
+    await Promise.all(masters().map((node) => node.client('KILL', 'TYPE', 'pubsub')));
+    await sleep(20);
+    await a.setRevoked('jti-1', true); // B is not subscribed: it never hears of this
+    assert.equal((await b.find('jti-1'))?.revoked, true);
+    await eventually(async () => assert.equal(b.isLinkUp && a.isLinkUp, true));
+    assert.equal((await b.find('jti-1'))?.revoked, true);
+    await a.setRevoked('jti-1', false);
+    await sleep(50);
+    assert.equal((await b.find('jti-1'))?.revoked, false);
+  });
+
+  it('rejects (does not answer from the tier) while Redis is down, and comes back by itself', async function () {
+    if (!env.canRestart) this.skip();
+    const unhandled = trackUnhandledRejections();
+    const b = await instance({ commandTimeoutMs: 500 });
+    await b.add(entry('jti-1', 'alice'));
+    await b.find('jti-1');
+    await env.stop();
+    try {
+      // The tier is bypassed from the moment the subscriber sees its connection close.
+      await eventually(async () => assert.equal(b.isLinkUp, false), 1000);
+      for (const call of [() => b.find('jti-1'), () => b.setRevoked('jti-1', true)]) {
+        const started = Date.now();
+        await assert.rejects(call(), TokenStoreError);
+        assert.ok(Date.now() - started < 1500, `took ${Date.now() - started} ms`);
+      }
+    } finally {
+      await env.start();
+    }
+    await eventually(async () => assert.equal(b.isLinkUp, true), 15_000);
+    await b.add(entry('jti-2', 'bob'));
+    const a = await instance();
+    assert.equal((await b.find('jti-2'))?.revoked, false);
+    await a.setRevoked('jti-2', true);
+    await sleep(50);
+    assert.equal((await b.find('jti-2'))?.revoked, true);
+    unhandled.stop();
+    assert.deepEqual(unhandled.reasons, []);
+  });
+
+  it('closes both of its connections', async () => {
+    const b = await instance();
+    const channel = b.redisStore.keys.channel;
+    assert.equal(await subscribers(channel), 1);
+    await b.close();
+    await eventually(async () => assert.equal(await subscribers(channel), 0));
+    const expected = env.kind === 'cluster' ? 'ready' : 'end'; // a passed-in Cluster stays open
+    await eventually(async () => assert.equal(b.redisStore.client.status, expected));
+  });
+}

@@ -1,0 +1,6 @@
+import { standaloneEnv } from './redis-env';
+import { defineTieredSuite } from './tiered-suite';
+
+describe('TieredTokenStore (standalone)', () => {
+  defineTieredSuite(standaloneEnv);
+});

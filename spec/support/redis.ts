@@ -1,0 +1,173 @@
+/**
+ * Test harness: our own redis-server processes (never the one on 6379), started on free ports,
+ * stopped and restarted mid-test on the same port, and killed in `after` hooks and on exit.
+ * `REDIS_URL` replaces the standalone server (then stop/restart tests skip). Without
+ * redis-server on PATH the Redis suites skip loudly, or fail when `CI=true`.
+ */
+import { ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import Redis, { Cluster } from 'ioredis';
+
+const run = promisify(execFile);
+const children = new Set<ChildProcess>();
+process.on('exit', () => children.forEach((child) => child.kill('SIGKILL')));
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Whether a local redis-server can be started. */
+export function hasRedisServer(): boolean {
+  return spawnSync('redis-server', ['--version']).status === 0;
+}
+
+/** Skips the suite (loudly), or fails it on CI, when no Redis is available. */
+export function requireRedis(ctx: Mocha.Context, needsServer = false): void {
+  if (hasRedisServer() || (!needsServer && process.env.REDIS_URL)) return;
+  const message = 'redis-server is not on PATH and REDIS_URL is unset: Redis store specs NOT RUN';
+  if (process.env.CI === 'true') throw new Error(message);
+  console.warn(`\n  !!! ${message} !!!\n`);
+  ctx.skip();
+}
+
+function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** A free port (and, for cluster nodes, a free bus port +10000); never 6379. */
+export async function freePort(withBus = false): Promise<number> {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 30000);
+    if (port === 6379 || !(await isPortFree(port))) continue;
+    if (!withBus || (await isPortFree(port + 10000))) return port;
+  }
+}
+
+async function waitForPing(port: number, extraCheck?: (reply: string) => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      const args = extraCheck ? ['cluster', 'info'] : ['ping'];
+      const { stdout } = await run('redis-cli', ['-p', String(port), ...args]);
+      if (extraCheck ? extraCheck(stdout) : stdout.trim() === 'PONG') return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`redis on port ${port} did not come up`);
+    await sleep(50);
+  }
+}
+
+/** One redis-server process we own. */
+export class RedisServer {
+  private child: ChildProcess | undefined;
+  constructor(readonly port: number, private readonly extraArgs: string[] = []) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const args = ['--port', String(this.port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'];
+    const child = spawn('redis-server', [...args, ...this.extraArgs], { stdio: 'ignore' });
+    children.add(child);
+    child.once('exit', () => children.delete(child));
+    this.child = child;
+    await waitForPing(this.port);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (child === undefined || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+}
+
+/** The standalone Redis of one suite: our own server, or `REDIS_URL`. */
+export interface StandaloneRedis {
+  url: string;
+  /** undefined when REDIS_URL is used: stop/restart tests skip. */
+  server: RedisServer | undefined;
+}
+
+export async function startStandalone(): Promise<StandaloneRedis> {
+  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, server: undefined };
+  const server = new RedisServer(await freePort());
+  await server.start();
+  return { url: server.url, server };
+}
+
+/** Empties a Redis (all masters of a Cluster). */
+export async function flush(client: Redis | Cluster): Promise<void> {
+  const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+  await Promise.all(nodes.map((node) => node.flushall()));
+}
+
+/** Sums `INFO commandstats` calls of one command over every master. */
+export async function commandCalls(client: Redis | Cluster, command: string): Promise<number> {
+  const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+  const infos = await Promise.all(nodes.map((node) => node.info('commandstats')));
+  return infos
+    .map((info) => new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)?.[1] ?? '0')
+    .reduce((sum, calls) => sum + Number(calls), 0);
+}
+
+/** A 3-master Redis Cluster on free ports, config files in a temp dir. */
+export class RedisCluster {
+  readonly servers: RedisServer[] = [];
+  private dir = '';
+
+  async start(): Promise<void> {
+    this.dir = mkdtempSync(join(tmpdir(), 'kje-cluster-'));
+    for (let i = 0; i < 3; i += 1) {
+      const port = await freePort(true);
+      const conf = join(this.dir, `nodes-${port}.conf`);
+      const args = ['--cluster-enabled', 'yes', '--cluster-config-file', conf, '--dir', this.dir];
+      this.servers.push(new RedisServer(port, [...args, '--cluster-node-timeout', '2000']));
+    }
+    await Promise.all(this.servers.map((server) => server.start()));
+    const nodes = this.servers.map((server) => `127.0.0.1:${server.port}`);
+    await run('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes']);
+    await this.waitUntilOk();
+  }
+
+  async waitUntilOk(): Promise<void> {
+    const isOk = (reply: string) => reply.includes('cluster_state:ok');
+    await Promise.all(this.servers.map((server) => waitForPing(server.port, isOk)));
+  }
+
+  /** A Cluster client over our nodes. */
+  client(options: Record<string, unknown> = {}): Cluster {
+    const nodes = this.servers.map((server) => ({ host: '127.0.0.1', port: server.port }));
+    const cluster = new Cluster(nodes, options);
+    cluster.on('error', () => undefined);
+    return cluster;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.servers.map((server) => server.stop()));
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Collects unhandled rejections so a spec can assert there were none. */
+export function trackUnhandledRejections(): { reasons: unknown[]; stop(): void } {
+  const reasons: unknown[] = [];
+  const listener = (reason: unknown) => reasons.push(reason);
+  process.on('unhandledRejection', listener);
+  return { reasons, stop: () => process.off('unhandledRejection', listener) };
+}

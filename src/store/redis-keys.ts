@@ -1,0 +1,65 @@
+/**
+ * Key naming and small shared helpers of the Redis stores.
+ *
+ * Layout (with the default prefix `jwt:`):
+ * - `jwt:t:{<jti>}`       the JSON record of one token (a string, `SET ... EXAT <expiresAt>`);
+ * - `jwt:i:{<identity>}`  the identity index: a sorted set of jtis scored by their
+ *                         `expiresAt` (`+inf` for a token that never expires);
+ * - `jwt:invalidate`      the pub/sub channel on which every `setRevoked` announces the jti.
+ *
+ * A record is hash-tagged by its jti so `find(jti)`, which knows nothing else, lands on one
+ * slot; the index is hash-tagged by its identity and holds jtis, so `findByIdentity` reads one
+ * key and then looks the records up by jti (never a SCAN). The record and its index therefore
+ * live in different slots on a Cluster: `add` writes the index first, then the record, so a
+ * record never exists without its index entry; an index entry whose record is gone is skipped
+ * and trimmed when its score (the expiry) passes.
+ *
+ * jtis and identities are user-controlled: they are percent-encoded (`encodeURIComponent`,
+ * which also encodes `{`, `}`, `:` and `%`), so no value can close a hash tag early, look like
+ * another kind of key, or equal the encoding of another value.
+ */
+
+/** The prefix used when none is given. */
+export const DEFAULT_KEY_PREFIX = 'jwt:';
+
+/** Bounded time of one Redis call, when none is given. */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
+
+/** Builds the keys of one store. */
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+
+  /** The key of the record of `jti`. */
+  token(jti: string): string {
+    return `${this.prefix}t:{${encodeURIComponent(jti)}}`;
+  }
+
+  /** The key of the identity index of `identity`. */
+  identity(identity: string): string {
+    return `${this.prefix}i:{${encodeURIComponent(identity)}}`;
+  }
+
+  /** The pub/sub channel announcing changed jtis. */
+  get channel(): string {
+    return `${this.prefix}invalidate`;
+  }
+
+  /** A SCAN MATCH pattern for every record key (the prefix's glob characters escaped). */
+  get tokenPattern(): string {
+    return `${this.prefix.replace(/[*?[\]\\^]/g, '\\$&')}t:*`;
+  }
+}
+
+/**
+ * Rejects with `onTimeout()` when `promise` has not settled within `ms`. A late rejection of
+ * `promise` is swallowed so it can never become an unhandled rejection.
+ */
+export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  promise.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}

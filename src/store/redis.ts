@@ -1,0 +1,197 @@
+import Redis, { Cluster } from 'ioredis';
+import { TokenStoreError } from '../core/errors';
+import type { StoreEntry, StoredToken, TokenStore } from './token-store';
+import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_KEY_PREFIX, RedisKeys, withTimeout } from './redis-keys';
+
+/** A Redis connection the stores accept: a standalone client, a Cluster, or a URL. */
+export type RedisConnection = Redis | Cluster | string;
+
+export interface RedisTokenStoreOptions {
+  /**
+   * An ioredis client (standalone or `Cluster`), or a `redis://` URL. From a URL the store
+   * creates, owns and (on `close()`) quits its client; a passed-in client is never closed by us.
+   */
+  redis: RedisConnection;
+  /** Prefix of every key and of the invalidation channel. Default `'jwt:'`. */
+  keyPrefix?: string;
+  /** Longest a single Redis call may take before it rejects. Default 1000 ms. */
+  commandTimeoutMs?: number;
+}
+
+// Trims the expired members of an identity index, adds one, and keeps the index key alive
+// exactly as long as its longest-lived member (for ever if one never expires).
+const INDEX_ADD = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if top[2] == 'inf' then redis.call('PERSIST', KEYS[1]) else redis.call('EXPIREAT', KEYS[1], top[2]) end
+return 1`;
+
+// Trims the expired members of an identity index and returns the live ones.
+const INDEX_READ = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+return redis.call('ZRANGE', KEYS[1], 0, -1)`;
+
+// Flips the revoked flag in place (the record always starts with it: see `serialize`), keeps the
+// TTL, never resurrects an expired key (XX), and announces the jti on the invalidation channel.
+const SET_REVOKED = `
+local v = redis.call('GET', KEYS[1])
+if not v then return false end
+local rest = string.match(v, '^{"revoked":%a+,(.*)$')
+if not rest then return redis.error_reply('ERR unexpected token record format') end
+v = '{"revoked":' .. ARGV[1] .. ',' .. rest
+redis.call('SET', KEYS[1], v, 'KEEPTTL', 'XX')
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return v`;
+
+/** The record as stored: `revoked` first, so the flag can be rewritten without parsing. */
+function serialize(record: StoredToken): string {
+  return JSON.stringify({ revoked: record.revoked, token: record.token });
+}
+
+function parse(value: string): StoredToken {
+  const { revoked, token } = JSON.parse(value) as StoredToken;
+  return { token, revoked };
+}
+
+function nowSeconds(): number {
+  return Date.now() / 1000;
+}
+
+/** Options for the clients the stores create from a URL: every call bounded, nothing held for ever. */
+export function ownedClientOptions(commandTimeoutMs: number) {
+  return {
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: Math.max(commandTimeoutMs, 1000),
+    // Commands issued while disconnected wait in the offline queue at most commandTimeout, and
+    // are flushed (rejected) after one failed reconnection attempt.
+    enableOfflineQueue: true,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt: number) => Math.min(attempt * 100, 1000),
+  };
+}
+
+/**
+ * A revocation store in Redis, shared by every app instance that points at the same Redis.
+ *
+ * Each call is bounded by `commandTimeoutMs` and rejects with a `TokenStoreError` when Redis
+ * cannot answer in time (fail closed); once Redis is back, calls succeed again by themselves.
+ *
+ * @example
+ * ```ts
+ * const store = new RedisTokenStore({ redis: 'redis://127.0.0.1:6379', keyPrefix: 'myapp:jwt:' });
+ * JwtManager.configure({ secret, revocation: { store, checks: 'all' } });
+ * // on shutdown
+ * await store.close();
+ * ```
+ */
+export class RedisTokenStore implements TokenStore {
+  /** The client every command goes through. */
+  readonly client: Redis | Cluster;
+  readonly keys: RedisKeys;
+  readonly commandTimeoutMs: number;
+  private readonly ownsClient: boolean;
+
+  constructor(options: RedisTokenStoreOptions) {
+    this.keys = new RedisKeys(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
+    this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    this.ownsClient = typeof options.redis === 'string';
+    if (typeof options.redis === 'string') {
+      this.client = new Redis(options.redis, ownedClientOptions(this.commandTimeoutMs));
+      // Connection errors surface as rejected calls; the event must not crash the process.
+      this.client.on('error', () => undefined);
+    } else {
+      this.client = options.redis;
+    }
+  }
+
+  async add(entry: StoreEntry): Promise<void> {
+    const expiresAt = entry.expiresAt === undefined ? undefined : Math.ceil(entry.expiresAt);
+    const now = nowSeconds();
+    if (expiresAt !== undefined && expiresAt <= now) return; // already dead: nothing to remember
+    const score = expiresAt === undefined ? '+inf' : String(expiresAt);
+    const indexKey = this.keys.identity(entry.identity);
+    // Index first: a record then never exists without its index entry.
+    await this.call('add', () => this.client.eval(INDEX_ADD, 1, indexKey, score, entry.jti, String(now)));
+    const tokenKey = this.keys.token(entry.jti);
+    const value = serialize(entry.record);
+    await this.call('add', () =>
+      expiresAt === undefined
+        ? this.client.set(tokenKey, value)
+        : this.client.set(tokenKey, value, 'EXAT', expiresAt),
+    );
+  }
+
+  async find(jti: string): Promise<StoredToken | undefined> {
+    const value = await this.call('find', () => this.client.get(this.keys.token(jti)));
+    return value === null ? undefined : parse(value);
+  }
+
+  async setRevoked(jti: string, revoked: boolean): Promise<StoredToken | undefined> {
+    const value = await this.call('setRevoked', () =>
+      this.client.eval(SET_REVOKED, 1, this.keys.token(jti), String(revoked), this.keys.channel, jti),
+    );
+    return typeof value === 'string' ? parse(value) : undefined;
+  }
+
+  async findByIdentity(identity: string): Promise<StoredToken[]> {
+    const key = this.keys.identity(identity);
+    const jtis = (await this.call('findByIdentity', () =>
+      this.client.eval(INDEX_READ, 1, key, String(nowSeconds())),
+    )) as string[];
+    return this.readRecords(jtis.map((jti) => this.keys.token(jti)));
+  }
+
+  async findAll(): Promise<StoredToken[]> {
+    const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+    const perNode = await Promise.all(nodes.map((node) => this.scanTokenKeys(node)));
+    return this.readRecords([...new Set(perNode.flat())]);
+  }
+
+  async close(): Promise<void> {
+    if (!this.ownsClient) return;
+    try {
+      await withTimeout(this.client.quit(), this.commandTimeoutMs, () => new Error('quit timed out'));
+    } catch {
+      this.client.disconnect(); // Redis unreachable: drop the connection without a goodbye
+    }
+  }
+
+  /** Every record key on one node, via SCAN (never KEYS). */
+  private async scanTokenKeys(node: Redis): Promise<string[]> {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.call('findAll', () =>
+        node.scan(cursor, 'MATCH', this.keys.tokenPattern, 'COUNT', 500),
+      );
+      keys.push(...batch);
+      cursor = next;
+    } while (cursor !== '0');
+    return keys;
+  }
+
+  /** The records under `keys`, skipping those that expired meanwhile. */
+  private async readRecords(keys: string[]): Promise<StoredToken[]> {
+    if (keys.length === 0) return [];
+    // On a Cluster the keys sit in different slots, so one GET each (MGET needs one slot).
+    const values =
+      this.client instanceof Cluster
+        ? await Promise.all(keys.map((key) => this.call('read', () => this.client.get(key))))
+        : await this.call('read', () => this.client.mget(keys));
+    return values.filter((value): value is string => value !== null).map(parse);
+  }
+
+  /** Runs one Redis call, bounded in time; any failure becomes a `TokenStoreError`. */
+  private async call<T>(operation: string, command: () => Promise<T>): Promise<T> {
+    const failure = (cause?: unknown) =>
+      new TokenStoreError(`Redis token store: ${operation} failed`, cause);
+    try {
+      return await withTimeout(command(), this.commandTimeoutMs, () =>
+        failure(new Error(`no answer within ${this.commandTimeoutMs} ms`)),
+      );
+    } catch (error) {
+      throw error instanceof TokenStoreError ? error : failure(error);
+    }
+  }
+}
