@@ -5,7 +5,6 @@
  * benchmark. Ratios from one run are what count; absolute numbers vary by machine.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { startBenchRedis } from './redis';
 import { runMicro } from './micro';
@@ -71,8 +70,6 @@ async function main(): Promise<void> {
     { name: 'd koa-jwt (KeyObject secret)', mode: 'koajwt', results: [] },
     { name: "d' koa-jwt (string secret)", mode: 'koajwt-string', results: [] },
   ];
-  const hasTiered = existsSync('src/store/tiered.ts');
-  if (!hasTiered) variants.splice(2, 1);
   try {
     for (const variant of variants) await startServer(variant, redis.url);
     for (const variant of variants) await load(variant, 1); // warm-up: JIT, caches, connections

@@ -12,7 +12,7 @@ import { createSecretKey } from 'node:crypto';
 import Koa from 'koa';
 import koaJwt from 'koa-jwt';
 import { Get, JsonController, useKoaServer } from 'routing-controllers';
-import { createAccessToken, JwtManager, JwtOptions, JwtRequired } from '../src';
+import { createAccessToken, JwtManager, JwtOptions, JwtRequired, TieredTokenStore } from '../src';
 
 export const BENCH_SECRET = 'bench-secret-of-at-least-thirty-two-bytes';
 
@@ -35,7 +35,6 @@ class ProtectedController {
 
 async function revocationOptions(redisUrl: string | undefined): Promise<Partial<JwtOptions>> {
   if (!redisUrl) throw new Error('mode revoked needs a redis URL');
-  const { TieredTokenStore } = await import('../src/store/tiered');
   return { revocation: { store: new TieredTokenStore({ redis: redisUrl }), checks: 'all' } };
 }
 

@@ -21,3 +21,7 @@ export { getJwtIdentity, getJwtClaims } from './koa/context';
 export type { TokenStore, StoredToken, StoreEntry } from './store/token-store';
 export { MemoryTokenStore } from './store/memory';
 export type { MemoryTokenStoreOptions } from './store/memory';
+export { RedisTokenStore } from './store/redis';
+export type { RedisTokenStoreOptions } from './store/redis';
+export { TieredTokenStore } from './store/tiered';
+export type { TieredTokenStoreOptions } from './store/tiered';

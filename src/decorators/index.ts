@@ -3,7 +3,7 @@
  * per-route middleware, parameter converters) and wrap the method so a direct
  * call is checked by the same guard. They hold no rule of their own.
  */
-import { createParamDecorator, getMetadataArgsStorage } from 'routing-controllers';
+import { createParamDecorator, getMetadataArgsStorage, HttpError } from 'routing-controllers';
 import { JwtError } from '../core/errors';
 import { JwtManager } from '../core/manager';
 import type { TokenPayload } from '../core/responses';
@@ -11,14 +11,21 @@ import { ACCESS, FRESH_ACCESS, REFRESH, Requirement } from '../core/verify';
 import { requestContext } from '../koa/context';
 import { Guard, GuardOptions, guardMiddleware, refusal } from '../koa/guard';
 
-/** A refusal of a directly called method: what the HTTP route would have answered. */
-export class JwtHttpError extends Error {
-  /** routing-controllers reads `httpCode` when this error escapes into an HTTP response. */
-  readonly httpCode: number;
+/**
+ * A refusal of a directly called method: what the HTTP route would have answered.
+ * An `HttpError`, so if it escapes into a routing-controllers response (a protected
+ * method called from another route), the client gets this status and body, not a 500.
+ */
+export class JwtHttpError extends HttpError {
   constructor(readonly status: number, readonly body: unknown, override readonly cause: JwtError) {
-    super(cause.message, { cause });
+    super(status, cause.message);
+    Object.setPrototypeOf(this, JwtHttpError.prototype);
     this.name = 'JwtHttpError';
-    this.httpCode = status;
+  }
+
+  /** routing-controllers sends this as the JSON body. */
+  toJSON(): unknown {
+    return this.body;
   }
 }
 
