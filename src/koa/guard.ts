@@ -63,7 +63,8 @@ export function refusal(error: JwtError, manager: JwtManager): Promise<LoaderRes
  */
 export function guardMiddleware(guard: Guard): Middleware {
   return async function jwtGuard(ctx, next) {
-    if (ctx.method === 'OPTIONS') return next(); // CORS preflights carry no credentials
+    // CORS preflights carry no credentials: run anonymously, so the method wrapper does not re-check either
+    if (ctx.method === 'OPTIONS') return requestContext.run({ token: undefined, payload: undefined, guard }, next);
     const manager = JwtManager.instance;
     let context: JwtRequestContext;
     try {
