@@ -7,6 +7,7 @@ import Koa from 'koa';
 import { BadRequestError, HttpError, useKoaServer } from 'routing-controllers';
 import { JwtManager, JwtOptions, MemoryTokenStore, TokenStore } from '../src';
 import { AuthController, DemoError, ProtectedController, TokensController } from './controllers';
+import { CookieAuthController, CookiePageController } from './cookies';
 import { JwksController } from './jwks';
 
 export const DEMO_SECRET = 'super-secret-demo-key-change-me-in-production!';
@@ -24,6 +25,7 @@ const ENDPOINTS = {
   'PUT /auth/tokens/unrevoke/:jti': 'unrevoke one of your tokens',
   'GET /auth/all-tokens': 'every stored token (admin only)',
   'GET /.well-known/jwks.json': 'the public keys as a JWK Set (empty for HS* secrets)',
+  'GET /cookie-demo': 'a browser page: login, protected POST, refresh and logout with JWT cookies and CSRF',
 };
 
 /** Turns every error into `{ msg }` JSON with the right status: never a stack trace. */
@@ -84,7 +86,7 @@ export function createDemoApp(options: DemoOptions = {}): Koa {
     ctx.body = { name: 'koa-jwt-extended demo', endpoints: ENDPOINTS };
   });
   useKoaServer(app, {
-    controllers: [AuthController, ProtectedController, TokensController, JwksController],
+    controllers: [AuthController, ProtectedController, TokensController, JwksController, CookieAuthController, CookiePageController],
     defaultErrorHandler: false,
     validation: { forbidUnknownValues: true },
   });

@@ -29,7 +29,7 @@ export class DemoError extends Error {
   }
 }
 
-function checkPassword({ username, password }: LoginBody): void {
+export function checkPassword({ username, password }: LoginBody): void {
   if (!Object.prototype.hasOwnProperty.call(USERS, username) || USERS[username] !== password) {
     throw new DemoError(401, 'Bad username or password');
   }

@@ -18,6 +18,7 @@ export {
 export { JwtRequired, FreshJwtRequired, RefreshRequired, JwtOptional, Identity, Claims, JwtHttpError } from './decorators';
 export type { GuardOptions } from './koa/guard';
 export { getJwtIdentity, getJwtClaims } from './koa/context';
+export { setAccessCookies, setRefreshCookies, unsetJwtCookies, unsetAccessCookies, unsetRefreshCookies } from './koa/cookies';
 export type { TokenStore, StoredToken, StoreEntry } from './store/token-store';
 export { MemoryTokenStore } from './store/memory';
 export type { MemoryTokenStoreOptions } from './store/memory';

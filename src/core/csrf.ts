@@ -5,7 +5,26 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { CsrfError, InvalidTokenError } from './errors';
+import type { JwtConfig } from './options';
 import type { TokenPayload } from './responses';
+
+/** Set once any route reads its token from cookies through its own `locations`. */
+let cookieRouteDeclared = false;
+
+/** Records that a route may read its token from a cookie (so new tokens carry the `csrf` claim it checks). */
+export function noteCookieRoute(): void {
+  cookieRouteDeclared = true;
+}
+
+/**
+ * Whether new tokens carry a `csrf` claim: CSRF protection is on and cookies are a
+ * location, in `tokenLocation` or in some route's `@JwtRequired({ locations })`.
+ *
+ * @example if (needsCsrfClaim(config)) payload.csrf = randomUUID()
+ */
+export function needsCsrfClaim(config: JwtConfig): boolean {
+  return config.cookieCsrfProtect && (cookieRouteDeclared || config.tokenLocation.includes('cookies'));
+}
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { nowSeconds, reservedClaims, TokenType } from './claims';
+import { needsCsrfClaim } from './csrf';
 import { parseDuration, describe } from './duration';
 import { JwtUsageError, TokenStoreError } from './errors';
 import { isPlainObject } from './jws';
@@ -82,7 +83,7 @@ export async function issueToken(
   if (seconds !== false) payload.exp = now + seconds;
   if (config.audienceClaim !== undefined) payload.aud = config.audienceClaim;
   if (config.issuer !== undefined) payload.iss = config.issuer;
-  if (config.tokenLocation.includes('cookies')) payload.csrf = randomUUID();
+  if (needsCsrfClaim(config)) payload.csrf = randomUUID();
   Object.assign(payload, claims);
   const signOptions: jwt.SignOptions = { algorithm: signing.algorithm }; // keeps our own iat
   if (signing.kid !== undefined) signOptions.keyid = signing.kid;

@@ -39,7 +39,7 @@ export function tokenFromHeader(value: string | undefined, config: JwtConfig): s
 
 function fromCookies(ctx: Context, config: JwtConfig, type: TokenType): FoundToken {
   const name = type === 'access' ? config.accessCookieName : config.refreshCookieName;
-  const token = ctx.cookies.get(name);
+  const token = ctx.cookies.get(name, { signed: false }); // a JWT is signed already; app.keys must not demand a .sig cookie
   if (!token) throw new NoAuthorizationError(`Missing cookie "${name}"`);
   if (!config.cookieCsrfProtect || !config.csrfMethodSet.has(ctx.method)) return { token, location: 'cookies' };
   const headerName = type === 'access' ? config.accessCsrfHeaderName : config.refreshCsrfHeaderName;

@@ -4,6 +4,7 @@
  * route middleware and the method wrapper both enforce the same guard.
  */
 import type { Context, Middleware } from 'koa';
+import { noteCookieRoute } from '../core/csrf';
 import { JwtError, NoAuthorizationError } from '../core/errors';
 import { JwtManager } from '../core/manager';
 import type { TokenLocation } from '../core/options';
@@ -22,6 +23,7 @@ export class Guard {
 
   constructor(readonly requirement: Requirement, readonly optional: boolean, options: GuardOptions = {}) {
     this.locations = options.locations === undefined ? undefined : [options.locations].flat();
+    if (this.locations?.includes('cookies')) noteCookieRoute();
   }
 
   /** Authenticates a Koa request; resolves with the context the route runs in. */
@@ -61,7 +63,8 @@ export function refusal(error: JwtError, manager: JwtManager): Promise<LoaderRes
  */
 export function guardMiddleware(guard: Guard): Middleware {
   return async function jwtGuard(ctx, next) {
-    if (ctx.method === 'OPTIONS') return next(); // CORS preflights carry no credentials
+    // CORS preflights carry no credentials: run anonymously, so the method wrapper does not re-check either
+    if (ctx.method === 'OPTIONS') return requestContext.run({ token: undefined, payload: undefined, guard }, next);
     const manager = JwtManager.instance;
     let context: JwtRequestContext;
     try {
