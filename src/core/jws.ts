@@ -60,7 +60,9 @@ export function parseCompactToken(token: string, maxLength: number): ParsedToken
   const payloadSegment = token.slice(first + 1, second);
   const header = decodeJsonSegment(headerSegment, 'header');
   if (payloadSegment === '') throw new InvalidTokenError('Invalid payload padding', 'ERR_JWT_MALFORMED');
-  const signature = decodeSegment(token.slice(second + 1), 'signature');
+  // an empty signature is left to the alg check (`alg: none` must read as "not allowed") and the signature check
+  const signatureSegment = token.slice(second + 1);
+  const signature = signatureSegment === '' ? Buffer.alloc(0) : decodeSegment(signatureSegment, 'signature');
   return { header, signingInput: token.slice(0, second), payloadSegment, signature };
 }
 
