@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import type { Server } from 'node:http';
 import request from 'supertest';
 import { Get, JsonController, Post } from 'routing-controllers';
@@ -152,6 +153,28 @@ describe('koa: default responses', () => {
     it('a crit header: 422 with a short reason', async () => {
       const res = await access(`Bearer ${forge({ ...HS256_HEADER, crit: ['exp'] }, payload())}`);
       expectShortReason(res);
+    });
+  });
+
+  describe('algorithm confusion (RS256 configured)', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    beforeEach(() => {
+      server = serve([ResponsesController], { secret: undefined, algorithm: 'RS256', privateKey, publicKey });
+    });
+
+    it('an RS256 token of the configured key: 200', async () => {
+      expectResponse(await access(`Bearer ${await createAccessToken('alice')}`), 200, { hello: 'alice' });
+    });
+
+    it('an HS256 token signed with the public key as HMAC secret: 422 alg not allowed', async () => {
+      const confused = forge({ alg: 'HS256', typ: 'JWT' }, payload(), { secret: publicPem });
+      expectResponse(await access(`Bearer ${confused}`), 422, { msg: 'The specified alg value is not allowed' });
+    });
+
+    it('an RS256 header with an HMAC signature: 422 Signature verification failed', async () => {
+      const forged = forge({ alg: 'RS256', typ: 'JWT' }, payload(), { secret: publicPem });
+      expectResponse(await access(`Bearer ${forged}`), 422, { msg: 'Signature verification failed' });
     });
   });
 
