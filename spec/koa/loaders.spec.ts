@@ -140,6 +140,12 @@ describe('koa: response loaders', () => {
       ['a status of 1000', { status: 1000, body: {} }],
       ['a non-integer status', { status: 401.5, body: {} }],
       ['a status as a string', { status: '401', body: {} }],
+      ['a BigInt in the body', { status: 401, body: { n: BigInt(1) } }],
+      ['a circular body', { status: 401, body: (() => { const o: Record<string, unknown> = {}; o.self = o; return o; })() }],
+      ['a function as the body', { status: 401, body: () => 'x' }],
+      ['a symbol as the body', { status: 401, body: Symbol('x') }],
+      ['no body', { status: 401 }],
+      ['a null body', { status: 401, body: null }],
     ];
     for (const [name, answer] of junk) {
       it(`a loader returning ${name}: the default answer`, async () => {
@@ -147,6 +153,13 @@ describe('koa: response loaders', () => {
         expectResponse(await access('Bearer'), 422, { msg: "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'" });
       });
     }
+
+    it('a string body is sent as is', async () => {
+      start({ unauthorizedLoader: () => ({ status: 401, body: 'login first' }) });
+      const res = await access();
+      assert.equal(res.status, 401);
+      assert.equal(res.text, 'login first');
+    });
 
     it('a loader for one case leaves the others at their default', async () => {
       start({ expiredTokenLoader: recording(200, { expired: true }) });
