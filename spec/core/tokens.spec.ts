@@ -131,6 +131,16 @@ describe('core: tokens', () => {
       assert.equal(body.sub, 'alice');
     });
 
+    it('with access tokens never expiring, a refresh token without exp is still refused', async () => {
+      configure({ accessTokenExpires: false });
+      await assert.rejects(decodeToken(forge(HS256_HEADER, payload({ type: 'refresh', fresh: undefined, exp: undefined }))), (e: unknown) => e instanceof InvalidTokenError && e.message === 'Missing claim: exp');
+    });
+
+    it('with access tokens never expiring, an access token without exp is accepted', async () => {
+      configure({ accessTokenExpires: false });
+      assert.equal((await decodeToken(forge(HS256_HEADER, payload({ exp: undefined })))).sub, 'alice');
+    });
+
     it('a never-expiring configuration still honours an explicit expiresIn', async () => {
       configure({ accessTokenExpires: false });
       const body = await decodeToken(await createAccessToken('alice', { expiresIn: 30 }));
