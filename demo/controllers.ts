@@ -29,7 +29,10 @@ export class DemoError extends Error {
   }
 }
 
-export function checkPassword({ username, password }: LoginBody): void {
+export function checkPassword(body: LoginBody): void {
+  // routing-controllers neither transforms nor validates a JSON array body: refuse it here
+  if (!(body instanceof LoginBody)) throw new DemoError(400, 'The body must be a JSON object with username and password');
+  const { username, password } = body;
   if (!Object.prototype.hasOwnProperty.call(USERS, username) || USERS[username] !== password) {
     throw new DemoError(401, 'Bad username or password');
   }

@@ -227,6 +227,10 @@ export function resolveOptions(options: JwtOptions): JwtConfig {
   }
   if (merged.cookieSameSite === 'none' && !merged.cookieSecure) problems.push("cookieSameSite 'none' needs cookieSecure: true (browsers refuse it otherwise)");
   const keys = SUPPORTED_ALGORITHMS.includes(merged.algorithm) ? buildKeyRing(merged, problems) : undefined;
+  // an unknown algorithm must not hide a bad secret: every problem is listed at once
+  if (keys === undefined && !SUPPORTED_ALGORITHMS.includes(merged.algorithm) && merged.secret !== undefined) {
+    buildKeyRing({ algorithm: 'HS256', secret: merged.secret }, problems);
+  }
   if (problems.length > 0) throw new JwtConfigurationError(problems);
   const audience = merged.audience === undefined ? undefined : [merged.audience].flat();
   const loaders = Object.fromEntries(LOADER_NAMES.filter((n) => options[n]).map((n) => [n, options[n]]));

@@ -42,9 +42,21 @@ const LOADER_FOR_KIND: Record<JwtError['kind'], ResponseLoaderName> = {
   storeUnavailable: 'storeUnavailableLoader',
 };
 
+/** A body Koa can send as is: a string, a Buffer, or JSON (`null`/`undefined` would turn the status into 204). */
+function isSendable(body: unknown): boolean {
+  if (typeof body === 'string' || Buffer.isBuffer(body)) return true;
+  if (body === null || body === undefined) return false;
+  try {
+    return JSON.stringify(body) !== undefined; // BigInt and cycles throw; functions and symbols give undefined
+  } catch {
+    return false;
+  }
+}
+
 function isLoaderResponse(value: unknown): value is LoaderResponse {
   const status = (value as LoaderResponse | undefined)?.status;
-  return typeof value === 'object' && value !== null && Number.isInteger(status) && status! >= 100 && status! <= 599;
+  return typeof value === 'object' && value !== null && Number.isInteger(status) && status! >= 100 && status! <= 599
+    && isSendable((value as LoaderResponse).body);
 }
 
 /** The answer when no loader is set (or it failed): `{ [errorMessageKey]: message }`. */
