@@ -18,8 +18,8 @@ export class CookieAuthController {
   @Post('/login')
   async login(@Body() body: LoginBody, @Ctx() ctx: Context) {
     checkPassword(body);
-    setAccessCookies(ctx, await createAccessToken(body.username, { fresh: true }));
-    setRefreshCookies(ctx, await createRefreshToken(body.username));
+    setAccessCookies(ctx, await createAccessToken(body.username, { fresh: true, csrf: true }));
+    setRefreshCookies(ctx, await createRefreshToken(body.username, { csrf: true }));
     return { login: true };
   }
 
@@ -27,7 +27,7 @@ export class CookieAuthController {
   @Post('/refresh')
   @RefreshRequired({ locations: ['cookies'] })
   async refresh(@Identity() username: string, @Ctx() ctx: Context) {
-    setAccessCookies(ctx, await createAccessToken(username, { fresh: false }));
+    setAccessCookies(ctx, await createAccessToken(username, { fresh: false, csrf: true }));
     return { refresh: true };
   }
 

@@ -10,8 +10,8 @@ import {
 export class CookieController {
   @Post('/login')
   async login(@Ctx() ctx: Context, @QueryParam('maxAge') maxAge?: number) {
-    setAccessCookies(ctx, await createAccessToken('alice'), maxAge);
-    setRefreshCookies(ctx, await createRefreshToken('alice'), maxAge);
+    setAccessCookies(ctx, await createAccessToken('alice', { csrf: true }), maxAge);
+    setRefreshCookies(ctx, await createRefreshToken('alice', { csrf: true }), maxAge);
     return { login: true };
   }
 

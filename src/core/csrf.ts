@@ -8,22 +8,16 @@ import { CsrfError, InvalidTokenError } from './errors';
 import type { JwtConfig } from './options';
 import type { TokenPayload } from './responses';
 
-/** Set once any route reads its token from cookies through its own `locations`. */
-let cookieRouteDeclared = false;
-
-/** Records that a route may read its token from a cookie (so new tokens carry the `csrf` claim it checks). */
-export function noteCookieRoute(): void {
-  cookieRouteDeclared = true;
-}
-
 /**
- * Whether new tokens carry a `csrf` claim: CSRF protection is on and cookies are a
- * location, in `tokenLocation` or in some route's `@JwtRequired({ locations })`.
+ * Whether a new token carries a `csrf` claim: CSRF protection is on and the token
+ * may travel in a cookie: `requested` (the `csrf` option of token creation) or,
+ * by default, cookies in `tokenLocation`. Decided by configuration and the call
+ * alone, so which controllers happen to be loaded never changes a token.
  *
- * @example if (needsCsrfClaim(config)) payload.csrf = randomUUID()
+ * @example if (needsCsrfClaim(config, options.csrf)) payload.csrf = randomUUID()
  */
-export function needsCsrfClaim(config: JwtConfig): boolean {
-  return config.cookieCsrfProtect && (cookieRouteDeclared || config.tokenLocation.includes('cookies'));
+export function needsCsrfClaim(config: JwtConfig, requested: boolean | undefined): boolean {
+  return config.cookieCsrfProtect && (requested ?? config.tokenLocation.includes('cookies'));
 }
 
 function digest(value: string): Buffer {

@@ -20,6 +20,12 @@ export interface AccessTokenOptions {
   expiresIn?: number | string | false;
   /** Custom claims, at the top level of the payload. */
   claims?: Record<string, unknown>;
+  /**
+   * Adds the `csrf` claim the cookie double submit checks. Default: when `tokenLocation`
+   * includes 'cookies'. Set it for tokens you put in cookies for routes whose own
+   * `locations` read cookies.
+   */
+  csrf?: boolean;
 }
 
 export type RefreshTokenOptions = Omit<AccessTokenOptions, 'fresh'>;
@@ -83,7 +89,7 @@ export async function issueToken(
   if (seconds !== false) payload.exp = now + seconds;
   if (config.audienceClaim !== undefined) payload.aud = config.audienceClaim;
   if (config.issuer !== undefined) payload.iss = config.issuer;
-  if (needsCsrfClaim(config)) payload.csrf = randomUUID();
+  if (needsCsrfClaim(config, options.csrf)) payload.csrf = randomUUID();
   Object.assign(payload, claims);
   const signOptions: jwt.SignOptions = { algorithm: signing.algorithm }; // keeps our own iat
   if (signing.kid !== undefined) signOptions.keyid = signing.kid;

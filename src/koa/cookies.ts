@@ -95,7 +95,7 @@ function setTokenCookies(ctx: Context, type: TokenType, token: string, maxAge: n
   const payload = readToken(token, type, caller);
   const csrf = payload.csrf;
   if (writesCsrfCookie(config) && typeof csrf !== 'string') {
-    throw new JwtUsageError(`${caller}: the token has no csrf claim; add 'cookies' to tokenLocation or to the route's locations`);
+    throw new JwtUsageError(`${caller}: the token has no csrf claim; add 'cookies' to tokenLocation, or create it with { csrf: true }`);
   }
   const names = cookieNames(config, type);
   const attributes = { ...sharedAttributes(config), maxAge: cookieLifetime(config, payload, maxAge, caller) };

@@ -4,7 +4,6 @@
  * route middleware and the method wrapper both enforce the same guard.
  */
 import type { Context, Middleware } from 'koa';
-import { noteCookieRoute } from '../core/csrf';
 import { JwtError, NoAuthorizationError } from '../core/errors';
 import { JwtManager } from '../core/manager';
 import type { TokenLocation } from '../core/options';
@@ -23,7 +22,6 @@ export class Guard {
 
   constructor(readonly requirement: Requirement, readonly optional: boolean, options: GuardOptions = {}) {
     this.locations = options.locations === undefined ? undefined : [options.locations].flat();
-    if (this.locations?.includes('cookies')) noteCookieRoute();
   }
 
   /** Authenticates a Koa request; resolves with the context the route runs in. */
