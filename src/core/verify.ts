@@ -12,6 +12,7 @@ import { decodeJsonSegment, isSignatureValid, parseCompactToken } from './jws';
 import type { VerificationKey } from './keys';
 import type { JwtConfig } from './options';
 import type { TokenPayload } from './responses';
+import type { StoredToken, TokenStore } from '../store/token-store';
 
 /** What a route demands of its token. */
 export interface Requirement {
@@ -97,25 +98,49 @@ export class TokenVerifier {
    * @example const payload = await verifier.authorize(token, FRESH_ACCESS)
    */
   async authorize(token: unknown, requirement: Requirement, options: { csrfValue?: string } = {}): Promise<TokenPayload> {
+    return this.authorizeNow(token, requirement, options);
+  }
+
+  /**
+   * `authorize()` for the request hot path: answers without a promise when no store
+   * round trip is needed (no check, or the store's memory tier knows the token).
+   * Throws, or returns a rejecting promise, exactly where `authorize()` rejects.
+   */
+  authorizeNow(token: unknown, requirement: Requirement, options: { csrfValue?: string } = {}): TokenPayload | Promise<TokenPayload> {
     const payload = this.verify(token);
     if (options.csrfValue !== undefined) checkCsrf(payload, options.csrfValue);
     checkRequirement(payload, requirement);
-    await this.checkRevocation(payload);
-    return payload;
+    const pending = this.revocationCheck(payload);
+    return pending === undefined ? payload : pending.then(() => payload);
   }
 
   /** Refuses a revoked token, or a checked token the store does not know; 503 when the store fails. */
   async checkRevocation(payload: TokenPayload): Promise<void> {
-    const revocation = this.config.revocation;
-    if (!revocation || (revocation.checks === 'refresh' && payload.type !== 'refresh')) return;
-    let record;
-    try {
-      record = await revocation.store.find(payload.jti as string);
-    } catch (error) {
-      throw new StoreUnavailableError(error);
-    }
-    if (!record || record.revoked !== false) throw new RevokedTokenError(payload);
+    await this.revocationCheck(payload);
   }
+
+  /** `undefined` when answered at once (or not checked); else the pending store lookup. */
+  private revocationCheck(payload: TokenPayload): Promise<void> | undefined {
+    const revocation = this.config.revocation;
+    if (!revocation || (revocation.checks === 'refresh' && payload.type !== 'refresh')) return undefined;
+    const jti = payload.jti as string;
+    const known = revocation.store.peek?.(jti);
+    if (known !== undefined) return refuseRevoked(known, payload);
+    return findRecord(revocation.store, jti).then((record) => refuseRevoked(record, payload));
+  }
+}
+
+async function findRecord(store: TokenStore, jti: string): Promise<StoredToken | undefined> {
+  try {
+    return await store.find(jti);
+  } catch (error) {
+    throw new StoreUnavailableError(error);
+  }
+}
+
+function refuseRevoked(record: StoredToken | undefined, payload: TokenPayload): undefined {
+  if (!record || record.revoked !== false) throw new RevokedTokenError(payload);
+  return undefined;
 }
 
 /** The type and freshness rules of a route (pure: no I/O). */

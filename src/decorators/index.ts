@@ -57,18 +57,32 @@ async function toHttpError(error: unknown): Promise<unknown> {
 
 /** Wraps a controller method so a call outside its own HTTP route is checked by the same guard. */
 function guardMethod(original: (...args: unknown[]) => unknown, guard: Guard, target: object, method: string | symbol) {
-  return async function guarded(this: unknown, ...args: unknown[]): Promise<unknown> {
+  // not async: when its own route middleware already checked the request, the call costs nothing extra
+  return function guarded(this: unknown, ...args: unknown[]): unknown {
     const context = requestContext.getStore();
-    if (context?.guard === guard) return original.apply(this, args); // its route middleware already checked it
-    let authorized;
-    try {
-      authorized = await guard.authorizeToken(context?.token, JwtManager.instance);
-    } catch (error) {
-      throw await toHttpError(error);
-    }
-    const filled = injectParams(args, injectedParams(target, method), authorized.payload);
-    return requestContext.run(authorized, () => original.apply(this, filled));
+    if (context?.guard === guard) return original.apply(this, args);
+    return guardedCall.call(this, original, guard, target, method, context?.token, args);
   };
+}
+
+/** A call outside the method's own route: checked by the guard, then run with its context. */
+async function guardedCall(
+  this: unknown,
+  original: (...args: unknown[]) => unknown,
+  guard: Guard,
+  target: object,
+  method: string | symbol,
+  token: string | undefined,
+  args: unknown[],
+): Promise<unknown> {
+  let authorized;
+  try {
+    authorized = await guard.authorizeToken(token, JwtManager.instance);
+  } catch (error) {
+    throw await toHttpError(error);
+  }
+  const filled = injectParams(args, injectedParams(target, method), authorized.payload);
+  return requestContext.run(authorized, () => original.apply(this, filled));
 }
 
 function protect(requirement: Requirement, optional: boolean, options?: GuardOptions): MethodDecorator {

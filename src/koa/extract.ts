@@ -14,9 +14,17 @@ export interface FoundToken {
   csrfValue?: string;
 }
 
+const WHITESPACE_OR_COMMA = /[\s,]/;
+
 /** Parses the auth header; `undefined` = the header is absent (or blank). */
 export function tokenFromHeader(value: string | undefined, config: JwtConfig): string {
   const { headerName, headerType } = config;
+  // hot path: exactly "<type> <token>", nothing else to search (same outcome as the general parse below)
+  const typeLength = headerType.length;
+  if (typeLength > 0 && value !== undefined && value.charCodeAt(typeLength) === 32 && value.startsWith(headerType)) {
+    const token = value.slice(typeLength + 1);
+    if (token !== '' && !WHITESPACE_OR_COMMA.test(token)) return token;
+  }
   const header = (value ?? '').trim().replace(/^,+|,+$/g, '').trim();
   if (header === '') throw new NoAuthorizationError(`Missing ${headerName} Header`);
   if (headerType === '') {
@@ -35,6 +43,12 @@ export function tokenFromHeader(value: string | undefined, config: JwtConfig): s
     throw new InvalidTokenError(`Bad ${headerName} header. Expected '${headerName}: ${headerType} <JWT>'`, 'ERR_JWT_BAD_HEADER');
   }
   return parts[1];
+}
+
+/** The raw header value (Node lower-cases header names; a repeated header keeps the first). */
+function headerValue(ctx: Context, name: string): string | undefined {
+  const value = ctx.req.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 function fromCookies(ctx: Context, config: JwtConfig, type: TokenType): FoundToken {
@@ -71,7 +85,7 @@ function fromJson(ctx: Context, config: JwtConfig, type: TokenType): FoundToken 
 function fromLocation(ctx: Context, config: JwtConfig, location: TokenLocation, type: TokenType): FoundToken {
   switch (location) {
     case 'headers':
-      return { token: tokenFromHeader(ctx.get(config.headerName), config), location };
+      return { token: tokenFromHeader(headerValue(ctx, config.headerName), config), location };
     case 'cookies':
       return fromCookies(ctx, config, type);
     case 'query':

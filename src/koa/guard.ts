@@ -3,7 +3,7 @@
  * route, whether a missing token is allowed, and where to look for it. The
  * route middleware and the method wrapper both enforce the same guard.
  */
-import type { Context, Middleware } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import { JwtError, NoAuthorizationError } from '../core/errors';
 import { JwtManager } from '../core/manager';
 import type { TokenLocation } from '../core/options';
@@ -24,8 +24,11 @@ export class Guard {
     this.locations = options.locations === undefined ? undefined : [options.locations].flat();
   }
 
-  /** Authenticates a Koa request; resolves with the context the route runs in. */
-  async authenticate(ctx: Context, manager: JwtManager): Promise<JwtRequestContext> {
+  /**
+   * Authenticates a Koa request: the context the route runs in, without a promise
+   * when no store round trip is needed (the hot path), else a promise of it.
+   */
+  authenticate(ctx: Context, manager: JwtManager): JwtRequestContext | Promise<JwtRequestContext> {
     const { config, verifier } = manager;
     let found;
     try {
@@ -34,8 +37,9 @@ export class Guard {
       if (this.optional && error instanceof NoAuthorizationError) return { token: undefined, payload: undefined, guard: this };
       throw error;
     }
-    const payload = await verifier.authorize(found.token, this.requirement, { csrfValue: found.csrfValue });
-    return { token: found.token, payload, guard: this };
+    const { token } = found;
+    const payload = verifier.authorizeNow(token, this.requirement, { csrfValue: found.csrfValue });
+    return payload instanceof Promise ? payload.then((p) => ({ token, payload: p, guard: this })) : { token, payload, guard: this };
   }
 
   /** Authorizes an already known token (a direct method call); `undefined` = no token at all. */
@@ -60,21 +64,32 @@ export function refusal(error: JwtError, manager: JwtManager): Promise<LoaderRes
  * and runs the rest of the route inside the request context.
  */
 export function guardMiddleware(guard: Guard): Middleware {
-  return async function jwtGuard(ctx, next) {
+  // not async: on the hot path (no store round trip) a request costs no extra promise
+  return function jwtGuard(ctx, next) {
     // CORS preflights carry no credentials: run anonymously, so the method wrapper does not re-check either
     if (ctx.method === 'OPTIONS') return requestContext.run({ token: undefined, payload: undefined, guard }, next);
     const manager = JwtManager.instance;
-    let context: JwtRequestContext;
+    let context: JwtRequestContext | Promise<JwtRequestContext>;
     try {
-      context = await guard.authenticate(ctx, manager);
+      context = guard.authenticate(ctx, manager);
     } catch (error) {
-      if (!(error instanceof JwtError)) throw error;
-      const response = await refusal(error, manager);
-      ctx.status = response.status;
-      ctx.body = response.body;
-      return;
+      return respondRefused(ctx, error, manager);
     }
-    ctx.state.jwt = context.payload;
-    return requestContext.run(context, next);
+    if (!(context instanceof Promise)) return proceed(ctx, next, context);
+    return context.then((settled) => proceed(ctx, next, settled), (error) => respondRefused(ctx, error, manager));
   };
+}
+
+/** Runs the rest of the route inside the request context. */
+function proceed(ctx: Context, next: Next, context: JwtRequestContext): Promise<unknown> {
+  ctx.state.jwt = context.payload;
+  return requestContext.run(context, next);
+}
+
+/** Writes the refusal of a request; anything that is not a refusal propagates. */
+async function respondRefused(ctx: Context, error: unknown, manager: JwtManager): Promise<void> {
+  if (!(error instanceof JwtError)) throw error;
+  const response = await refusal(error, manager);
+  ctx.status = response.status;
+  ctx.body = response.body;
 }

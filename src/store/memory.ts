@@ -51,6 +51,10 @@ export class MemoryTokenStore implements TokenStore {
     jtis.add(entry.jti);
   }
 
+  peek(jti: string): StoredToken | undefined {
+    return this.records.get(jti)?.record;
+  }
+
   async find(jti: string): Promise<StoredToken | undefined> {
     const held = this.records.get(jti);
     return held && copy(held.record);

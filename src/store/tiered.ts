@@ -77,6 +77,11 @@ export class TieredTokenStore implements TokenStore {
     await this.redisStore.add(entry);
   }
 
+  /** A cached record, answered without a promise (the request hot path); never while the link is down. */
+  peek(jti: string): StoredToken | undefined {
+    return this.linkUp ? this.cache.get(jti) : undefined;
+  }
+
   async find(jti: string): Promise<StoredToken | undefined> {
     const cached = this.linkUp ? this.cache.get(jti) : undefined;
     if (cached !== undefined) return structuredClone(cached);

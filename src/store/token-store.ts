@@ -41,4 +41,10 @@ export interface TokenStore {
   findAll(): Promise<StoredToken[]>;
   /** Releases connections and timers. */
   close(): Promise<void>;
+  /**
+   * Optional hot path: the record of `jti` when it can be answered from memory
+   * right now, without I/O (an LRU tier); `undefined` = ask `find()`. The record
+   * is read, never modified, by the caller.
+   */
+  peek?(jti: string): StoredToken | undefined;
 }
