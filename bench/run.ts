@@ -5,6 +5,7 @@
  * benchmark. Ratios from one run are what count; absolute numbers vary by machine.
  */
 import { ChildProcess, spawn } from 'node:child_process';
+import os from 'node:os';
 import autocannon from 'autocannon';
 import { startBenchRedis } from './redis';
 import { runMicro } from './micro';
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
   const variants: Variant[] = [
     { name: 'a open route', mode: 'open', results: [] },
     { name: 'b @JwtRequired()', mode: 'jwt', results: [] },
+    { name: "a' open route in an app with protected routes", mode: 'open-in-app', results: [] },
     { name: "c @JwtRequired() + checks 'all' (tiered)", mode: 'revoked', results: [] },
     { name: 'd koa-jwt (KeyObject secret)', mode: 'koajwt', results: [] },
     { name: "d' koa-jwt (string secret)", mode: 'koajwt-string', results: [] },
@@ -82,14 +84,16 @@ async function main(): Promise<void> {
     await redis.stop();
   }
   const byMode = (mode: string) => median(variants.find((v) => v.mode === mode)?.results ?? [NaN]);
-  const [a, b, c, d, dString] = ['open', 'jwt', 'revoked', 'koajwt', 'koajwt-string'].map(byMode);
-  console.log(`\nnode ${process.version}, autocannon -c ${CONNECTIONS}, ${ROUNDS} alternating rounds of ${SECONDS}s, median req/s`);
-  for (const variant of variants) console.log(`  ${variant.name.padEnd(42)} ${median(variant.results).toFixed(0).padStart(8)}`);
+  const [a, b, c, d, dString, aInApp] = ['open', 'jwt', 'revoked', 'koajwt', 'koajwt-string', 'open-in-app'].map(byMode);
+  console.log(`\nnode ${process.version}, ${os.cpus().length} cores, autocannon -c ${CONNECTIONS}, ${ROUNDS} alternating rounds of ${SECONDS}s, median req/s`);
+  for (const variant of variants) console.log(`  ${variant.name.padEnd(48)} ${median(variant.results).toFixed(0).padStart(8)}`);
   console.log('');
   console.log(check('b/a  protected / open', b / a, 0.9));
   console.log(check('c/a  checks all (LRU hits) / open', c / a, 0.9));
   console.log(check('b/d  protected / koa-jwt (KeyObject)', b / d, 2.0));
   console.log(`b/d' protected / koa-jwt (string)    ${(b / dString).toFixed(2).padStart(7)}`);
+  console.log(`a'/a AsyncLocalStorage alone           ${(aInApp / a).toFixed(2).padStart(7)}   (Node ${process.versions.node}: every promise pays once a context is active)`);
+  console.log(`b/a' protected / open route, same app  ${(b / aInApp).toFixed(2).padStart(7)}`);
   console.log('');
   runMicro();
 }

@@ -2,6 +2,7 @@
  * One benchmark server per process: `ts-node bench/server.ts <mode> [redisUrl]`.
  * Prints `READY <port> <token>` once listening. Modes:
  *   open      a routing-controllers route, no auth
+ *   open-in-app  the open route of an app that also has protected routes (request context active)
  *   jwt       the same route behind @JwtRequired()
  *   revoked   @JwtRequired() with revocation checks 'all' on the tiered store (needs redisUrl)
  *   koajwt    koa-jwt (KeyObject secret) in front of the open route
@@ -46,10 +47,13 @@ async function main(): Promise<void> {
   if (mode === 'koajwt') app.use(koaJwt({ secret: createSecretKey(Buffer.from(BENCH_SECRET)) as never, algorithms: ['HS256'] }));
   if (mode === 'koajwt-string') app.use(koaJwt({ secret: BENCH_SECRET, algorithms: ['HS256'] }));
   const guarded = mode === 'jwt' || mode === 'revoked';
-  useKoaServer(app, { controllers: [guarded ? ProtectedController : OpenController] });
+  const controllers = mode === 'open-in-app' ? [OpenController, ProtectedController] : [guarded ? ProtectedController : OpenController];
+  useKoaServer(app, { controllers });
   const token = await createAccessToken('bench-user');
-  const server = app.listen(0, '127.0.0.1', () => {
+  const server = app.listen(0, '127.0.0.1', async () => {
     const address = server.address() as { port: number };
+    // one protected request turns the request context (AsyncLocalStorage) on, as in any app using it
+    if (mode === 'open-in-app') await fetch(`http://127.0.0.1:${address.port}/protected`, { headers: { authorization: `Bearer ${token}` } });
     console.log(`READY ${address.port} ${token} ${guarded ? '/protected' : '/open'}`);
   });
 }
