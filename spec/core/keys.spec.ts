@@ -77,7 +77,7 @@ describe('core: key ring at configure()', () => {
     it('an EC public key for PS256 in verificationKeys', () => {
       assertRefused(
         { algorithm: 'PS256', privateKey: testKey('rsaA').privatePem, verificationKeys: [{ kid: 'old', publicKey: testKey('p256').publicPem }] },
-        /verificationKeys\[0\] publicKey must be an RSA key for PS256/,
+        /verificationKeys\[0\]\.publicKey must be an RSA key for PS256/,
       );
     });
 

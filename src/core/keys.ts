@@ -137,6 +137,16 @@ export interface KeyOptions {
   verificationKeys?: VerificationKeyOptions[];
 }
 
+/** `label: text`, or just `text` for the top-level options (label ''). */
+function scoped(label: string, text: string): string {
+  return label === '' ? text : `${label}: ${text}`;
+}
+
+/** `label.name`, or just `name` for the top-level options. */
+function member(label: string, name: string): string {
+  return label === '' ? name : `${label}.${name}`;
+}
+
 /** Builds one verification key of the ring (the current one or a rotated-out one). */
 function buildVerificationKey(
   options: { algorithm: Algorithm; secret?: unknown; publicKey?: unknown; privateKey?: unknown },
@@ -145,21 +155,21 @@ function buildVerificationKey(
 ): KeyObject | undefined {
   const { algorithm } = options;
   if (isHmac(algorithm)) {
-    if (options.publicKey !== undefined) problems.push(`${label}: publicKey is for RS/PS/ES algorithms, not ${algorithm}`);
-    if (options.privateKey !== undefined) problems.push(`${label}: privateKey is for RS/PS/ES algorithms, not ${algorithm}`);
-    return secretKey(options.secret, `${label} secret`, problems);
+    if (options.publicKey !== undefined) problems.push(scoped(label, `publicKey is for RS/PS/ES algorithms, not ${algorithm}`));
+    if (options.privateKey !== undefined) problems.push(scoped(label, `privateKey is for RS/PS/ES algorithms, not ${algorithm}`));
+    return secretKey(options.secret, member(label, 'secret'), problems);
   }
   if (options.secret !== undefined) {
-    problems.push(`${label}: a secret is never used for the asymmetric algorithm ${algorithm}; give privateKey/publicKey`);
+    problems.push(scoped(label, `a secret is never used for the asymmetric algorithm ${algorithm}; give privateKey/publicKey`));
   }
   const source = options.publicKey ?? options.privateKey;
   if (source === undefined) {
-    problems.push(`${label}: ${algorithm} needs a privateKey (to sign) and/or a publicKey (to verify)`);
+    problems.push(scoped(label, `${algorithm} needs a privateKey (to sign) and/or a publicKey (to verify)`));
     return undefined;
   }
-  const key = asymmetricKey(source, 'public', `${label} publicKey`, problems);
+  const key = asymmetricKey(source, 'public', member(label, 'publicKey'), problems);
   // a key derived from the privateKey was checked already
-  if (key && options.publicKey !== undefined) checkKeyFits(key, algorithm, `${label} publicKey`, problems);
+  if (key && options.publicKey !== undefined) checkKeyFits(key, algorithm, member(label, 'publicKey'), problems);
   return key;
 }
 
@@ -177,7 +187,7 @@ export function buildKeyRing(options: KeyOptions, problems: string[]): KeyRing |
     if (signingKey) checkKeyFits(signingKey, algorithm, 'privateKey', problems);
   }
   const privateKey = isHmac(algorithm) ? options.privateKey : signingKey;
-  const currentKey = buildVerificationKey({ ...options, privateKey }, 'signing key', problems);
+  const currentKey = buildVerificationKey({ ...options, privateKey }, '', problems);
   if (isHmac(algorithm)) signingKey = currentKey;
   if (signingKey && currentKey && !isHmac(algorithm) && options.publicKey !== undefined) {
     const derived = createPublicKey(signingKey).export({ format: 'jwk' });
