@@ -68,6 +68,7 @@ async function main(): Promise<void> {
     { name: 'a open route', mode: 'open', results: [] },
     { name: 'b @JwtRequired()', mode: 'jwt', results: [] },
     { name: "a' open route in an app with protected routes", mode: 'open-in-app', results: [] },
+    { name: "b' @JwtRequired(), requestContext: false", mode: 'jwt-nocontext', results: [] },
     { name: "c @JwtRequired() + checks 'all' (tiered)", mode: 'revoked', results: [] },
     { name: 'd koa-jwt (KeyObject secret)', mode: 'koajwt', results: [] },
     { name: "d' koa-jwt (string secret)", mode: 'koajwt-string', results: [] },
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
     await redis.stop();
   }
   const byMode = (mode: string) => median(variants.find((v) => v.mode === mode)?.results ?? [NaN]);
-  const [a, b, c, d, dString, aInApp] = ['open', 'jwt', 'revoked', 'koajwt', 'koajwt-string', 'open-in-app'].map(byMode);
+  const [a, b, c, d, dString, aInApp, bNoContext] = ['open', 'jwt', 'revoked', 'koajwt', 'koajwt-string', 'open-in-app', 'jwt-nocontext'].map(byMode);
   console.log(`\nnode ${process.version}, ${os.cpus().length} cores, autocannon -c ${CONNECTIONS}, ${ROUNDS} alternating rounds of ${SECONDS}s, median req/s`);
   for (const variant of variants) console.log(`  ${variant.name.padEnd(48)} ${median(variant.results).toFixed(0).padStart(8)}`);
   console.log('');
@@ -94,6 +95,7 @@ async function main(): Promise<void> {
   console.log(`b/d' protected / koa-jwt (string)    ${(b / dString).toFixed(2).padStart(7)}`);
   console.log(`a'/a AsyncLocalStorage alone           ${(aInApp / a).toFixed(2).padStart(7)}   (Node ${process.versions.node}: every promise pays once a context is active)`);
   console.log(`b/a' protected / open route, same app  ${(b / aInApp).toFixed(2).padStart(7)}`);
+  console.log(`b'/a requestContext: false / open      ${(bNoContext / a).toFixed(2).padStart(7)}`);
   console.log('');
   runMicro();
 }

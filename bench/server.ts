@@ -4,6 +4,7 @@
  *   open      a routing-controllers route, no auth
  *   open-in-app  the open route of an app that also has protected routes (request context active)
  *   jwt       the same route behind @JwtRequired()
+ *   jwt-nocontext  the same with requestContext: false (no AsyncLocalStorage)
  *   revoked   @JwtRequired() with revocation checks 'all' on the tiered store (needs redisUrl)
  *   koajwt    koa-jwt (KeyObject secret) in front of the open route
  *   koajwt-string  koa-jwt with a string secret, as its README shows
@@ -41,12 +42,12 @@ async function revocationOptions(redisUrl: string | undefined): Promise<Partial<
 
 async function main(): Promise<void> {
   const [mode, redisUrl] = process.argv.slice(2);
-  const extra = mode === 'revoked' ? await revocationOptions(redisUrl) : {};
+  const extra = mode === 'revoked' ? await revocationOptions(redisUrl) : mode === 'jwt-nocontext' ? { requestContext: false } : {};
   JwtManager.configure({ secret: BENCH_SECRET, ...extra });
   const app = new Koa();
   if (mode === 'koajwt') app.use(koaJwt({ secret: createSecretKey(Buffer.from(BENCH_SECRET)) as never, algorithms: ['HS256'] }));
   if (mode === 'koajwt-string') app.use(koaJwt({ secret: BENCH_SECRET, algorithms: ['HS256'] }));
-  const guarded = mode === 'jwt' || mode === 'revoked';
+  const guarded = mode === 'jwt' || mode === 'revoked' || mode === 'jwt-nocontext';
   const controllers = mode === 'open-in-app' ? [OpenController, ProtectedController] : [guarded ? ProtectedController : OpenController];
   useKoaServer(app, { controllers });
   const token = await createAccessToken('bench-user');

@@ -9,7 +9,7 @@ import { JwtManager } from '../core/manager';
 import type { TokenPayload } from '../core/responses';
 import { ACCESS, FRESH_ACCESS, REFRESH, Requirement } from '../core/verify';
 import { requestContext } from '../koa/context';
-import { Guard, GuardOptions, guardMiddleware, refusal } from '../koa/guard';
+import { Guard, GuardOptions, guardMiddleware, refusal, ROUTE_PROOF, RouteProof } from '../koa/guard';
 
 /**
  * A refusal of a directly called method: what the HTTP route would have answered.
@@ -59,8 +59,9 @@ async function toHttpError(error: unknown): Promise<unknown> {
 function guardMethod(original: (...args: unknown[]) => unknown, guard: Guard, target: object, method: string | symbol) {
   // not async: when its own route middleware already checked the request, the call costs nothing extra
   return function guarded(this: unknown, ...args: unknown[]): unknown {
+    const proof = args[args.length - 1];
+    if (proof instanceof RouteProof && proof.guard === guard) return original.apply(this, args.slice(0, -1));
     const context = requestContext.getStore();
-    if (context?.guard === guard) return original.apply(this, args);
     return guardedCall.call(this, original, guard, target, method, context?.token, args);
   };
 }
@@ -85,10 +86,15 @@ async function guardedCall(
   return requestContext.run(authorized, () => original.apply(this, filled));
 }
 
+/** Above any real parameter index: routing-controllers sorts parameters by index, so the proof comes last. */
+const PROOF_PARAM_INDEX = 1_000_000;
+
 function protect(requirement: Requirement, optional: boolean, options?: GuardOptions): MethodDecorator {
   return (target, method, descriptor) => {
     const guard = new Guard(requirement, optional, options);
     getMetadataArgsStorage().uses.push({ target: target.constructor, method: method as string, middleware: guardMiddleware(guard), afterAction: false });
+    // the route hands the method the middleware's proof, so a routed call is not checked twice
+    createParamDecorator({ value: (action) => (action.context.state as Record<symbol, unknown>)[ROUTE_PROOF] })(target, method as string, PROOF_PARAM_INDEX);
     const original = descriptor.value as unknown as (...args: unknown[]) => unknown;
     if (typeof original !== 'function') throw new TypeError(`@JwtRequired() and friends decorate methods; ${String(method)} is not one`);
     const guarded = guardMethod(original, guard, target, method);

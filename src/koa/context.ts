@@ -21,6 +21,9 @@ export const requestContext = new AsyncLocalStorage<JwtRequestContext>();
 function authorizedContext(caller: string): JwtRequestContext {
   const context = requestContext.getStore();
   if (!context?.guard) {
+    if (JwtManager.isConfigured && !JwtManager.instance.config.requestContext) {
+      throw new JwtUsageError(`${caller} needs the request context, which is off (requestContext: false): use @Identity(), @Claims() or ctx.state.jwt`);
+    }
     throw new JwtUsageError(
       `${caller} was called outside a protected request: use it inside a method decorated with @JwtRequired(), @FreshJwtRequired(), @RefreshRequired() or @JwtOptional()`,
     );

@@ -17,6 +17,18 @@ export interface GuardOptions {
   locations?: TokenLocation | TokenLocation[];
 }
 
+/** Where the route middleware leaves its proof for the method wrapper. */
+export const ROUTE_PROOF = Symbol('koa-jwt-extended:route-proof');
+
+/**
+ * Left by a guard's route middleware on `ctx.state`, and handed to the decorated
+ * method as a hidden last argument: the call comes from the route that guard has
+ * already checked, so the method need not check again.
+ */
+export class RouteProof {
+  constructor(readonly guard: Guard, readonly context: JwtRequestContext) {}
+}
+
 export class Guard {
   readonly locations: readonly TokenLocation[] | undefined;
 
@@ -66,24 +78,25 @@ export function refusal(error: JwtError, manager: JwtManager): Promise<LoaderRes
 export function guardMiddleware(guard: Guard): Middleware {
   // not async: on the hot path (no store round trip) a request costs no extra promise
   return function jwtGuard(ctx, next) {
-    // CORS preflights carry no credentials: run anonymously, so the method wrapper does not re-check either
-    if (ctx.method === 'OPTIONS') return requestContext.run({ token: undefined, payload: undefined, guard }, next);
     const manager = JwtManager.instance;
+    // CORS preflights carry no credentials: run anonymously, so the method wrapper does not re-check either
+    if (ctx.method === 'OPTIONS') return proceed(ctx, next, { token: undefined, payload: undefined, guard }, manager);
     let context: JwtRequestContext | Promise<JwtRequestContext>;
     try {
       context = guard.authenticate(ctx, manager);
     } catch (error) {
       return respondRefused(ctx, error, manager);
     }
-    if (!(context instanceof Promise)) return proceed(ctx, next, context);
-    return context.then((settled) => proceed(ctx, next, settled), (error) => respondRefused(ctx, error, manager));
+    if (!(context instanceof Promise)) return proceed(ctx, next, context, manager);
+    return context.then((settled) => proceed(ctx, next, settled, manager), (error) => respondRefused(ctx, error, manager));
   };
 }
 
-/** Runs the rest of the route inside the request context. */
-function proceed(ctx: Context, next: Next, context: JwtRequestContext): Promise<unknown> {
+/** Runs the rest of the route: the payload on `ctx.state.jwt`, the proof for the method, the request context. */
+function proceed(ctx: Context, next: Next, context: JwtRequestContext, manager: JwtManager): Promise<unknown> {
   ctx.state.jwt = context.payload;
-  return requestContext.run(context, next);
+  (ctx.state as Record<symbol, unknown>)[ROUTE_PROOF] = new RouteProof(context.guard as Guard, context);
+  return manager.config.requestContext ? requestContext.run(context, next) : next();
 }
 
 /** Writes the refusal of a request; anything that is not a refusal propagates. */
