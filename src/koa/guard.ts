@@ -26,7 +26,7 @@ export const ROUTE_PROOF = Symbol('koa-jwt-extended:route-proof');
  * already checked, so the method need not check again.
  */
 export class RouteProof {
-  constructor(readonly guard: Guard, readonly context: JwtRequestContext) {}
+  constructor(readonly guard: Guard) {}
 }
 
 export class Guard {
@@ -95,7 +95,7 @@ export function guardMiddleware(guard: Guard): Middleware {
 /** Runs the rest of the route: the payload on `ctx.state.jwt`, the proof for the method, the request context. */
 function proceed(ctx: Context, next: Next, context: JwtRequestContext, manager: JwtManager): Promise<unknown> {
   ctx.state.jwt = context.payload;
-  (ctx.state as Record<symbol, unknown>)[ROUTE_PROOF] = new RouteProof(context.guard as Guard, context);
+  (ctx.state as Record<symbol, unknown>)[ROUTE_PROOF] = new RouteProof(context.guard as Guard);
   return manager.config.requestContext ? requestContext.run(context, next) : next();
 }
 
