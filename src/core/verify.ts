@@ -46,10 +46,14 @@ function selectKey(header: Record<string, unknown>, config: JwtConfig): Verifica
   return key;
 }
 
+/** Freezes `value` and everything in it; iterative, so no nesting depth can overflow the stack. */
 function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    if (typeof item !== 'object' || item === null || Object.isFrozen(item)) continue;
+    Object.freeze(item);
+    for (const child of Object.values(item)) pending.push(child);
   }
   return value;
 }
