@@ -4,6 +4,7 @@
  */
 import 'reflect-metadata';
 import Koa from 'koa';
+import bodyParser from 'koa-bodyparser';
 import { BadRequestError, HttpError, useKoaServer } from 'routing-controllers';
 import { JwtManager, JwtOptions, MemoryTokenStore, TokenStore } from '../src';
 import { AuthController, DemoError, ProtectedController, TokensController } from './controllers';
@@ -57,6 +58,31 @@ function describeError(error: unknown): { status: number; msg: string } {
   return { status: 500, msg: 'Internal server error' };
 }
 
+/** Deeper JSON than any demo body needs; class-transformer recurses through it (a stack overflow would be a 500). */
+const MAX_BODY_DEPTH = 32;
+
+/** How deeply `value` nests, counted without recursion (stops once past `limit`). */
+function nestingDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [item, depth] = pending.pop()!;
+    if (typeof item !== 'object' || item === null) continue;
+    if (depth + 1 > deepest) deepest = depth + 1;
+    if (deepest > limit) return deepest;
+    for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+/** Refuses a JSON body nested deeper than MAX_BODY_DEPTH with a 400, before any route sees it. */
+async function shallowBodies(ctx: Koa.Context, next: Koa.Next): Promise<void> {
+  if (nestingDepth((ctx.request as { body?: unknown }).body, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) {
+    throw new DemoError(400, 'The JSON body is nested too deeply');
+  }
+  await next();
+}
+
 export interface DemoOptions {
   store?: TokenStore;
   jwt?: Partial<JwtOptions>;
@@ -85,6 +111,9 @@ export function createDemoApp(options: DemoOptions = {}): Koa {
     if (ctx.path !== '/' || ctx.method !== 'GET') return next();
     ctx.body = { name: 'koa-jwt-extended demo', endpoints: ENDPOINTS };
   });
+  // parsed here (routing-controllers' own parser then leaves the body alone), so its depth is checked first
+  app.use(bodyParser());
+  app.use(shallowBodies);
   useKoaServer(app, {
     controllers: [AuthController, ProtectedController, TokensController, JwksController, CookieAuthController, CookiePageController],
     defaultErrorHandler: false,
