@@ -53,7 +53,9 @@ function describeError(error: unknown): { status: number; msg: string } {
     return { status: 400, msg: reasons?.length ? reasons.join('; ') : error.message };
   }
   if (error instanceof HttpError) return { status: error.httpCode, msg: error.message };
-  const status = (error as { status?: number }).status; // koa-bodyparser: 400 for bad JSON, 413 too large
+  const { status, type } = error as { status?: number; type?: string }; // koa-bodyparser: 400 bad JSON, 413, 415
+  // JSON.parse's message quotes the body: never echo it back
+  if (type === 'entity.parse.failed') return { status: 400, msg: 'The body is not valid JSON' };
   if (typeof status === 'number' && status >= 400 && status < 500) return { status, msg: (error as Error).message };
   return { status: 500, msg: 'Internal server error' };
 }

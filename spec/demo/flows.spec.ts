@@ -171,11 +171,9 @@ describe('demo: the seed flows', () => {
     });
 
     it('invalid JSON', async () => {
-      const res = await request(server).post('/login').set('Content-Type', 'application/json').send('{"username": "test",');
+      const res = await request(server).post('/login').set('Content-Type', 'application/json').send('{"username": "secret-ish",');
       assert.equal(res.status, 400);
-      assert.deepEqual(Object.keys(res.body), ['msg']);
-      assert.equal(typeof res.body.msg, 'string');
-      assert.doesNotMatch(res.body.msg, /\n\s+at /);
+      assert.deepEqual(res.body, { msg: 'The body is not valid JSON' }); // the body is never echoed back
     });
 
     it('a JSON array body', async () => {
