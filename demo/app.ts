@@ -55,7 +55,7 @@ function describeError(error: unknown): { status: number; msg: string } {
   if (error instanceof HttpError) return { status: error.httpCode, msg: error.message };
   const { status, type } = error as { status?: number; type?: string }; // koa-bodyparser: 400 bad JSON, 413, 415
   // JSON.parse's message quotes the body: never echo it back
-  if (type === 'entity.parse.failed') return { status: 400, msg: 'The body is not valid JSON' };
+  if (type === 'entity.parse.failed' || error instanceof SyntaxError) return { status: 400, msg: 'The body is not valid JSON' };
   if (typeof status === 'number' && status >= 400 && status < 500) return { status, msg: (error as Error).message };
   return { status: 500, msg: 'Internal server error' };
 }
