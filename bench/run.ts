@@ -4,7 +4,7 @@
  * and the ratios the performance issue sets targets for. Then the verify micro
  * benchmark. Ratios from one run are what count; absolute numbers vary by machine.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import autocannon from 'autocannon';
 import { startBenchRedis } from './redis';
@@ -23,10 +23,14 @@ interface Variant {
   results: number[];
 }
 
+/** On 2+ cores, servers run on the last core and the load generator (this process) on the others. */
+const PIN = os.cpus().length >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+const SERVER_CORE = String(os.cpus().length - 1);
+
 function startServer(variant: Variant, redisUrl: string | undefined): Promise<void> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'bench/server.ts', variant.mode, redisUrl ?? ''], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const args = ['-r', 'ts-node/register/transpile-only', 'bench/server.ts', variant.mode, redisUrl ?? ''];
+  const [command, commandArgs] = PIN ? ['taskset', ['-c', SERVER_CORE, process.execPath, ...args]] : [process.execPath, args];
+  const child = spawn(command, commandArgs as string[], { stdio: ['ignore', 'pipe', 'inherit'] });
   variant.child = child;
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -63,6 +67,7 @@ function check(label: string, value: number, target: number, higherIsBetter = tr
 }
 
 async function main(): Promise<void> {
+  if (PIN) spawnSync('taskset', ['-p', '-c', `0-${os.cpus().length - 2}`, String(process.pid)], { stdio: 'ignore' });
   const redis = await startBenchRedis();
   const variants: Variant[] = [
     { name: 'a open route', mode: 'open', results: [] },
@@ -86,7 +91,7 @@ async function main(): Promise<void> {
   }
   const byMode = (mode: string) => median(variants.find((v) => v.mode === mode)?.results ?? [NaN]);
   const [a, b, c, d, dString, aInApp, bNoContext] = ['open', 'jwt', 'revoked', 'koajwt', 'koajwt-string', 'open-in-app', 'jwt-nocontext'].map(byMode);
-  console.log(`\nnode ${process.version}, ${os.cpus().length} cores, autocannon -c ${CONNECTIONS}, ${ROUNDS} alternating rounds of ${SECONDS}s, median req/s`);
+  console.log(`\nnode ${process.version}, ${os.cpus().length} cores${PIN ? ` (servers pinned to core ${SERVER_CORE}, load on the others)` : ''}, autocannon -c ${CONNECTIONS}, ${ROUNDS} alternating rounds of ${SECONDS}s, median req/s`);
   for (const variant of variants) console.log(`  ${variant.name.padEnd(48)} ${median(variant.results).toFixed(0).padStart(8)}`);
   console.log('');
   console.log(check('b/a  protected / open', b / a, 0.9));
