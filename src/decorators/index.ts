@@ -89,32 +89,66 @@ async function guardedCall(
 /** Above any real parameter index: routing-controllers sorts parameters by index, so the proof comes last. */
 const PROOF_PARAM_INDEX = 1_000_000;
 
-function protect(requirement: Requirement, optional: boolean, options?: GuardOptions): MethodDecorator {
-  return (target, method, descriptor) => {
-    const guard = new Guard(requirement, optional, options);
-    getMetadataArgsStorage().uses.push({ target: target.constructor, method: method as string, middleware: guardMiddleware(guard), afterAction: false });
-    // the route hands the method the middleware's proof, so a routed call is not checked twice
-    createParamDecorator({ value: (action) => (action.context.state as Record<symbol, unknown>)[ROUTE_PROOF] })(target, method as string, PROOF_PARAM_INDEX);
-    const original = descriptor.value as unknown as (...args: unknown[]) => unknown;
-    if (typeof original !== 'function') throw new TypeError(`@JwtRequired() and friends decorate methods; ${String(method)} is not one`);
-    const guarded = guardMethod(original, guard, target, method);
-    Object.defineProperty(guarded, 'name', { value: original.name });
-    (descriptor as PropertyDescriptor).value = guarded;
-  };
+/** Methods that already carry a guard, per class prototype: one guard per method. */
+const GUARDED = new WeakMap<object, Set<string | symbol>>();
+
+function isGuarded(prototype: object, method: string | symbol): boolean {
+  return GUARDED.get(prototype)?.has(method) ?? false;
 }
 
-/** An access token (fresh or not) is required. @example @Get('/protected') @JwtRequired() protected() {} */
-export function JwtRequired(options?: GuardOptions): MethodDecorator {
+/** Records the guard's route middleware and proof parameter, and wraps the method. */
+function applyGuard(prototype: object, method: string | symbol, descriptor: PropertyDescriptor, guard: Guard): void {
+  const original = descriptor.value as (...args: unknown[]) => unknown;
+  if (typeof original !== 'function') throw new TypeError(`@JwtRequired() and friends decorate methods; ${String(method)} is not one`);
+  if (isGuarded(prototype, method)) throw new TypeError(`${String(method)} has two guard decorators; keep one`);
+  if (!GUARDED.has(prototype)) GUARDED.set(prototype, new Set());
+  GUARDED.get(prototype)!.add(method);
+  getMetadataArgsStorage().uses.push({ target: prototype.constructor, method: method as string, middleware: guardMiddleware(guard), afterAction: false });
+  // the route hands the method the middleware's proof, so a routed call is not checked twice
+  createParamDecorator({ value: (action) => (action.context.state as Record<symbol, unknown>)[ROUTE_PROOF] })(prototype, method as string, PROOF_PARAM_INDEX);
+  const guarded = guardMethod(original, guard, prototype, method);
+  Object.defineProperty(guarded, 'name', { value: original.name });
+  descriptor.value = guarded;
+}
+
+/** On a controller class: every route method without a guard of its own gets one. */
+function protectClass(constructor: Function, requirement: Requirement, optional: boolean, options?: GuardOptions): void {
+  const prototype = constructor.prototype as object;
+  const routes = new Set(getMetadataArgsStorage().actions.filter((action) => action.target === constructor).map((action) => action.method));
+  for (const method of routes) {
+    const descriptor = Object.getOwnPropertyDescriptor(prototype, method);
+    if (!descriptor || isGuarded(prototype, method)) continue; // a method's own guard wins
+    applyGuard(prototype, method, descriptor, new Guard(requirement, optional, options));
+    Object.defineProperty(prototype, method, descriptor);
+  }
+}
+
+type GuardDecorator = MethodDecorator & ClassDecorator;
+
+function protect(requirement: Requirement, optional: boolean, options?: GuardOptions): GuardDecorator {
+  return ((target: object, method?: string | symbol, descriptor?: PropertyDescriptor) => {
+    if (method === undefined) return protectClass(target as Function, requirement, optional, options);
+    applyGuard(target, method, descriptor!, new Guard(requirement, optional, options));
+  }) as GuardDecorator;
+}
+
+/**
+ * An access token (fresh or not) is required. On a controller class, for every route
+ * method that has no guard decorator of its own.
+ *
+ * @example @Get('/protected') @JwtRequired() protected() {}
+ */
+export function JwtRequired(options?: GuardOptions): GuardDecorator {
   return protect(ACCESS, false, options);
 }
 
 /** A fresh access token is required. @example @Post('/password') @FreshJwtRequired() change() {} */
-export function FreshJwtRequired(options?: GuardOptions): MethodDecorator {
+export function FreshJwtRequired(options?: GuardOptions): GuardDecorator {
   return protect(FRESH_ACCESS, false, options);
 }
 
 /** A refresh token is required. @example @Post('/refresh') @RefreshRequired() refresh() {} */
-export function RefreshRequired(options?: GuardOptions): MethodDecorator {
+export function RefreshRequired(options?: GuardOptions): GuardDecorator {
   return protect(REFRESH, false, options);
 }
 
@@ -122,7 +156,7 @@ export function RefreshRequired(options?: GuardOptions): MethodDecorator {
  * No token runs the route anonymously (`@Identity()` is undefined); a token that
  * is present must still be valid. @example @Get('/feed') @JwtOptional() feed(@Identity() who?: string) {}
  */
-export function JwtOptional(options?: GuardOptions): MethodDecorator {
+export function JwtOptional(options?: GuardOptions): GuardDecorator {
   return protect(ACCESS, true, options);
 }
 
