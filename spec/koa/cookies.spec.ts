@@ -1,27 +1,11 @@
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
 import request from 'supertest';
-import { decodeToken, JwtManager, JwtOptions } from '../../src';
-import { CookieController } from './cookie-routes';
-import { cookieHeader, setCookies, startServer } from './support';
+import { decodeToken } from '../../src';
+import { cookieHarness, cookieHeader, setCookies } from './support';
 
 describe('koa: token cookies', () => {
-  let server: Server;
-
-  function start(options: Partial<JwtOptions> = {}, setup?: Parameters<typeof startServer>[2]) {
-    server = startServer([CookieController], options, setup);
-  }
-  afterEach(() => {
-    server?.close();
-    JwtManager.reset();
-  });
-
-  async function login(query = '') {
-    const res = await request(server).post(`/ck/login${query}`);
-    assert.equal(res.status, 200);
-    assert.deepEqual(res.body, { login: true });
-    return res;
-  }
+  const harness = cookieHarness();
+  const { start, login } = harness;
 
   describe('attributes', () => {
     it('the access token cookie is HttpOnly, Path=/, SameSite=Lax, not Secure, a session cookie', async () => {
@@ -78,7 +62,7 @@ describe('koa: token cookies', () => {
 
     it('cookieSecure behind a trusted proxy (app.proxy, X-Forwarded-Proto: https) writes Secure', async () => {
       start({ cookieSecure: true }, (app) => { app.proxy = true; });
-      const res = await request(server).post('/ck/login').set('X-Forwarded-Proto', 'https');
+      const res = await request(harness.server).post('/ck/login').set('X-Forwarded-Proto', 'https');
       assert.equal(res.status, 200);
       assert.equal(setCookies(res).refresh_token_cookie.attributes.secure, true);
     });
@@ -120,7 +104,7 @@ describe('koa: token cookies', () => {
       start({}, (app) => { app.keys = ['koa-signing-key']; });
       const res = await login();
       assert.deepEqual(Object.keys(setCookies(res)).filter((n) => n.endsWith('.sig')), []);
-      const check = await request(server).get('/ck/protected').set('Cookie', cookieHeader(res));
+      const check = await request(harness.server).get('/ck/protected').set('Cookie', cookieHeader(res));
       assert.equal(check.status, 200);
       assert.deepEqual(check.body, { who: 'alice' });
     });
@@ -134,7 +118,7 @@ describe('koa: token cookies', () => {
 
     it('unsetJwtCookies expires all four cookies on their own paths', async () => {
       start({ refreshCookiePath: '/ck/refresh' });
-      const res = await request(server).post('/ck/logout');
+      const res = await request(harness.server).post('/ck/logout');
       assert.equal(res.status, 200);
       assert.deepEqual(res.body, { logout: true });
       const cookies = setCookies(res);
@@ -145,7 +129,7 @@ describe('koa: token cookies', () => {
 
     it('unsetAccessCookies expires only the access cookies', async () => {
       start();
-      const res = await request(server).post('/ck/logout-access');
+      const res = await request(harness.server).post('/ck/logout-access');
       assert.equal(res.status, 200);
       assert.deepEqual(res.body, { logout: 'access' });
       assert.deepEqual(Object.keys(setCookies(res)).sort(), ['access_token_cookie', 'csrf_access_token']);
@@ -154,7 +138,7 @@ describe('koa: token cookies', () => {
 
     it('unsetRefreshCookies expires only the refresh cookies', async () => {
       start();
-      const res = await request(server).post('/ck/logout-refresh');
+      const res = await request(harness.server).post('/ck/logout-refresh');
       assert.equal(res.status, 200);
       assert.deepEqual(res.body, { logout: 'refresh' });
       assert.deepEqual(Object.keys(setCookies(res)).sort(), ['csrf_refresh_token', 'refresh_token_cookie']);
@@ -162,7 +146,7 @@ describe('koa: token cookies', () => {
 
     it('unsetting with cookieSecure over plain HTTP answers 200 with Secure cookies', async () => {
       start({ cookieSecure: true });
-      const res = await request(server).post('/ck/logout');
+      const res = await request(harness.server).post('/ck/logout');
       assert.equal(res.status, 200);
       assert.equal(setCookies(res).access_token_cookie.attributes.secure, true);
     });

@@ -1,27 +1,11 @@
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
 import request from 'supertest';
-import { createAccessToken, JwtManager, JwtOptions } from '../../src';
-import { CookieController } from './cookie-routes';
-import { cookieHeader, setCookies, startServer } from './support';
+import { createAccessToken } from '../../src';
+import { cookieHarness, cookieHeader, setCookies } from './support';
 
 describe('koa: CSRF double submit on token cookies', () => {
-  let server: Server;
-
-  function start(options: Partial<JwtOptions> = {}, setup?: Parameters<typeof startServer>[2]) {
-    server = startServer([CookieController], options, setup);
-  }
-  afterEach(() => {
-    server?.close();
-    JwtManager.reset();
-  });
-
-  async function login(query = '') {
-    const res = await request(server).post(`/ck/login${query}`);
-    assert.equal(res.status, 200);
-    assert.deepEqual(res.body, { login: true });
-    return res;
-  }
+  const harness = cookieHarness();
+  const { start, login } = harness;
 
   async function session() {
     const res = await login();
@@ -30,7 +14,7 @@ describe('koa: CSRF double submit on token cookies', () => {
 
   it('a missing cookie: 401 Missing cookie "access_token_cookie"', async () => {
     start();
-    const res = await request(server).get('/ck/protected');
+    const res = await request(harness.server).get('/ck/protected');
     assert.equal(res.status, 401);
     assert.deepEqual(res.body, { msg: 'Missing cookie "access_token_cookie"' });
   });
@@ -38,7 +22,7 @@ describe('koa: CSRF double submit on token cookies', () => {
   it('GET with the cookie and no CSRF header: 200', async () => {
     start();
     const { cookie } = await session();
-    const res = await request(server).get('/ck/protected').set('Cookie', cookie);
+    const res = await request(harness.server).get('/ck/protected').set('Cookie', cookie);
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { who: 'alice' });
   });
@@ -47,7 +31,7 @@ describe('koa: CSRF double submit on token cookies', () => {
     it(`${method.toUpperCase()} with the cookie and no CSRF header: 401 Missing CSRF token`, async () => {
       start();
       const { cookie } = await session();
-      const res = await request(server)[method]('/ck/protected').set('Cookie', cookie);
+      const res = await request(harness.server)[method]('/ck/protected').set('Cookie', cookie);
       assert.equal(res.status, 401);
       assert.deepEqual(res.body, { msg: 'Missing CSRF token' });
     });
@@ -56,7 +40,7 @@ describe('koa: CSRF double submit on token cookies', () => {
   it('POST with the matching X-CSRF-TOKEN: 200', async () => {
     start();
     const { cookie, csrf } = await session();
-    const res = await request(server).post('/ck/protected').set('Cookie', cookie).set('X-CSRF-TOKEN', csrf);
+    const res = await request(harness.server).post('/ck/protected').set('Cookie', cookie).set('X-CSRF-TOKEN', csrf);
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { who: 'alice' });
   });
@@ -71,7 +55,7 @@ describe('koa: CSRF double submit on token cookies', () => {
     it(`POST with ${label} as X-CSRF-TOKEN: 401 CSRF double submit tokens do not match`, async () => {
       start();
       const { cookie } = await session();
-      const res = await request(server).post('/ck/protected').set('Cookie', cookie).set('X-CSRF-TOKEN', value);
+      const res = await request(harness.server).post('/ck/protected').set('Cookie', cookie).set('X-CSRF-TOKEN', value);
       assert.equal(res.status, 401);
       assert.deepEqual(res.body, { msg: 'CSRF double submit tokens do not match' });
     });
@@ -80,7 +64,7 @@ describe('koa: CSRF double submit on token cookies', () => {
   it('csrfMethods narrows the checked methods: DELETE passes without the header when only POST is listed', async () => {
     start({ csrfMethods: ['POST'] });
     const { cookie } = await session();
-    const res = await request(server).delete('/ck/protected').set('Cookie', cookie);
+    const res = await request(harness.server).delete('/ck/protected').set('Cookie', cookie);
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { who: 'alice' });
   });
@@ -88,7 +72,7 @@ describe('koa: CSRF double submit on token cookies', () => {
   it('cookieCsrfProtect off: POST with the cookie alone passes', async () => {
     start({ cookieCsrfProtect: false });
     const cookie = cookieHeader(await login());
-    const res = await request(server).post('/ck/protected').set('Cookie', cookie);
+    const res = await request(harness.server).post('/ck/protected').set('Cookie', cookie);
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { who: 'alice' });
   });
@@ -96,7 +80,7 @@ describe('koa: CSRF double submit on token cookies', () => {
   it('a request authenticated by its header needs no CSRF token', async () => {
     start();
     const token = await createAccessToken('bob');
-    const res = await request(server).post('/ck/either').set('Authorization', `Bearer ${token}`);
+    const res = await request(harness.server).post('/ck/either').set('Authorization', `Bearer ${token}`);
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { who: 'bob' });
   });
@@ -104,7 +88,7 @@ describe('koa: CSRF double submit on token cookies', () => {
   it('the refresh cookie with the refresh CSRF value: 200', async () => {
     start();
     const { cookie, refreshCsrf } = await session();
-    const res = await request(server).post('/ck/refresh').set('Cookie', cookie).set('X-CSRF-TOKEN', refreshCsrf);
+    const res = await request(harness.server).post('/ck/refresh').set('Cookie', cookie).set('X-CSRF-TOKEN', refreshCsrf);
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { refreshed: 'alice' });
   });
@@ -112,7 +96,7 @@ describe('koa: CSRF double submit on token cookies', () => {
   it('the refresh cookie with the access CSRF value: 401 CSRF double submit tokens do not match', async () => {
     start();
     const { cookie, csrf } = await session();
-    const res = await request(server).post('/ck/refresh').set('Cookie', cookie).set('X-CSRF-TOKEN', csrf);
+    const res = await request(harness.server).post('/ck/refresh').set('Cookie', cookie).set('X-CSRF-TOKEN', csrf);
     assert.equal(res.status, 401);
     assert.deepEqual(res.body, { msg: 'CSRF double submit tokens do not match' });
   });
@@ -120,7 +104,7 @@ describe('koa: CSRF double submit on token cookies', () => {
   it('refreshCsrfHeaderName is the header read for the refresh cookie', async () => {
     start({ refreshCsrfHeaderName: 'X-CSRF-REFRESH' });
     const { cookie, refreshCsrf } = await session();
-    const res = await request(server).post('/ck/refresh').set('Cookie', cookie).set('X-CSRF-REFRESH', refreshCsrf);
+    const res = await request(harness.server).post('/ck/refresh').set('Cookie', cookie).set('X-CSRF-REFRESH', refreshCsrf);
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { refreshed: 'alice' });
   });
@@ -128,7 +112,7 @@ describe('koa: CSRF double submit on token cookies', () => {
   it('with refreshCsrfHeaderName set, X-CSRF-TOKEN alone on refresh: 401 Missing CSRF token', async () => {
     start({ refreshCsrfHeaderName: 'X-CSRF-REFRESH' });
     const { cookie, refreshCsrf } = await session();
-    const res = await request(server).post('/ck/refresh').set('Cookie', cookie).set('X-CSRF-TOKEN', refreshCsrf);
+    const res = await request(harness.server).post('/ck/refresh').set('Cookie', cookie).set('X-CSRF-TOKEN', refreshCsrf);
     assert.equal(res.status, 401);
     assert.deepEqual(res.body, { msg: 'Missing CSRF token' });
   });
@@ -136,7 +120,7 @@ describe('koa: CSRF double submit on token cookies', () => {
   it('an expired token in the cookie: 401 Token has expired', async () => {
     start();
     const token = await createAccessToken('alice', { expiresIn: -10 });
-    const res = await request(server).get('/ck/protected').set('Cookie', `access_token_cookie=${token}`);
+    const res = await request(harness.server).get('/ck/protected').set('Cookie', `access_token_cookie=${token}`);
     assert.equal(res.status, 401);
     assert.deepEqual(res.body, { msg: 'Token has expired' });
   });

@@ -2,9 +2,11 @@
 import 'reflect-metadata';
 import Koa from 'koa';
 import type { Server } from 'node:http';
-import type { Response } from 'supertest';
+import assert from 'node:assert/strict';
+import request, { type Response } from 'supertest';
 import { useKoaServer } from 'routing-controllers';
 import { JwtManager, JwtOptions } from '../../src';
+import { CookieController } from './cookie-routes';
 
 export const SECRET = 'a-test-secret-that-is-long-enough-for-hs256!';
 
@@ -46,4 +48,32 @@ export function setCookies(res: Response): Record<string, SetCookie> {
 /** A Cookie request header carrying every cookie a response set. */
 export function cookieHeader(res: Response): string {
   return Object.values(setCookies(res)).map((c) => `${c.name}=${c.value}`).join('; ');
+}
+
+/** The cookie specs' shared set-up: a CookieController server per test, and a login that sets the cookies. */
+export function cookieHarness() {
+  let server: Server | undefined;
+  afterEach(() => {
+    server?.close();
+    server = undefined;
+    JwtManager.reset();
+  });
+  const current = (): Server => {
+    if (!server) throw new Error('call start() first');
+    return server;
+  };
+  return {
+    get server(): Server {
+      return current();
+    },
+    start(options: Partial<JwtOptions> = {}, setup?: (app: Koa) => void): void {
+      server = startServer([CookieController], options, setup);
+    },
+    async login(query = ''): Promise<Response> {
+      const res = await request(current()).post(`/ck/login${query}`);
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.body, { login: true });
+      return res;
+    },
+  };
 }
