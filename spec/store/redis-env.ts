@@ -95,3 +95,38 @@ export function entry(jti: string, identity: string, inSeconds: number | null = 
   if (exp !== undefined) token.exp = exp;
   return { jti, identity, expiresAt: exp, record: { token, revoked: false } };
 }
+
+/**
+ * The hooks both store suites share: one deployment per suite, a fresh key prefix and an
+ * empty Redis per test, and every store a test opened closed after it.
+ */
+export function useRedisEnv(setup: (ctx: Mocha.Context) => Promise<RedisEnv>) {
+  let env: RedisEnv | undefined;
+  let prefix = '';
+  const stores: Array<{ close(): Promise<void> }> = [];
+  before(async function () {
+    env = await setup(this);
+  });
+  after(async () => env?.teardown());
+  beforeEach(async () => {
+    prefix = uniquePrefix();
+    await env!.flush();
+  });
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((store) => store.close()));
+    env?.release();
+  });
+  return {
+    get env(): RedisEnv {
+      return env!;
+    },
+    get prefix(): string {
+      return prefix;
+    },
+    /** Closes `store` after the test. */
+    track<S extends { close(): Promise<void> }>(store: S): S {
+      stores.push(store);
+      return store;
+    },
+  };
+}

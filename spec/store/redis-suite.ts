@@ -4,32 +4,15 @@ import Redis from 'ioredis';
 import { TokenStoreError } from '../../src/core/errors';
 import { RedisTokenStore } from '../../src/store/redis';
 import { sleep, trackUnhandledRejections } from '../support/redis';
-import { type RedisEnv, entry, uniquePrefix } from './redis-env';
+import { type RedisEnv, entry, useRedisEnv } from './redis-env';
 
 const HOSTILE = ['{', '}', '{a}', 'a:b', '*', 'x}{y', 'jwt:i:{a}', '%7B', 'ünï©ødé 🔑', 'é', 'e\u0301', ':'.repeat(3), 'x'.repeat(5000)];
 
 export function defineRedisStoreSuite(setup: (ctx: Mocha.Context) => Promise<RedisEnv>): void {
-  let env: RedisEnv;
-  let stores: RedisTokenStore[] = [];
-  const open = (extra: { keyPrefix?: string; commandTimeoutMs?: number } = {}) => {
-    const store = new RedisTokenStore({ redis: env.connection(), keyPrefix: prefix, ...extra });
-    stores.push(store);
-    return store;
-  };
-  let prefix: string;
+  const redis = useRedisEnv(setup);
+  const open = (extra: { keyPrefix?: string; commandTimeoutMs?: number } = {}) =>
+    redis.track(new RedisTokenStore({ redis: redis.env.connection(), keyPrefix: redis.prefix, ...extra }));
 
-  before(async function () {
-    env = await setup(this);
-  });
-  after(async () => env?.teardown());
-  beforeEach(async () => {
-    prefix = uniquePrefix();
-    await env.flush();
-  });
-  afterEach(async () => {
-    await Promise.all(stores.splice(0).map((store) => store.close()));
-    env.release();
-  });
 
   it('finds an added record, and resolves undefined for an unknown jti', async () => {
     const store = open();
@@ -47,7 +30,7 @@ export function defineRedisStoreSuite(setup: (ctx: Mocha.Context) => Promise<Red
     assert.deepEqual(await store.find('jti-1'), { token: added.record.token, revoked: true });
     assert.deepEqual(await store.setRevoked('jti-1', false), added.record);
     assert.equal(await store.setRevoked('nope', true), undefined);
-    assert.equal(await env.admin.exists(store.keys.token('nope')), 0);
+    assert.equal(await redis.env.admin.exists(store.keys.token('nope')), 0);
   });
 
   it('lists exactly the records of one identity among many others', async () => {
@@ -60,9 +43,9 @@ export function defineRedisStoreSuite(setup: (ctx: Mocha.Context) => Promise<Red
     assert.deepEqual(await store.findByIdentity('nobody'), []);
   });
 
-  it('lists every record with findAll, and only those of its own prefix', async () => {
+  it('lists every record with findAll, and only those of its own redis.prefix', async () => {
     const store = open();
-    const neighbour = open({ keyPrefix: `${prefix}neighbour:` });
+    const neighbour = open({ keyPrefix: `${redis.prefix}neighbour:` });
     for (let i = 0; i < 30; i += 1) await store.add(entry(`jti-${i}`, `user-${i % 4}`));
     await neighbour.add(entry('elsewhere', 'alice'));
     const jtis = (await store.findAll()).map((record) => record.token.jti as string).sort();
@@ -73,26 +56,26 @@ export function defineRedisStoreSuite(setup: (ctx: Mocha.Context) => Promise<Red
     const store = open();
     await store.add(entry('dead', 'alice', -5));
     assert.equal(await store.find('dead'), undefined);
-    assert.equal(await env.admin.exists(store.keys.token('dead')), 0);
-    assert.equal(await env.admin.exists(store.keys.identity('alice')), 0);
+    assert.equal(await redis.env.admin.exists(store.keys.token('dead')), 0);
+    assert.equal(await redis.env.admin.exists(store.keys.identity('alice')), 0);
   });
 
   it('keeps a record exactly until its expiresAt (30 days out: a TTL of ~30 days)', async () => {
     const store = open();
     await store.add(entry('long', 'alice', 30 * 24 * 3600));
     await store.add(entry('forever', 'alice', null));
-    const ttl = await env.admin.ttl(store.keys.token('long'));
+    const ttl = await redis.env.admin.ttl(store.keys.token('long'));
     assert.ok(ttl > 30 * 24 * 3600 - 10 && ttl <= 30 * 24 * 3600, `TTL was ${ttl}`);
-    assert.equal(await env.admin.ttl(store.keys.token('forever')), -1);
-    assert.equal(await env.admin.ttl(store.keys.identity('alice')), -1);
+    assert.equal(await redis.env.admin.ttl(store.keys.token('forever')), -1);
+    assert.equal(await redis.env.admin.ttl(store.keys.identity('alice')), -1);
   });
 
   it('keeps the TTL when the revoked flag changes', async () => {
     const store = open();
     await store.add(entry('jti-1', 'alice', 7 * 24 * 3600));
-    const before = await env.admin.ttl(store.keys.token('jti-1'));
+    const before = await redis.env.admin.ttl(store.keys.token('jti-1'));
     await store.setRevoked('jti-1', true);
-    const after = await env.admin.ttl(store.keys.token('jti-1'));
+    const after = await redis.env.admin.ttl(store.keys.token('jti-1'));
     assert.ok(before > 7 * 24 * 3600 - 10 && after > before - 5, `TTL ${before} then ${after}`);
   });
 
@@ -103,7 +86,7 @@ export function defineRedisStoreSuite(setup: (ctx: Mocha.Context) => Promise<Red
     await sleep(2100);
     const jtis = (await store.findByIdentity('alice')).map((record) => record.token.jti);
     assert.deepEqual(jtis, ['long']);
-    assert.deepEqual(await env.admin.zrange(store.keys.identity('alice'), 0, -1), ['long']);
+    assert.deepEqual(await redis.env.admin.zrange(store.keys.identity('alice'), 0, -1), ['long']);
   });
 
   it('keeps hostile identities and jtis apart', async () => {
@@ -128,9 +111,9 @@ export function defineRedisStoreSuite(setup: (ctx: Mocha.Context) => Promise<Red
   });
 
   it('leaves a passed-in client open on close', async function () {
-    if (env.kind === 'cluster') this.skip(); // the cluster env always passes a client: covered by every test
-    const client = new Redis(env.connection() as string);
-    const store = new RedisTokenStore({ redis: client, keyPrefix: prefix });
+    if (redis.env.kind === 'cluster') this.skip(); // the cluster env always passes a client: covered by every test
+    const client = new Redis(redis.env.connection() as string);
+    const store = new RedisTokenStore({ redis: client, keyPrefix: redis.prefix });
     await store.add(entry('jti-1', 'alice'));
     await store.close();
     assert.equal(await client.exists(store.keys.token('jti-1')), 1);
@@ -139,11 +122,11 @@ export function defineRedisStoreSuite(setup: (ctx: Mocha.Context) => Promise<Red
 
   describe('when Redis stops', () => {
     it('rejects within the bounded time, then serves again once Redis is back', async function () {
-      if (!env.canRestart) this.skip();
+      if (!redis.env.canRestart) this.skip();
       const unhandled = trackUnhandledRejections();
       const store = open({ commandTimeoutMs: 500 });
       await store.add(entry('jti-1', 'alice'));
-      await env.stop();
+      await redis.env.stop();
       try {
         for (const call of [() => store.find('jti-1'), () => store.add(entry('jti-2', 'bob')), () => store.setRevoked('jti-1', true)]) {
           const started = Date.now();
@@ -151,7 +134,7 @@ export function defineRedisStoreSuite(setup: (ctx: Mocha.Context) => Promise<Red
           assert.ok(Date.now() - started < 1500, `took ${Date.now() - started} ms`);
         }
       } finally {
-        await env.start();
+        await redis.env.start();
       }
       await eventually(async () => assert.equal(await store.find('jti-1'), undefined)); // data lost: --save ''
       await store.add(entry('jti-3', 'carol'));

@@ -5,46 +5,31 @@ import { TokenStoreError } from '../../src/core/errors';
 import { RedisTokenStore } from '../../src/store/redis';
 import { TieredTokenStore, type TieredTokenStoreOptions } from '../../src/store/tiered';
 import { commandCalls, sleep, trackUnhandledRejections } from '../support/redis';
-import { type RedisEnv, entry, uniquePrefix } from './redis-env';
+import { type RedisEnv, entry, useRedisEnv } from './redis-env';
 import { eventually } from './redis-suite';
 
 export function defineTieredSuite(setup: (ctx: Mocha.Context) => Promise<RedisEnv>): void {
-  let env: RedisEnv;
-  let prefix: string;
-  const stores: Array<{ close(): Promise<void> }> = [];
+  const redis = useRedisEnv(setup);
   /** One "app instance": a tiered store on its own connection, link up. */
   const instance = async (extra: Partial<TieredTokenStoreOptions> = {}) => {
-    const store = new TieredTokenStore({ redis: env.connection(), keyPrefix: prefix, ...extra });
-    stores.push(store);
+    const store = redis.track(new TieredTokenStore({ redis: redis.env.connection(), keyPrefix: redis.prefix, ...extra }));
     await eventually(async () => assert.equal(store.isLinkUp, true));
     return store;
   };
-  const masters = () => (env.admin instanceof Cluster ? env.admin.nodes('master') : [env.admin]);
+  const masters = () => (redis.env.admin instanceof Cluster ? redis.env.admin.nodes('master') : [redis.env.admin]);
   const subscribers = async (channel: string) => {
     const counts = await Promise.all(masters().map((node) => node.pubsub('NUMSUB', channel)));
     return counts.reduce((sum, reply) => sum + Number((reply as [string, number])[1]), 0);
   };
 
-  before(async function () {
-    env = await setup(this);
-  });
-  after(async () => env?.teardown());
-  beforeEach(async () => {
-    prefix = uniquePrefix();
-    await env.flush();
-  });
-  afterEach(async () => {
-    await Promise.all(stores.splice(0).map((store) => store.close()));
-    env.release();
-  });
 
   it('serves repeated finds from the local tier, without a Redis round trip', async () => {
     const b = await instance();
     await b.add(entry('jti-1', 'alice'));
     assert.equal((await b.find('jti-1'))?.revoked, false);
-    const gets = await commandCalls(env.admin, 'get');
+    const gets = await commandCalls(redis.env.admin, 'get');
     for (let i = 0; i < 10; i += 1) assert.equal((await b.find('jti-1'))?.revoked, false);
-    assert.equal(await commandCalls(env.admin, 'get'), gets);
+    assert.equal(await commandCalls(redis.env.admin, 'get'), gets);
   });
 
   it("obeys another instance's revoke and unrevoke within 50 ms", async () => {
@@ -62,8 +47,7 @@ export function defineTieredSuite(setup: (ctx: Mocha.Context) => Promise<RedisEn
 
   it('obeys a revoke made through a plain RedisTokenStore', async () => {
     const b = await instance();
-    const plain = new RedisTokenStore({ redis: env.connection(), keyPrefix: prefix });
-    stores.push(plain);
+    const plain = redis.track(new RedisTokenStore({ redis: redis.env.connection(), keyPrefix: redis.prefix }));
     await plain.add(entry('jti-1', 'alice'));
     assert.equal((await b.find('jti-1'))?.revoked, false);
     await plain.setRevoked('jti-1', true);
@@ -102,8 +86,8 @@ export function defineTieredSuite(setup: (ctx: Mocha.Context) => Promise<RedisEn
     await b.add(entry('jti-1', 'alice'));
     await b.find('jti-1');
     const key = b.redisStore.keys.token('jti-1');
-    const raw = (await env.admin.get(key)) as string;
-    await env.admin.set(key, raw.replace('"revoked":false', '"revoked":true'), 'KEEPTTL'); // no publish
+    const raw = (await redis.env.admin.get(key)) as string;
+    await redis.env.admin.set(key, raw.replace('"revoked":false', '"revoked":true'), 'KEEPTTL'); // no publish
     assert.equal((await b.find('jti-1'))?.revoked, false);
     await sleep(350);
     assert.equal((await b.find('jti-1'))?.revoked, true);
@@ -134,12 +118,12 @@ export function defineTieredSuite(setup: (ctx: Mocha.Context) => Promise<RedisEn
   });
 
   it('rejects (does not answer from the tier) while Redis is down, and comes back by itself', async function () {
-    if (!env.canRestart) this.skip();
+    if (!redis.env.canRestart) this.skip();
     const unhandled = trackUnhandledRejections();
     const b = await instance({ commandTimeoutMs: 500 });
     await b.add(entry('jti-1', 'alice'));
     await b.find('jti-1');
-    await env.stop();
+    await redis.env.stop();
     try {
       // The tier is bypassed from the moment the subscriber sees its connection close.
       await eventually(async () => assert.equal(b.isLinkUp, false), 1000);
@@ -149,7 +133,7 @@ export function defineTieredSuite(setup: (ctx: Mocha.Context) => Promise<RedisEn
         assert.ok(Date.now() - started < 1500, `took ${Date.now() - started} ms`);
       }
     } finally {
-      await env.start();
+      await redis.env.start();
     }
     await eventually(async () => assert.equal(b.isLinkUp, true), 15_000);
     await b.add(entry('jti-2', 'bob'));
@@ -168,7 +152,7 @@ export function defineTieredSuite(setup: (ctx: Mocha.Context) => Promise<RedisEn
     assert.equal(await subscribers(channel), 1);
     await b.close();
     await eventually(async () => assert.equal(await subscribers(channel), 0));
-    const expected = env.kind === 'cluster' ? 'ready' : 'end'; // a passed-in Cluster stays open
+    const expected = redis.env.kind === 'cluster' ? 'ready' : 'end'; // a passed-in Cluster stays open
     await eventually(async () => assert.equal(b.redisStore.client.status, expected));
   });
 }
