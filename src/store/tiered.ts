@@ -29,7 +29,8 @@ export interface TieredTokenStoreOptions extends RedisTokenStoreOptions {
  * `ttlMs / 2`. A message that is lost without the link ever reporting down (e.g. a partitioned
  * Cluster bus), or a record changed in Redis behind the store's back, is served stale for at
  * most `ttlMs`, and never past the token's own `exp`. A read that was in flight when an
- * invalidation (or a link drop) arrived does not fill the tier (epoch check).
+ * invalidation (or a link drop) arrived does not fill the tier (epoch check). On a Cluster, a
+ * subscriber whose node stays unreachable for `commandTimeoutMs` is replaced by one on another master.
  *
  * Unknown jtis are not cached: only verified tokens reach the store, so an unknown jti is rare,
  * and caching it would need `add` to publish as well.
@@ -55,6 +56,8 @@ export class TieredTokenStore implements TokenStore {
   private epoch = 0;
   private linkUp = false;
   private closed = false;
+  /** Counts subscriber attempts on a Cluster, so a replacement goes to another master. */
+  private subscriberAttempt = 0;
 
   constructor(options: TieredTokenStoreOptions) {
     this.redisStore = new RedisTokenStore(options);
@@ -143,7 +146,10 @@ export class TieredTokenStore implements TokenStore {
     const subscriber = this.createSubscriber();
     const channel = this.redisStore.keys.channel;
     subscriber.on('error', () => undefined); // surfaces as a link drop, never as a crash
-    subscriber.on('close', () => this.linkDown());
+    subscriber.on('close', () => {
+      this.linkDown();
+      if (this.redisStore.client instanceof Cluster) this.moveIfStillDown(subscriber);
+    });
     subscriber.on('message', (_channel: string, jti: string) => this.invalidate(jti));
     subscriber.on('ready', () => {
       subscriber.subscribe(channel).then(
@@ -157,6 +163,23 @@ export class TieredTokenStore implements TokenStore {
     this.subscriber = subscriber;
     this.heartbeat = setInterval(() => this.checkLink(), Math.max(this.ttlMs / 2, 100));
     this.heartbeat.unref();
+  }
+
+  /**
+   * On a Cluster, a subscriber whose node stays unreachable for `commandTimeoutMs` is replaced
+   * by one on another master (a failed-over or dead node is left behind; PUBLISH reaches every node).
+   */
+  private moveIfStillDown(subscriber: Redis): void {
+    const timer = setTimeout(() => {
+      if (this.closed || this.subscriber !== subscriber || subscriber.status === 'ready') return;
+      const cluster = this.redisStore.client as Cluster;
+      // no master known right now (the whole Cluster is down): keep reconnecting, look again later
+      if (cluster.nodes('master').length === 0) return this.moveIfStillDown(subscriber);
+      clearInterval(this.heartbeat);
+      subscriber.disconnect();
+      this.startSubscriber();
+    }, this.redisStore.commandTimeoutMs);
+    timer.unref();
   }
 
   /** A link that stopped answering is cut, so it reconnects and the tier is flushed meanwhile. */
@@ -177,7 +200,15 @@ export class TieredTokenStore implements TokenStore {
       lazyConnect: false,
     };
     // On a Cluster one node is enough: PUBLISH is broadcast to every node.
-    const base = client instanceof Cluster ? client.nodes('master')[0] : client;
+    const base = client instanceof Cluster ? this.nextMaster(client) : client;
     return base.duplicate(options);
+  }
+
+  /** A master to subscribe on, preferring connected ones, rotating on every new attempt. */
+  private nextMaster(cluster: Cluster): Redis {
+    const masters = cluster.nodes('master');
+    const ready = masters.filter((node) => node.status === 'ready');
+    const pool = ready.length > 0 ? ready : masters;
+    return pool[this.subscriberAttempt++ % pool.length];
   }
 }
