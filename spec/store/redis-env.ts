@@ -4,10 +4,10 @@
  */
 import Redis, { Cluster } from 'ioredis';
 import type { StoreEntry } from '../../src/store/token-store';
-import { RedisCluster, flush, requireRedis, startStandalone } from '../support/redis';
+import { RedisCluster, RedisSentinel, RedisServer, freePort, flush, requireRedis, startStandalone } from '../support/redis';
 
 export interface RedisEnv {
-  readonly kind: 'standalone' | 'cluster';
+  readonly kind: 'standalone' | 'sentinel' | 'cluster';
   /** A client for the specs' own assertions (TTL, INFO, CLIENT KILL). */
   readonly admin: Redis | Cluster;
   /** What a store under test is given: a URL (the store owns its client) or a fresh client. */
@@ -44,6 +44,39 @@ export async function standaloneEnv(ctx: Mocha.Context): Promise<RedisEnv> {
     teardown: async () => {
       admin.disconnect();
       await server?.stop();
+    },
+  };
+}
+
+/** One master behind a Sentinel: stores get clients that find the master through the Sentinel. */
+export async function sentinelEnv(ctx: Mocha.Context): Promise<RedisEnv> {
+  requireRedis(ctx, true);
+  const master = new RedisServer(await freePort());
+  await master.start();
+  const sentinel = new RedisSentinel(await freePort(), 'kje', master.port);
+  await sentinel.start();
+  const admin = adminClient(master.url);
+  const handedOut: Redis[] = [];
+  return {
+    kind: 'sentinel',
+    admin,
+    connection: () => {
+      const client = new Redis({
+        sentinels: [{ host: '127.0.0.1', port: sentinel.port }], name: 'kje', commandTimeout: 1000, maxRetriesPerRequest: 1,
+      });
+      client.on('error', () => undefined);
+      handedOut.push(client);
+      return client;
+    },
+    canRestart: true,
+    stop: () => master.stop(),
+    start: () => master.start(),
+    flush: () => flush(admin),
+    release: () => handedOut.splice(0).forEach((client) => client.disconnect()),
+    teardown: async () => {
+      admin.disconnect();
+      await sentinel.stop();
+      await master.stop();
     },
   };
 }

@@ -152,7 +152,7 @@ export function defineTieredSuite(setup: (ctx: Mocha.Context) => Promise<RedisEn
     assert.equal(await subscribers(channel), 1);
     await b.close();
     await eventually(async () => assert.equal(await subscribers(channel), 0));
-    const expected = redis.env.kind === 'cluster' ? 'ready' : 'end'; // a passed-in Cluster stays open
+    const expected = redis.env.kind === 'standalone' ? 'end' : 'ready'; // a passed-in client stays open
     await eventually(async () => assert.equal(b.redisStore.client.status, expected));
   });
 }

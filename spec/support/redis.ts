@@ -5,7 +5,7 @@
  * redis-server on PATH the Redis suites skip loudly, or fail when `CI=true`.
  */
 import { ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,6 +124,36 @@ export async function commandCalls(client: Redis | Cluster, command: string): Pr
   return infos
     .map((info) => new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)?.[1] ?? '0')
     .reduce((sum, calls) => sum + Number(calls), 0);
+}
+
+/** A Redis Sentinel watching one master (quorum 1), its config in a temp dir. */
+export class RedisSentinel {
+  private child: ChildProcess | undefined;
+  private dir = '';
+  constructor(readonly port: number, readonly masterName: string, private readonly masterPort: number) {}
+
+  async start(): Promise<void> {
+    this.dir = mkdtempSync(join(tmpdir(), 'kje-sentinel-'));
+    const conf = join(this.dir, 'sentinel.conf');
+    const lines = [`port ${this.port}`, 'bind 127.0.0.1', `dir ${this.dir}`, `sentinel monitor ${this.masterName} 127.0.0.1 ${this.masterPort} 1`];
+    writeFileSync(conf, `${lines.join('\n')}\n`);
+    const child = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
+    children.add(child);
+    child.once('exit', () => children.delete(child));
+    this.child = child;
+    await waitForPing(this.port);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (child !== undefined && child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
 }
 
 /** A 3-master Redis Cluster on free ports, config files in a temp dir. */
