@@ -16,7 +16,7 @@ export interface FoundToken {
 
 const WHITESPACE_OR_COMMA = /[\s,]/;
 
-/** Parses the auth header; `undefined` = the header is absent (or blank). */
+/** The token in an auth header value (`undefined` when the header is absent), or the refusal Flask-JWT-Extended gives. */
 export function tokenFromHeader(value: string | undefined, config: JwtConfig): string {
   const { headerName, headerType } = config;
   // hot path: exactly "<type> <token>", nothing else to search (same outcome as the general parse below)
