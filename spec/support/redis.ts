@@ -65,6 +65,22 @@ async function waitForPing(port: number, extraCheck?: (reply: string) => boolean
 }
 
 /** One redis-server process we own. */
+/** Spawns a redis-server process that is killed with this process at the latest. */
+function spawnRedis(args: string[]): ChildProcess {
+  const child = spawn('redis-server', args, { stdio: 'ignore' });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** Kills a spawned server (if still running) and waits until it is gone. */
+async function kill(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+}
+
 export class RedisServer {
   private child: ChildProcess | undefined;
   constructor(readonly port: number, private readonly extraArgs: string[] = []) {}
@@ -75,20 +91,14 @@ export class RedisServer {
 
   async start(): Promise<void> {
     const args = ['--port', String(this.port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'];
-    const child = spawn('redis-server', [...args, ...this.extraArgs], { stdio: 'ignore' });
-    children.add(child);
-    child.once('exit', () => children.delete(child));
-    this.child = child;
+    this.child = spawnRedis([...args, ...this.extraArgs]);
     await waitForPing(this.port);
   }
 
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (child === undefined || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    await kill(child);
   }
 
   async restart(): Promise<void> {
@@ -137,21 +147,14 @@ export class RedisSentinel {
     const conf = join(this.dir, 'sentinel.conf');
     const lines = [`port ${this.port}`, 'bind 127.0.0.1', `dir ${this.dir}`, `sentinel monitor ${this.masterName} 127.0.0.1 ${this.masterPort} 1`];
     writeFileSync(conf, `${lines.join('\n')}\n`);
-    const child = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
-    children.add(child);
-    child.once('exit', () => children.delete(child));
-    this.child = child;
+    this.child = spawnRedis([conf, '--sentinel']);
     await waitForPing(this.port);
   }
 
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (child !== undefined && child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
-    }
+    await kill(child);
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 }
