@@ -118,12 +118,10 @@ export class TokenVerifier {
     return pending === undefined ? payload : pending.then(() => payload);
   }
 
-  /** Refuses a revoked token, or a checked token the store does not know; 503 when the store fails. */
-  async checkRevocation(payload: TokenPayload): Promise<void> {
-    await this.revocationCheck(payload);
-  }
-
-  /** `undefined` when answered at once (or not checked); else the pending store lookup. */
+  /**
+   * Refuses a revoked token, or a checked token the store does not know (503 when the store fails).
+   * `undefined` when answered at once (or not checked); else the pending store lookup.
+   */
   private revocationCheck(payload: TokenPayload): Promise<void> | undefined {
     const revocation = this.config.revocation;
     if (!revocation || (revocation.checks === 'refresh' && payload.type !== 'refresh')) return undefined;
