@@ -31,6 +31,8 @@ export class RouteProof {
 
 export class Guard {
   readonly locations: readonly TokenLocation[] | undefined;
+  /** The one proof this guard's route middleware hands its method. */
+  readonly proof: RouteProof = new RouteProof(this);
 
   constructor(readonly requirement: Requirement, readonly optional: boolean, options: GuardOptions = {}) {
     this.locations = options.locations === undefined ? undefined : [options.locations].flat();
@@ -95,7 +97,7 @@ export function guardMiddleware(guard: Guard): Middleware {
 /** Runs the rest of the route: the payload on `ctx.state.jwt`, the proof for the method, the request context. */
 function proceed(ctx: Context, next: Next, context: JwtRequestContext, manager: JwtManager): Promise<unknown> {
   ctx.state.jwt = context.payload;
-  (ctx.state as Record<symbol, unknown>)[ROUTE_PROOF] = new RouteProof(context.guard as Guard);
+  (ctx.state as Record<symbol, unknown>)[ROUTE_PROOF] = (context.guard as Guard).proof;
   return manager.config.requestContext ? requestContext.run(context, next) : next();
 }
 
