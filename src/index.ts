@@ -10,14 +10,20 @@ export type { Algorithm, KeyInput, VerificationKeyOptions } from './core/keys';
 export {
   JwtError, NoAuthorizationError, CsrfError, InvalidTokenError, ExpiredTokenError, FreshTokenRequiredError,
   RevokedTokenError, StoreUnavailableError, TokenNotFoundError, TokenStoreError, JwtConfigurationError, JwtUsageError,
+  ForbiddenError, UserLookupError, TokenVerificationError,
 } from './core/errors';
 export {
   createAccessToken, createRefreshToken, decodeToken, revokeToken, unrevokeToken, getStoredToken, getStoredTokens,
   getAllStoredTokens,
 } from './tokens';
-export { JwtRequired, FreshJwtRequired, RefreshRequired, JwtOptional, Identity, Claims, JwtHttpError } from './decorators';
+export { JwtRequired, FreshJwtRequired, RefreshRequired, JwtOptional, Identity, Claims, CurrentJwtUser, JwtHttpError } from './decorators';
 export type { GuardOptions } from './koa/guard';
-export { getJwtIdentity, getJwtClaims } from './koa/context';
+export { jwtRequired, verifyJwtInRequest } from './koa/middleware';
+export {
+  getJwtIdentity, getJwtClaims, getJwtHeader, getJwtRequestLocation, getCurrentUser, getUnverifiedJwtHeaders, getJti,
+} from './koa/context';
+export { REFUSED_CHANNEL, STORE_ERROR_CHANNEL } from './core/diagnostics';
+export type { RefusedMessage, StoreErrorMessage } from './core/diagnostics';
 export { setAccessCookies, setRefreshCookies, unsetJwtCookies, unsetAccessCookies, unsetRefreshCookies } from './koa/cookies';
 export type { TokenStore, StoredToken, StoreEntry } from './store/token-store';
 export { MemoryTokenStore } from './store/memory';

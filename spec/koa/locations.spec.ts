@@ -276,11 +276,17 @@ describe('koa: token locations', () => {
   });
 
   describe('OPTIONS', () => {
-    it('passes a protected route untouched', async () => {
+    it('never runs a guarded handler anonymously: without a token the guard answers 204 itself', async () => {
       start();
       const res = await request(server).options('/loc/any');
-      assert.equal(res.status, 200);
-      assert.deepEqual(res.body, { reached: true });
+      assert.equal(res.status, 204);
+      assert.equal(res.text, '');
+    });
+
+    it('runs the handler for OPTIONS when a valid token passes the guard', async () => {
+      start();
+      const res = await request(server).options('/loc/any').set('Authorization', `Bearer ${await createAccessToken('alice')}`);
+      assert.deepEqual([res.status, res.body], [200, { reached: true }]);
     });
 
     it('the same route refuses GET without a token: 401 Missing Authorization Header', async () => {

@@ -11,10 +11,28 @@ export type JwtErrorKind =
   | 'expired' // 401
   | 'needsFresh' // 401
   | 'revoked' // 401
-  | 'storeUnavailable'; // 503
+  | 'storeUnavailable' // 503
+  | 'forbidden' // roles or claimsCheck failed: 403
+  | 'userLookup' // userLookupLoader found no user: 401
+  | 'verificationFailed'; // tokenVerificationLoader said no: 400
 
-/** Base class of every error a request can be refused with. */
+/** The `errorMessageKey` of the configured manager (set by it), `'msg'` before any configuration. */
+let messageKey = 'msg';
+
+/** Called by `JwtManager.configure()` so an error's `toJSON()` answers with the configured key. */
+export function setErrorMessageKey(key: string): void {
+  messageKey = key;
+}
+
+/**
+ * Base class of every error a request can be refused with. Thrown out of a
+ * routing-controllers action it answers with its own status and the default JSON
+ * body (`httpCode`, `toJSON()`); in plain Koa, Koa's error handling sees `status`
+ * and `expose: true`. Never a 500 and never a stack.
+ */
 export class JwtError extends Error {
+  /** Koa sends the message of an exposed error to the client. */
+  readonly expose = true;
   /** A stable machine-readable code, e.g. `ERR_JWT_EXPIRED`. */
   readonly code: string;
   readonly kind: JwtErrorKind;
@@ -35,6 +53,16 @@ export class JwtError extends Error {
     this.code = code;
     this.status = status;
     if (options.payload !== undefined) this.payload = options.payload;
+  }
+
+  /** The status for routing-controllers' error handler. */
+  get httpCode(): number {
+    return this.status;
+  }
+
+  /** The default response body, `{ msg: message }` (with the configured `errorMessageKey`). */
+  toJSON(): Record<string, string> {
+    return { [messageKey]: this.message };
   }
 }
 
@@ -89,22 +117,66 @@ export class StoreUnavailableError extends JwtError {
   }
 }
 
-/** `getStoredToken(jti)` and friends on a jti the store does not hold. */
+/** The roles or the `claimsCheck` of a route refused a verified token (403, `forbiddenLoader`). */
+export class ForbiddenError extends JwtError {
+  constructor(payload: Record<string, unknown>) {
+    super('forbidden', 'ERR_JWT_FORBIDDEN', 403, 'Insufficient permissions', { payload });
+  }
+}
+
+/** `userLookupLoader` found no user for a verified token (401, `userLookupErrorLoader`). */
+export class UserLookupError extends JwtError {
+  constructor(payload: Record<string, unknown>, identity: unknown) {
+    super('userLookup', 'ERR_JWT_USER_LOOKUP', 401, `Error loading the user ${String(identity)}`, { payload });
+  }
+}
+
+/** `tokenVerificationLoader` returned false (400, `tokenVerificationFailedLoader`). */
+export class TokenVerificationError extends JwtError {
+  constructor(payload: Record<string, unknown>) {
+    super('verificationFailed', 'ERR_JWT_VERIFICATION_FAILED', 400, 'User claims verification failed', { payload });
+  }
+}
+
+/** `getStoredToken(jti)` and friends on a jti the store does not hold (404 when it escapes an action). */
 export class TokenNotFoundError extends Error {
   readonly code = 'ERR_JWT_TOKEN_NOT_FOUND';
   readonly status = 404;
+  readonly expose = true;
   constructor(readonly jti: string) {
     super(`Token not found: ${jti}`);
     this.name = 'TokenNotFoundError';
   }
+
+  get httpCode(): number {
+    return this.status;
+  }
+
+  toJSON(): Record<string, string> {
+    return { [messageKey]: 'Token not found' };
+  }
 }
 
-/** A token store write or read that failed outside a request (creation, revoke, listing). */
+/**
+ * A token store write or read that failed outside a request's check (creation, revoke,
+ * listing). Escaping an action it answers 503 with a fixed message: the cause is for
+ * the log, never for the client.
+ */
 export class TokenStoreError extends Error {
   readonly code = 'ERR_JWT_STORE';
+  readonly status = 503;
+  readonly expose = false;
   constructor(message: string, cause?: unknown) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'TokenStoreError';
+  }
+
+  get httpCode(): number {
+    return this.status;
+  }
+
+  toJSON(): Record<string, string> {
+    return { [messageKey]: 'Token revocation store unavailable' };
   }
 }
 

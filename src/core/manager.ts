@@ -2,7 +2,7 @@
  * The manager singleton: one validated configuration, one key ring, one verifier,
  * the loaders, and the seed's token and revocation API.
  */
-import { JwtConfigurationError, JwtUsageError, TokenNotFoundError, TokenStoreError } from './errors';
+import { JwtConfigurationError, JwtUsageError, setErrorMessageKey, TokenNotFoundError, TokenStoreError } from './errors';
 import { AccessTokenOptions, issueToken, RefreshTokenOptions } from './issue';
 import { publicJwks } from './keys';
 import { JwtOptions, resolveOptions, JwtConfig } from './options';
@@ -11,6 +11,13 @@ import { TokenVerifier } from './verify';
 import type { StoredToken, TokenStore } from '../store/token-store';
 
 let current: JwtManager | undefined;
+/** Called after every `configure()` (the decorators install their route hooks then). */
+const configureListeners: ((manager: JwtManager) => void)[] = [];
+
+/** Runs `listener` after every future `configure()`. Internal. */
+export function onConfigure(listener: (manager: JwtManager) => void): void {
+  configureListeners.push(listener);
+}
 
 export class JwtManager implements Partial<Loaders> {
   readonly config: JwtConfig;
@@ -23,6 +30,12 @@ export class JwtManager implements Partial<Loaders> {
   needsFreshTokenLoader?: Loaders['needsFreshTokenLoader'];
   revokedTokenLoader?: Loaders['revokedTokenLoader'];
   storeUnavailableLoader?: Loaders['storeUnavailableLoader'];
+  forbiddenLoader?: Loaders['forbiddenLoader'];
+  userLookupErrorLoader?: Loaders['userLookupErrorLoader'];
+  tokenVerificationFailedLoader?: Loaders['tokenVerificationFailedLoader'];
+  userLookupLoader?: Loaders['userLookupLoader'];
+  tokenVerificationLoader?: Loaders['tokenVerificationLoader'];
+  additionalHeadersLoader?: Loaders['additionalHeadersLoader'];
 
   private constructor(config: JwtConfig) {
     this.config = config;
@@ -38,6 +51,8 @@ export class JwtManager implements Partial<Loaders> {
    */
   static configure(options: JwtOptions): JwtManager {
     current = new JwtManager(resolveOptions(options));
+    setErrorMessageKey(current.config.errorMessageKey);
+    for (const listener of configureListeners) listener(current);
     return current;
   }
 
@@ -55,6 +70,7 @@ export class JwtManager implements Partial<Loaders> {
   /** Drops the singleton (tests). @example afterEach(() => JwtManager.reset()) */
   static reset(): void {
     current = undefined;
+    setErrorMessageKey('msg');
   }
 
   /** @example const token = await manager.createAccessToken('alice', { fresh: true }) */

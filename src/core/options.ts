@@ -70,6 +70,11 @@ export interface JwtOptions extends Partial<Loaders> {
   queryStringName?: string;
   jsonKey?: string;
   refreshJsonKey?: string;
+  // current user and authorization (0.2 C)
+  /** The claim `roles` guard options and `@Authorized(roles)` read (a string or a list of strings). Default `'roles'`. */
+  rolesClaim?: string;
+  /** Put `userClaimsLoader` claims into refresh tokens too (fje's JWT_CLAIMS_IN_REFRESH_TOKEN). Default false. */
+  claimsInRefreshTokens?: boolean;
 }
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/; // an RFC 9110 token
@@ -117,6 +122,8 @@ class OptionsSchema {
   @IsString() @IsNotEmpty() @MaxLength(256) queryStringName!: string;
   @IsString() @IsNotEmpty() jsonKey!: string;
   @IsString() @IsNotEmpty() refreshJsonKey!: string;
+  @IsString() @IsNotEmpty() rolesClaim!: string;
+  @IsBoolean() claimsInRefreshTokens!: boolean;
 }
 
 export const DEFAULTS = {
@@ -151,6 +158,8 @@ export const DEFAULTS = {
   queryStringName: 'jwt',
   jsonKey: 'access_token',
   refreshJsonKey: 'refresh_token',
+  rolesClaim: 'roles',
+  claimsInRefreshTokens: false,
 };
 
 type Defaulted = typeof DEFAULTS;
@@ -174,6 +183,9 @@ export interface JwtConfig extends Omit<Defaulted, 'accessTokenExpires' | 'refre
 const LOADER_NAMES = [
   'userClaimsLoader', 'userIdentityLoader', 'expiredTokenLoader', 'invalidTokenLoader', 'unauthorizedLoader',
   'needsFreshTokenLoader', 'revokedTokenLoader', 'storeUnavailableLoader',
+  // current user and authorization (0.2 C)
+  'forbiddenLoader', 'userLookupErrorLoader', 'tokenVerificationFailedLoader', 'userLookupLoader',
+  'tokenVerificationLoader', 'additionalHeadersLoader',
 ] as const;
 
 const KNOWN_OPTIONS = new Set<string>([

@@ -13,25 +13,45 @@ export interface LoaderResponse {
 type MaybePromise<T> = T | Promise<T>;
 export type TokenPayload = Record<string, unknown>;
 
+/**
+ * The Koa context of the refused request, given to response loaders as their second
+ * argument (typed loosely here: the core knows nothing of Koa). `undefined` for a
+ * direct method call outside any request (the testing kit).
+ */
+export type RequestContextArg = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
 export interface Loaders {
   /** Extra claims for every new token of `identity` (the seed's `user_claims_loader`). */
   userClaimsLoader(identity: string): MaybePromise<Record<string, unknown>>;
   /** Maps a user object given to `createAccessToken` to its string identity. */
   userIdentityLoader(user: unknown): MaybePromise<string>;
   /** The 401 for a missing token, scheme or CSRF token. */
-  unauthorizedLoader(reason: string): MaybePromise<LoaderResponse>;
+  unauthorizedLoader(reason: string, ctx?: RequestContextArg): MaybePromise<LoaderResponse>;
   /** Every 422, including a token of the wrong type. */
-  invalidTokenLoader(reason: string): MaybePromise<LoaderResponse>;
-  expiredTokenLoader(payload: TokenPayload): MaybePromise<LoaderResponse>;
-  needsFreshTokenLoader(payload: TokenPayload): MaybePromise<LoaderResponse>;
-  revokedTokenLoader(payload: TokenPayload): MaybePromise<LoaderResponse>;
+  invalidTokenLoader(reason: string, ctx?: RequestContextArg): MaybePromise<LoaderResponse>;
+  expiredTokenLoader(payload: TokenPayload, ctx?: RequestContextArg): MaybePromise<LoaderResponse>;
+  needsFreshTokenLoader(payload: TokenPayload, ctx?: RequestContextArg): MaybePromise<LoaderResponse>;
+  revokedTokenLoader(payload: TokenPayload, ctx?: RequestContextArg): MaybePromise<LoaderResponse>;
   /** The 503 when the revocation store cannot answer. */
-  storeUnavailableLoader(reason: string): MaybePromise<LoaderResponse>;
+  storeUnavailableLoader(reason: string, ctx?: RequestContextArg): MaybePromise<LoaderResponse>;
+  /** The 403 when a route's `roles` or `claimsCheck` refuse a verified token. */
+  forbiddenLoader(payload: TokenPayload, ctx?: RequestContextArg): MaybePromise<LoaderResponse>;
+  /** The answer when `userLookupLoader` finds no user (default 401 `Error loading the user <identity>`). */
+  userLookupErrorLoader(payload: TokenPayload, ctx?: RequestContextArg): MaybePromise<LoaderResponse>;
+  /** The answer when `tokenVerificationLoader` returns false (default 400 `User claims verification failed`). */
+  tokenVerificationFailedLoader(payload: TokenPayload, ctx?: RequestContextArg): MaybePromise<LoaderResponse>;
+  /** Loads the user of a verified token for `getCurrentUser()`; `null`/`undefined` = no such user. */
+  userLookupLoader(payload: TokenPayload): MaybePromise<unknown>;
+  /** A global check after verification (fje's `token_verification_loader`); `false` refuses with 400. */
+  tokenVerificationLoader(payload: TokenPayload): MaybePromise<boolean>;
+  /** Extra JOSE header fields for every new token of `identity`. */
+  additionalHeadersLoader(identity: string): MaybePromise<Record<string, unknown>>;
 }
 
 export type ResponseLoaderName =
   | 'unauthorizedLoader' | 'invalidTokenLoader' | 'expiredTokenLoader' | 'needsFreshTokenLoader'
-  | 'revokedTokenLoader' | 'storeUnavailableLoader';
+  | 'revokedTokenLoader' | 'storeUnavailableLoader' | 'forbiddenLoader' | 'userLookupErrorLoader'
+  | 'tokenVerificationFailedLoader';
 
 const LOADER_FOR_KIND: Record<JwtError['kind'], ResponseLoaderName> = {
   unauthorized: 'unauthorizedLoader',
@@ -40,6 +60,9 @@ const LOADER_FOR_KIND: Record<JwtError['kind'], ResponseLoaderName> = {
   needsFresh: 'needsFreshTokenLoader',
   revoked: 'revokedTokenLoader',
   storeUnavailable: 'storeUnavailableLoader',
+  forbidden: 'forbiddenLoader',
+  userLookup: 'userLookupErrorLoader',
+  verificationFailed: 'tokenVerificationFailedLoader',
 };
 
 /** A body Koa can send as is: a string, a Buffer, or JSON (`null`/`undefined` would turn the status into 204). */
@@ -65,16 +88,22 @@ export function defaultResponse(error: JwtError, errorMessageKey: string): Loade
 }
 
 /**
- * The response a refused request gets: the loader's, or the default.
+ * The response a refused request gets: the loader's, or the default. The loader gets
+ * the payload (or the reason) and the Koa context, so it can set headers or clear cookies.
  *
- * @example await errorResponse(new ExpiredTokenError(payload), manager.loaders, 'msg')
+ * @example await errorResponse(new ExpiredTokenError(payload), manager, 'msg', ctx)
  */
-export async function errorResponse(error: JwtError, loaders: Partial<Loaders>, errorMessageKey: string): Promise<LoaderResponse> {
-  const loader = loaders[LOADER_FOR_KIND[error.kind]] as ((arg: unknown) => MaybePromise<unknown>) | undefined;
+export async function errorResponse(
+  error: JwtError,
+  loaders: Partial<Loaders>,
+  errorMessageKey: string,
+  ctx?: RequestContextArg,
+): Promise<LoaderResponse> {
+  const loader = loaders[LOADER_FOR_KIND[error.kind]] as ((arg: unknown, ctx: unknown) => MaybePromise<unknown>) | undefined;
   if (loader) {
     try {
       const argument = error.payload ?? error.message;
-      const answer = await loader(argument);
+      const answer = await loader(argument, ctx);
       if (isLoaderResponse(answer)) return { status: answer.status, body: answer.body };
     } catch {
       // a broken loader must not turn a refusal into a 500: fall back to the default

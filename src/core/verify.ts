@@ -14,10 +14,26 @@ import type { JwtConfig } from './options';
 import type { TokenPayload } from './responses';
 import type { StoredToken, TokenStore } from '../store/token-store';
 
-/** What a route demands of its token. */
+/** What a route demands of its token; `type: 'any'` is `verifyType: false` (access and refresh alike). */
 export interface Requirement {
-  type: TokenType;
+  type: TokenType | 'any';
   fresh: boolean;
+}
+
+/** What `authorizeNow()` is told besides the requirement. */
+export interface AuthorizeOptions {
+  /** For a cookie token on a CSRF-protected method: the header value to match. */
+  csrfValue?: string;
+  /** Skips the store (a logout that revokes a maybe-revoked token). */
+  skipRevocationCheck?: boolean;
+}
+
+/** The verified JOSE header of each verified payload (both are cached together). */
+const HEADERS = new WeakMap<TokenPayload, Record<string, unknown>>();
+
+/** The JOSE header of a payload returned by the verifier. @example headerOf(payload).kid */
+export function headerOf(payload: TokenPayload): Record<string, unknown> {
+  return HEADERS.get(payload) ?? {};
 }
 
 export const ACCESS: Requirement = Object.freeze({ type: 'access', fresh: false });
@@ -93,6 +109,7 @@ export class TokenVerifier {
     }
     const payload = decodeJsonSegment(parsed.payloadSegment, 'payload');
     checkStaticClaims(payload, this.config);
+    HEADERS.set(payload, deepFreeze(parsed.header));
     return deepFreeze(payload);
   }
 
@@ -101,7 +118,7 @@ export class TokenVerifier {
    *
    * @example const payload = await verifier.authorize(token, FRESH_ACCESS)
    */
-  async authorize(token: unknown, requirement: Requirement, options: { csrfValue?: string } = {}): Promise<TokenPayload> {
+  async authorize(token: unknown, requirement: Requirement, options: AuthorizeOptions = {}): Promise<TokenPayload> {
     return this.authorizeNow(token, requirement, options);
   }
 
@@ -110,10 +127,11 @@ export class TokenVerifier {
    * round trip is needed (no check, or the store's memory tier knows the token).
    * Throws, or returns a rejecting promise, exactly where `authorize()` rejects.
    */
-  authorizeNow(token: unknown, requirement: Requirement, options: { csrfValue?: string } = {}): TokenPayload | Promise<TokenPayload> {
+  authorizeNow(token: unknown, requirement: Requirement, options: AuthorizeOptions = {}): TokenPayload | Promise<TokenPayload> {
     const payload = this.verify(token);
     if (options.csrfValue !== undefined) checkCsrf(payload, options.csrfValue);
     checkRequirement(payload, requirement);
+    if (options.skipRevocationCheck === true) return payload;
     const pending = this.revocationCheck(payload);
     return pending === undefined ? payload : pending.then(() => payload);
   }
@@ -147,6 +165,10 @@ function refuseRevoked(record: StoredToken | undefined, payload: TokenPayload): 
 
 /** The type and freshness rules of a route (pure: no I/O). */
 export function checkRequirement(payload: TokenPayload, requirement: Requirement): void {
+  if (requirement.type === 'any') {
+    if (requirement.fresh && payload.fresh !== true) throw new FreshTokenRequiredError(payload);
+    return;
+  }
   if (requirement.type === 'refresh') {
     if (payload.type !== 'refresh') throw new InvalidTokenError('Only refresh tokens are allowed', 'ERR_JWT_WRONG_TYPE');
     return;

@@ -1,36 +1,45 @@
 /**
- * The decorators record what they mean in routing-controllers' metadata (a
- * per-route middleware, parameter converters) and wrap the method so a direct
- * call is checked by the same guard. They hold no rule of their own.
+ * The decorators record what they mean (a guard per method or class, injected
+ * parameters) and wrap the method so a direct call is checked by the same guard.
+ * Which guard a route gets is decided in `./routes`; no rule lives here.
  */
+import type { Context } from 'koa';
 import { createParamDecorator, getMetadataArgsStorage, HttpError } from 'routing-controllers';
-import { JwtError } from '../core/errors';
-import { JwtManager } from '../core/manager';
+import { JwtError, JwtUsageError, TokenNotFoundError, TokenStoreError } from '../core/errors';
+import { JwtManager, onConfigure } from '../core/manager';
 import type { TokenPayload } from '../core/responses';
-import { ACCESS, FRESH_ACCESS, REFRESH, Requirement } from '../core/verify';
-import { requestContext } from '../koa/context';
-import { Guard, GuardOptions, guardMiddleware, refusal, ROUTE_PROOF, RouteProof } from '../koa/guard';
+import { JwtRequestContext, requestContext } from '../koa/context';
+import { Guard, GuardOptions, refusal, ROUTE_PROOF, RouteProof } from '../koa/guard';
+import {
+  effectiveGuard, INJECTING_PARAMS, installRouteHooks, ownerOf, recordClassGuard, recordMethodGuard, routeMethods, routeOf,
+} from './routes';
 
 /**
  * A refusal of a directly called method: what the HTTP route would have answered.
- * An `HttpError`, so if it escapes into a routing-controllers response (a protected
+ * An `HttpError`, so if it escapes into a routing-controllers response (a guarded
  * method called from another route), the client gets this status and body, not a 500.
  */
-export class JwtHttpError extends HttpError {
-  constructor(readonly status: number, readonly body: unknown, override readonly cause: JwtError) {
+export class JwtHttpError<B = unknown> extends HttpError {
+  constructor(readonly status: number, readonly body: B, override readonly cause: JwtError) {
     super(status, cause.message);
     Object.setPrototypeOf(this, JwtHttpError.prototype);
     this.name = 'JwtHttpError';
   }
 
   /** routing-controllers sends this as the JSON body. */
-  toJSON(): unknown {
+  toJSON(): B {
     return this.body;
   }
 }
 
-type InjectedKind = 'identity' | 'claims';
-/** Per class prototype and method: which parameters the method wrapper fills in. */
+// Our errors answer for themselves when they escape an action (decodeToken of an expired
+// token, revokeToken of an unknown jti): routing-controllers only takes the status of an HttpError.
+for (const ErrorClass of [JwtError, TokenNotFoundError, TokenStoreError]) {
+  if (!(ErrorClass.prototype instanceof HttpError)) Object.setPrototypeOf(ErrorClass.prototype, HttpError.prototype);
+}
+
+type InjectedKind = 'identity' | 'claims' | 'user';
+/** Per class prototype and method: which parameters the method wrapper fills in on a direct call. */
 const INJECTED = new WeakMap<object, Map<string | symbol, Injected[]>>();
 
 interface Injected {
@@ -38,143 +47,183 @@ interface Injected {
   kind: InjectedKind;
 }
 
-function injectedParams(target: object, method: string | symbol): Injected[] {
-  return INJECTED.get(target)?.get(method) ?? [];
+function injectedValue(kind: InjectedKind, context: JwtRequestContext | undefined): unknown {
+  const payload = context?.payload;
+  if (kind === 'claims') return payload;
+  if (kind === 'user') return context?.user;
+  return payload?.[JwtManager.instance.config.identityClaim];
 }
 
-function injectParams(args: unknown[], injected: Injected[], payload: TokenPayload | undefined): unknown[] {
-  const identityClaim = JwtManager.instance.config.identityClaim;
-  const filled = [...args];
-  for (const { index, kind } of injected) filled[index] = kind === 'identity' ? payload?.[identityClaim] : payload;
-  return filled;
-}
+/** Functions installed by `wrapMethod`, so a method is never wrapped twice. */
+const WRAPPERS = new WeakSet<Function>();
 
-async function toHttpError(error: unknown): Promise<unknown> {
+async function toHttpError(error: unknown, ctx: Context | undefined): Promise<unknown> {
   if (!(error instanceof JwtError)) return error;
-  const response = await refusal(error, JwtManager.instance);
+  const response = await refusal(error, JwtManager.instance, ctx);
   return new JwtHttpError(response.status, response.body, error);
 }
 
-/** Wraps a controller method so a call outside its own HTTP route is checked by the same guard. */
-function guardMethod(original: (...args: unknown[]) => unknown, guard: Guard, target: object, method: string | symbol) {
+/** A call outside the method's own route: checked as that route would be, then run in its context. */
+async function guardedCall(self: unknown, original: Function, guard: Guard, target: Function, method: string | symbol, args: unknown[], injected: Injected[]) {
+  const current = requestContext.getStore();
+  const ctx = current?.ctx as Context | undefined;
+  let context: JwtRequestContext;
+  if (current?.guard === guard) {
+    context = current; // this very guard already checked this request (a `super` call)
+  } else {
+    try {
+      const manager = JwtManager.instance;
+      context = ctx === undefined
+        ? await guard.authorizeToken(current?.token, manager)
+        : await guard.authenticate(ctx, manager, routeMethod(target, method) ?? ctx.method);
+    } catch (error) {
+      throw await toHttpError(error, ctx);
+    }
+  }
+  const filled = [...args];
+  for (const { index, kind } of injected) filled[index] = injectedValue(kind, context);
+  return requestContext.run(context, () => original.apply(self, filled));
+}
+
+/** The HTTP method of the route `method` serves, upper-case (`@All()` counts as a state-changing method). */
+function routeMethod(target: Function, method: string | symbol): string | undefined {
+  const type = routeOf(target, method)?.type;
+  if (type === undefined) return undefined;
+  return type === 'all' ? 'POST' : type.toUpperCase();
+}
+
+/**
+ * Makes sure the function called for `target`'s `method` is wrapped; returns the
+ * prototype that owns it. The wrapper looks the guard up by the instance's class at call
+ * time, so one wrapper on a base class serves every subclass with its own guard.
+ */
+function wrapMethod(target: Function, method: string | symbol): object {
+  const owner = ownerOf(target, method);
+  const descriptor = Object.getOwnPropertyDescriptor(owner, method)!;
+  if (typeof descriptor.value !== 'function') throw new JwtUsageError(`${target.name}.${String(method)} is not a method`);
+  if (!WRAPPERS.has(descriptor.value)) {
+    descriptor.value = guardFunction(descriptor.value, owner, method);
+    Object.defineProperty(owner, method, descriptor);
+  }
+  return owner;
+}
+
+function guardFunction(original: Function, owner: object, method: string | symbol): Function {
+  const declaringClass = (owner as { constructor: Function }).constructor;
   // not async: when its own route middleware already checked the request, the call costs nothing extra
-  return function guarded(this: unknown, ...args: unknown[]): unknown {
+  const guarded = function guarded(this: unknown, ...args: unknown[]): unknown {
+    const target = typeof this === 'object' && this !== null ? (this as object).constructor : declaringClass;
+    const guard = effectiveGuard(target, method);
     const proof = args[args.length - 1];
-    if (proof instanceof RouteProof && proof.guard === guard) return original.apply(this, args.slice(0, -1));
-    const context = requestContext.getStore();
-    return guardedCall.call(this, original, guard, target, method, context?.token, args);
+    if (proof instanceof RouteProof) {
+      args = args.slice(0, -1);
+      if (proof.guard === guard) return original.apply(this, args);
+    }
+    if (!guard) return original.apply(this, args);
+    return guardedCall(this, original, guard, target, method, args, INJECTED.get(owner)?.get(method) ?? []);
   };
-}
-
-/** A call outside the method's own route: checked by the guard, then run with its context. */
-async function guardedCall(
-  this: unknown,
-  original: (...args: unknown[]) => unknown,
-  guard: Guard,
-  target: object,
-  method: string | symbol,
-  token: string | undefined,
-  args: unknown[],
-): Promise<unknown> {
-  let authorized;
-  try {
-    authorized = await guard.authorizeToken(token, JwtManager.instance);
-  } catch (error) {
-    throw await toHttpError(error);
-  }
-  const filled = injectParams(args, injectedParams(target, method), authorized.payload);
-  return requestContext.run(authorized, () => original.apply(this, filled));
-}
-
-/** Above any real parameter index: routing-controllers sorts parameters by index, so the proof comes last. */
-const PROOF_PARAM_INDEX = 1_000_000;
-
-/** Methods that already carry a guard, per class prototype: one guard per method. */
-const GUARDED = new WeakMap<object, Set<string | symbol>>();
-
-function isGuarded(prototype: object, method: string | symbol): boolean {
-  return GUARDED.get(prototype)?.has(method) ?? false;
-}
-
-/** Records the guard's route middleware and proof parameter, and wraps the method. */
-function applyGuard(prototype: object, method: string | symbol, descriptor: PropertyDescriptor, guard: Guard): void {
-  const original = descriptor.value as (...args: unknown[]) => unknown;
-  if (typeof original !== 'function') throw new TypeError(`@JwtRequired() and friends decorate methods; ${String(method)} is not one`);
-  if (isGuarded(prototype, method)) throw new TypeError(`${String(method)} has two guard decorators; keep one`);
-  if (!GUARDED.has(prototype)) GUARDED.set(prototype, new Set());
-  GUARDED.get(prototype)!.add(method);
-  getMetadataArgsStorage().uses.push({ target: prototype.constructor, method: method as string, middleware: guardMiddleware(guard), afterAction: false });
-  // the route hands the method the middleware's proof, so a routed call is not checked twice
-  createParamDecorator({ value: (action) => (action.context.state as Record<symbol, unknown>)[ROUTE_PROOF] })(prototype, method as string, PROOF_PARAM_INDEX);
-  const guarded = guardMethod(original, guard, prototype, method);
   Object.defineProperty(guarded, 'name', { value: original.name });
-  descriptor.value = guarded;
+  WRAPPERS.add(guarded);
+  return guarded;
 }
 
-/** On a controller class: every route method without a guard of its own gets one. */
-function protectClass(constructor: Function, requirement: Requirement, optional: boolean, options?: GuardOptions): void {
-  const prototype = constructor.prototype as object;
-  const routes = new Set(getMetadataArgsStorage().actions.filter((action) => action.target === constructor).map((action) => action.method));
-  for (const method of routes) {
-    const descriptor = Object.getOwnPropertyDescriptor(prototype, method);
-    if (!descriptor || isGuarded(prototype, method)) continue; // a method's own guard wins
-    applyGuard(prototype, method, descriptor, new Guard(requirement, optional, options));
-    Object.defineProperty(prototype, method, descriptor);
+function installHooks(): void {
+  installRouteHooks(wrapMethod);
+}
+
+/**
+ * Wraps every guarded route method of every known controller, so a direct call is checked
+ * even for a class never served (a subclass of a guarded base, called by a unit test).
+ * Runs at every `configure()` and in the testing kit's `withToken()`.
+ */
+export function wrapGuardedRoutes(): void {
+  installHooks();
+  for (const { target } of getMetadataArgsStorage().controllers) {
+    for (const route of routeMethods(target)) if (effectiveGuard(target, route)) wrapMethod(target, route);
   }
 }
+onConfigure(wrapGuardedRoutes);
 
 type GuardDecorator = MethodDecorator & ClassDecorator;
 
-function protect(requirement: Requirement, optional: boolean, options?: GuardOptions): GuardDecorator {
+function protect(options: GuardOptions): GuardDecorator {
+  const guard = new Guard(options); // bad options fail here, when the class is defined
   return ((target: object, method?: string | symbol, descriptor?: PropertyDescriptor) => {
-    if (method === undefined) return protectClass(target as Function, requirement, optional, options);
-    applyGuard(target, method, descriptor!, new Guard(requirement, optional, options));
+    installHooks();
+    if (method === undefined) {
+      const controller = target as Function;
+      recordClassGuard(controller, guard);
+      for (const route of routeMethods(controller)) if (effectiveGuard(controller, route)) wrapMethod(controller, route);
+      return;
+    }
+    if (typeof descriptor?.value !== 'function') throw new JwtUsageError(`@JwtRequired() and friends decorate methods; ${String(method)} is not one`);
+    recordMethodGuard(target, method, guard);
+    if (!WRAPPERS.has(descriptor.value)) descriptor.value = guardFunction(descriptor.value, target, method);
   }) as GuardDecorator;
 }
 
 /**
- * An access token (fresh or not) is required. On a controller class, for every route
- * method that has no guard decorator of its own.
+ * A valid token is required: an access token unless the options say otherwise. On a
+ * controller class, for every route the class serves (inherited ones included) that has
+ * no guard decorator on its method.
  *
  * @example @Get('/protected') @JwtRequired() protected() {}
+ * @example @Delete('/:id') @JwtRequired({ roles: ['admin'] }) remove() {}
  */
-export function JwtRequired(options?: GuardOptions): GuardDecorator {
-  return protect(ACCESS, false, options);
+export function JwtRequired(options: GuardOptions = {}): GuardDecorator {
+  return protect(options);
 }
 
-/** A fresh access token is required. @example @Post('/password') @FreshJwtRequired() change() {} */
-export function FreshJwtRequired(options?: GuardOptions): GuardDecorator {
-  return protect(FRESH_ACCESS, false, options);
+/** A fresh access token is required (`@JwtRequired({ fresh: true })`). @example @Post('/password') @FreshJwtRequired() change() {} */
+export function FreshJwtRequired(options: Omit<GuardOptions, 'fresh'> = {}): GuardDecorator {
+  return protect({ ...options, fresh: true });
 }
 
-/** A refresh token is required. @example @Post('/refresh') @RefreshRequired() refresh() {} */
-export function RefreshRequired(options?: GuardOptions): GuardDecorator {
-  return protect(REFRESH, false, options);
+/** A refresh token is required (`@JwtRequired({ refresh: true })`). @example @Post('/refresh') @RefreshRequired() refresh() {} */
+export function RefreshRequired(options: Omit<GuardOptions, 'refresh'> = {}): GuardDecorator {
+  return protect({ ...options, refresh: true });
 }
 
 /**
  * No token runs the route anonymously (`@Identity()` is undefined); a token that
- * is present must still be valid. @example @Get('/feed') @JwtOptional() feed(@Identity() who?: string) {}
+ * is present must still be valid (`@JwtRequired({ optional: true })`).
+ *
+ * @example @Get('/feed') @JwtOptional() feed(@Identity() who?: string) {}
  */
-export function JwtOptional(options?: GuardOptions): GuardDecorator {
-  return protect(ACCESS, true, options);
+export function JwtOptional(options: Omit<GuardOptions, 'optional'> = {}): GuardDecorator {
+  return protect({ ...options, optional: true });
 }
 
-function injector(kind: InjectedKind, read: (payload: TokenPayload | undefined) => unknown): ParameterDecorator {
+function injector(kind: InjectedKind): ParameterDecorator {
   return (target, method, index) => {
-    if (method === undefined) throw new TypeError('@Identity() and @Claims() decorate method parameters');
+    if (method === undefined) throw new JwtUsageError('@Identity(), @Claims() and @CurrentJwtUser() decorate method parameters');
     if (!INJECTED.has(target)) INJECTED.set(target, new Map());
-    INJECTED.get(target)!.set(method, [...injectedParams(target, method), { index, kind }]);
-    createParamDecorator({ value: (action) => read(action.context.state.jwt as TokenPayload | undefined) })(target, method as string, index);
+    INJECTED.get(target)!.set(method, [...(INJECTED.get(target)!.get(method) ?? []), { index, kind }]);
+    createParamDecorator({
+      value: (action) => {
+        const ctx = action.context as Context;
+        if (!((ctx.state as Record<symbol, unknown>)[ROUTE_PROOF] instanceof RouteProof)) {
+          throw new JwtUsageError(`${target.constructor.name}.${String(method)}: no guard covers this route's @Identity() / @Claims()`);
+        }
+        return injectedValue(kind, { token: undefined, payload: ctx.state.jwt as TokenPayload | undefined, guard: undefined, user: ctx.state.jwtUser });
+      },
+    })(target, method as string, index);
+    const params = getMetadataArgsStorage().params;
+    INJECTING_PARAMS.add(params[params.length - 1]);
   };
 }
 
 /** Injects the token's identity. @example me(@Identity() username: string) {} */
 export function Identity(): ParameterDecorator {
-  return injector('identity', (payload) => payload?.[JwtManager.instance.config.identityClaim]);
+  return injector('identity');
 }
 
 /** Injects the verified payload (custom claims at the top level). @example me(@Claims() claims: JwtPayload) {} */
 export function Claims(): ParameterDecorator {
-  return injector('claims', (payload) => payload);
+  return injector('claims');
+}
+
+/** Injects the user `userLookupLoader` loaded for the token. @example me(@CurrentJwtUser() user: User) {} */
+export function CurrentJwtUser(): ParameterDecorator {
+  return injector('user');
 }

@@ -1,19 +1,29 @@
 /**
  * The request context: the verified token of the request being served, reachable
- * anywhere in its async call chain through AsyncLocalStorage.
+ * anywhere in its async call chain through AsyncLocalStorage, and the getters that
+ * read it.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { JwtUsageError } from '../core/errors';
 import { JwtManager } from '../core/manager';
+import type { TokenLocation } from '../core/options';
 import type { TokenPayload } from '../core/responses';
+import { headerOf } from '../core/verify';
+import { parseCompactToken } from '../core/jws';
 
 export interface JwtRequestContext {
   /** The raw token the request carried (or `withToken` gave), if any. */
   token: string | undefined;
-  /** The verified payload; `undefined` until authorized, or on an anonymous `@JwtOptional()` call. */
+  /** The verified payload; `undefined` until authorized, or on an anonymous optional request. */
   payload: TokenPayload | undefined;
-  /** The guard already enforced for this context (a decorated method re-checks under any other). */
+  /** The guard already enforced for this context (a guarded method called under any other re-checks). */
   guard: object | undefined;
+  /** The Koa context of the request (`undefined` for the testing kit's `withToken`). */
+  ctx?: unknown;
+  /** Where the token was found; `undefined` when an optional route got none. */
+  location?: TokenLocation;
+  /** The user `userLookupLoader` loaded for this token, if one is configured. */
+  user?: unknown;
 }
 
 export const requestContext = new AsyncLocalStorage<JwtRequestContext>();
@@ -25,14 +35,15 @@ function authorizedContext(caller: string): JwtRequestContext {
       throw new JwtUsageError(`${caller} needs the request context, which is off (requestContext: false): use @Identity(), @Claims() or ctx.state.jwt`);
     }
     throw new JwtUsageError(
-      `${caller} was called outside a protected request: use it inside a method decorated with @JwtRequired(), @FreshJwtRequired(), @RefreshRequired() or @JwtOptional()`,
+      `${caller} was called outside a protected request: use it inside a route guarded by @JwtRequired() (or another guard decorator), ` +
+        'jwtRequired() or after verifyJwtInRequest(ctx)',
     );
   }
   return context;
 }
 
 /**
- * The identity of the current request's token (`undefined` on an anonymous `@JwtOptional()` request).
+ * The identity of the current request's token (`undefined` on an anonymous optional request).
  *
  * @example const username = getJwtIdentity()
  */
@@ -42,10 +53,65 @@ export function getJwtIdentity(): string | undefined {
 }
 
 /**
- * The verified payload of the current request's token, custom claims at the top level.
+ * The verified payload of the current request's token, custom claims at the top level
+ * (`{}` on an anonymous optional request).
  *
  * @example const { roles } = getJwtClaims()
  */
 export function getJwtClaims(): TokenPayload {
   return authorizedContext('getJwtClaims()').payload ?? {};
+}
+
+/**
+ * The verified JOSE header of the current request's token (`{}` on an anonymous optional request).
+ *
+ * @example const { kid } = getJwtHeader()
+ */
+export function getJwtHeader(): Record<string, unknown> {
+  const payload = authorizedContext('getJwtHeader()').payload;
+  return payload === undefined ? {} : headerOf(payload);
+}
+
+/**
+ * Where the current request's token was found: `'headers' | 'cookies' | 'query' | 'json'`,
+ * or `undefined` when an optional route got no token (or for the testing kit's `withToken`).
+ *
+ * @example if (getJwtRequestLocation() === 'cookies') unsetJwtCookies(ctx)
+ */
+export function getJwtRequestLocation(): TokenLocation | undefined {
+  return authorizedContext('getJwtRequestLocation()').location;
+}
+
+/**
+ * The user `userLookupLoader` loaded for the current request's token.
+ *
+ * @example const user = getCurrentUser<User>()
+ */
+export function getCurrentUser<U = unknown>(): U | undefined {
+  const context = authorizedContext('getCurrentUser()');
+  if (JwtManager.instance.userLookupLoader === undefined) {
+    throw new JwtUsageError('getCurrentUser() needs a userLookupLoader: JwtManager.configure({ userLookupLoader: (payload) => findUser(payload.sub) })');
+  }
+  return context.user as U | undefined;
+}
+
+/**
+ * The JOSE header of a token, decoded WITHOUT verifying anything: never trust it
+ * for a decision (fje's `get_unverified_jwt_headers`). A malformed token rejects with
+ * an `InvalidTokenError`.
+ *
+ * @example const { kid, alg } = getUnverifiedJwtHeaders(token)
+ */
+export function getUnverifiedJwtHeaders(token: string): Record<string, unknown> {
+  return { ...parseCompactToken(String(token), JwtManager.instance.config.maxTokenLength).header };
+}
+
+/**
+ * The `jti` of a token, after full verification (signature, claims, times; not the store).
+ *
+ * @example await revokeToken(await getJti(refreshToken))
+ */
+export async function getJti(token: string): Promise<string> {
+  const payload = await JwtManager.instance.decodeToken(token);
+  return payload.jti as string;
 }

@@ -51,11 +51,11 @@ function headerValue(ctx: Context, name: string): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-function fromCookies(ctx: Context, config: JwtConfig, type: TokenType): FoundToken {
+function fromCookies(ctx: Context, config: JwtConfig, type: TokenType, method: string): FoundToken {
   const name = type === 'access' ? config.accessCookieName : config.refreshCookieName;
   const token = ctx.cookies.get(name, { signed: false }); // a JWT is signed already; app.keys must not demand a .sig cookie
   if (!token) throw new NoAuthorizationError(`Missing cookie "${name}"`);
-  if (!config.cookieCsrfProtect || !config.csrfMethodSet.has(ctx.method)) return { token, location: 'cookies' };
+  if (!config.cookieCsrfProtect || !config.csrfMethodSet.has(method)) return { token, location: 'cookies' };
   const headerName = type === 'access' ? config.accessCsrfHeaderName : config.refreshCsrfHeaderName;
   const csrfValue = ctx.get(headerName);
   if (csrfValue === '') throw new CsrfError('Missing CSRF token');
@@ -82,12 +82,12 @@ function fromJson(ctx: Context, config: JwtConfig, type: TokenType): FoundToken 
   return { token: value, location: 'json' };
 }
 
-function fromLocation(ctx: Context, config: JwtConfig, location: TokenLocation, type: TokenType): FoundToken {
+function fromLocation(ctx: Context, config: JwtConfig, location: TokenLocation, type: TokenType, method: string): FoundToken {
   switch (location) {
     case 'headers':
       return { token: tokenFromHeader(headerValue(ctx, config.headerName), config), location };
     case 'cookies':
-      return fromCookies(ctx, config, type);
+      return fromCookies(ctx, config, type, method);
     case 'query':
       return fromQuery(ctx, config);
     case 'json':
@@ -98,14 +98,22 @@ function fromLocation(ctx: Context, config: JwtConfig, location: TokenLocation, 
 /**
  * The token of a request. A location without a token is skipped; a malformed
  * one (bad header, missing CSRF) refuses at once, as Flask-JWT-Extended does.
+ * `method` decides CSRF: the request's own, or that of a guarded method's route
+ * when another handler calls it.
  *
  * @example const { token } = extractToken(ctx, config, ['cookies', 'headers'], 'access')
  */
-export function extractToken(ctx: Context, config: JwtConfig, locations: readonly TokenLocation[], type: TokenType): FoundToken {
+export function extractToken(
+  ctx: Context,
+  config: JwtConfig,
+  locations: readonly TokenLocation[],
+  type: TokenType,
+  method: string = ctx.method,
+): FoundToken {
   const missing: string[] = [];
   for (const location of locations) {
     try {
-      return fromLocation(ctx, config, location, type);
+      return fromLocation(ctx, config, location, type, method);
     } catch (error) {
       if (!(error instanceof NoAuthorizationError)) throw error;
       missing.push(error.message);

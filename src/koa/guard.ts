@@ -1,110 +1,266 @@
 /**
- * A guard is what one decorator application means: the token requirement of a
- * route, whether a missing token is allowed, and where to look for it. The
- * route middleware and the method wrapper both enforce the same guard.
+ * One guard, three doors. A `Guard` is what one set of guard options means: the token
+ * requirement of a route, whether a missing token is allowed, where to look for it, and
+ * the checks after verification (roles, claimsCheck, the global loaders, the user
+ * lookup). The decorators, the `jwtRequired()` middleware and `verifyJwtInRequest()` are
+ * thin shells over it; no rule lives in a door.
  */
 import type { Context, Middleware, Next } from 'koa';
-import { JwtError, NoAuthorizationError } from '../core/errors';
+import type { TokenType } from '../core/claims';
+import { publishRefused } from '../core/diagnostics';
+import { ForbiddenError, JwtError, JwtUsageError, NoAuthorizationError, TokenVerificationError, UserLookupError } from '../core/errors';
 import { JwtManager } from '../core/manager';
-import type { TokenLocation } from '../core/options';
-import { errorResponse, LoaderResponse } from '../core/responses';
+import { TOKEN_LOCATIONS, TokenLocation } from '../core/options';
+import { errorResponse, LoaderResponse, TokenPayload } from '../core/responses';
 import type { Requirement } from '../core/verify';
 import { JwtRequestContext, requestContext } from './context';
 import { extractToken } from './extract';
 
+/**
+ * What a guard demands, the same for every door (fje 4's `jwt_required` arguments).
+ *
+ * @example @JwtRequired({ locations: ['cookies'], roles: ['admin'] })
+ */
 export interface GuardOptions {
+  /** No token runs the route anonymously; a token that is present must still pass. */
+  optional?: boolean;
+  /** Only a fresh access token passes (`@FreshJwtRequired()`). */
+  fresh?: boolean;
+  /** Only a refresh token passes (`@RefreshRequired()`). */
+  refresh?: boolean;
   /** Where this route looks for its token, overriding the `tokenLocation` option. */
   locations?: TokenLocation | TokenLocation[];
+  /** `false` accepts access and refresh tokens alike (fje's `verify_type`). Default true. */
+  verifyType?: boolean;
+  /** Skips the revocation store for this route (e.g. an RFC 7009 logout of a maybe-revoked token). */
+  skipRevocationCheck?: boolean;
+  /** Passes when the `rolesClaim` claim (a string or a list) holds at least one of these; else 403. */
+  roles?: string[];
+  /** A custom claims check after verification: anything but `true` answers 403. */
+  claimsCheck?: (payload: TokenPayload) => boolean | Promise<boolean>;
+}
+
+const OPTION_NAMES = new Set(['optional', 'fresh', 'refresh', 'locations', 'verifyType', 'skipRevocationCheck', 'roles', 'claimsCheck']);
+
+/** Every problem with a set of guard options, so a bad decorator fails when its class is defined. */
+function optionProblems(options: GuardOptions): string[] {
+  const problems: string[] = [];
+  if (typeof options !== 'object' || options === null) return ['guard options must be an object'];
+  for (const name of Object.keys(options)) if (!OPTION_NAMES.has(name)) problems.push(`unknown guard option '${name}'`);
+  for (const name of ['optional', 'fresh', 'refresh', 'verifyType', 'skipRevocationCheck'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'boolean') problems.push(`${name} must be a boolean`);
+  }
+  if (options.fresh === true && options.refresh === true) problems.push('fresh and refresh exclude each other (a refresh token is never fresh)');
+  if (options.locations !== undefined) {
+    const locations = [options.locations].flat();
+    if (locations.length === 0 || locations.some((l) => !TOKEN_LOCATIONS.includes(l))) {
+      problems.push(`locations must be among ${TOKEN_LOCATIONS.join(', ')}`);
+    }
+  }
+  const { roles } = options;
+  if (roles !== undefined && (!Array.isArray(roles) || roles.length === 0 || roles.some((r) => typeof r !== 'string' || r === ''))) {
+    problems.push('roles must be a non-empty list of non-empty strings');
+  }
+  if (options.claimsCheck !== undefined && typeof options.claimsCheck !== 'function') problems.push('claimsCheck must be a function');
+  return problems;
 }
 
 /** Where the route middleware leaves its proof for the method wrapper. */
 export const ROUTE_PROOF = Symbol('koa-jwt-extended:route-proof');
 
 /**
- * Left by a guard's route middleware on `ctx.state`, and handed to the decorated
- * method as a hidden last argument: the call comes from the route that guard has
- * already checked, so the method need not check again.
+ * Left by a guard's route middleware on `ctx.state`, and handed to the guarded method
+ * as a hidden last argument: the call comes from a route that guard has already
+ * checked, so the method need not check again.
  */
 export class RouteProof {
   constructor(readonly guard: Guard) {}
 }
 
+/** Where each refused token was found, for the `WWW-Authenticate` header. */
+const REFUSED_AT = new WeakMap<object, TokenLocation>();
+
 export class Guard {
+  readonly requirement: Requirement;
+  /** Which cookie / JSON key holds the token: the refresh one for refresh routes. */
+  readonly extractAs: TokenType;
+  readonly optional: boolean;
   readonly locations: readonly TokenLocation[] | undefined;
+  readonly skipRevocationCheck: boolean;
+  readonly roles: readonly string[] | undefined;
+  readonly claimsCheck: GuardOptions['claimsCheck'];
   /** The one proof this guard's route middleware hands its method. */
   readonly proof: RouteProof = new RouteProof(this);
+  private routeMiddleware: Middleware | undefined;
 
-  constructor(readonly requirement: Requirement, readonly optional: boolean, options: GuardOptions = {}) {
-    this.locations = options.locations === undefined ? undefined : [options.locations].flat();
+  /**
+   * @example const guard = new Guard({ fresh: true })
+   * @throws JwtUsageError listing every problem with `options`
+   */
+  constructor(options: GuardOptions = {}) {
+    const problems = optionProblems(options);
+    if (problems.length > 0) throw new JwtUsageError(`Invalid guard options:\n  - ${problems.join('\n  - ')}`);
+    const refresh = options.refresh === true;
+    this.requirement = Object.freeze({
+      type: options.verifyType === false ? 'any' : refresh ? 'refresh' : 'access',
+      fresh: options.fresh === true,
+    });
+    this.extractAs = refresh ? 'refresh' : 'access';
+    this.optional = options.optional === true;
+    this.locations = options.locations === undefined ? undefined : Object.freeze([options.locations].flat());
+    this.skipRevocationCheck = options.skipRevocationCheck === true;
+    this.roles = options.roles === undefined ? undefined : Object.freeze([...options.roles]);
+    this.claimsCheck = options.claimsCheck;
+  }
+
+  /** This guard as a Koa middleware (one per guard). */
+  get middleware(): Middleware {
+    return (this.routeMiddleware ??= guardMiddleware(this));
   }
 
   /**
-   * Authenticates a Koa request: the context the route runs in, without a promise
-   * when no store round trip is needed (the hot path), else a promise of it.
+   * Authenticates a Koa request as the route with HTTP method `method` would (CSRF is
+   * decided by it): the request context, without a promise when nothing asynchronous
+   * is needed (the hot path), else a promise of it. Refusals throw or reject with a `JwtError`.
    */
-  authenticate(ctx: Context, manager: JwtManager): JwtRequestContext | Promise<JwtRequestContext> {
+  authenticate(ctx: Context, manager: JwtManager, method: string = ctx.method): JwtRequestContext | Promise<JwtRequestContext> {
     const { config, verifier } = manager;
     let found;
     try {
-      found = extractToken(ctx, config, this.locations ?? config.tokenLocation, this.requirement.type);
+      found = extractToken(ctx, config, this.locations ?? config.tokenLocation, this.extractAs, method);
     } catch (error) {
-      if (this.optional && error instanceof NoAuthorizationError) return { token: undefined, payload: undefined, guard: this };
+      if (this.optional && error instanceof NoAuthorizationError) return { token: undefined, payload: undefined, guard: this, ctx };
       throw error;
     }
-    const { token } = found;
-    const payload = verifier.authorizeNow(token, this.requirement, { csrfValue: found.csrfValue });
-    return payload instanceof Promise ? payload.then((p) => ({ token, payload: p, guard: this })) : { token, payload, guard: this };
+    const { token, location } = found;
+    try {
+      const payload = verifier.authorizeNow(token, this.requirement, { csrfValue: found.csrfValue, skipRevocationCheck: this.skipRevocationCheck });
+      if (payload instanceof Promise) {
+        return payload.then((p) => this.finish({ token, payload: p, guard: this, ctx, location }, manager)).catch((e) => refusedAt(e, location));
+      }
+      const finished = this.finish({ token, payload, guard: this, ctx, location }, manager);
+      return finished instanceof Promise ? finished.catch((e) => refusedAt(e, location)) : finished;
+    } catch (error) {
+      return refusedAt(error, location);
+    }
   }
 
-  /** Authorizes an already known token (a direct method call); `undefined` = no token at all. */
+  /** Authorizes a token known without a request (the testing kit); `undefined` = no token at all. */
   async authorizeToken(token: string | undefined, manager: JwtManager): Promise<JwtRequestContext> {
     if (token === undefined || token === '') {
       if (this.optional) return { token: undefined, payload: undefined, guard: this };
       throw new NoAuthorizationError(`Missing ${manager.config.headerName} Header`);
     }
-    const payload = await manager.verifier.authorize(token, this.requirement);
-    return { token, payload, guard: this };
+    const payload = await manager.verifier.authorize(token, this.requirement, { skipRevocationCheck: this.skipRevocationCheck });
+    return this.finish({ token, payload, guard: this }, manager);
+  }
+
+  /**
+   * The checks after verification, in fje's order: `tokenVerificationLoader` (400),
+   * then this guard's roles and claimsCheck (403), then the user lookup (401). Nothing
+   * here runs for a refused token or an anonymous optional request.
+   */
+  private finish(context: JwtRequestContext, manager: JwtManager): JwtRequestContext | Promise<JwtRequestContext> {
+    const needed = manager.tokenVerificationLoader !== undefined || this.roles !== undefined || this.claimsCheck !== undefined
+      || manager.userLookupLoader !== undefined;
+    return needed && context.payload !== undefined ? this.finishAsync(context, context.payload, manager) : context;
+  }
+
+  private async finishAsync(context: JwtRequestContext, payload: TokenPayload, manager: JwtManager): Promise<JwtRequestContext> {
+    if (manager.tokenVerificationLoader && (await manager.tokenVerificationLoader(payload)) !== true) throw new TokenVerificationError(payload);
+    if (this.roles !== undefined && !hasAnyRole(payload[manager.config.rolesClaim], this.roles)) throw new ForbiddenError(payload);
+    if (this.claimsCheck !== undefined && (await this.claimsCheck(payload)) !== true) throw new ForbiddenError(payload);
+    if (manager.userLookupLoader) {
+      const user = await manager.userLookupLoader(payload);
+      if (user === null || user === undefined) throw new UserLookupError(payload, payload[manager.config.identityClaim]);
+      context.user = user;
+    }
+    return context;
   }
 }
 
-/** The response for a refused request: the loader's answer, or the default. */
-export function refusal(error: JwtError, manager: JwtManager): Promise<LoaderResponse> {
-  return errorResponse(error, manager, manager.config.errorMessageKey);
+/**
+ * Whether a roles claim (a string or a list of strings) holds at least one of `roles`.
+ *
+ * @example hasAnyRole(payload.roles, ['admin'])
+ */
+export function hasAnyRole(claim: unknown, roles: readonly string[]): boolean {
+  if (typeof claim === 'string') return roles.includes(claim);
+  return Array.isArray(claim) && claim.some((role) => typeof role === 'string' && roles.includes(role));
+}
+
+function refusedAt(error: unknown, location: TokenLocation): never {
+  if (error instanceof JwtError) REFUSED_AT.set(error, location);
+  throw error;
 }
 
 /**
- * The per-route Koa middleware of a guard. It writes its own JSON refusal
- * (an error thrown from a routing-controllers middleware would become a 500)
- * and runs the rest of the route inside the request context.
+ * The response for a refused request: the loader's (given `ctx`), or the default.
+ * Publishes the refusal on `koa-jwt-extended:refused`.
  */
-export function guardMiddleware(guard: Guard): Middleware {
+export function refusal(error: JwtError, manager: JwtManager, ctx?: Context): Promise<LoaderResponse> {
+  publishRefused(error, ctx);
+  return errorResponse(error, manager, manager.config.errorMessageKey, ctx);
+}
+
+/** RFC 6750 §3: the challenge of a 401 for a token that belongs in the Authorization header. */
+function bearerChallenge(error: JwtError, guard: Guard, manager: JwtManager): string | undefined {
+  const { headerName, headerType, tokenLocation } = manager.config;
+  if (headerType === '' || headerName.toLowerCase() !== 'authorization') return undefined;
+  if (error instanceof NoAuthorizationError) {
+    const missing = error.code === 'ERR_JWT_MISSING' || error.code === 'ERR_JWT_SCHEME';
+    return missing && (guard.locations ?? tokenLocation).includes('headers') ? headerType : undefined;
+  }
+  if (REFUSED_AT.get(error) !== 'headers') return undefined;
+  return `${headerType} error="invalid_token", error_description="${error.message.replace(/["\\]/g, '')}"`;
+}
+
+/** Writes the refusal of a request; anything that is not a refusal propagates (a 500 for the app to log). */
+export async function respondRefused(ctx: Context, error: unknown, guard: Guard, manager: JwtManager): Promise<void> {
+  if (!(error instanceof JwtError)) throw error;
+  const response = await refusal(error, manager, ctx);
+  ctx.status = response.status;
+  ctx.body = response.body;
+  const challenge = response.status === 401 ? bearerChallenge(error, guard, manager) : undefined;
+  if (challenge !== undefined) ctx.set('WWW-Authenticate', challenge);
+}
+
+/**
+ * The Koa middleware of a guard. It writes its own JSON refusal (an error thrown from a
+ * routing-controllers middleware would become a 500) and runs the rest of the route
+ * inside the request context, with the payload on `ctx.state.jwt`.
+ */
+function guardMiddleware(guard: Guard): Middleware {
   // not async: on the hot path (no store round trip) a request costs no extra promise
   return function jwtGuard(ctx, next) {
     const manager = JwtManager.instance;
-    // CORS preflights carry no credentials: run anonymously, so the method wrapper does not re-check either
-    if (ctx.method === 'OPTIONS') return proceed(ctx, next, { token: undefined, payload: undefined, guard }, manager);
     let context: JwtRequestContext | Promise<JwtRequestContext>;
     try {
       context = guard.authenticate(ctx, manager);
     } catch (error) {
-      return respondRefused(ctx, error, manager);
+      return refuse(ctx, error, guard, manager);
     }
     if (!(context instanceof Promise)) return proceed(ctx, next, context, manager);
-    return context.then((settled) => proceed(ctx, next, settled, manager), (error) => respondRefused(ctx, error, manager));
+    return context.then((settled) => proceed(ctx, next, settled, manager), (error) => refuse(ctx, error, guard, manager));
   };
+}
+
+/** OPTIONS never runs a guarded handler anonymously: without a passing token the guard answers 204 itself. */
+function refuse(ctx: Context, error: unknown, guard: Guard, manager: JwtManager): Promise<void> {
+  if (ctx.method === 'OPTIONS' && error instanceof JwtError) return answerOptions(ctx);
+  return respondRefused(ctx, error, guard, manager);
+}
+
+async function answerOptions(ctx: Context): Promise<void> {
+  ctx.status = 204;
+  ctx.body = null;
 }
 
 /** Runs the rest of the route: the payload on `ctx.state.jwt`, the proof for the method, the request context. */
 function proceed(ctx: Context, next: Next, context: JwtRequestContext, manager: JwtManager): Promise<unknown> {
+  if (ctx.method === 'OPTIONS' && context.payload === undefined) return answerOptions(ctx);
   ctx.state.jwt = context.payload;
+  if (context.user !== undefined) ctx.state.jwtUser = context.user;
   (ctx.state as Record<symbol, unknown>)[ROUTE_PROOF] = (context.guard as Guard).proof;
   return manager.config.requestContext ? requestContext.run(context, next) : next();
-}
-
-/** Writes the refusal of a request; anything that is not a refusal propagates. */
-async function respondRefused(ctx: Context, error: unknown, manager: JwtManager): Promise<void> {
-  if (!(error instanceof JwtError)) throw error;
-  const response = await refusal(error, manager);
-  ctx.status = response.status;
-  ctx.body = response.body;
 }

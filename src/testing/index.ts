@@ -10,6 +10,8 @@ import type { AccessTokenOptions, RefreshTokenOptions } from '../core/issue';
 import { JwtManager } from '../core/manager';
 import { requestContext } from '../koa/context';
 
+import { wrapGuardedRoutes } from '../decorators';
+
 export { JwtHttpError } from '../decorators';
 
 /**
@@ -88,6 +90,7 @@ export function foreignAccessToken(identity: string): string {
  * const result = await withToken(await fakeAccessToken('alice'), () => controller.profile());
  */
 export function withToken<T>(token: string | undefined, fn: () => T | Promise<T>): Promise<T> {
+  wrapGuardedRoutes();
   return requestContext.run({ token, payload: undefined, guard: undefined }, async () => fn());
 }
 

@@ -1,0 +1,156 @@
+/**
+ * Guards follow routes, not method declarations. routing-controllers serves a base
+ * class's routes on every subclass, but looks up middlewares and parameters by the
+ * subclass alone; so the guard of a route is resolved here, for the (controller class,
+ * method) pair routing-controllers is building, and handed to it through two hooks on
+ * its metadata storage (`filterUsesWithTargetAndMethod`, `filterParamsWithTargetAndMethod`).
+ *
+ * The rule: a route's guard is the guard decorator on its method, from the nearest class
+ * in the chain that has one (so an override without a decorator stays guarded and only
+ * an explicit `@JwtOptional()` relaxes it); else the guard on the nearest guarded class.
+ */
+import { getMetadataArgsStorage } from 'routing-controllers';
+import { JwtUsageError } from '../core/errors';
+import type { Guard } from '../koa/guard';
+import { ROUTE_PROOF } from '../koa/guard';
+
+type MethodName = string | symbol;
+type Storage = ReturnType<typeof getMetadataArgsStorage>;
+type UseArgs = Storage['uses'][number];
+type ParamArgs = Storage['params'][number];
+
+const METHOD_GUARDS = new WeakMap<object, Map<MethodName, Guard>>();
+const CLASS_GUARDS = new WeakMap<Function, Guard>();
+/** Middlewares made by guards (a `@UseBefore(jwtRequired())` also covers a route's `@Identity()`). */
+export const GUARD_MIDDLEWARES = new WeakSet<Function>();
+/** The parameter records of `@Identity()`, `@Claims()` and `@CurrentJwtUser()`. */
+export const INJECTING_PARAMS = new WeakSet<object>();
+
+/** Resolved guards per class and method; dropped whenever a guard decorator is applied. */
+let resolved = new WeakMap<Function, Map<MethodName, Guard | null>>();
+
+/** Above any real parameter index: routing-controllers sorts parameters by index, so the proof comes last. */
+export const PROOF_PARAM_INDEX = 1_000_000;
+
+function chain(target: Function): Function[] {
+  const classes: Function[] = [];
+  for (let c: unknown = target; typeof c === 'function' && c !== Function.prototype; c = Object.getPrototypeOf(c)) classes.push(c as Function);
+  return classes;
+}
+
+/** Records a guard decorator on a method. */
+export function recordMethodGuard(prototype: object, method: MethodName, guard: Guard): void {
+  let guards = METHOD_GUARDS.get(prototype);
+  if (!guards) METHOD_GUARDS.set(prototype, (guards = new Map()));
+  if (guards.has(method)) throw new JwtUsageError(`${String(method)} has two guard decorators; keep one`);
+  guards.set(method, guard);
+  resolved = new WeakMap();
+}
+
+/** Records a guard decorator on a controller class. */
+export function recordClassGuard(target: Function, guard: Guard): void {
+  if (CLASS_GUARDS.has(target)) throw new JwtUsageError(`${target.name} has two guard decorators; keep one`);
+  CLASS_GUARDS.set(target, guard);
+  resolved = new WeakMap();
+}
+
+/** The routing-controllers action of `method` served by `target` (declared on it or inherited), if any. */
+export function routeOf(target: Function, method: MethodName): Storage['actions'][number] | undefined {
+  const actions = getMetadataArgsStorage().actions;
+  for (const c of chain(target)) {
+    const action = actions.find((a) => a.target === c && a.method === method);
+    if (action) return action;
+  }
+  return undefined;
+}
+
+/** Every route method `target` serves, its own and inherited, as routing-controllers collects them. */
+export function routeMethods(target: Function): string[] {
+  const classes = new Set(chain(target));
+  return [...new Set(getMetadataArgsStorage().actions.filter((a) => classes.has(a.target)).map((a) => a.method))];
+}
+
+function resolve(target: Function, method: MethodName): Guard | undefined {
+  const classes = chain(target);
+  for (const c of classes) {
+    const guard = METHOD_GUARDS.get(c.prototype as object)?.get(method);
+    if (guard) return guard;
+  }
+  if (routeOf(target, method) === undefined) return undefined; // a class guard covers routes only
+  for (const c of classes) {
+    const guard = CLASS_GUARDS.get(c);
+    if (guard) return guard;
+  }
+  return undefined;
+}
+
+/**
+ * The guard of `method` as served (or called) on an instance of `target`, or `undefined`.
+ *
+ * @example effectiveGuard(AdminController, 'list')
+ */
+export function effectiveGuard(target: Function | undefined, method: MethodName): Guard | undefined {
+  if (typeof target !== 'function') return undefined;
+  let byMethod = resolved.get(target);
+  if (!byMethod) resolved.set(target, (byMethod = new Map()));
+  let guard = byMethod.get(method);
+  if (guard === undefined) byMethod.set(method, (guard = resolve(target, method) ?? null));
+  return guard ?? undefined;
+}
+
+/** The prototype in `target`'s chain that owns the function called for `method`. */
+export function ownerOf(target: Function, method: MethodName): object {
+  for (let proto: object | null = target.prototype as object; proto !== null; proto = Object.getPrototypeOf(proto)) {
+    if (Object.prototype.hasOwnProperty.call(proto, method)) return proto;
+  }
+  throw new JwtUsageError(`${target.name}.${String(method)} is not a method`);
+}
+
+function proofParam(owner: object, method: MethodName): ParamArgs {
+  return {
+    type: 'custom-converter', object: owner, method: method as string, index: PROOF_PARAM_INDEX, parse: false, required: false,
+    transform: (action: { context: { state: Record<symbol, unknown> } }) => action.context.state[ROUTE_PROOF],
+  } as unknown as ParamArgs;
+}
+
+function coveredByMiddleware(uses: readonly UseArgs[], target: Function, method: MethodName): boolean {
+  return uses.some((use) => use.target === target && (use.method === method || use.method === undefined) && GUARD_MIDDLEWARES.has(use.middleware));
+}
+
+const HOOKED = Symbol.for('koa-jwt-extended:hooked');
+
+/**
+ * Installs the two hooks on routing-controllers' metadata storage (once per storage):
+ * a guarded route gets its guard's middleware first among its own, and the parameters of
+ * the method actually called (a base class's, for an inherited route) plus the proof.
+ * `wrap(target, method)` makes sure a direct call of the method is checked too.
+ */
+export function installRouteHooks(wrap: (target: Function, method: MethodName) => object): void {
+  const storage = getMetadataArgsStorage() as Storage & { [HOOKED]?: boolean };
+  if (storage[HOOKED]) return;
+  storage[HOOKED] = true;
+  const filterUses = storage.filterUsesWithTargetAndMethod.bind(storage);
+  const filterParams = storage.filterParamsWithTargetAndMethod.bind(storage);
+  storage.filterUsesWithTargetAndMethod = (target: Function, method: string) => {
+    const uses = filterUses(target, method);
+    const guard = method === undefined ? undefined : effectiveGuard(target, method);
+    if (!guard) return uses;
+    wrap(target, method);
+    return [{ target, method, middleware: guard.middleware, afterAction: false }, ...uses];
+  };
+  storage.filterParamsWithTargetAndMethod = (target: Function, method: string) => {
+    const guard = effectiveGuard(target, method);
+    if (!guard) {
+      const params = filterParams(target, method);
+      if (params.some((p) => INJECTING_PARAMS.has(p)) && !coveredByMiddleware(storage.uses, target, method)) {
+        throw new JwtUsageError(
+          `${target.name}.${method} uses @Identity(), @Claims() or @CurrentJwtUser() but no guard covers its route: ` +
+            'add @JwtRequired() (or @JwtOptional()) to the method or its class',
+        );
+      }
+      return params;
+    }
+    const owner = wrap(target, method);
+    return [...filterParams((owner as { constructor: Function }).constructor, method), proofParam(owner, method)];
+  };
+}
