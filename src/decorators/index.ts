@@ -127,8 +127,14 @@ function guardFunction(original: Function, owner: object, method: string | symbo
   return guarded;
 }
 
+/** Makes an open route's request known to the guarded methods its handler calls. */
+function openRouteContext(ctx: Context, next: () => Promise<unknown>): Promise<unknown> {
+  if (!JwtManager.instance.config.requestContext) return next();
+  return requestContext.run({ token: undefined, payload: undefined, guard: undefined, ctx }, next);
+}
+
 function installHooks(): void {
-  installRouteHooks(wrapMethod);
+  installRouteHooks(wrapMethod, openRouteContext);
 }
 
 /**

@@ -84,6 +84,11 @@ function resolve(target: Function, method: MethodName): Guard | undefined {
   return undefined;
 }
 
+/** Whether some class in `target`'s chain carries a guard (on itself or on a method). */
+function hasGuards(target: Function): boolean {
+  return chain(target).some((c) => CLASS_GUARDS.has(c) || (METHOD_GUARDS.get(c.prototype as object)?.size ?? 0) > 0);
+}
+
 /**
  * The guard of `method` as served (or called) on an instance of `target`, or `undefined`.
  *
@@ -123,9 +128,11 @@ const HOOKED = Symbol.for('koa-jwt-extended:hooked');
  * Installs the two hooks on routing-controllers' metadata storage (once per storage):
  * a guarded route gets its guard's middleware first among its own, and the parameters of
  * the method actually called (a base class's, for an inherited route) plus the proof.
- * `wrap(target, method)` makes sure a direct call of the method is checked too.
+ * `wrap(target, method)` makes sure a direct call of the method is checked too. An open
+ * route of a class with guarded methods gets `contextMiddleware`, which makes the request
+ * known to the guarded methods it may call.
  */
-export function installRouteHooks(wrap: (target: Function, method: MethodName) => object): void {
+export function installRouteHooks(wrap: (target: Function, method: MethodName) => object, contextMiddleware: Function): void {
   const storage = getMetadataArgsStorage() as Storage & { [HOOKED]?: boolean };
   if (storage[HOOKED]) return;
   storage[HOOKED] = true;
@@ -133,8 +140,10 @@ export function installRouteHooks(wrap: (target: Function, method: MethodName) =
   const filterParams = storage.filterParamsWithTargetAndMethod.bind(storage);
   storage.filterUsesWithTargetAndMethod = (target: Function, method: string) => {
     const uses = filterUses(target, method);
-    const guard = method === undefined ? undefined : effectiveGuard(target, method);
-    if (!guard) return uses;
+    if (method === undefined) return uses;
+    const guard = effectiveGuard(target, method);
+    // an open route of a class with guarded methods: a guarded method it calls is checked against this request
+    if (!guard) return hasGuards(target) ? [{ target, method, middleware: contextMiddleware, afterAction: false }, ...uses] : uses;
     wrap(target, method);
     return [{ target, method, middleware: guard.middleware, afterAction: false }, ...uses];
   };
