@@ -19,6 +19,7 @@ export {
 export { JwtRequired, FreshJwtRequired, RefreshRequired, JwtOptional, Identity, Claims, CurrentJwtUser, JwtHttpError } from './decorators';
 export type { GuardOptions } from './koa/guard';
 export { jwtRequired, verifyJwtInRequest } from './koa/middleware';
+export { jwtAuthorizationChecker, jwtCurrentUserChecker } from './decorators/checkers';
 export {
   getJwtIdentity, getJwtClaims, getJwtHeader, getJwtRequestLocation, getCurrentUser, getUnverifiedJwtHeaders, getJti,
 } from './koa/context';

@@ -26,6 +26,8 @@ export interface AccessTokenOptions {
    * `locations` read cookies.
    */
   csrf?: boolean;
+  /** Extra JOSE header fields (never `alg`, `typ`, `kid`, `crit`, `jku`, `x5u`, `jwk`, `x5c`). */
+  headers?: Record<string, unknown>;
 }
 
 export type RefreshTokenOptions = Omit<AccessTokenOptions, 'fresh'>;
@@ -55,6 +57,18 @@ function checkCustomClaims(claims: unknown, reserved: ReadonlySet<string>, sourc
   return claims;
 }
 
+/** Header fields the library decides (or that would make verifiers fetch or trust keys): never user-set. */
+const RESERVED_HEADERS = new Set(['alg', 'typ', 'kid', 'crit', 'jku', 'x5u', 'jwk', 'x5c', 'x5t', 'x5t#S256', 'b64', '__proto__']);
+
+function checkHeaders(headers: unknown, source: string): Record<string, unknown> {
+  if (headers === undefined || headers === null) return {};
+  if (!isPlainObject(headers)) throw new JwtUsageError(`${source} must be a plain object, got ${describe(headers)}`);
+  for (const name of Object.keys(headers)) {
+    if (RESERVED_HEADERS.has(name)) throw new JwtUsageError(`${source}: the header '${name}' is reserved and cannot be set`);
+  }
+  return headers;
+}
+
 async function resolveIdentity(identity: unknown, loaders: Partial<Loaders>): Promise<string> {
   const resolved = typeof identity === 'string' || !loaders.userIdentityLoader ? identity : await loaders.userIdentityLoader(identity);
   if (typeof resolved !== 'string' || resolved === '') {
@@ -80,7 +94,10 @@ export async function issueToken(
   const identity = await resolveIdentity(identityOrUser, loaders);
   const seconds = lifetime(config, type, options.expiresIn);
   const reserved = reservedClaims(config);
-  const loaded = type === 'access' && loaders.userClaimsLoader ? await loaders.userClaimsLoader(identity) : undefined;
+  const wantsClaims = type === 'access' || config.claimsInRefreshTokens;
+  const loaded = wantsClaims && loaders.userClaimsLoader ? await loaders.userClaimsLoader(identity) : undefined;
+  const loadedHeaders = loaders.additionalHeadersLoader ? await loaders.additionalHeadersLoader(identity) : undefined;
+  const headers = { ...checkHeaders(loadedHeaders, 'additionalHeadersLoader result'), ...checkHeaders(options.headers, 'headers') };
   const claims = { ...checkCustomClaims(loaded, reserved, 'userClaimsLoader result'), ...checkCustomClaims(options.claims, reserved, 'claims') };
   const now = nowSeconds();
   const payload: TokenPayload = { [config.identityClaim]: identity, type };
@@ -93,6 +110,7 @@ export async function issueToken(
   Object.assign(payload, claims);
   const signOptions: jwt.SignOptions = { algorithm: signing.algorithm }; // keeps our own iat
   if (signing.kid !== undefined) signOptions.keyid = signing.kid;
+  if (Object.keys(headers).length > 0) signOptions.header = { ...headers, alg: signing.algorithm } as jwt.JwtHeader;
   const token = jwt.sign(payload, signing.key, signOptions);
   await recordToken(config, type, identity, payload);
   return token;

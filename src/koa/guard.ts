@@ -171,7 +171,8 @@ export class Guard {
     if (this.roles !== undefined && !hasAnyRole(payload[manager.config.rolesClaim], this.roles)) throw new ForbiddenError(payload);
     if (this.claimsCheck !== undefined && (await this.claimsCheck(payload)) !== true) throw new ForbiddenError(payload);
     if (manager.userLookupLoader) {
-      const user = await manager.userLookupLoader(payload);
+      const current = requestContext.getStore(); // a guarded method called from a handler: the request's user, loaded once
+      const user = current?.user !== undefined && current.token === context.token ? current.user : await manager.userLookupLoader(payload);
       if (user === null || user === undefined) throw new UserLookupError(payload, payload[manager.config.identityClaim]);
       context.user = user;
     }

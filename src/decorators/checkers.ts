@@ -1,0 +1,66 @@
+/**
+ * routing-controllers' own authorization hooks, answered from the same token and the
+ * same guard: pass them to `createKoaServer({ authorizationChecker, currentUserChecker })`
+ * and `@Authorized()`, `@Authorized(['admin'])` and `@CurrentUser()` work.
+ */
+import type { Context } from 'koa';
+import type { Action } from 'routing-controllers';
+import { ForbiddenError, JwtError, NoAuthorizationError } from '../core/errors';
+import { JwtManager } from '../core/manager';
+import type { TokenPayload } from '../core/responses';
+import { hasAnyRole, refusal, ROUTE_PROOF } from '../koa/guard';
+import { verifyJwtInRequest } from '../koa/middleware';
+import { JwtHttpError } from './index';
+
+const OPTIONAL = Object.freeze({ optional: true });
+
+/** A refusal as routing-controllers sends it: the loader's status and body. */
+async function asHttpError(error: unknown, ctx: Context): Promise<unknown> {
+  if (!(error instanceof JwtError)) return error;
+  const response = await refusal(error, JwtManager.instance, ctx);
+  return new JwtHttpError(response.status, response.body, error);
+}
+
+/** The request's verified payload: the route guard's, or verified here (optional). */
+async function requestPayload(ctx: Context): Promise<TokenPayload | undefined> {
+  if ((ctx.state as Record<symbol, unknown>)[ROUTE_PROOF] !== undefined) return ctx.state.jwt as TokenPayload | undefined;
+  return verifyJwtInRequest(ctx, OPTIONAL);
+}
+
+/**
+ * `authorizationChecker` for routing-controllers: `@Authorized()` needs a valid access
+ * token, `@Authorized(['admin'])` also one of the roles in the `rolesClaim` claim. Refusals
+ * answer through the loaders (401/422 for the token, 403 `Insufficient permissions`).
+ *
+ * @example createKoaServer({ controllers, authorizationChecker: jwtAuthorizationChecker })
+ */
+export async function jwtAuthorizationChecker(action: Action, roles: string[]): Promise<boolean> {
+  const ctx = action.context as Context;
+  const manager = JwtManager.instance;
+  try {
+    const payload = await requestPayload(ctx);
+    if (payload === undefined) throw new NoAuthorizationError(`Missing ${manager.config.headerName} Header`);
+    if (roles.length > 0 && !hasAnyRole(payload[manager.config.rolesClaim], roles)) throw new ForbiddenError(payload);
+    return true;
+  } catch (error) {
+    throw await asHttpError(error, ctx);
+  }
+}
+
+/**
+ * `currentUserChecker` for routing-controllers: `@CurrentUser()` is the user
+ * `userLookupLoader` loaded for the request's token (the verified payload when no
+ * lookup is configured), `undefined` without a token (`{ required: true }` then refuses).
+ *
+ * @example createKoaServer({ controllers, currentUserChecker: jwtCurrentUserChecker })
+ */
+export async function jwtCurrentUserChecker(action: Action): Promise<unknown> {
+  const ctx = action.context as Context;
+  try {
+    const payload = await requestPayload(ctx);
+    if (payload === undefined) return undefined;
+    return JwtManager.instance.userLookupLoader ? ctx.state.jwtUser : payload;
+  } catch (error) {
+    throw await asHttpError(error, ctx);
+  }
+}
