@@ -42,11 +42,11 @@ const DEFAULT_GUARD_OPTIONS: GuardOptions = Object.freeze({});
  */
 export async function verifyJwtInRequest(ctx: Context, options: GuardOptions = DEFAULT_GUARD_OPTIONS): Promise<TokenPayload | undefined> {
   const manager = JwtManager.instance;
+  let guard = IMPERATIVE_GUARDS.get(options);
+  if (!guard) IMPERATIVE_GUARDS.set(options, (guard = new Guard(options)));
   // entered synchronously, before the first await, so the caller's continuation sees it
   const holder: JwtRequestContext = { token: undefined, payload: undefined, guard: undefined, ctx };
   if (manager.config.requestContext) requestContext.enterWith(holder);
-  let guard = IMPERATIVE_GUARDS.get(options);
-  if (!guard) IMPERATIVE_GUARDS.set(options, (guard = new Guard(options)));
   let context: JwtRequestContext;
   try {
     context = await guard.authenticate(ctx, manager);
