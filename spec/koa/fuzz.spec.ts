@@ -276,6 +276,30 @@ describe('koa: fuzzing every input (seeded)', function () {
       check(recorder, 'header near the limit', limit, [401, 422], KEY);
     });
 
+    it('comma- and space-heavy and huge repetitive headers and cookies, up to the header size limit', async () => {
+      const rng = new Rng(0x5eaced);
+      const units = [',', ' ', '\t', ', ', ' ,', ' , ', ',,', 'Bearer', 'bearer', 'Bearer ', 'BEARER,', 'Basic abc', 'x', 'a.b.c', ';', '=', '"', '\u00a0'];
+      /** 1 to 3 units repeated to a random length (a few up to ~15.8 KiB), with an optional scheme around them. */
+      const repetitive = () => {
+        const unit = Array.from({ length: 1 + rng.int(3) }, () => rng.pick(units)).join('');
+        const body = unit.repeat(Math.ceil((rng.bool() ? 15_000 : 1 + rng.int(2_000)) / unit.length));
+        return `${rng.pick(['', 'Bearer ', 'Bearer', ', '])}${body}`.slice(0, 15_000) + rng.pick(['', ' x', `, Bearer ${hostileJwt(rng)}`]).slice(0, 700);
+      };
+      for (let i = 0; i < 70; i++) {
+        const [method, path] = rng.pick(ROUTES);
+        const value = repetitive();
+        const res = await call(method, path).set('Authorization', value);
+        check(recorder, `repetitive header ${method} ${path} ${short(value)}`, res, isOptional(path) ? [200, 401, 422] : [401, 422], KEY, anonymous);
+      }
+      for (let i = 0; i < 30; i++) {
+        const [method, path] = rng.pick(ROUTES);
+        const cookie = `${rng.pick(['', 'access_token_cookie=', 'x=1; access_token_cookie='])}${repetitive().replace(/[^\t\x20-\x7e]/g, ' ')}`;
+        const csrf = rng.bool() ? repetitive().replace(/[^\t\x20-\x7e]/g, ',').trim() || ',' : csrfAccess;
+        const res = await call(method, path).set('Cookie', cookie).set('X-CSRF-TOKEN', csrf.slice(0, 200));
+        check(recorder, `repetitive cookie ${method} ${path} ${short(cookie)}`, res, isOptional(path) ? [200, 401, 422] : [401, 422], KEY, anonymous);
+      }
+    });
+
     it('cookies: garbage, percent-encoded, huge; with and without random CSRF headers', async () => {
       const rng = new Rng(0xc00c1e);
       for (let i = 0; i < 90; i++) {

@@ -47,5 +47,5 @@ export function keyFor(algorithm: string): TestKeyPair {
   return testKey('rsaA');
 }
 
-/** A 48-byte HMAC secret. */
-export const TEST_SECRET = 'a-test-secret-that-is-long-enough-for-hs512-use!';
+/** A 64-byte HMAC secret: long enough for HS512 (RFC 7518 §3.2). */
+export const TEST_SECRET = 'a-test-secret-that-is-long-enough-for-hs512-use!-at-least-64-byt';

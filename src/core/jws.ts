@@ -7,6 +7,9 @@ import { constants, createHmac, KeyObject, timingSafeEqual, verify as cryptoVeri
 import { InvalidTokenError } from './errors';
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+/** Bits of the last character that carry no byte, by segment length mod 4: 4n+2 leaves 4, 4n+3 leaves 2. */
+const UNUSED_BITS = [0, 0, 0b1111, 0b11];
 
 export interface ParsedToken {
   header: Record<string, unknown>;
@@ -28,6 +31,16 @@ function decodeSegment(segment: string, name: string): Buffer {
     throw new InvalidTokenError(`Invalid ${name} padding`, 'ERR_JWT_MALFORMED');
   }
   return Buffer.from(segment, 'base64url');
+}
+
+/**
+ * Whether a (well-formed) base64url segment is the one spelling of its bytes: the
+ * unused low bits of its last character are zero (RFC 4648 §3.5). A decoder ignores
+ * those bits, so without this check one signature would have up to 16 spellings.
+ */
+function isCanonical(segment: string): boolean {
+  const last = BASE64URL_ALPHABET.indexOf(segment[segment.length - 1]);
+  return (last & UNUSED_BITS[segment.length % 4]) === 0;
 }
 
 /** Decodes a base64url segment holding a JSON object. */
@@ -63,7 +76,17 @@ export function parseCompactToken(token: string, maxLength: number): ParsedToken
   // an empty signature (alg 'none') parses, so the alg allow-list is what refuses it
   const signatureSegment = token.slice(second + 1);
   const signature = signatureSegment === '' ? Buffer.alloc(0) : decodeSegment(signatureSegment, 'signature');
+  // a respelled signature is another token string for the same signature: refused as a bad signature.
+  // Header and payload need no such check: the signature covers their exact text.
+  if (signatureSegment !== '' && !isCanonical(signatureSegment)) {
+    throw signatureVerificationFailed();
+  }
   return { header, signingInput: token.slice(0, second), payloadSegment, signature };
+}
+
+/** The refusal of a signature that does not verify (or is not spelled canonically). */
+export function signatureVerificationFailed(): InvalidTokenError {
+  return new InvalidTokenError('Signature verification failed', 'ERR_JWT_SIGNATURE');
 }
 
 const HASHES: Record<string, string> = { '256': 'sha256', '384': 'sha384', '512': 'sha512' };

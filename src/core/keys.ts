@@ -5,6 +5,7 @@
  * indexed by `kid` (rotation: old public keys stay until their tokens expire).
  */
 import { createHash, createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
+import { showAs } from './safe-view';
 
 export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
 export const ASYMMETRIC_ALGORITHMS = [
@@ -44,7 +45,8 @@ export interface KeyRing {
   algorithms: ReadonlySet<string>;
 }
 
-const MIN_SECRET_BYTES = 32;
+/** RFC 7518 §3.2: an HMAC key at least as long as the hash output. */
+const MIN_SECRET_BYTES: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64 };
 const MIN_RSA_BITS = 2048;
 const EC_CURVES: Record<string, string> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
 
@@ -57,8 +59,10 @@ function looksLikePem(bytes: Buffer): boolean {
   return /-----BEGIN [A-Z0-9 ]+-----/.test(bytes.toString('latin1'));
 }
 
-/** Builds an HMAC secret key, or returns why it cannot. */
-function secretKey(input: unknown, label: string, problems: string[]): KeyObject | undefined {
+/** Builds an HMAC secret key for `algorithm`, or returns why it cannot. */
+function secretKey(input: unknown, algorithm: string, label: string, problems: string[]): KeyObject | undefined {
+  const minimum = MIN_SECRET_BYTES[algorithm];
+  const tooShort = (bytes: number) => `${label} must be at least ${minimum} bytes for ${algorithm}, the length of its hash (got ${bytes})`;
   if (input instanceof KeyObject) {
     if (input.type !== 'secret') {
       problems.push(`${label}: an asymmetric key is never accepted as an HMAC secret`);
@@ -68,11 +72,11 @@ function secretKey(input: unknown, label: string, problems: string[]): KeyObject
       problems.push(`${label}: a PEM key is never accepted as an HMAC secret (algorithm confusion)`);
       return undefined;
     }
-    if (input.symmetricKeySize! < MIN_SECRET_BYTES) problems.push(`${label} must be at least ${MIN_SECRET_BYTES} bytes (got ${input.symmetricKeySize})`);
+    if (input.symmetricKeySize! < minimum) problems.push(tooShort(input.symmetricKeySize!));
     return input;
   }
   if (typeof input !== 'string' && !Buffer.isBuffer(input)) {
-    problems.push(`${label} is required for HS* algorithms (a string or Buffer of at least ${MIN_SECRET_BYTES} bytes)`);
+    problems.push(`${label} is required for ${algorithm} (a string or Buffer of at least ${minimum} bytes)`);
     return undefined;
   }
   const bytes = Buffer.from(input);
@@ -80,11 +84,23 @@ function secretKey(input: unknown, label: string, problems: string[]): KeyObject
     problems.push(`${label}: a PEM key is never accepted as an HMAC secret (algorithm confusion)`);
     return undefined;
   }
-  if (bytes.length < MIN_SECRET_BYTES) {
-    problems.push(`${label} must be at least ${MIN_SECRET_BYTES} bytes (got ${bytes.length})`);
+  if (bytes.length < minimum) {
+    problems.push(tooShort(bytes.length));
     return undefined;
   }
   return createSecretKey(bytes);
+}
+
+/** Whether a key input holds a private key (so it must never be given as a public key). */
+function holdsPrivateKey(input: unknown): boolean {
+  if (input instanceof KeyObject) return input.type === 'private';
+  if (typeof input !== 'string' && !Buffer.isBuffer(input)) return false;
+  try {
+    createPrivateKey(input);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function asymmetricKey(input: unknown, kind: 'private' | 'public', label: string, problems: string[]): KeyObject | undefined {
@@ -157,10 +173,15 @@ function buildVerificationKey(
   if (isHmac(algorithm)) {
     if (options.publicKey !== undefined) problems.push(scoped(label, `publicKey is for RS/PS/ES algorithms, not ${algorithm}`));
     if (options.privateKey !== undefined) problems.push(scoped(label, `privateKey is for RS/PS/ES algorithms, not ${algorithm}`));
-    return secretKey(options.secret, member(label, 'secret'), problems);
+    return secretKey(options.secret, algorithm, member(label, 'secret'), problems);
   }
   if (options.secret !== undefined) {
     problems.push(scoped(label, `a secret is never used for the asymmetric algorithm ${algorithm}; give privateKey/publicKey`));
+  }
+  if (options.publicKey !== undefined && holdsPrivateKey(options.publicKey)) {
+    // it would verify, but a private key travels wherever verifying configuration goes
+    problems.push(`${member(label, 'publicKey')} holds a private key: give the public key only (the private key signs, as privateKey)`);
+    return undefined;
   }
   const source = options.publicKey ?? options.privateKey;
   if (source === undefined) {
@@ -212,7 +233,22 @@ export function buildKeyRing(options: KeyOptions, problems: string[]): KeyRing |
   }
   if (problems.length > before) return undefined;
   const algorithms = new Set<string>([algorithm, ...[...byKid.values()].map((k) => k.algorithm)]);
-  return { signing: { algorithm, kid, key: signingKey }, current, byKid, algorithms };
+  return showAs({ signing: { algorithm, kid, key: signingKey }, current, byKid, algorithms }, 'KeyRing', describeKeyRing);
+}
+
+/**
+ * The key ring as `inspect()` and `JSON.stringify` show it: algorithms and kids, never a key.
+ *
+ * @example describeKeyRing(manager.config.keys) // { algorithm: 'RS256', kid: 'a', canSign: true, ... }
+ */
+export function describeKeyRing(ring: KeyRing): Record<string, unknown> {
+  return {
+    algorithm: ring.signing.algorithm,
+    kid: ring.signing.kid,
+    canSign: ring.signing.key !== undefined,
+    verificationKids: [...ring.byKid.keys()],
+    algorithms: [...ring.algorithms],
+  };
 }
 
 /** The public keys of the ring as a JWK Set (HMAC secrets are never exported). */

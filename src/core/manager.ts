@@ -5,8 +5,9 @@
 import { JwtConfigurationError, JwtUsageError, setErrorMessageKey, TokenNotFoundError, TokenStoreError } from './errors';
 import { AccessTokenOptions, issueToken, RefreshTokenOptions } from './issue';
 import { publicJwks } from './keys';
-import { JwtOptions, resolveOptions, JwtConfig } from './options';
+import { describeConfig, JwtOptions, resolveOptions, JwtConfig } from './options';
 import type { Loaders, TokenPayload } from './responses';
+import { showAs } from './safe-view';
 import { TokenVerifier } from './verify';
 import type { StoredToken, TokenStore } from '../store/token-store';
 
@@ -41,6 +42,8 @@ export class JwtManager implements Partial<Loaders> {
     this.config = config;
     this.verifier = new TokenVerifier(config);
     Object.assign(this, config.loaders);
+    // logging the manager shows its settings, never its keys, its verified tokens or its store's internals
+    showAs(this, 'JwtManager', (manager) => ({ config: describeConfig(manager.config) }));
   }
 
   /**

@@ -9,7 +9,8 @@ import {
 } from 'class-validator';
 import { parseDuration, describe, Duration } from './duration';
 import { JwtConfigurationError } from './errors';
-import { Algorithm, buildKeyRing, KeyInput, KeyRing, SUPPORTED_ALGORITHMS, VerificationKeyOptions } from './keys';
+import { Algorithm, buildKeyRing, describeKeyRing, KeyInput, KeyRing, SUPPORTED_ALGORITHMS, VerificationKeyOptions } from './keys';
+import { showAs } from './safe-view';
 import type { Loaders } from './responses';
 import type { TokenStore } from '../store/token-store';
 
@@ -254,9 +255,28 @@ export function resolveOptions(options: JwtOptions): JwtConfig {
   if (problems.length > 0) throw new JwtConfigurationError(problems);
   const audience = merged.audience === undefined ? undefined : [merged.audience].flat();
   const loaders = Object.fromEntries(LOADER_NAMES.filter((n) => options[n]).map((n) => [n, options[n]]));
-  return Object.freeze({
-    ...merged, tokenLocation: tokenLocation as TokenLocation[], keys: keys!, accessTokenExpires, refreshTokenExpires, revocation,
+  // key material lives in `keys` only: the config keeps no secret or PEM to be logged
+  const { secret, privateKey, publicKey, verificationKeys, ...settings } = merged;
+  const config = {
+    ...settings, tokenLocation: tokenLocation as TokenLocation[], keys: keys!, accessTokenExpires, refreshTokenExpires, revocation,
     audience, audienceClaim: merged.audience, issuer: merged.issuer, cookieDomain: merged.cookieDomain,
     csrfMethodSet: new Set(merged.csrfMethods), loaders,
-  }) as JwtConfig;
+  } as JwtConfig;
+  return Object.freeze(showAs(config, 'JwtConfig', describeConfig));
+}
+
+/**
+ * The config as `inspect()` and `JSON.stringify` show it: every setting, the key ring
+ * summarized, the store by its class name, the loaders by name.
+ *
+ * @example console.log(describeConfig(JwtManager.instance.config).keys)
+ */
+export function describeConfig(config: JwtConfig): Record<string, unknown> {
+  const { keys, revocation, loaders, csrfMethodSet, ...settings } = config;
+  return {
+    ...settings,
+    keys: describeKeyRing(keys),
+    revocation: revocation && { store: revocation.store?.constructor?.name ?? typeof revocation.store, checks: revocation.checks },
+    loaders: Object.keys(loaders),
+  };
 }

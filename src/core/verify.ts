@@ -8,7 +8,7 @@ import { LRUCache } from 'lru-cache';
 import { checkStaticClaims, checkTimeClaims, nowSeconds, TokenType } from './claims';
 import { checkCsrf } from './csrf';
 import { FreshTokenRequiredError, InvalidTokenError, RevokedTokenError, StoreUnavailableError } from './errors';
-import { decodeJsonSegment, isSignatureValid, parseCompactToken } from './jws';
+import { decodeJsonSegment, isSignatureValid, parseCompactToken, signatureVerificationFailed } from './jws';
 import type { VerificationKey } from './keys';
 import type { JwtConfig } from './options';
 import type { TokenPayload } from './responses';
@@ -105,7 +105,7 @@ export class TokenVerifier {
     const parsed = parseCompactToken(token, this.config.maxTokenLength);
     const key = selectKey(parsed.header, this.config);
     if (!isSignatureValid(key.algorithm, key.key, parsed.signingInput, parsed.signature)) {
-      throw new InvalidTokenError('Signature verification failed', 'ERR_JWT_SIGNATURE');
+      throw signatureVerificationFailed();
     }
     const payload = decodeJsonSegment(parsed.payloadSegment, 'payload');
     checkStaticClaims(payload, this.config);

@@ -15,8 +15,71 @@ export interface FoundToken {
 }
 
 const WHITESPACE_OR_COMMA = /[\s,]/;
+const COMMA = 0x2c;
 
-/** The token in an auth header value (`undefined` when the header is absent), or the refusal Flask-JWT-Extended gives. */
+/** What `\s` and `String.prototype.trim()` count as white space (ECMAScript WhiteSpace and LineTerminator). */
+function isWhitespace(code: number): boolean {
+  if (code <= 0x20) return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+  if (code < 0xa0) return false;
+  return code === 0xa0 || code === 0x1680 || (code >= 0x2000 && code <= 0x200a) || code === 0x2028 || code === 0x2029
+    || code === 0x202f || code === 0x205f || code === 0x3000 || code === 0xfeff;
+}
+
+/** The first index in [from, to) that is not white space, or `to`. */
+function skipWhitespace(text: string, from: number, to: number): number {
+  while (from < to && isWhitespace(text.charCodeAt(from))) from++;
+  return from;
+}
+
+/** The end of [from, to) once trailing white space is dropped. */
+function trimmedEnd(text: string, from: number, to: number): number {
+  while (to > from && isWhitespace(text.charCodeAt(to - 1))) to--;
+  return to;
+}
+
+/** The end of the word starting at `from`: the first white space in [from, to), or `to`. */
+function wordEnd(text: string, from: number, to: number): number {
+  while (from < to && !isWhitespace(text.charCodeAt(from))) from++;
+  return from;
+}
+
+/** [start, end) of a header value without surrounding white space, then one layer of commas, then white space. */
+function headerBounds(text: string): [number, number] {
+  let start = skipWhitespace(text, 0, text.length);
+  let end = trimmedEnd(text, start, text.length);
+  while (start < end && text.charCodeAt(start) === COMMA) start++;
+  while (end > start && text.charCodeAt(end - 1) === COMMA) end--;
+  start = skipWhitespace(text, start, end);
+  return [start, trimmedEnd(text, start, end)];
+}
+
+/**
+ * [start, end) of the one comma-separated field (white space trimmed) whose first
+ * word is `scheme` in any case, or `undefined` when none or several are.
+ */
+function schemeField(text: string, start: number, end: number, scheme: string): [number, number] | undefined {
+  let found: [number, number] | undefined;
+  for (let fieldStart = start; fieldStart <= end;) {
+    let fieldEnd = fieldStart;
+    while (fieldEnd < end && text.charCodeAt(fieldEnd) !== COMMA) fieldEnd++;
+    const from = skipWhitespace(text, fieldStart, fieldEnd);
+    const to = trimmedEnd(text, from, fieldEnd);
+    if (text.slice(from, wordEnd(text, from, to)).toLowerCase() === scheme) {
+      if (found) return undefined;
+      found = [from, to];
+    }
+    fieldStart = fieldEnd + 1;
+  }
+  return found;
+}
+
+/**
+ * The token in an auth header value (`undefined` when the header is absent), or the
+ * refusal Flask-JWT-Extended gives. One pass over the value with no regular
+ * expression, so a long hostile header costs linear time.
+ *
+ * @example tokenFromHeader('Basic abc, Bearer eyJ...', config) // 'eyJ...'
+ */
 export function tokenFromHeader(value: string | undefined, config: JwtConfig): string {
   const { headerName, headerType } = config;
   // hot path: exactly "<type> <token>", nothing else to search (same outcome as the general parse below)
@@ -25,24 +88,25 @@ export function tokenFromHeader(value: string | undefined, config: JwtConfig): s
     const token = value.slice(typeLength + 1);
     if (token !== '' && !WHITESPACE_OR_COMMA.test(token)) return token;
   }
-  const header = (value ?? '').trim().replace(/^,+|,+$/g, '').trim();
-  if (header === '') throw new NoAuthorizationError(`Missing ${headerName} Header`);
+  const text = value ?? '';
+  const [start, end] = headerBounds(text);
+  if (start === end) throw new NoAuthorizationError(`Missing ${headerName} Header`);
   if (headerType === '') {
-    const parts = header.split(/\s+/);
-    if (parts.length !== 1) throw new InvalidTokenError(`Bad ${headerName} header. Expected '${headerName}: <JWT>'`, 'ERR_JWT_BAD_HEADER');
-    return parts[0];
+    if (wordEnd(text, start, end) !== end) throw new InvalidTokenError(`Bad ${headerName} header. Expected '${headerName}: <JWT>'`, 'ERR_JWT_BAD_HEADER');
+    return text.slice(start, end);
   }
   // the scheme is case-insensitive (RFC 9110); a comma-separated list is searched for it
-  const scheme = headerType.toLowerCase();
-  const candidates = header.split(/\s*,\s*/).filter((field) => field.split(/\s+/)[0].toLowerCase() === scheme);
-  if (candidates.length !== 1) {
+  const field = schemeField(text, start, end, headerType.toLowerCase());
+  if (field === undefined) {
     throw new NoAuthorizationError(`Missing '${headerType}' type in '${headerName}' header. Expected '${headerName}: ${headerType} <JWT>'`, 'ERR_JWT_SCHEME');
   }
-  const parts = candidates[0].split(/\s+/);
-  if (parts.length !== 2) {
+  // exactly "<scheme> <token>" (the field is trimmed, so one run of white space between two words)
+  const [from, to] = field;
+  const tokenStart = skipWhitespace(text, wordEnd(text, from, to), to);
+  if (tokenStart === to || wordEnd(text, tokenStart, to) !== to) {
     throw new InvalidTokenError(`Bad ${headerName} header. Expected '${headerName}: ${headerType} <JWT>'`, 'ERR_JWT_BAD_HEADER');
   }
-  return parts[1];
+  return text.slice(tokenStart, to);
 }
 
 /** The raw header value (Node lower-cases header names; a repeated header keeps the first). */
