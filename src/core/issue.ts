@@ -14,8 +14,11 @@ import type { JwtConfig } from './options';
 import type { Loaders, TokenPayload } from './responses';
 
 export interface AccessTokenOptions {
-  /** Marks the token fresh (just logged in with a password). Default false. */
-  fresh?: boolean;
+  /**
+   * Marks the token fresh (just logged in with a password). Default false. A duration
+   * (seconds or `'15m'`) makes it fresh until then: `fresh` is written as that NumericDate.
+   */
+  fresh?: boolean | number | string;
   /** Seconds (negative gives an already expired token), `'15m'`-style, or `false` (never, if so configured). */
   expiresIn?: number | string | false;
   /** Custom claims, at the top level of the payload. */
@@ -41,6 +44,16 @@ function lifetime(config: JwtConfig, type: TokenType, expiresIn: unknown): numbe
   return parsed.seconds;
 }
 
+/** The `fresh` claim: a boolean, or now + a duration (timed freshness, as fje 4 writes it). */
+function freshClaim(fresh: unknown, now: number): boolean | number {
+  if (fresh === undefined || typeof fresh === 'boolean') return fresh === true;
+  const parsed = parseDuration(fresh);
+  if ('problem' in parsed || parsed.seconds === false) {
+    throw new JwtUsageError(`fresh must be true, false, or a duration like 900 or '15m' (got ${describe(fresh)})`);
+  }
+  return now + parsed.seconds;
+}
+
 function checkCustomClaims(claims: unknown, reserved: ReadonlySet<string>, source: string): Record<string, unknown> {
   if (claims === undefined || claims === null) return {};
   if (!isPlainObject(claims)) throw new JwtUsageError(`${source} must be a plain object, got ${describe(claims)}`);
@@ -55,9 +68,14 @@ function checkCustomClaims(claims: unknown, reserved: ReadonlySet<string>, sourc
   return claims;
 }
 
-async function resolveIdentity(identity: unknown, loaders: Partial<Loaders>): Promise<string> {
-  const resolved = typeof identity === 'string' || !loaders.userIdentityLoader ? identity : await loaders.userIdentityLoader(identity);
-  if (typeof resolved !== 'string' || resolved === '') {
+/** A non-empty string; with `verifySub: false` a finite number too (fje apps with integer user ids). */
+function isIdentity(value: unknown, verifySub: boolean): value is string | number {
+  return (typeof value === 'string' && value !== '') || (!verifySub && typeof value === 'number' && Number.isFinite(value));
+}
+
+async function resolveIdentity(identity: unknown, loaders: Partial<Loaders>, verifySub: boolean): Promise<string | number> {
+  const resolved = isIdentity(identity, verifySub) || !loaders.userIdentityLoader ? identity : await loaders.userIdentityLoader(identity);
+  if (!isIdentity(resolved, verifySub)) {
     throw new JwtUsageError(`the identity must be a non-empty string (got ${describe(resolved)}); set userIdentityLoader to map a user object to one`);
   }
   return resolved;
@@ -77,24 +95,26 @@ export async function issueToken(
 ): Promise<string> {
   const signing = config.keys.signing;
   if (!signing.key) throw new JwtUsageError('this configuration has a publicKey only: it verifies tokens but cannot create them (give privateKey)');
-  const identity = await resolveIdentity(identityOrUser, loaders);
+  const identity = await resolveIdentity(identityOrUser, loaders, config.verifySub);
   const seconds = lifetime(config, type, options.expiresIn);
   const reserved = reservedClaims(config);
-  const loaded = type === 'access' && loaders.userClaimsLoader ? await loaders.userClaimsLoader(identity) : undefined;
+  // a number only with verifySub: false, where the app chose numeric identities
+  const loaded = type === 'access' && loaders.userClaimsLoader ? await loaders.userClaimsLoader(identity as string) : undefined;
   const claims = { ...checkCustomClaims(loaded, reserved, 'userClaimsLoader result'), ...checkCustomClaims(options.claims, reserved, 'claims') };
   const now = nowSeconds();
   const payload: TokenPayload = { [config.identityClaim]: identity, type };
-  if (type === 'access') payload.fresh = options.fresh === true;
-  Object.assign(payload, { jti: randomUUID(), iat: now, nbf: now });
+  if (type === 'access') payload.fresh = freshClaim(options.fresh, now);
+  Object.assign(payload, { jti: randomUUID(), iat: now });
+  if (config.encodeNbf) payload.nbf = now;
   if (seconds !== false) payload.exp = now + seconds;
   if (config.audienceClaim !== undefined) payload.aud = config.audienceClaim;
-  if (config.issuer !== undefined) payload.iss = config.issuer;
+  if (config.issuerClaim !== undefined) payload.iss = config.issuerClaim;
   if (needsCsrfClaim(config, options.csrf)) payload.csrf = randomUUID();
   Object.assign(payload, claims);
   const signOptions: jwt.SignOptions = { algorithm: signing.algorithm }; // keeps our own iat
   if (signing.kid !== undefined) signOptions.keyid = signing.kid;
   const token = jwt.sign(payload, signing.key, signOptions);
-  await recordToken(config, type, identity, payload);
+  await recordToken(config, type, String(identity), payload);
   return token;
 }
 

@@ -9,7 +9,10 @@ import {
 } from 'class-validator';
 import { parseDuration, describe, Duration } from './duration';
 import { JwtConfigurationError } from './errors';
-import { Algorithm, buildKeyRing, KeyInput, KeyRing, SUPPORTED_ALGORITHMS, VerificationKeyOptions } from './keys';
+import {
+  Algorithm, buildKeyRing, isHmac, KeyInput, keyRingWithoutLocalKeys, KeyRing, SUPPORTED_ALGORITHMS, VerificationKeyOptions,
+} from './keys';
+import type { DecodeKeyLoader } from './key-source';
 import type { Loaders } from './responses';
 import type { TokenStore } from '../store/token-store';
 
@@ -70,6 +73,27 @@ export interface JwtOptions extends Partial<Loaders> {
   queryStringName?: string;
   jsonKey?: string;
   refreshJsonKey?: string;
+  // interop: Flask-JWT-Extended 4 and outside issuers (issue 14)
+  /** `false` (fje 4.7's JWT_VERIFY_SUB) accepts a non-string identity claim, e.g. fje's integer user ids. Default true. */
+  verifySub?: boolean;
+  /** `true` reads a verified token without `type` as an access token (fje 4, outside identity providers). Default false. */
+  acceptUntypedTokens?: boolean;
+  /** A JWK Set URL (https, or http on a loopback host) the verification keys are fetched from. */
+  jwksUri?: string;
+  /** How long a fetched JWK Set is used before it is fetched again. Default '10m'. */
+  jwksCacheMaxAge?: Duration;
+  /** Picks the verification key per token (fje's decode_key_loader), e.g. per tenant. */
+  decodeKeyLoader?: DecodeKeyLoader;
+  /** The `aud` written into new tokens (`audience` sets this and `decodeAudience`). */
+  encodeAudience?: string | string[];
+  /** The audiences accepted (`audience` sets this and `encodeAudience`). */
+  decodeAudience?: string | string[];
+  /** The `iss` written into new tokens (`issuer` sets this and `decodeIssuer`). */
+  encodeIssuer?: string;
+  /** The `iss` required (`issuer` sets this and `encodeIssuer`). */
+  decodeIssuer?: string;
+  /** Writes `nbf` into new tokens. Default true. */
+  encodeNbf?: boolean;
 }
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/; // an RFC 9110 token
@@ -117,6 +141,18 @@ class OptionsSchema {
   @IsString() @IsNotEmpty() @MaxLength(256) queryStringName!: string;
   @IsString() @IsNotEmpty() jsonKey!: string;
   @IsString() @IsNotEmpty() refreshJsonKey!: string;
+  // interop (issue 14)
+  @IsBoolean() verifySub!: boolean;
+  @IsBoolean() acceptUntypedTokens!: boolean;
+  @IsBoolean() encodeNbf!: boolean;
+  @IsOptional() @IsString() @IsNotEmpty() encodeIssuer?: string;
+  @IsOptional() @IsString() @IsNotEmpty() decodeIssuer?: string;
+  @IsOptional() @ValidateIf((o: OptionsSchema) => typeof o.encodeAudience !== 'string')
+  @IsArray({ message: 'encodeAudience must be a string or a non-empty list of strings' }) @IsString({ each: true }) @IsNotEmpty({ each: true })
+  encodeAudience?: string | string[];
+  @IsOptional() @ValidateIf((o: OptionsSchema) => typeof o.decodeAudience !== 'string')
+  @IsArray({ message: 'decodeAudience must be a string or a non-empty list of strings' }) @IsString({ each: true }) @IsNotEmpty({ each: true })
+  decodeAudience?: string | string[];
 }
 
 export const DEFAULTS = {
@@ -151,6 +187,10 @@ export const DEFAULTS = {
   queryStringName: 'jwt',
   jsonKey: 'access_token',
   refreshJsonKey: 'refresh_token',
+  // interop (issue 14)
+  verifySub: true,
+  acceptUntypedTokens: false,
+  encodeNbf: true,
 };
 
 type Defaulted = typeof DEFAULTS;
@@ -169,6 +209,12 @@ export interface JwtConfig extends Omit<Defaulted, 'accessTokenExpires' | 'refre
   cookieDomain: string | undefined;
   csrfMethodSet: ReadonlySet<string>;
   loaders: Partial<Loaders>;
+  // interop (issue 14)
+  /** What goes into the `iss` claim of new tokens (`issuer` above is the one required). */
+  issuerClaim: string | undefined;
+  /** Remote verification keys, when `jwksUri` is set. */
+  jwks: { uri: URL; cacheMaxAgeSeconds: number } | undefined;
+  decodeKeyLoader: DecodeKeyLoader | undefined;
 }
 
 const LOADER_NAMES = [
@@ -179,6 +225,8 @@ const LOADER_NAMES = [
 const KNOWN_OPTIONS = new Set<string>([
   ...Object.keys(DEFAULTS), ...LOADER_NAMES,
   'secret', 'privateKey', 'publicKey', 'kid', 'verificationKeys', 'revocation', 'audience', 'issuer', 'cookieDomain',
+  // interop (issue 14)
+  'jwksUri', 'jwksCacheMaxAge', 'decodeKeyLoader', 'encodeAudience', 'decodeAudience', 'encodeIssuer', 'decodeIssuer',
 ]);
 
 function durationOption(name: string, value: unknown, problems: string[]): number | false {
@@ -199,6 +247,71 @@ function revocationOption(value: unknown, problems: string[]): JwtConfig['revoca
   const checks = revocation.checks ?? 'refresh';
   if (checks !== 'refresh' && checks !== 'all') problems.push(`revocation.checks must be 'refresh' or 'all', got ${describe(checks)}`);
   return { store: store as TokenStore, checks: checks as RevocationChecks };
+}
+
+// interop (issue 14): remote and loaded keys, split aud/iss
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** `jwksUri`: an absolute https URL (http only to a loopback host: keys must not travel in clear). */
+function jwksUriOption(value: unknown, problems: string[]): URL | undefined {
+  let uri: URL | undefined;
+  try {
+    uri = typeof value === 'string' ? new URL(value) : undefined;
+  } catch {
+    uri = undefined;
+  }
+  const secureEnough = uri !== undefined && (uri.protocol === 'https:' || (uri.protocol === 'http:' && LOOPBACK_HOSTS.has(uri.hostname)));
+  if (!secureEnough) problems.push(`jwksUri must be an absolute https:// URL (http:// only for localhost), got ${describe(value)}`);
+  return secureEnough ? uri : undefined;
+}
+
+/** Where verification keys come from besides the ring: a JWK Set URL, or the app's loader (never both). */
+function keySourceProblems(merged: JwtOptions, problems: string[]): void {
+  const remote = merged.jwksUri !== undefined ? 'jwksUri' : merged.decodeKeyLoader !== undefined ? 'decodeKeyLoader' : undefined;
+  if (merged.decodeKeyLoader !== undefined && typeof merged.decodeKeyLoader !== 'function') problems.push('decodeKeyLoader must be a function (header, payload) => key');
+  if (merged.jwksUri !== undefined && merged.decodeKeyLoader !== undefined) problems.push('give jwksUri or decodeKeyLoader, not both');
+  if (remote !== undefined && merged.verificationKeys !== undefined) problems.push(`verificationKeys cannot be used with ${remote}: it picks the verification keys`);
+  if (merged.jwksUri === undefined) {
+    if (merged.jwksCacheMaxAge !== undefined) problems.push('jwksCacheMaxAge needs jwksUri');
+    return;
+  }
+  if (isHmac(merged.algorithm ?? DEFAULTS.algorithm)) problems.push("jwksUri needs an asymmetric algorithm (RS/PS/ES), e.g. algorithm: 'RS256'");
+  if (merged.secret !== undefined) problems.push('jwksUri cannot be used with secret: HMAC secrets are never published in a JWK Set');
+  if (merged.publicKey !== undefined) problems.push('jwksUri cannot be used with publicKey: the key set gives the verification keys');
+}
+
+/** The resolved interop options: split aud/iss, remote keys, the key loader. */
+function interopOptions(merged: Defaulted & JwtOptions, problems: string[]): Pick<JwtConfig, 'audienceClaim' | 'issuer' | 'issuerClaim' | 'jwks' | 'decodeKeyLoader'> {
+  if (merged.audience !== undefined && (merged.encodeAudience !== undefined || merged.decodeAudience !== undefined)) {
+    problems.push('give audience (both ways), or encodeAudience / decodeAudience, not both');
+  }
+  if (merged.issuer !== undefined && (merged.encodeIssuer !== undefined || merged.decodeIssuer !== undefined)) {
+    problems.push('give issuer (both ways), or encodeIssuer / decodeIssuer, not both');
+  }
+  keySourceProblems(merged, problems);
+  let jwks: JwtConfig['jwks'];
+  if (merged.jwksUri !== undefined) {
+    const uri = jwksUriOption(merged.jwksUri, problems);
+    const parsed = parseDuration(merged.jwksCacheMaxAge ?? '10m');
+    const seconds = 'problem' in parsed ? false : parsed.seconds;
+    if (seconds === false || seconds <= 0) problems.push(`jwksCacheMaxAge ${'problem' in parsed ? parsed.problem : 'must be a positive duration'}`);
+    if (uri && seconds) jwks = { uri, cacheMaxAgeSeconds: seconds };
+  }
+  return {
+    audienceClaim: merged.encodeAudience ?? merged.audience,
+    issuer: merged.decodeIssuer ?? merged.issuer,
+    issuerClaim: merged.encodeIssuer ?? merged.issuer,
+    jwks,
+    decodeKeyLoader: typeof merged.decodeKeyLoader === 'function' ? merged.decodeKeyLoader : undefined,
+  };
+}
+
+/** The key ring; with remote or loaded keys and no key of its own, a ring with the allow-list only. */
+function buildKeys(merged: Defaulted & JwtOptions, problems: string[]): KeyRing | undefined {
+  const ownKeys = merged.secret !== undefined || merged.privateKey !== undefined || merged.publicKey !== undefined;
+  if (!ownKeys && (merged.jwksUri !== undefined || merged.decodeKeyLoader !== undefined)) return keyRingWithoutLocalKeys(merged.algorithm);
+  return buildKeyRing(merged, problems);
 }
 
 function schemaProblems(values: Record<string, unknown>): string[] {
@@ -230,21 +343,23 @@ export function resolveOptions(options: JwtOptions): JwtConfig {
   for (const name of LOADER_NAMES) {
     if (options[name] !== undefined && typeof options[name] !== 'function') problems.push(`${name} must be a function`);
   }
-  if (merged.audience === '' || (Array.isArray(merged.audience) && merged.audience.length === 0)) {
-    problems.push('audience must be a non-empty string or a non-empty list of strings');
+  for (const name of ['audience', 'encodeAudience', 'decodeAudience'] as const) {
+    const value = merged[name];
+    if (value === '' || (Array.isArray(value) && value.length === 0)) problems.push(`${name} must be a non-empty string or a non-empty list of strings`);
   }
   if (merged.cookieSameSite === 'none' && !merged.cookieSecure) problems.push("cookieSameSite 'none' needs cookieSecure: true (browsers refuse it otherwise)");
-  const keys = SUPPORTED_ALGORITHMS.includes(merged.algorithm) ? buildKeyRing(merged, problems) : undefined;
+  const interop = interopOptions(merged, problems);
+  const keys = SUPPORTED_ALGORITHMS.includes(merged.algorithm) ? buildKeys(merged, problems) : undefined;
   // an unknown algorithm must not hide a bad secret: every problem is listed at once
   if (keys === undefined && !SUPPORTED_ALGORITHMS.includes(merged.algorithm) && merged.secret !== undefined) {
     buildKeyRing({ algorithm: 'HS256', secret: merged.secret }, problems);
   }
   if (problems.length > 0) throw new JwtConfigurationError(problems);
-  const audience = merged.audience === undefined ? undefined : [merged.audience].flat();
+  const decodeAudience = merged.decodeAudience ?? merged.audience;
+  const audience = decodeAudience === undefined ? undefined : [decodeAudience].flat();
   const loaders = Object.fromEntries(LOADER_NAMES.filter((n) => options[n]).map((n) => [n, options[n]]));
   return Object.freeze({
     ...merged, tokenLocation: tokenLocation as TokenLocation[], keys: keys!, accessTokenExpires, refreshTokenExpires, revocation,
-    audience, audienceClaim: merged.audience, issuer: merged.issuer, cookieDomain: merged.cookieDomain,
-    csrfMethodSet: new Set(merged.csrfMethods), loaders,
+    audience, cookieDomain: merged.cookieDomain, csrfMethodSet: new Set(merged.csrfMethods), loaders, ...interop,
   }) as JwtConfig;
 }
