@@ -7,7 +7,7 @@
  */
 import { KeyObject } from 'node:crypto';
 import { InvalidTokenError, JwtError } from './errors';
-import { keyFitsAlgorithm, VerificationKey, Algorithm } from './keys';
+import { Algorithm, algNotAllowed, keyFitsAlgorithm, VerificationKey } from './keys';
 
 type Jose = typeof import('jose', { with: { 'resolution-mode': 'import' } });
 type RemoteJwks = ReturnType<Jose['createRemoteJWKSet']>;
@@ -34,10 +34,6 @@ export interface RemoteKey {
   key: VerificationKey;
   /** The JWK Set document of that fetch: a new fetch gives a new one. */
   generation: object;
-}
-
-function notAllowed(): InvalidTokenError {
-  return new InvalidTokenError('The specified alg value is not allowed', 'ERR_JWT_ALG_NOT_ALLOWED');
 }
 
 /** jose's errors for "no key of the set fits this token": the token is at fault (422). */
@@ -81,7 +77,7 @@ export class RemoteKeySet {
       throw tokenRefusal(error) ?? new KeySetUnavailableError(error);
     }
     const key = found instanceof Uint8Array ? undefined : KeyObject.from(found);
-    if (!key || !keyFitsAlgorithm(key, algorithm)) throw notAllowed();
+    if (!key || !keyFitsAlgorithm(key, algorithm)) throw algNotAllowed();
     return { key: { kid: header.kid as string | undefined, algorithm, key }, generation: this.fetched.jwks! };
   }
 

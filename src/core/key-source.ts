@@ -7,7 +7,7 @@
 import { InvalidTokenError } from './errors';
 import { decodeJsonSegment, ParsedToken } from './jws';
 import { RemoteKeySet } from './jwks';
-import { Algorithm, buildVerificationKey, isHmac, KeyInput, KeyRing, VerificationKey } from './keys';
+import { Algorithm, algNotAllowed, buildVerificationKey, isHmac, KeyInput, KeyRing, VerificationKey } from './keys';
 import type { JwtConfig } from './options';
 
 /** The app's key lookup (fje's `decode_key_loader`): the unverified header and payload in, the key out. */
@@ -29,10 +29,6 @@ export interface KeySource {
   isCurrent(generation: object | undefined): boolean;
 }
 
-function notAllowed(): InvalidTokenError {
-  return new InvalidTokenError('The specified alg value is not allowed', 'ERR_JWT_ALG_NOT_ALLOWED');
-}
-
 /** The configured ring: `kid` picks a key (an unknown one is refused), no `kid` the current key. */
 class LocalKeySource implements KeySource {
   constructor(private readonly ring: KeyRing) {}
@@ -45,7 +41,7 @@ class LocalKeySource implements KeySource {
       key = typeof kid === 'string' ? this.ring.byKid.get(kid) : undefined;
       if (!key) throw new InvalidTokenError('Unknown key id (kid)', 'ERR_JWT_UNKNOWN_KID');
     }
-    if (!key || key.algorithm !== algorithm) throw notAllowed();
+    if (!key || key.algorithm !== algorithm) throw algNotAllowed();
     return key;
   }
 
@@ -83,7 +79,7 @@ class LoaderKeySource implements KeySource {
     const problems: string[] = [];
     const fields = isHmac(algorithm) ? { algorithm, secret: input } : { algorithm, publicKey: input };
     const key = buildVerificationKey(fields, 'decodeKeyLoader', problems);
-    if (!key || problems.length > 0) throw notAllowed();
+    if (!key || problems.length > 0) throw algNotAllowed();
     return { key: { kid: undefined, algorithm, key } };
   }
 

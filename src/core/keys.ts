@@ -5,6 +5,7 @@
  * indexed by `kid` (rotation: old public keys stay until their tokens expire).
  */
 import { createHash, createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
+import { InvalidTokenError } from './errors';
 
 export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
 export const ASYMMETRIC_ALGORITHMS = [
@@ -213,6 +214,11 @@ export function buildKeyRing(options: KeyOptions, problems: string[]): KeyRing |
   if (problems.length > before) return undefined;
   const algorithms = new Set<string>([algorithm, ...[...byKid.values()].map((k) => k.algorithm)]);
   return { signing: { algorithm, kid, key: signingKey }, current, byKid, algorithms };
+}
+
+/** The refusal of a token whose `alg` is off the allow-list or does not fit its key (RFC 8725 §3.1). */
+export function algNotAllowed(): InvalidTokenError {
+  return new InvalidTokenError('The specified alg value is not allowed', 'ERR_JWT_ALG_NOT_ALLOWED');
 }
 
 /** Whether an asymmetric key fits `algorithm` (type, RSA size, EC curve): a key from a JWK Set must, too. */

@@ -10,7 +10,7 @@ import { checkCsrf } from './csrf';
 import { FreshTokenRequiredError, InvalidTokenError, JwtUsageError, RevokedTokenError, StoreUnavailableError } from './errors';
 import { decodeJsonSegment, isSignatureValid, parseCompactToken, ParsedToken } from './jws';
 import { KeySource, keySourceFor } from './key-source';
-import type { Algorithm, VerificationKey } from './keys';
+import { Algorithm, algNotAllowed, VerificationKey } from './keys';
 import type { JwtConfig } from './options';
 import type { TokenPayload } from './responses';
 import type { StoredToken, TokenStore } from '../store/token-store';
@@ -28,9 +28,7 @@ export const REFRESH: Requirement = Object.freeze({ type: 'refresh', fresh: fals
 /** Refuses a header RFC 8725 says to refuse; answers the algorithm, now known to be on the allow-list. */
 function checkHeader(header: Record<string, unknown>, config: JwtConfig): Algorithm {
   const { alg } = header;
-  if (typeof alg !== 'string' || !config.keys.algorithms.has(alg)) {
-    throw new InvalidTokenError('The specified alg value is not allowed', 'ERR_JWT_ALG_NOT_ALLOWED');
-  }
+  if (typeof alg !== 'string' || !config.keys.algorithms.has(alg)) throw algNotAllowed();
   if (header.crit !== undefined) {
     throw new InvalidTokenError('Unsupported critical header parameters (crit)', 'ERR_JWT_CRIT');
   }
