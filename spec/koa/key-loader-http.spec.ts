@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import request from 'supertest';
-import { InvalidTokenError, JwtOptions } from '../../src';
+import { createAccessToken, InvalidTokenError, JwtOptions, JwtUsageError } from '../../src';
 import { accessClaims, craftToken } from '../support/app';
 import { expectResponse } from '../support/assert-response';
 import { testKey, TEST_SECRET } from '../support/keys';
@@ -94,6 +94,11 @@ describe('koa: per-token keys from decodeKeyLoader', () => {
     start({ algorithm: 'RS256', decodeKeyLoader: () => (calls += 1, testKey('rsaA').publicKey) });
     expectResponse(await me(tenantToken('https://tenant-a.example')), 422, { msg: 'The specified alg value is not allowed' });
     assert.equal(calls, 0);
+  });
+
+  it('without a key of its own the configuration only verifies: createAccessToken is a usage error', async () => {
+    start({ decodeKeyLoader: tenantKeys });
+    await assert.rejects(createAccessToken('alice'), (error: unknown) => error instanceof JwtUsageError && /no key to create them/.test(error.message));
   });
 
   it('RS256: an EC key from the loader does not fit: 422', async () => {

@@ -94,7 +94,9 @@ export async function issueToken(
   options: AccessTokenOptions = {},
 ): Promise<string> {
   const signing = config.keys.signing;
-  if (!signing.key) throw new JwtUsageError('this configuration has a publicKey only: it verifies tokens but cannot create them (give privateKey)');
+  if (!signing.key) throw new JwtUsageError(config.jwks || config.decodeKeyLoader
+    ? 'this configuration verifies tokens with jwksUri or decodeKeyLoader and has no key to create them (give privateKey or secret)'
+    : 'this configuration has a publicKey only: it verifies tokens but cannot create them (give privateKey)');
   const identity = await resolveIdentity(identityOrUser, loaders, config.verifySub);
   const seconds = lifetime(config, type, options.expiresIn);
   const reserved = reservedClaims(config);
