@@ -198,6 +198,13 @@ describe('koa: remote keys from jwksUri', () => {
     expectResponse(await me(signed('weak', 'rsa1024')), 422, { msg: 'The specified alg value is not allowed' });
   });
 
+  it('a kid that is not a string: 422 Unknown key id (kid), without a fetch', async () => {
+    start();
+    const token = craftToken({ alg: 'RS256', kid: 7 }, accessClaims(), testKey('rsaA').privateKey);
+    expectResponse(await me(token), 422, { msg: 'Unknown key id (kid)' });
+    assert.equal(jwks.fetches, 0);
+  });
+
   it('a token without kid is verified with the only key of the set', async () => {
     start();
     expectResponse(await me(signed(undefined)), 200, { identity: 'alice' });

@@ -69,16 +69,19 @@ export class RemoteKeySet {
    * @example const { key } = await keySet.keyFor({ alg: 'RS256', kid: 'k1' }, 'RS256')
    */
   async keyFor(header: Record<string, unknown>, algorithm: Algorithm): Promise<RemoteKey> {
+    const { kid } = header;
+    if (kid !== undefined && typeof kid !== 'string') throw new InvalidTokenError('Unknown key id (kid)', 'ERR_JWT_UNKNOWN_KID');
     const remote = await this.load();
     let found: Awaited<ReturnType<RemoteJwks>>;
     try {
-      found = await remote({ alg: algorithm, kid: header.kid as string | undefined });
+      found = await remote({ alg: algorithm, kid });
     } catch (error) {
       throw tokenRefusal(error) ?? new KeySetUnavailableError(error);
     }
     const key = found instanceof Uint8Array ? undefined : KeyObject.from(found);
     if (!key || !keyFitsAlgorithm(key, algorithm)) throw algNotAllowed();
-    return { key: { kid: header.kid as string | undefined, algorithm, key }, generation: this.fetched.jwks! };
+    // the set the key came from (a second fetch finishing between jose's answer and here would need two fetches in one call)
+    return { key: { kid, algorithm, key }, generation: this.fetched.jwks! };
   }
 
   /** jose 6 is ESM only: imported on first use (a CommonJS build cannot require it on every Node 20). */
