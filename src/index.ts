@@ -33,3 +33,6 @@ export { RedisTokenStore } from './store/redis';
 export type { RedisTokenStoreOptions } from './store/redis';
 export { TieredTokenStore } from './store/tiered';
 export type { TieredTokenStoreOptions } from './store/tiered';
+// interop: Flask-JWT-Extended 4 and outside issuers (issue 14)
+export { KeySetUnavailableError } from './core/jwks';
+export type { DecodeKeyLoader } from './core/key-source';

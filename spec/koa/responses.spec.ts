@@ -242,7 +242,8 @@ describe('koa: default responses', () => {
       ['iat a string', { iat: '0' }],
       ['iat an array', { iat: [1] }],
       ['fresh a string', { fresh: 'true' }],
-      ['fresh a number', { fresh: 1 }],
+      ['fresh null', { fresh: null }],
+      ['fresh an object', { fresh: { until: 1 } }],
     ];
     for (const [name, overrides] of invalid) {
       it(`${name}: 422`, async () => {
@@ -250,7 +251,7 @@ describe('koa: default responses', () => {
       });
     }
 
-    for (const claim of ['exp', 'nbf', 'iat']) {
+    for (const claim of ['exp', 'nbf', 'iat', 'fresh']) {
       it(`${claim} 1e400 (Infinity after JSON.parse): 422`, async () => {
         const text = JSON.stringify(payload()).replace(/\}$/, `,"${claim}":1e400}`).replace(new RegExp(`"${claim}":\\d+,`), '');
         expectShortReason(await access(`Bearer ${forgeRaw(JSON.stringify(HS256_HEADER), text)}`));

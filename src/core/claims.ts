@@ -22,6 +22,23 @@ function invalid(message: string): InvalidTokenError {
   return new InvalidTokenError(message, 'ERR_JWT_CLAIM_INVALID');
 }
 
+/**
+ * The kind of a verified token: its `type`, or `'access'` for a token without one
+ * (only reaches a route when `acceptUntypedTokens` let it through, as fje 4 reads it).
+ */
+export function tokenTypeOf(payload: TokenPayload): TokenType {
+  return payload.type === 'refresh' ? 'refresh' : 'access';
+}
+
+/**
+ * Whether an access token is fresh at `now` (seconds): `fresh: true`, or a NumericDate
+ * `fresh` (timed freshness, fje 4's `fresh=timedelta(...)`) that has not passed yet.
+ */
+export function isFreshAt(payload: TokenPayload, now: number): boolean {
+  const fresh = payload.fresh;
+  return fresh === true || (typeof fresh === 'number' && now <= fresh);
+}
+
 function requireString(payload: TokenPayload, claim: string): void {
   const value = payload[claim];
   if (value === undefined) throw invalid(`Missing claim: ${claim}`);
@@ -42,18 +59,44 @@ function checkAudience(payload: TokenPayload, accepted: readonly string[]): void
   if (!given || !given.some((a) => accepted.includes(a))) throw invalid('Invalid audience');
 }
 
+/** The identity claim: a non-empty string, or with `verifySub: false` any value but null (fje 4.7's JWT_VERIFY_SUB). */
+function checkIdentity(payload: TokenPayload, config: JwtConfig): void {
+  if (config.verifySub) return requireString(payload, config.identityClaim);
+  const value = payload[config.identityClaim];
+  if (value === undefined || value === null) throw invalid(`Missing claim: ${config.identityClaim}`);
+}
+
+/**
+ * `type` exactly 'access' or 'refresh'; with `acceptUntypedTokens`, no `type` at all is an
+ * access token. Tokens we write always carry `jti`; an untyped one may lack it (the
+ * revocation check refuses it where the route's checks cover access tokens).
+ */
+function checkTypeAndJti(payload: TokenPayload, config: JwtConfig): void {
+  const untyped = payload.type === undefined;
+  if (untyped && !config.acceptUntypedTokens) throw invalid('Missing claim: type');
+  if (!untyped && payload.type !== 'access' && payload.type !== 'refresh') throw invalid("Invalid claim: type must be 'access' or 'refresh'");
+  if (!untyped || payload.jti !== undefined) requireString(payload, 'jti');
+}
+
+/** `fresh` is a boolean, or a NumericDate until which the token counts as fresh. */
+function checkFresh(payload: TokenPayload): void {
+  const fresh = payload.fresh;
+  if (fresh !== undefined && typeof fresh !== 'boolean' && (typeof fresh !== 'number' || !Number.isFinite(fresh))) {
+    throw invalid('Invalid claim: fresh must be a boolean or a NumericDate');
+  }
+}
+
 /** Checks that hold for the token's whole life: presence and types of claims, iss, aud. */
 export function checkStaticClaims(payload: TokenPayload, config: JwtConfig): void {
-  requireString(payload, config.identityClaim);
-  if (payload.type === undefined) throw invalid('Missing claim: type');
-  if (payload.type !== 'access' && payload.type !== 'refresh') throw invalid("Invalid claim: type must be 'access' or 'refresh'");
-  requireString(payload, 'jti');
-  const neverExpires = (payload.type === 'access' ? config.accessTokenExpires : config.refreshTokenExpires) === false;
+  checkIdentity(payload, config);
+  checkTypeAndJti(payload, config);
+  // exp is required unless this kind of token never expires here (an untyped token is an access token)
+  const neverExpires = (tokenTypeOf(payload) === 'access' ? config.accessTokenExpires : config.refreshTokenExpires) === false;
   if (payload.exp === undefined && !neverExpires) throw invalid('Missing claim: exp');
   optionalNumericDate(payload, 'exp');
   optionalNumericDate(payload, 'nbf');
   optionalNumericDate(payload, 'iat');
-  if (payload.fresh !== undefined && typeof payload.fresh !== 'boolean') throw invalid('Invalid claim: fresh must be a boolean');
+  checkFresh(payload);
   if (payload.csrf !== undefined && typeof payload.csrf !== 'string') throw invalid('Invalid claim: csrf must be a string');
   if (config.issuer !== undefined && payload.iss !== config.issuer) throw invalid('Invalid issuer');
   if (config.audience !== undefined) checkAudience(payload, config.audience);

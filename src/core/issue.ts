@@ -14,8 +14,11 @@ import type { JwtConfig } from './options';
 import type { Loaders, TokenPayload } from './responses';
 
 export interface AccessTokenOptions {
-  /** Marks the token fresh (just logged in with a password). Default false. */
-  fresh?: boolean;
+  /**
+   * Marks the token fresh (just logged in with a password). Default false. A duration
+   * (seconds or `'15m'`) makes it fresh until then: `fresh` is written as that NumericDate.
+   */
+  fresh?: boolean | number | string;
   /** Seconds (negative gives an already expired token), `'15m'`-style, or `false` (never, if so configured). */
   expiresIn?: number | string | false;
   /** Custom claims, at the top level of the payload. */
@@ -41,6 +44,16 @@ function lifetime(config: JwtConfig, type: TokenType, expiresIn: unknown): numbe
     throw new JwtUsageError(`expiresIn: false is only allowed when ${type}TokenExpires is configured as false`);
   }
   return parsed.seconds;
+}
+
+/** The `fresh` claim: a boolean, or now + a duration (timed freshness, as fje 4 writes it). */
+function freshClaim(fresh: unknown, now: number): boolean | number {
+  if (fresh === undefined || typeof fresh === 'boolean') return fresh === true;
+  const parsed = parseDuration(fresh);
+  if ('problem' in parsed || parsed.seconds === false) {
+    throw new JwtUsageError(`fresh must be true, false, or a duration like 900 or '15m' (got ${describe(fresh)})`);
+  }
+  return now + parsed.seconds;
 }
 
 function checkCustomClaims(claims: unknown, reserved: ReadonlySet<string>, source: string): Record<string, unknown> {
@@ -69,9 +82,14 @@ function checkHeaders(headers: unknown, source: string): Record<string, unknown>
   return headers;
 }
 
-async function resolveIdentity(identity: unknown, loaders: Partial<Loaders>): Promise<string> {
-  const resolved = typeof identity === 'string' || !loaders.userIdentityLoader ? identity : await loaders.userIdentityLoader(identity);
-  if (typeof resolved !== 'string' || resolved === '') {
+/** A non-empty string; with `verifySub: false` a finite number too (fje apps with integer user ids). */
+function isIdentity(value: unknown, verifySub: boolean): value is string | number {
+  return (typeof value === 'string' && value !== '') || (!verifySub && typeof value === 'number' && Number.isFinite(value));
+}
+
+async function resolveIdentity(identity: unknown, loaders: Partial<Loaders>, verifySub: boolean): Promise<string | number> {
+  const resolved = isIdentity(identity, verifySub) || !loaders.userIdentityLoader ? identity : await loaders.userIdentityLoader(identity);
+  if (!isIdentity(resolved, verifySub)) {
     throw new JwtUsageError(`the identity must be a non-empty string (got ${describe(resolved)}); set userIdentityLoader to map a user object to one`);
   }
   return resolved;
@@ -90,29 +108,32 @@ export async function issueToken(
   options: AccessTokenOptions = {},
 ): Promise<string> {
   const signing = config.keys.signing;
-  if (!signing.key) throw new JwtUsageError('this configuration has a publicKey only: it verifies tokens but cannot create them (give privateKey)');
-  const identity = await resolveIdentity(identityOrUser, loaders);
+  if (!signing.key) throw new JwtUsageError(config.jwks || config.decodeKeyLoader
+    ? 'this configuration verifies tokens with jwksUri or decodeKeyLoader and has no key to create them (give privateKey or secret)'
+    : 'this configuration has a publicKey only: it verifies tokens but cannot create them (give privateKey)');
+  const identity = await resolveIdentity(identityOrUser, loaders, config.verifySub);
   const seconds = lifetime(config, type, options.expiresIn);
   const reserved = reservedClaims(config);
   const wantsClaims = type === 'access' || config.claimsInRefreshTokens;
-  const loaded = wantsClaims && loaders.userClaimsLoader ? await loaders.userClaimsLoader(identity) : undefined;
-  const loadedHeaders = loaders.additionalHeadersLoader ? await loaders.additionalHeadersLoader(identity) : undefined;
+  const loaded = wantsClaims && loaders.userClaimsLoader ? await loaders.userClaimsLoader(identity as string) : undefined;
+  const loadedHeaders = loaders.additionalHeadersLoader ? await loaders.additionalHeadersLoader(String(identity)) : undefined;
   const headers = { ...checkHeaders(loadedHeaders, 'additionalHeadersLoader result'), ...checkHeaders(options.headers, 'headers') };
   const claims = { ...checkCustomClaims(loaded, reserved, 'userClaimsLoader result'), ...checkCustomClaims(options.claims, reserved, 'claims') };
   const now = nowSeconds();
   const payload: TokenPayload = { [config.identityClaim]: identity, type };
-  if (type === 'access') payload.fresh = options.fresh === true;
-  Object.assign(payload, { jti: randomUUID(), iat: now, nbf: now });
+  if (type === 'access') payload.fresh = freshClaim(options.fresh, now);
+  Object.assign(payload, { jti: randomUUID(), iat: now });
+  if (config.encodeNbf) payload.nbf = now;
   if (seconds !== false) payload.exp = now + seconds;
   if (config.audienceClaim !== undefined) payload.aud = config.audienceClaim;
-  if (config.issuer !== undefined) payload.iss = config.issuer;
+  if (config.issuerClaim !== undefined) payload.iss = config.issuerClaim;
   if (needsCsrfClaim(config, options.csrf)) payload.csrf = randomUUID();
   Object.assign(payload, claims);
   const signOptions: jwt.SignOptions = { algorithm: signing.algorithm }; // keeps our own iat
   if (signing.kid !== undefined) signOptions.keyid = signing.kid;
   if (Object.keys(headers).length > 0) signOptions.header = { ...headers, alg: signing.algorithm } as jwt.JwtHeader;
   const token = jwt.sign(payload, signing.key, signOptions);
-  await recordToken(config, type, identity, payload);
+  await recordToken(config, type, String(identity), payload);
   return token;
 }
 

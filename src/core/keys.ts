@@ -6,6 +6,7 @@
  */
 import { createHash, createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
 import { showAs } from './safe-view';
+import { InvalidTokenError } from './errors';
 
 export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
 export const ASYMMETRIC_ALGORITHMS = [
@@ -38,8 +39,8 @@ export interface VerificationKey {
 export interface KeyRing {
   /** The key tokens are signed with; `key` is undefined for a verify-only (public key) set-up. */
   signing: { algorithm: Algorithm; kid: string | undefined; key: KeyObject | undefined };
-  /** The key for tokens that carry no `kid`. */
-  current: VerificationKey;
+  /** The key for tokens that carry no `kid`; undefined when tokens are verified with remote or loaded keys only. */
+  current: VerificationKey | undefined;
   byKid: ReadonlyMap<string, VerificationKey>;
   /** Every algorithm some key of the ring verifies: the allow-list. */
   algorithms: ReadonlySet<string>;
@@ -163,8 +164,8 @@ function member(label: string, name: string): string {
   return label === '' ? name : `${label}.${name}`;
 }
 
-/** Builds one verification key of the ring (the current one or a rotated-out one). */
-function buildVerificationKey(
+/** Builds one verification key of the ring (the current one or a rotated-out one, or a key from `decodeKeyLoader`). */
+export function buildVerificationKey(
   options: { algorithm: Algorithm; secret?: unknown; publicKey?: unknown; privateKey?: unknown },
   label: string,
   problems: string[],
@@ -251,12 +252,33 @@ export function describeKeyRing(ring: KeyRing): Record<string, unknown> {
   };
 }
 
+/** The refusal of a token whose `alg` is off the allow-list or does not fit its key (RFC 8725 §3.1). */
+export function algNotAllowed(): InvalidTokenError {
+  return new InvalidTokenError('The specified alg value is not allowed', 'ERR_JWT_ALG_NOT_ALLOWED');
+}
+
+/** Whether an asymmetric key fits `algorithm` (type, RSA size, EC curve): a key from a JWK Set must, too. */
+export function keyFitsAlgorithm(key: KeyObject, algorithm: string): boolean {
+  if (isHmac(algorithm) || key.type !== 'public') return false;
+  const problems: string[] = [];
+  checkKeyFits(key, algorithm, 'key', problems);
+  return problems.length === 0;
+}
+
+/**
+ * The ring of a set-up that verifies with keys from `jwksUri` or `decodeKeyLoader`
+ * and holds no key of its own: nothing to sign with, only the allow-list.
+ */
+export function keyRingWithoutLocalKeys(algorithm: Algorithm): KeyRing {
+  return { signing: { algorithm, kid: undefined, key: undefined }, current: undefined, byKid: new Map(), algorithms: new Set([algorithm]) };
+}
+
 /** The public keys of the ring as a JWK Set (HMAC secrets are never exported). */
 export function publicJwks(ring: KeyRing): { keys: Record<string, unknown>[] } {
   const keys: Record<string, unknown>[] = [];
   const seen = new Set<VerificationKey>();
   for (const entry of [ring.current, ...ring.byKid.values()]) {
-    if (seen.has(entry) || isHmac(entry.algorithm)) continue;
+    if (entry === undefined || seen.has(entry) || isHmac(entry.algorithm)) continue;
     seen.add(entry);
     const jwk = entry.key.export({ format: 'jwk' }) as Record<string, unknown>;
     keys.push({ ...jwk, kid: entry.kid ?? jwkThumbprint(entry.key), alg: entry.algorithm, use: 'sig' });

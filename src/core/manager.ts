@@ -88,7 +88,7 @@ export class JwtManager implements Partial<Loaders> {
 
   /** Full verification (signature, claims, times) without the store. @example manager.decodeToken(token) */
   async decodeToken(token: string, options: { allowExpired?: boolean } = {}): Promise<TokenPayload> {
-    return this.verifier.verify(token, options);
+    return this.verifier.verifyNow(token, options);
   }
 
   /** The public keys as a JWK Set (empty for HMAC). @example ctx.body = manager.jwks() */

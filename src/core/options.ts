@@ -9,7 +9,9 @@ import {
 } from 'class-validator';
 import { parseDuration, describe, Duration } from './duration';
 import { JwtConfigurationError } from './errors';
+import { buildKeys, interopOptions } from './interop-options';
 import { Algorithm, buildKeyRing, describeKeyRing, KeyInput, KeyRing, SUPPORTED_ALGORITHMS, VerificationKeyOptions } from './keys';
+import type { DecodeKeyLoader } from './key-source';
 import { showAs } from './safe-view';
 import type { Loaders } from './responses';
 import type { TokenStore } from '../store/token-store';
@@ -76,6 +78,27 @@ export interface JwtOptions extends Partial<Loaders> {
   rolesClaim?: string;
   /** Put `userClaimsLoader` claims into refresh tokens too (fje's JWT_CLAIMS_IN_REFRESH_TOKEN). Default false. */
   claimsInRefreshTokens?: boolean;
+  // interop: Flask-JWT-Extended 4 and outside issuers (issue 14)
+  /** `false` (fje 4.7's JWT_VERIFY_SUB) accepts a non-string identity claim, e.g. fje's integer user ids. Default true. */
+  verifySub?: boolean;
+  /** `true` reads a verified token without `type` as an access token (fje 4, outside identity providers). Default false. */
+  acceptUntypedTokens?: boolean;
+  /** A JWK Set URL (https, or http on a loopback host) the verification keys are fetched from. */
+  jwksUri?: string;
+  /** How long a fetched JWK Set is used before it is fetched again. Default '10m'. */
+  jwksCacheMaxAge?: Duration;
+  /** Picks the verification key per token (fje's decode_key_loader), e.g. per tenant. */
+  decodeKeyLoader?: DecodeKeyLoader;
+  /** The `aud` written into new tokens (`audience` sets this and `decodeAudience`). */
+  encodeAudience?: string | string[];
+  /** The audiences accepted (`audience` sets this and `encodeAudience`). */
+  decodeAudience?: string | string[];
+  /** The `iss` written into new tokens (`issuer` sets this and `decodeIssuer`). */
+  encodeIssuer?: string;
+  /** The `iss` required (`issuer` sets this and `encodeIssuer`). */
+  decodeIssuer?: string;
+  /** Writes `nbf` into new tokens. Default true. */
+  encodeNbf?: boolean;
 }
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/; // an RFC 9110 token
@@ -125,6 +148,18 @@ class OptionsSchema {
   @IsString() @IsNotEmpty() refreshJsonKey!: string;
   @IsString() @IsNotEmpty() rolesClaim!: string;
   @IsBoolean() claimsInRefreshTokens!: boolean;
+  // interop (issue 14)
+  @IsBoolean() verifySub!: boolean;
+  @IsBoolean() acceptUntypedTokens!: boolean;
+  @IsBoolean() encodeNbf!: boolean;
+  @IsOptional() @IsString() @IsNotEmpty() encodeIssuer?: string;
+  @IsOptional() @IsString() @IsNotEmpty() decodeIssuer?: string;
+  @IsOptional() @ValidateIf((o: OptionsSchema) => typeof o.encodeAudience !== 'string')
+  @IsArray({ message: 'encodeAudience must be a string or a non-empty list of strings' }) @IsString({ each: true }) @IsNotEmpty({ each: true })
+  encodeAudience?: string | string[];
+  @IsOptional() @ValidateIf((o: OptionsSchema) => typeof o.decodeAudience !== 'string')
+  @IsArray({ message: 'decodeAudience must be a string or a non-empty list of strings' }) @IsString({ each: true }) @IsNotEmpty({ each: true })
+  decodeAudience?: string | string[];
 }
 
 export const DEFAULTS = {
@@ -161,9 +196,13 @@ export const DEFAULTS = {
   refreshJsonKey: 'refresh_token',
   rolesClaim: 'roles',
   claimsInRefreshTokens: false,
+  // interop (issue 14)
+  verifySub: true,
+  acceptUntypedTokens: false,
+  encodeNbf: true,
 };
 
-type Defaulted = typeof DEFAULTS;
+export type Defaulted = typeof DEFAULTS;
 
 /** The resolved, validated configuration. */
 export interface JwtConfig extends Omit<Defaulted, 'accessTokenExpires' | 'refreshTokenExpires'> {
@@ -179,6 +218,12 @@ export interface JwtConfig extends Omit<Defaulted, 'accessTokenExpires' | 'refre
   cookieDomain: string | undefined;
   csrfMethodSet: ReadonlySet<string>;
   loaders: Partial<Loaders>;
+  // interop (issue 14)
+  /** What goes into the `iss` claim of new tokens (`issuer` above is the one required). */
+  issuerClaim: string | undefined;
+  /** Remote verification keys, when `jwksUri` is set. */
+  jwks: { uri: URL; cacheMaxAgeSeconds: number } | undefined;
+  decodeKeyLoader: DecodeKeyLoader | undefined;
 }
 
 const LOADER_NAMES = [
@@ -192,6 +237,8 @@ const LOADER_NAMES = [
 const KNOWN_OPTIONS = new Set<string>([
   ...Object.keys(DEFAULTS), ...LOADER_NAMES,
   'secret', 'privateKey', 'publicKey', 'kid', 'verificationKeys', 'revocation', 'audience', 'issuer', 'cookieDomain',
+  // interop (issue 14)
+  'jwksUri', 'jwksCacheMaxAge', 'decodeKeyLoader', 'encodeAudience', 'decodeAudience', 'encodeIssuer', 'decodeIssuer',
 ]);
 
 function durationOption(name: string, value: unknown, problems: string[]): number | false {
@@ -243,24 +290,26 @@ export function resolveOptions(options: JwtOptions): JwtConfig {
   for (const name of LOADER_NAMES) {
     if (options[name] !== undefined && typeof options[name] !== 'function') problems.push(`${name} must be a function`);
   }
-  if (merged.audience === '' || (Array.isArray(merged.audience) && merged.audience.length === 0)) {
-    problems.push('audience must be a non-empty string or a non-empty list of strings');
+  for (const name of ['audience', 'encodeAudience', 'decodeAudience'] as const) {
+    const value = merged[name];
+    if (value === '' || (Array.isArray(value) && value.length === 0)) problems.push(`${name} must be a non-empty string or a non-empty list of strings`);
   }
   if (merged.cookieSameSite === 'none' && !merged.cookieSecure) problems.push("cookieSameSite 'none' needs cookieSecure: true (browsers refuse it otherwise)");
-  const keys = SUPPORTED_ALGORITHMS.includes(merged.algorithm) ? buildKeyRing(merged, problems) : undefined;
+  const interop = interopOptions(merged, problems);
+  const keys = SUPPORTED_ALGORITHMS.includes(merged.algorithm) ? buildKeys(merged, problems) : undefined;
   // an unknown algorithm must not hide a bad secret: every problem is listed at once
   if (keys === undefined && !SUPPORTED_ALGORITHMS.includes(merged.algorithm) && merged.secret !== undefined) {
     buildKeyRing({ algorithm: 'HS256', secret: merged.secret }, problems);
   }
   if (problems.length > 0) throw new JwtConfigurationError(problems);
-  const audience = merged.audience === undefined ? undefined : [merged.audience].flat();
+  const decodeAudience = merged.decodeAudience ?? merged.audience;
+  const audience = decodeAudience === undefined ? undefined : [decodeAudience].flat();
   const loaders = Object.fromEntries(LOADER_NAMES.filter((n) => options[n]).map((n) => [n, options[n]]));
   // key material lives in `keys` only: the config keeps no secret or PEM to be logged
   const { secret, privateKey, publicKey, verificationKeys, ...settings } = merged;
   const config = {
     ...settings, tokenLocation: tokenLocation as TokenLocation[], keys: keys!, accessTokenExpires, refreshTokenExpires, revocation,
-    audience, audienceClaim: merged.audience, issuer: merged.issuer, cookieDomain: merged.cookieDomain,
-    csrfMethodSet: new Set(merged.csrfMethods), loaders,
+    audience, cookieDomain: merged.cookieDomain, csrfMethodSet: new Set(merged.csrfMethods), loaders, ...interop,
   } as JwtConfig;
   return Object.freeze(showAs(config, 'JwtConfig', describeConfig));
 }
@@ -272,9 +321,10 @@ export function resolveOptions(options: JwtOptions): JwtConfig {
  * @example console.log(describeConfig(JwtManager.instance.config).keys)
  */
 export function describeConfig(config: JwtConfig): Record<string, unknown> {
-  const { keys, revocation, loaders, csrfMethodSet, ...settings } = config;
+  const { keys, revocation, loaders, csrfMethodSet, decodeKeyLoader, ...settings } = config;
   return {
     ...settings,
+    decodeKeyLoader: decodeKeyLoader === undefined ? undefined : 'function',
     keys: describeKeyRing(keys),
     revocation: revocation && { store: revocation.store?.constructor?.name ?? typeof revocation.store, checks: revocation.checks },
     loaders: Object.keys(loaders),

@@ -5,11 +5,12 @@
  * freshness → revocation. The store is never asked about a token that failed before.
  */
 import { LRUCache } from 'lru-cache';
-import { checkStaticClaims, checkTimeClaims, nowSeconds, TokenType } from './claims';
+import { checkStaticClaims, checkTimeClaims, isFreshAt, nowSeconds, tokenTypeOf, TokenType } from './claims';
 import { checkCsrf } from './csrf';
-import { FreshTokenRequiredError, InvalidTokenError, RevokedTokenError, StoreUnavailableError } from './errors';
-import { decodeJsonSegment, isSignatureValid, parseCompactToken, signatureVerificationFailed } from './jws';
-import type { VerificationKey } from './keys';
+import { FreshTokenRequiredError, InvalidTokenError, JwtUsageError, RevokedTokenError, StoreUnavailableError } from './errors';
+import { decodeJsonSegment, isSignatureValid, parseCompactToken, ParsedToken, signatureVerificationFailed } from './jws';
+import { KeySource, keySourceFor } from './key-source';
+import { Algorithm, algNotAllowed, VerificationKey } from './keys';
 import type { JwtConfig } from './options';
 import type { TokenPayload } from './responses';
 import type { StoredToken, TokenStore } from '../store/token-store';
@@ -40,26 +41,14 @@ export const ACCESS: Requirement = Object.freeze({ type: 'access', fresh: false 
 export const FRESH_ACCESS: Requirement = Object.freeze({ type: 'access', fresh: true });
 export const REFRESH: Requirement = Object.freeze({ type: 'refresh', fresh: false });
 
-function notAllowed(): InvalidTokenError {
-  return new InvalidTokenError('The specified alg value is not allowed', 'ERR_JWT_ALG_NOT_ALLOWED');
-}
-
-/** Picks the verification key for a decoded header, refusing what RFC 8725 says to refuse. */
-function selectKey(header: Record<string, unknown>, config: JwtConfig): VerificationKey {
-  const { alg, kid } = header;
-  if (typeof alg !== 'string' || !config.keys.algorithms.has(alg)) throw notAllowed();
+/** Refuses a header RFC 8725 says to refuse; answers the algorithm, now known to be on the allow-list. */
+function checkHeader(header: Record<string, unknown>, config: JwtConfig): Algorithm {
+  const { alg } = header;
+  if (typeof alg !== 'string' || !config.keys.algorithms.has(alg)) throw algNotAllowed();
   if (header.crit !== undefined) {
     throw new InvalidTokenError('Unsupported critical header parameters (crit)', 'ERR_JWT_CRIT');
   }
-  // jku, x5u, jwk and x5c are never fetched or trusted: only the configured keys count
-  let key = config.keys.current;
-  if (kid !== undefined) {
-    const found = typeof kid === 'string' ? config.keys.byKid.get(kid) : undefined;
-    if (!found) throw new InvalidTokenError('Unknown key id (kid)', 'ERR_JWT_UNKNOWN_KID');
-    key = found;
-  }
-  if (key.algorithm !== alg) throw notAllowed();
-  return key;
+  return alg as Algorithm;
 }
 
 /** Freezes `value` and everything in it; iterative, so no nesting depth can overflow the stack. */
@@ -74,43 +63,79 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** A verified payload, and the key set fetch its key came from (remote keys). */
+interface Verified {
+  payload: TokenPayload;
+  generation?: object;
+}
+
 export class TokenVerifier {
   /** Verified payloads by whole token string; hits still re-run the time checks. */
-  private readonly verified: LRUCache<string, TokenPayload> | undefined;
+  private readonly verified: LRUCache<string, Verified> | undefined;
+  private readonly keys: KeySource;
 
   constructor(private readonly config: JwtConfig) {
     const max = config.verifiedTokenCacheSize;
-    this.verified = max > 0 ? new LRUCache<string, TokenPayload>({ max }) : undefined;
+    this.verified = max > 0 ? new LRUCache<string, Verified>({ max }) : undefined;
+    this.keys = keySourceFor(config);
   }
 
   /**
-   * Full verification without the store: signature, claims and times.
-   * Returns the payload, deep-frozen (it may be shared by later requests).
+   * Full verification without the store: signature, claims and times. The payload is
+   * deep-frozen (it may be shared by later requests). Answers at once with local keys
+   * (and for a cached token); a promise when the key is remote or loaded.
+   *
+   * @example const payload = await verifier.verifyNow(token)
+   */
+  verifyNow(token: unknown, options: { allowExpired?: boolean } = {}): TokenPayload | Promise<TokenPayload> {
+    if (typeof token !== 'string' || token === '') throw new InvalidTokenError('Token must be a non-empty string', 'ERR_JWT_MALFORMED');
+    const cached = this.verified?.get(token);
+    // a token verified with a remote key is served from cache only while that key set fetch is current
+    if (cached !== undefined && this.keys.isCurrent(cached.generation)) return this.checkTimes(cached.payload, options);
+    const verified = this.verifyUncached(token);
+    if (verified instanceof Promise) return verified.then((settled) => this.remember(token, settled, options));
+    return this.remember(token, verified, options);
+  }
+
+  /**
+   * `verifyNow()` for callers that cannot wait: with remote or loaded keys a token not
+   * already verified needs a promise, so this refuses with a `JwtUsageError` (use `decodeToken()`).
    *
    * @example const payload = verifier.verify(token)
    */
   verify(token: unknown, options: { allowExpired?: boolean } = {}): TokenPayload {
-    if (typeof token !== 'string' || token === '') throw new InvalidTokenError('Token must be a non-empty string', 'ERR_JWT_MALFORMED');
-    const now = nowSeconds();
-    let payload = this.verified?.get(token);
-    if (payload === undefined) {
-      payload = this.verifyUncached(token);
-      this.verified?.set(token, payload);
-    }
-    checkTimeClaims(payload, this.config.leeway, now, options.allowExpired === true);
+    const payload = this.verifyNow(token, options);
+    if (!(payload instanceof Promise)) return payload;
+    payload.catch(() => undefined); // the caller gets the usage error; the verification is dropped
+    throw new JwtUsageError('this token is verified with remote or loaded keys, which takes a promise: use decodeToken()');
+  }
+
+  private remember(token: string, verified: Verified, options: { allowExpired?: boolean }): TokenPayload {
+    if (this.keys.isCurrent(verified.generation)) this.verified?.set(token, verified);
+    return this.checkTimes(verified.payload, options);
+  }
+
+  private checkTimes(payload: TokenPayload, options: { allowExpired?: boolean }): TokenPayload {
+    checkTimeClaims(payload, this.config.leeway, nowSeconds(), options.allowExpired === true);
     return payload;
   }
 
-  private verifyUncached(token: string): TokenPayload {
+  private verifyUncached(token: string): Verified | Promise<Verified> {
     const parsed = parseCompactToken(token, this.config.maxTokenLength);
-    const key = selectKey(parsed.header, this.config);
+    const algorithm = checkHeader(parsed.header, this.config);
+    const key = this.keys.keyFor(parsed, algorithm);
+    if (key instanceof Promise) return key.then((chosen) => this.checkSigned(parsed, chosen.key, chosen.generation));
+    return this.checkSigned(parsed, key, undefined);
+  }
+
+  private checkSigned(parsed: ParsedToken, key: VerificationKey, generation: object | undefined): Verified {
     if (!isSignatureValid(key.algorithm, key.key, parsed.signingInput, parsed.signature)) {
       throw signatureVerificationFailed();
     }
     const payload = decodeJsonSegment(parsed.payloadSegment, 'payload');
     checkStaticClaims(payload, this.config);
     HEADERS.set(payload, deepFreeze(parsed.header));
-    return deepFreeze(payload);
+    return { payload: deepFreeze(payload), generation };
   }
 
   /**
@@ -128,7 +153,12 @@ export class TokenVerifier {
    * Throws, or returns a rejecting promise, exactly where `authorize()` rejects.
    */
   authorizeNow(token: unknown, requirement: Requirement, options: AuthorizeOptions = {}): TokenPayload | Promise<TokenPayload> {
-    const payload = this.verify(token);
+    const verified = this.verifyNow(token);
+    if (verified instanceof Promise) return verified.then((payload) => this.authorizeVerified(payload, requirement, options));
+    return this.authorizeVerified(verified, requirement, options);
+  }
+
+  private authorizeVerified(payload: TokenPayload, requirement: Requirement, options: AuthorizeOptions): TokenPayload | Promise<TokenPayload> {
     if (options.csrfValue !== undefined) checkCsrf(payload, options.csrfValue);
     checkRequirement(payload, requirement);
     if (options.skipRevocationCheck === true) return payload;
@@ -142,7 +172,9 @@ export class TokenVerifier {
    */
   private revocationCheck(payload: TokenPayload): Promise<void> | undefined {
     const revocation = this.config.revocation;
-    if (!revocation || (revocation.checks === 'refresh' && payload.type !== 'refresh')) return undefined;
+    if (!revocation || (revocation.checks === 'refresh' && tokenTypeOf(payload) !== 'refresh')) return undefined;
+    // only an untyped token (acceptUntypedTokens) can lack a jti: the store cannot vouch for it
+    if (payload.jti === undefined) throw new InvalidTokenError('Missing claim: jti', 'ERR_JWT_CLAIM_INVALID');
     const jti = payload.jti as string;
     const known = revocation.store.peek?.(jti);
     if (known !== undefined) return refuseRevoked(known, payload);
@@ -166,13 +198,14 @@ function refuseRevoked(record: StoredToken | undefined, payload: TokenPayload): 
 /** The type and freshness rules of a route (pure: no I/O). */
 export function checkRequirement(payload: TokenPayload, requirement: Requirement): void {
   if (requirement.type === 'any') {
-    if (requirement.fresh && payload.fresh !== true) throw new FreshTokenRequiredError(payload);
+    if (requirement.fresh && !isFreshAt(payload, Date.now() / 1000)) throw new FreshTokenRequiredError(payload);
     return;
   }
+  const type = tokenTypeOf(payload);
   if (requirement.type === 'refresh') {
-    if (payload.type !== 'refresh') throw new InvalidTokenError('Only refresh tokens are allowed', 'ERR_JWT_WRONG_TYPE');
+    if (type !== 'refresh') throw new InvalidTokenError('Only refresh tokens are allowed', 'ERR_JWT_WRONG_TYPE');
     return;
   }
-  if (payload.type !== 'access') throw new InvalidTokenError('Only non-refresh tokens are allowed', 'ERR_JWT_WRONG_TYPE');
-  if (requirement.fresh && payload.fresh !== true) throw new FreshTokenRequiredError(payload);
+  if (type !== 'access') throw new InvalidTokenError('Only non-refresh tokens are allowed', 'ERR_JWT_WRONG_TYPE');
+  if (requirement.fresh && !isFreshAt(payload, Date.now() / 1000)) throw new FreshTokenRequiredError(payload);
 }

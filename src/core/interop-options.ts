@@ -1,0 +1,72 @@
+/**
+ * The interop options of issue 14, resolved for `configure()`: split `aud`/`iss`
+ * (`encodeAudience`/`decodeAudience`, `encodeIssuer`/`decodeIssuer`), and where
+ * verification keys come from (`jwksUri`, `decodeKeyLoader`). Problems are pushed,
+ * never thrown, so `configure()` lists every one at once.
+ */
+import { describe, parseDuration } from './duration';
+import { buildKeyRing, isHmac, keyRingWithoutLocalKeys, KeyRing } from './keys';
+import type { Defaulted, JwtConfig, JwtOptions } from './options';
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** `jwksUri`: an absolute https URL (http only to a loopback host: keys must not travel in clear). */
+function jwksUriOption(value: unknown, problems: string[]): URL | undefined {
+  let uri: URL | undefined;
+  try {
+    uri = typeof value === 'string' ? new URL(value) : undefined;
+  } catch {
+    uri = undefined;
+  }
+  const secureEnough = uri !== undefined && (uri.protocol === 'https:' || (uri.protocol === 'http:' && LOOPBACK_HOSTS.has(uri.hostname)));
+  if (!secureEnough) problems.push(`jwksUri must be an absolute https:// URL (http:// only for localhost), got ${describe(value)}`);
+  return secureEnough ? uri : undefined;
+}
+
+/** Where verification keys come from besides the ring: a JWK Set URL, or the app's loader (never both). */
+function keySourceProblems(merged: JwtOptions, problems: string[]): void {
+  const remote = merged.jwksUri !== undefined ? 'jwksUri' : merged.decodeKeyLoader !== undefined ? 'decodeKeyLoader' : undefined;
+  if (merged.decodeKeyLoader !== undefined && typeof merged.decodeKeyLoader !== 'function') problems.push('decodeKeyLoader must be a function (header, payload) => key');
+  if (merged.jwksUri !== undefined && merged.decodeKeyLoader !== undefined) problems.push('give jwksUri or decodeKeyLoader, not both');
+  if (remote !== undefined && merged.verificationKeys !== undefined) problems.push(`verificationKeys cannot be used with ${remote}: it picks the verification keys`);
+  if (merged.jwksUri === undefined) {
+    if (merged.jwksCacheMaxAge !== undefined) problems.push('jwksCacheMaxAge needs jwksUri');
+    return;
+  }
+  if (isHmac(merged.algorithm ?? 'HS256')) problems.push("jwksUri needs an asymmetric algorithm (RS/PS/ES), e.g. algorithm: 'RS256'");
+  if (merged.secret !== undefined) problems.push('jwksUri cannot be used with secret: HMAC secrets are never published in a JWK Set');
+  if (merged.publicKey !== undefined) problems.push('jwksUri cannot be used with publicKey: the key set gives the verification keys');
+}
+
+/** The resolved interop options: split aud/iss, remote keys, the key loader. */
+export function interopOptions(merged: Defaulted & JwtOptions, problems: string[]): Pick<JwtConfig, 'audienceClaim' | 'issuer' | 'issuerClaim' | 'jwks' | 'decodeKeyLoader'> {
+  if (merged.audience !== undefined && (merged.encodeAudience !== undefined || merged.decodeAudience !== undefined)) {
+    problems.push('give audience (both ways), or encodeAudience / decodeAudience, not both');
+  }
+  if (merged.issuer !== undefined && (merged.encodeIssuer !== undefined || merged.decodeIssuer !== undefined)) {
+    problems.push('give issuer (both ways), or encodeIssuer / decodeIssuer, not both');
+  }
+  keySourceProblems(merged, problems);
+  let jwks: JwtConfig['jwks'];
+  if (merged.jwksUri !== undefined) {
+    const uri = jwksUriOption(merged.jwksUri, problems);
+    const parsed = parseDuration(merged.jwksCacheMaxAge ?? '10m');
+    const seconds = 'problem' in parsed ? false : parsed.seconds;
+    if (seconds === false || seconds <= 0) problems.push(`jwksCacheMaxAge ${'problem' in parsed ? parsed.problem : 'must be a positive duration'}`);
+    if (uri && seconds) jwks = { uri, cacheMaxAgeSeconds: seconds };
+  }
+  return {
+    audienceClaim: merged.encodeAudience ?? merged.audience,
+    issuer: merged.decodeIssuer ?? merged.issuer,
+    issuerClaim: merged.encodeIssuer ?? merged.issuer,
+    jwks,
+    decodeKeyLoader: typeof merged.decodeKeyLoader === 'function' ? merged.decodeKeyLoader : undefined,
+  };
+}
+
+/** The key ring; with remote or loaded keys and no key of its own, a ring with the allow-list only. */
+export function buildKeys(merged: Defaulted & JwtOptions, problems: string[]): KeyRing | undefined {
+  const ownKeys = merged.secret !== undefined || merged.privateKey !== undefined || merged.publicKey !== undefined;
+  if (!ownKeys && (merged.jwksUri !== undefined || merged.decodeKeyLoader !== undefined)) return keyRingWithoutLocalKeys(merged.algorithm);
+  return buildKeyRing(merged, problems);
+}

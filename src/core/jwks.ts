@@ -1,0 +1,99 @@
+/**
+ * Remote keys from a JWK Set URL (`jwksUri`). Fetching, caching, the cooldown on
+ * refetches and the timeout are jose's `createRemoteJWKSet`; this module maps its
+ * answers onto ours (422 for a token no key fits, 503 when the set cannot be had)
+ * and says which fetch of the set a key came from, so a verified-token cache never
+ * outlives a key that left the set.
+ */
+import { KeyObject } from 'node:crypto';
+import { InvalidTokenError, JwtError } from './errors';
+import { Algorithm, algNotAllowed, keyFitsAlgorithm, VerificationKey } from './keys';
+
+type Jose = typeof import('jose', { with: { 'resolution-mode': 'import' } });
+type RemoteJwks = ReturnType<Jose['createRemoteJWKSet']>;
+
+/**
+ * How often an unknown `kid` may trigger a refetch, and how long a fetch may take.
+ * Internal: the contract fixes 30 s and 5 s; the specs shorten them.
+ */
+export const jwksTiming = { cooldownMs: 30_000, timeoutMs: 5_000 };
+
+/**
+ * The JWK Set at `jwksUri` could not be fetched or read (unreachable, timeout, not 200,
+ * not a JWK Set): fail closed, 503 `Key set unavailable`. Answered by `storeUnavailableLoader`
+ * (the loader of every 503); the fetch error is the `cause`.
+ */
+export class KeySetUnavailableError extends JwtError {
+  constructor(cause?: unknown) {
+    super('storeUnavailable', 'ERR_JWT_KEY_SET_UNAVAILABLE', 503, 'Key set unavailable', { cause });
+  }
+}
+
+/** A key taken from the remote set, with the fetch it came from. */
+export interface RemoteKey {
+  key: VerificationKey;
+  /** The JWK Set document of that fetch: a new fetch gives a new one. */
+  generation: object;
+}
+
+/** jose's errors for "no key of the set fits this token": the token is at fault (422). */
+function tokenRefusal(error: unknown): InvalidTokenError | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ERR_JWKS_NO_MATCHING_KEY') return new InvalidTokenError('Unknown key id (kid)', 'ERR_JWT_UNKNOWN_KID', error);
+  if (code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') {
+    return new InvalidTokenError('Several keys match this token: it needs a key id (kid)', 'ERR_JWT_AMBIGUOUS_KID', error);
+  }
+  return undefined;
+}
+
+export class RemoteKeySet {
+  private remote: Promise<RemoteJwks> | undefined;
+  /** jose writes each fetched set here (`jwks`) with its time (`uat`). */
+  private readonly fetched: { uat?: number; jwks?: object } = {};
+
+  constructor(private readonly uri: URL, private readonly cacheMaxAgeMs: number) {}
+
+  /**
+   * Whether a token verified with a key of fetch `generation` may be served from cache:
+   * that fetch is still the last one and still within `jwksCacheMaxAge`.
+   */
+  isCurrent(generation: object | undefined): boolean {
+    const { uat, jwks } = this.fetched;
+    return generation !== undefined && generation === jwks && uat !== undefined && Date.now() < uat + this.cacheMaxAgeMs;
+  }
+
+  /**
+   * The key for a token's header: fetched (or refetched once per cooldown on an
+   * unknown `kid`), checked to fit `algorithm`.
+   *
+   * @example const { key } = await keySet.keyFor({ alg: 'RS256', kid: 'k1' }, 'RS256')
+   */
+  async keyFor(header: Record<string, unknown>, algorithm: Algorithm): Promise<RemoteKey> {
+    const { kid } = header;
+    if (kid !== undefined && typeof kid !== 'string') throw new InvalidTokenError('Unknown key id (kid)', 'ERR_JWT_UNKNOWN_KID');
+    const remote = await this.load();
+    let found: Awaited<ReturnType<RemoteJwks>>;
+    try {
+      found = await remote({ alg: algorithm, kid });
+    } catch (error) {
+      throw tokenRefusal(error) ?? new KeySetUnavailableError(error);
+    }
+    const key = found instanceof Uint8Array ? undefined : KeyObject.from(found);
+    if (!key || !keyFitsAlgorithm(key, algorithm)) throw algNotAllowed();
+    // the set the key came from (a second fetch finishing between jose's answer and here would need two fetches in one call)
+    return { key: { kid, algorithm, key }, generation: this.fetched.jwks! };
+  }
+
+  /** jose 6 is ESM only: imported on first use (a CommonJS build cannot require it on every Node 20). */
+  private load(): Promise<RemoteJwks> {
+    this.remote ??= import('jose').then((jose) =>
+      jose.createRemoteJWKSet(this.uri, {
+        cacheMaxAge: this.cacheMaxAgeMs,
+        cooldownDuration: jwksTiming.cooldownMs,
+        timeoutDuration: jwksTiming.timeoutMs,
+        [jose.jwksCache]: this.fetched as Record<string, never>, // starts empty; jose writes each fetch into it
+      }),
+    );
+    return this.remote;
+  }
+}

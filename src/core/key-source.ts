@@ -1,0 +1,100 @@
+/**
+ * Where the key for a token comes from: the configured key ring (sync, the hot path),
+ * a remote JWK Set (`jwksUri`), or the app's `decodeKeyLoader` (per-tenant keys).
+ * Every source is handed a header whose `alg` already passed the allow-list, and
+ * answers a key that fits that algorithm, or refuses the token.
+ */
+import { InvalidTokenError } from './errors';
+import { decodeJsonSegment, ParsedToken } from './jws';
+import { RemoteKeySet } from './jwks';
+import { Algorithm, algNotAllowed, buildVerificationKey, isHmac, KeyInput, KeyRing, VerificationKey } from './keys';
+import type { JwtConfig } from './options';
+
+/** The app's key lookup (fje's `decode_key_loader`): the unverified header and payload in, the key out. */
+export type DecodeKeyLoader = (
+  header: Readonly<Record<string, unknown>>,
+  payload: Readonly<Record<string, unknown>>,
+) => KeyInput | null | undefined | Promise<KeyInput | null | undefined>;
+
+/** A key, and what a cached verification made with it depends on (see `KeySource.isCurrent`). */
+export interface ChosenKey {
+  key: VerificationKey;
+  generation?: object;
+}
+
+export interface KeySource {
+  /** The key for a parsed token: at once for local keys, a promise for remote or loaded ones. */
+  keyFor(parsed: ParsedToken, algorithm: Algorithm): VerificationKey | Promise<ChosenKey>;
+  /** Whether a verification made with a key of `generation` may still be served from the cache. */
+  isCurrent(generation: object | undefined): boolean;
+}
+
+/** The configured ring: `kid` picks a key (an unknown one is refused), no `kid` the current key. */
+class LocalKeySource implements KeySource {
+  constructor(private readonly ring: KeyRing) {}
+
+  keyFor(parsed: ParsedToken, algorithm: Algorithm): VerificationKey {
+    const { kid } = parsed.header;
+    // jku, x5u, jwk and x5c are never fetched or trusted: only the configured keys count
+    let key = this.ring.current;
+    if (kid !== undefined) {
+      key = typeof kid === 'string' ? this.ring.byKid.get(kid) : undefined;
+      if (!key) throw new InvalidTokenError('Unknown key id (kid)', 'ERR_JWT_UNKNOWN_KID');
+    }
+    if (!key || key.algorithm !== algorithm) throw algNotAllowed();
+    return key;
+  }
+
+  isCurrent(): boolean {
+    return true;
+  }
+}
+
+class RemoteKeySource implements KeySource {
+  private readonly keySet: RemoteKeySet;
+
+  constructor(uri: URL, cacheMaxAgeSeconds: number) {
+    this.keySet = new RemoteKeySet(uri, cacheMaxAgeSeconds * 1000);
+  }
+
+  keyFor(parsed: ParsedToken, algorithm: Algorithm): Promise<ChosenKey> {
+    return this.keySet.keyFor(parsed.header, algorithm);
+  }
+
+  isCurrent(generation: object | undefined): boolean {
+    return this.keySet.isCurrent(generation);
+  }
+}
+
+/** The app decides per token; never cached, so a key it stops returning stops verifying at once. */
+class LoaderKeySource implements KeySource {
+  constructor(private readonly load: DecodeKeyLoader) {}
+
+  async keyFor(parsed: ParsedToken, algorithm: Algorithm): Promise<ChosenKey> {
+    // the loader reads the tenant (iss, a custom claim) before the signature is checked: hand it copies
+    const header = Object.freeze({ ...parsed.header });
+    const payload = Object.freeze(decodeJsonSegment(parsed.payloadSegment, 'payload'));
+    const input = await this.load(header, payload);
+    if (input === undefined || input === null) throw new InvalidTokenError('No verification key for this token', 'ERR_JWT_NO_KEY');
+    const problems: string[] = [];
+    const fields = isHmac(algorithm) ? { algorithm, secret: input } : { algorithm, publicKey: input };
+    const key = buildVerificationKey(fields, 'decodeKeyLoader', problems);
+    if (!key || problems.length > 0) throw algNotAllowed();
+    return { key: { kid: undefined, algorithm, key } };
+  }
+
+  isCurrent(): boolean {
+    return false;
+  }
+}
+
+/**
+ * The key source a configuration verifies with.
+ *
+ * @example const source = keySourceFor(config); const key = await source.keyFor(parsed, 'RS256')
+ */
+export function keySourceFor(config: JwtConfig): KeySource {
+  if (config.jwks) return new RemoteKeySource(config.jwks.uri, config.jwks.cacheMaxAgeSeconds);
+  if (config.decodeKeyLoader) return new LoaderKeySource(config.decodeKeyLoader);
+  return new LocalKeySource(config.keys);
+}
