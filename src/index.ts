@@ -36,3 +36,6 @@ export type { TieredTokenStoreOptions } from './store/tiered';
 // interop: Flask-JWT-Extended 4 and outside issuers (issue 14)
 export { KeySetUnavailableError } from './core/jwks';
 export type { DecodeKeyLoader } from './core/key-source';
+// OpenAPI (0.2 F)
+export { addJwtSecurity } from './openapi';
+export type { OpenApiDocument } from './openapi';

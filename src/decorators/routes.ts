@@ -151,7 +151,9 @@ export function installRouteHooks(wrap: (target: Function, method: MethodName) =
     const guard = effectiveGuard(target, method);
     if (!guard) {
       const params = filterParams(target, method);
-      if (params.some((p) => INJECTING_PARAMS.has(p)) && !coveredByMiddleware(storage.uses, target, method)) {
+      // only for a served controller: tools such as routing-controllers-openapi also read abstract bases' actions
+      const served = storage.controllers.some((c) => c.target === target);
+      if (served && params.some((p) => INJECTING_PARAMS.has(p)) && !coveredByMiddleware(storage.uses, target, method)) {
         throw new JwtUsageError(
           `${target.name}.${method} uses @Identity(), @Claims() or @CurrentJwtUser() but no guard covers its route: ` +
             'add @JwtRequired() (or @JwtOptional()) to the method or its class',
