@@ -116,7 +116,7 @@ function guardFunction(original: Function, owner: object, method: string | symbo
     const guard = effectiveGuard(target, method);
     const proof = args[args.length - 1];
     if (proof instanceof RouteProof) {
-      args = args.slice(0, -1);
+      args.pop(); // our own rest array: no copy
       if (proof.guard === guard) return original.apply(this, args);
     }
     if (!guard) return original.apply(this, args);
