@@ -26,3 +26,12 @@ export { RedisTokenStore } from './store/redis';
 export type { RedisTokenStoreOptions } from './store/redis';
 export { TieredTokenStore } from './store/tiered';
 export type { TieredTokenStoreOptions } from './store/tiered';
+// --- issue 13 (sessions): blocklist mode, log out everywhere, refresh rotation ---
+export { revokeAllTokens, rotateRefreshToken } from './tokens';
+export type { RotateRefreshTokenOptions } from './tokens';
+export type { RevocationTarget } from './core/manager';
+export type { TokenPair, RotateOptions } from './core/rotation';
+export type { RevocationMode, RevocationOptions } from './core/options';
+export type {
+  TokenQuery, TokenState, FamilyState, RefreshTokenUse, RefreshTokenUseOutcome,
+} from './store/token-store';

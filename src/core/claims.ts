@@ -11,7 +11,8 @@ export type TokenType = 'access' | 'refresh';
 
 /** Claims the library writes itself: a custom claim may not overwrite them. */
 export function reservedClaims(config: JwtConfig): ReadonlySet<string> {
-  return new Set([config.identityClaim, 'sub', 'type', 'fresh', 'jti', 'iat', 'nbf', 'exp', 'aud', 'iss', 'csrf', '__proto__']);
+  const sessions = config.revocation ? ['fam', 'gen'] : []; // issue 13: the family and cut-off claims
+  return new Set([config.identityClaim, 'sub', 'type', 'fresh', 'jti', 'iat', 'nbf', 'exp', 'aud', 'iss', 'csrf', '__proto__', ...sessions]);
 }
 
 export function nowSeconds(): number {

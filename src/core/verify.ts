@@ -7,12 +7,12 @@
 import { LRUCache } from 'lru-cache';
 import { checkStaticClaims, checkTimeClaims, nowSeconds, TokenType } from './claims';
 import { checkCsrf } from './csrf';
-import { FreshTokenRequiredError, InvalidTokenError, RevokedTokenError, StoreUnavailableError } from './errors';
+import { FreshTokenRequiredError, InvalidTokenError } from './errors';
 import { decodeJsonSegment, isSignatureValid, parseCompactToken } from './jws';
 import type { VerificationKey } from './keys';
 import type { JwtConfig } from './options';
 import type { TokenPayload } from './responses';
-import type { StoredToken, TokenStore } from '../store/token-store';
+import { checkSession } from './sessions';
 
 /** What a route demands of its token. */
 export interface Requirement {
@@ -119,30 +119,15 @@ export class TokenVerifier {
   }
 
   /**
-   * Refuses a revoked token, or a checked token the store does not know (503 when the store fails).
-   * `undefined` when answered at once (or not checked); else the pending store lookup.
+   * Refuses a revoked token (by its record as the mode reads it, its identity's cut-off, its
+   * family, refresh-token reuse); 503 when the store fails. `undefined` when answered at once
+   * (or not checked); else the pending store lookup. The rules live in sessions.ts.
    */
   private revocationCheck(payload: TokenPayload): Promise<void> | undefined {
     const revocation = this.config.revocation;
     if (!revocation || (revocation.checks === 'refresh' && payload.type !== 'refresh')) return undefined;
-    const jti = payload.jti as string;
-    const known = revocation.store.peek?.(jti);
-    if (known !== undefined) return refuseRevoked(known, payload);
-    return findRecord(revocation.store, jti).then((record) => refuseRevoked(record, payload));
+    return checkSession(this.config, revocation, payload);
   }
-}
-
-async function findRecord(store: TokenStore, jti: string): Promise<StoredToken | undefined> {
-  try {
-    return await store.find(jti);
-  } catch (error) {
-    throw new StoreUnavailableError(error);
-  }
-}
-
-function refuseRevoked(record: StoredToken | undefined, payload: TokenPayload): undefined {
-  if (!record || record.revoked !== false) throw new RevokedTokenError(payload);
-  return undefined;
 }
 
 /** The type and freshness rules of a route (pure: no I/O). */
