@@ -56,7 +56,7 @@ function revocationOption(value: unknown, problems: string[]): RevocationConfig 
   if (mode !== 'allowlist' && mode !== 'blocklist') problems.push(`revocation.mode must be 'allowlist' or 'blocklist', got ${describe(mode)}`);
   if (typeof refreshRotation !== 'boolean') problems.push(`revocation.refreshRotation must be true or false, got ${describe(refreshRotation)}`);
   if (typeof reuseIntervalSeconds !== 'number' || !Number.isInteger(reuseIntervalSeconds) || reuseIntervalSeconds < 0 || reuseIntervalSeconds > 300) {
-    problems.push(`revocation.reuseIntervalSeconds must be a whole number of seconds from 0 to 300, got ${describe(reuseIntervalSeconds)}`);
+    problems.push(`revocation.reuseIntervalSeconds must be a whole number of seconds from 0 to 300, got ${typeof reuseIntervalSeconds === 'number' ? reuseIntervalSeconds : describe(reuseIntervalSeconds)}`);
   }
   const missing = store && refreshRotation === true ? missingMethods(store, ROTATION_METHODS) : [];
   if (missing.length > 0) problems.push(`revocation.refreshRotation needs a store with ${missing.join(', ')} (this store lacks them; MemoryTokenStore, RedisTokenStore and TieredTokenStore have them)`);
