@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { Get, HttpCode, JsonController, Post } from 'routing-controllers';
 import request from 'supertest';
 import {
-  Claims, createAccessToken, createRefreshToken, Identity, JwtManager, JwtRequired, MemoryTokenStore, RefreshRequired,
+  Claims, createAccessToken, createRefreshToken, Identity, JwtRequired, MemoryTokenStore, RefreshRequired,
   revokeAllTokens, revokeToken, rotateRefreshToken,
 } from '../../src';
 import type { JwtOptions, TokenPayload } from '../../src';

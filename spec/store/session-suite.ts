@@ -229,6 +229,38 @@ export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<R
     const open = async (): Promise<TokenStore> => redis.track(new RedisTokenStore(options()));
     defineSessionSuite({ first: open, second: open });
   });
+  describe('Redis layout of the session state', () => {
+    let store: RedisTokenStore;
+    const days = (n: number) => n * 24 * 3600;
+    const near = (ttl: number, expected: number) => assert.ok(ttl > expected - 10 && ttl <= expected + 1, `TTL ${ttl}, expected ~${expected}`);
+    beforeEach(() => {
+      store = redis.track(new RedisTokenStore(options()));
+    });
+
+    it('keeps a blocklist revocation exactly until the token exp', async () => {
+      JwtManager.configure({ secret: SECRET, revocation: { store, mode: 'blocklist' } });
+      const token = await createAccessToken('alice', { expiresIn: '2h' });
+      await revokeToken(token);
+      near(await redis.env.admin.ttl(store.keys.token(payloadOf(token).jti as string)), 7200);
+    });
+
+    it('keeps a cut-off for the longest token lifetime (refresh: 30 days)', async () => {
+      JwtManager.configure({ secret: SECRET, revocation: { store } });
+      await revokeAllTokens('alice');
+      near(await redis.env.admin.ttl(store.keys.cutoff('alice')), days(30));
+    });
+
+    it('keeps a family as long as its tokens live, and never stores a retry answer readable as a token', async () => {
+      JwtManager.configure({ secret: SECRET, revocation: { store, refreshRotation: true, reuseIntervalSeconds: 10 } });
+      const first = await createRefreshToken('alice');
+      const pair = await JwtManager.instance.rotateRefreshToken(payloadOf(first));
+      const key = store.keys.family(payloadOf(first).fam as string);
+      near(await redis.env.admin.ttl(key), days(30));
+      const stored = JSON.stringify(await redis.env.admin.hgetall(key));
+      assert.ok(!stored.includes(pair.refreshToken.split('.')[2]) && !stored.includes('eyJ'), stored);
+    });
+  });
+
   describe('TieredTokenStore', () => {
     const open = async (): Promise<TokenStore> => {
       const store = redis.track(new TieredTokenStore(options()));
