@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import {
   createAccessToken, createRefreshToken, JwtConfigurationError, JwtManager, JwtUsageError, MemoryTokenStore, revokeAllTokens,
-  rotateRefreshToken,
+  revokeToken, rotateRefreshToken,
 } from '../../src';
 import { CountingStore } from '../support/store';
 import { SECRET } from '../support/server';
@@ -64,5 +64,27 @@ describe('core: session options and usage', () => {
     JwtManager.configure({ secret: SECRET, revocation: { store: new MemoryTokenStore(), refreshRotation: true } });
     await assert.rejects(createRefreshToken('alice', { claims: { fam: 'victims-family' } }), /the claim 'fam' is reserved/);
     await assert.rejects(createAccessToken('alice', { claims: { gen: 9e15 } }), /the claim 'gen' is reserved/);
+  });
+});
+
+describe('core: rotateRefreshToken outside a guarded route', () => {
+  afterEach(() => JwtManager.reset());
+  beforeEach(() => JwtManager.configure({ secret: SECRET, revocation: { store: new MemoryTokenStore(), refreshRotation: true } }));
+
+  it('refuses a token passed by hand that was revoked: 401, nothing minted', async () => {
+    const token = await createRefreshToken('alice');
+    await revokeToken(token);
+    await assert.rejects(rotateRefreshToken({ token }), { status: 401, message: 'Token has been revoked' });
+  });
+
+  it('refuses a token passed by hand from before a log out everywhere: 401', async () => {
+    const token = await createRefreshToken('alice');
+    await revokeAllTokens('alice');
+    await assert.rejects(rotateRefreshToken({ token }), { status: 401, message: 'Token has been revoked' });
+  });
+
+  it('rotates a valid token passed by hand', async () => {
+    const { refreshToken } = await rotateRefreshToken({ token: await createRefreshToken('alice') });
+    assert.equal(typeof refreshToken, 'string');
   });
 });

@@ -203,6 +203,15 @@ export function defineSessionSuite(stores: SessionStores): void {
       assert.equal(await check(answer.refreshToken, REFRESH), 'ok');
     });
 
+    it('once the family has moved on, a second use of an older token is reuse even inside the interval', async () => {
+      await configure({ refreshRotation: true, reuseIntervalSeconds: 10 });
+      const first = await createRefreshToken('alice');
+      const second = await rotate(first);
+      const third = await rotate(second.refreshToken);
+      await assert.rejects(rotate(first), RevokedTokenError);
+      assert.equal(await check(third.refreshToken, REFRESH), REVOKED);
+    });
+
     it('treats a second use as reuse when reuseIntervalSeconds is 0', async () => {
       const first = await createRefreshToken('alice');
       const answer = await rotate(first);

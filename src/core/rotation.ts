@@ -12,7 +12,7 @@ import { JwtUsageError, RevokedTokenError } from './errors';
 import { AccessTokenOptions, issueToken, RefreshTokenOptions } from './issue';
 import type { JwtConfig } from './options';
 import type { Loaders, TokenPayload } from './responses';
-import { familyOf, keepUntil } from './sessions';
+import { checkSession, familyOf, keepUntil } from './sessions';
 import { callStore, unavailable } from './store-call';
 import { checkRequirement, REFRESH } from './verify';
 
@@ -62,6 +62,8 @@ export async function rotate(config: JwtConfig, loaders: Partial<Loaders>, prese
     throw new JwtUsageError('rotateRefreshToken() needs refresh rotation: configure revocation: { store, refreshRotation: true }');
   }
   checkRequirement(presented, REFRESH);
+  // the guard has checked it already; a token or payload passed in by hand has not (cheap when the tier knows it)
+  await checkSession(config, revocation, presented);
   const identity = presented[config.identityClaim];
   const family = familyOf(presented, revocation)!;
   const access = { ...options.access, fresh: false };

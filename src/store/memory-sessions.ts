@@ -11,6 +11,8 @@ interface Cutoff {
 
 interface Family {
   revoked: boolean;
+  /** The jti rotated last: only its answer is kept (the same rule as the Redis store). */
+  last?: string;
   /** Rotated jtis: when, and what a retry inside the reuse interval gets. */
   used: Map<string, { at: number; answer: string }>;
   expiresAtMs: number;
@@ -58,16 +60,20 @@ export class MemorySessions {
 
   useRefreshToken(use: RefreshTokenUse): RefreshTokenUseOutcome {
     this.wrote();
-    const family = this.family(use.family) ?? { revoked: false, used: new Map(), expiresAtMs: 0 };
+    const family: Family = this.family(use.family) ?? { revoked: false, used: new Map(), expiresAtMs: 0 };
     if (family.revoked) return { outcome: 'revoked' };
     family.expiresAtMs = Math.max(family.expiresAtMs, toMs(use.keepUntil));
     this.families.set(use.family, family);
     const used = family.used.get(use.jti);
     if (used === undefined) {
+      const previous = family.last === undefined ? undefined : family.used.get(family.last);
+      if (previous) previous.answer = '';
       family.used.set(use.jti, { at: use.now, answer: use.answer });
+      family.last = use.jti;
       return { outcome: 'rotated' };
     }
-    if (use.reuseIntervalMs > 0 && use.now - used.at <= use.reuseIntervalMs) return { outcome: 'retry', answer: used.answer };
+    const isRetry = use.reuseIntervalMs > 0 && used.answer !== '' && use.now - used.at <= use.reuseIntervalMs;
+    if (isRetry) return { outcome: 'retry', answer: used.answer };
     family.revoked = true;
     return { outcome: 'reused' };
   }

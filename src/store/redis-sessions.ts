@@ -3,8 +3,11 @@
  *
  * - `<prefix>g:{<identity>}` the identity's cut-off generation (a string), kept for the longest
  *   token lifetime after each `revokeAll`;
- * - `<prefix>f:{<family>}` one hash per family: `revoked`, `until` (how long to keep it), and one
- *   `u:<jti>` field per rotated refresh token holding `<usedAt ms>|<encrypted answer>`.
+ * - `<prefix>f:{<family>}` one hash per family: `revoked`, `until` (how long to keep it), `last`
+ *   (the jti rotated last), and one `u:<jti>` field per rotated refresh token holding
+ *   `<usedAt ms>|<sealed answer>`. Only the last rotation keeps its answer: once the family has
+ *   moved on, a second use of an older token is reuse even inside the interval, and the hash
+ *   grows by a few dozen bytes per rotation, not by a token pair.
  *
  * A family is one key, so one hash slot on a Cluster: the use-once script touches nothing else
  * and is atomic there too. Every write publishes, in the same script, the tier key it changed
@@ -56,13 +59,19 @@ if used then
   local sep = string.find(used, '|', 1, true)
   local at = tonumber(string.sub(used, 1, sep - 1))
   local interval = tonumber(ARGV[3])
-  if interval > 0 and tonumber(ARGV[2]) - at <= interval then return {'retry', string.sub(used, sep + 1)} end
+  local answer = string.sub(used, sep + 1)
+  if interval > 0 and answer ~= '' and tonumber(ARGV[2]) - at <= interval then return {'retry', answer} end
   redis.call('HSET', KEYS[1], 'revoked', '1')
   keep(KEYS[1], ARGV[5])
   redis.call('PUBLISH', ARGV[6], ARGV[7])
   return {'reused'}
 end
-redis.call('HSET', KEYS[1], field, ARGV[2] .. '|' .. ARGV[4])
+local last = redis.call('HGET', KEYS[1], 'last')
+if last then
+  local previous = redis.call('HGET', KEYS[1], 'u:' .. last)
+  if previous then redis.call('HSET', KEYS[1], 'u:' .. last, string.sub(previous, 1, string.find(previous, '|', 1, true))) end
+end
+redis.call('HSET', KEYS[1], field, ARGV[2] .. '|' .. ARGV[4], 'last', ARGV[1])
 keep(KEYS[1], ARGV[5])
 redis.call('PUBLISH', ARGV[6], ARGV[7])
 return {'rotated'}`;

@@ -90,7 +90,9 @@ export class TieredTokenStore implements TokenStore {
     return this.linkUp;
   }
 
+  /** A new token's jti cannot be in the tier (no one had it); a blocklist revocation may be, as unknown. */
   async add(entry: StoreEntry): Promise<void> {
+    if (!entry.record.revoked) return this.redisStore.add(entry);
     await this.writing(tierKey.token(entry.jti), () => this.redisStore.add(entry));
   }
 

@@ -63,7 +63,10 @@ export interface RefreshTokenUse {
   jti: string;
   /** Now, in ms since the epoch (the caller's clock). */
   now: number;
-  /** A second use of `jti` within this many ms returns the first use's `answer`; later it is reuse. */
+  /**
+   * A second use of `jti` within this many ms returns the first use's `answer`; later it is reuse,
+   * and so is any second use once a newer token of the family has been rotated.
+   */
   reuseIntervalMs: number;
   /** Opaque, already encrypted: what a retry inside the interval gets back. `''` when the interval is 0. */
   answer: string;
