@@ -4,6 +4,7 @@
  * standalone Redis, a Sentinel and a Cluster.
  */
 import assert from 'node:assert/strict';
+import { Cluster } from 'ioredis';
 import {
   createAccessToken, createRefreshToken, getStoredToken, JwtManager, RevokedTokenError, revokeAllTokens, revokeToken,
   TokenNotFoundError, unrevokeToken,
@@ -277,5 +278,21 @@ export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<R
       return store;
     };
     defineSessionSuite({ first: open, second: open, propagationMs: 1000 });
+
+    it('serves cut-offs from Redis, not its tier, while its invalidation link is cut', async () => {
+      const a = await open();
+      const b = (await open()) as TieredTokenStore;
+      JwtManager.configure({ secret: SECRET, revocation: { store: a, checks: 'all' } });
+      const token = await createAccessToken('alice');
+      const config = JwtManager.instance.config;
+      const other = new TokenVerifier({ ...config, revocation: { ...config.revocation!, store: b } });
+      assert.equal(await outcome(other, token, ACCESS), 'ok'); // cached in B's tier
+      const masters = redis.env.admin instanceof Cluster ? redis.env.admin.nodes('master') : [redis.env.admin];
+      await Promise.all(masters.map((node) => node.client('KILL', 'TYPE', 'pubsub')));
+      await eventually(async () => assert.equal(b.isLinkUp, false), 1000);
+      await revokeAllTokens('alice'); // B hears nothing of it
+      assert.equal(await outcome(other, token, ACCESS), REVOKED);
+      JwtManager.reset();
+    });
   });
 }

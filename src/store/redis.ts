@@ -90,6 +90,11 @@ export function ownedClientOptions(commandTimeoutMs: number) {
  * Each call is bounded by `commandTimeoutMs` and rejects with a `TokenStoreError` when Redis
  * cannot answer in time (fail closed); once Redis is back, calls succeed again by themselves.
  *
+ * Sessions (cut-offs, refresh-token families: see redis-sessions.ts): nothing is cached, so every
+ * answer is Redis's state at the time of the read. `revokeAll`, `useRefreshToken` and
+ * `revokeFamily` are single Lua scripts on one key each (one slot on a Cluster), so each is
+ * atomic; each publishes the key it changed for the tiered stores in the same script.
+ *
  * @example
  * ```ts
  * const store = new RedisTokenStore({ redis: 'redis://127.0.0.1:6379', keyPrefix: 'myapp:jwt:' });
