@@ -229,7 +229,8 @@ export class TieredTokenStore implements TokenStore {
       this.linkDown();
       if (this.redisStore.client instanceof Cluster) this.moveIfStillDown(subscriber);
     });
-    subscriber.on('message', (_channel: string, key: string) => this.invalidate(key));
+    // a bare jti is what a 0.1 instance publishes: understood, so a rolling upgrade keeps its bound
+    subscriber.on('message', (_channel: string, key: string) => this.invalidate(/^[tgf]:/.test(key) ? key : tierKey.token(key)));
     subscriber.on('ready', () => {
       subscriber.subscribe(channel).then(
         () => {
