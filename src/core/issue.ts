@@ -14,7 +14,7 @@ import { JwtUsageError } from './errors';
 import { isPlainObject } from './jws';
 import type { JwtConfig } from './options';
 import type { Loaders, TokenPayload } from './responses';
-import { CUTOFF_CLAIM, FAMILY_CLAIM } from './sessions';
+import { CUTOFF_CLAIM, FAMILY_CLAIM, isCheckedType } from './sessions';
 import { callStore, storeFailure } from './store-call';
 
 export interface AccessTokenOptions {
@@ -105,18 +105,13 @@ export async function issueToken(
   return token;
 }
 
-function isChecked(config: JwtConfig, type: TokenType): boolean {
-  const revocation = config.revocation;
-  return revocation !== undefined && (revocation.checks === 'all' || type === 'refresh');
-}
-
 /** `gen` for a checked token (when the store keeps cut-offs) and `fam` under refresh rotation. */
 async function sessionClaims(config: JwtConfig, type: TokenType, identity: string, family: string | undefined): Promise<TokenPayload> {
   const revocation = config.revocation;
   if (!revocation) return {};
   const claims: TokenPayload = {};
   const store = revocation.store;
-  if (isChecked(config, type) && typeof store.cutoff === 'function') {
+  if (isCheckedType(revocation, type) && typeof store.cutoff === 'function') {
     const failed = (error: unknown) => storeFailure('The cut-off of the identity could not be read from the revocation store; the token was not issued', error);
     claims[CUTOFF_CLAIM] = await callStore('cutoff', () => store.cutoff!(identity), failed);
   }
@@ -128,7 +123,7 @@ async function sessionClaims(config: JwtConfig, type: TokenType, identity: strin
 /** Allowlist mode: the record of a checked token, written before the token is handed out. */
 async function recordToken(config: JwtConfig, type: TokenType, identity: string, payload: TokenPayload): Promise<void> {
   const revocation = config.revocation;
-  if (!revocation || revocation.mode !== 'allowlist' || !isChecked(config, type)) return;
+  if (!isCheckedType(revocation, type) || revocation.mode !== 'allowlist') return;
   const exp = payload.exp as number | undefined;
   const entry = { jti: payload.jti as string, identity, expiresAt: exp === undefined ? undefined : exp + config.leeway, record: { token: payload, revoked: false } };
   const failed = (error: unknown) => storeFailure('The token could not be recorded in the revocation store; it was not issued', error);

@@ -30,6 +30,11 @@ export const FAMILY_CLAIM = 'fam';
 /** The private claim holding the cut-off generation current when the token was created. */
 export const CUTOFF_CLAIM = 'gen';
 
+/** Whether the store is asked about tokens of this type (`checks: 'refresh'` leaves access tokens alone). */
+export function isCheckedType(revocation: RevocationConfig | undefined, type: unknown): revocation is RevocationConfig {
+  return revocation !== undefined && (revocation.checks === 'all' || type === 'refresh');
+}
+
 /** Seconds the longest-lived token of this configuration can live (plus leeway); `undefined` when one kind never expires. */
 export function longestLifetime(config: JwtConfig): number | undefined {
   const { accessTokenExpires: access, refreshTokenExpires: refresh } = config;

@@ -12,7 +12,7 @@ import { decodeJsonSegment, isSignatureValid, parseCompactToken } from './jws';
 import type { VerificationKey } from './keys';
 import type { JwtConfig } from './options';
 import type { TokenPayload } from './responses';
-import { checkSession } from './sessions';
+import { checkSession, isCheckedType } from './sessions';
 
 /** What a route demands of its token. */
 export interface Requirement {
@@ -125,8 +125,7 @@ export class TokenVerifier {
    */
   private revocationCheck(payload: TokenPayload): Promise<void> | undefined {
     const revocation = this.config.revocation;
-    if (!revocation || (revocation.checks === 'refresh' && payload.type !== 'refresh')) return undefined;
-    return checkSession(this.config, revocation, payload);
+    return isCheckedType(revocation, payload.type) ? checkSession(this.config, revocation, payload) : undefined;
   }
 }
 
