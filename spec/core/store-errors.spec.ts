@@ -14,6 +14,7 @@ import { TieredTokenStore } from '../../src/store/tiered';
 import { expectResponse } from '../support/assert-response';
 import { freePort, hasRedisServer, RedisServer } from '../support/redis';
 import { SECRET, serve, stop } from '../support/server';
+import { CountingStore } from '../support/store';
 import { eventually } from '../store/redis-suite';
 
 /** Collects what is published on the store-error channel while a test runs. */
@@ -22,6 +23,11 @@ function listen(): { messages: StoreErrorMessage[]; stop(): void } {
   const onMessage = (message: unknown) => messages.push(message as StoreErrorMessage);
   diagnostics.subscribe(STORE_ERROR_CHANNEL, onMessage);
   return { messages, stop: () => diagnostics.unsubscribe(STORE_ERROR_CHANNEL, onMessage) };
+}
+
+/** A 0.1-style custom store (no session methods) whose `peek` throws. */
+class ThrowingLegacyPeekStore extends CountingStore {
+  peek(): never { throw new Error('legacy peek exploded'); }
 }
 
 /** A memory store whose synchronous hot path throws, as a buggy custom store might. */
@@ -100,6 +106,13 @@ describe('store errors: observable, with their root cause (DESIGN 0.2 B)', () =>
     it('answers 503 Token revocation store unavailable over HTTP, never a bare 500', async () => {
       const store = new ThrowingPeekStore();
       http = serve([RefreshController], { revocation: { store } });
+      const token = await createRefreshToken('alice');
+      const res = await request(http).post('/se/refresh').set('Authorization', `Bearer ${token}`);
+      expectResponse(res, 503, { msg: 'Token revocation store unavailable' });
+    });
+
+    it('a 0.1 custom store whose peek throws: 503 too', async () => {
+      http = serve([RefreshController], { revocation: { store: new ThrowingLegacyPeekStore() } });
       const token = await createRefreshToken('alice');
       const res = await request(http).post('/se/refresh').set('Authorization', `Bearer ${token}`);
       expectResponse(res, 503, { msg: 'Token revocation store unavailable' });
