@@ -6,7 +6,7 @@ import 'reflect-metadata';
 import Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
 import { BadRequestError, HttpError, useKoaServer } from 'routing-controllers';
-import { JwtManager, JwtOptions, MemoryTokenStore, TokenStore } from '../src';
+import { JwtError, JwtManager, JwtOptions, MemoryTokenStore, TokenStore, TokenStoreError } from '../src';
 import { AuthController, DemoError, ProtectedController, TokensController } from './controllers';
 import { CookieAuthController, CookiePageController } from './cookies';
 import { JwksController } from './jwks';
@@ -16,7 +16,8 @@ export const DEMO_SECRET = 'super-secret-demo-key-change-me-in-production!';
 const ENDPOINTS = {
   'POST /login': 'body {"username","password"} -> fresh access token + refresh token (user test/test, admin/admin)',
   'POST /fresh-login': 'body {"username","password"} -> fresh access token',
-  'POST /refresh': 'refresh token -> new non-fresh access token',
+  'POST /refresh': 'refresh token -> new non-fresh access token + new refresh token (rotation: a spent refresh token is refused, and its family revoked)',
+  'POST /logout-everywhere': 'any access token; every refresh token of yours made before now stops working',
   'GET /protected': 'any access token',
   'GET /protected-fresh': 'fresh access token only',
   'GET /whoami': 'any access token; says who you are',
@@ -47,6 +48,9 @@ async function jsonErrors(ctx: Koa.Context, next: Koa.Next): Promise<void> {
 
 function describeError(error: unknown): { status: number; msg: string } {
   if (error instanceof DemoError) return { status: error.status, msg: error.message };
+  // e.g. a refresh token spent by a concurrent request: rotateRefreshToken() rejects with 401 Token has been revoked
+  if (error instanceof JwtError) return { status: error.status, msg: error.message };
+  if (error instanceof TokenStoreError) return { status: 503, msg: 'Token revocation store unavailable' };
   if (error instanceof BadRequestError) {
     const details = (error as { errors?: { constraints?: Record<string, string> }[] }).errors;
     const reasons = details?.flatMap((e) => Object.values(e.constraints ?? {}));
@@ -99,7 +103,7 @@ export function createDemoApp(options: DemoOptions = {}): Koa {
   JwtManager.configure({
     secret: process.env.JWT_SECRET ?? DEMO_SECRET,
     accessTokenExpires: '5m',
-    revocation: { store: options.store ?? new MemoryTokenStore(), checks: 'refresh' },
+    revocation: { store: options.store ?? new MemoryTokenStore(), checks: 'refresh', refreshRotation: true },
     // the seed's custom claims example
     userClaimsLoader: (identity) => ({ hello: identity, foo: ['bar', 'baz'] }),
     // the seed's "changing default behaviors" example: an expired token answers 200 with its own JSON

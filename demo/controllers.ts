@@ -7,8 +7,8 @@ import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { Body, Get, HttpCode, JsonController, Param, Post, Put } from 'routing-controllers';
 import {
   Claims, createAccessToken, createRefreshToken, FreshJwtRequired, getJwtClaims, getJwtIdentity, getStoredToken,
-  getAllStoredTokens, getStoredTokens, Identity, JwtRequired, RefreshRequired, revokeToken, TokenNotFoundError,
-  TokenPayload, unrevokeToken,
+  getAllStoredTokens, getStoredTokens, Identity, JwtManager, JwtRequired, RefreshRequired, revokeAllTokens, revokeToken,
+  rotateRefreshToken, TokenNotFoundError, TokenPayload, unrevokeToken,
 } from '../src';
 
 export class LoginBody {
@@ -57,11 +57,27 @@ export class AuthController {
     return { access_token: await createAccessToken(body.username, { fresh: true }) };
   }
 
-  /** A refresh token buys a new, non-fresh access token. */
+  /**
+   * Refresh-token rotation: the refresh token is spent, and a new non-fresh access token and a
+   * new refresh token come back. Presenting a spent refresh token again is taken as theft: it is
+   * refused and every token of its family with it. Without rotation configured (the seed's
+   * behaviour), a new non-fresh access token only.
+   */
   @Post('/refresh')
   @RefreshRequired()
   async refresh(@Identity() username: string) {
-    return { access_token: await createAccessToken(username, { fresh: false }) };
+    if (!JwtManager.instance.config.revocation?.refreshRotation) return { access_token: await createAccessToken(username, { fresh: false }) };
+    const { accessToken, refreshToken } = await rotateRefreshToken();
+    return { access_token: accessToken, refresh_token: refreshToken };
+  }
+
+  /** Log out everywhere (e.g. after a password change): every refresh token of the caller made before now stops working. */
+  @Post('/logout-everywhere')
+  @HttpCode(200)
+  @JwtRequired()
+  async logoutEverywhere(@Identity() username: string) {
+    await revokeAllTokens(username);
+    return { msg: 'Logged out everywhere' };
   }
 }
 

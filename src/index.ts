@@ -39,3 +39,12 @@ export type { DecodeKeyLoader } from './core/key-source';
 // OpenAPI (0.2 F)
 export { addJwtSecurity } from './openapi';
 export type { OpenApiDocument } from './openapi';
+// --- issue 13 (sessions): blocklist mode, log out everywhere, refresh rotation ---
+export { revokeAllTokens, rotateRefreshToken } from './tokens';
+export type { RotateRefreshTokenOptions } from './tokens';
+export type { RevocationTarget } from './core/manager';
+export type { TokenPair, RotateOptions } from './core/rotation';
+export type { RevocationMode, RevocationOptions } from './core/options';
+export type {
+  TokenQuery, TokenState, FamilyState, RefreshTokenUse, RefreshTokenUseOutcome,
+} from './store/token-store';

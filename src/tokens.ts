@@ -2,8 +2,11 @@
  * The seed's module-level functions, each delegating to the configured manager.
  */
 import type { AccessTokenOptions, RefreshTokenOptions } from './core/issue';
-import { JwtManager } from './core/manager';
+import { JwtUsageError } from './core/errors';
+import { JwtManager, type RevocationTarget } from './core/manager';
 import type { TokenPayload } from './core/responses';
+import type { RotateOptions, TokenPair } from './core/rotation';
+import { requestContext } from './koa/context';
 import type { StoredToken } from './store/token-store';
 
 /**
@@ -29,14 +32,58 @@ export function decodeToken(token: string, options?: { allowExpired?: boolean })
   return JwtManager.instance.decodeToken(token, options);
 }
 
-/** Revokes a stored token; rejects with `TokenNotFoundError` for an unknown jti. @example await revokeToken(jti) */
-export function revokeToken(jti: string): Promise<void> {
-  return JwtManager.instance.revokeToken(jti);
+/**
+ * Revokes a token, given its jti, the token string (verified first, expired allowed) or its
+ * decoded payload. Allowlist mode: rejects with `TokenNotFoundError` for a token the store does
+ * not hold. Blocklist mode: stores the revocation until the token's `exp`.
+ *
+ * @example await revokeToken(getJwtClaims().jti as string)
+ */
+export function revokeToken(target: RevocationTarget): Promise<void> {
+  return JwtManager.instance.revokeToken(target);
 }
 
-/** @example await unrevokeToken(jti) */
-export function unrevokeToken(jti: string): Promise<void> {
-  return JwtManager.instance.unrevokeToken(jti);
+/** Lifts a revocation (a stored record's flag); cut-offs and family revocations stay. @example await unrevokeToken(jti) */
+export function unrevokeToken(target: RevocationTarget): Promise<void> {
+  return JwtManager.instance.unrevokeToken(target);
+}
+
+/**
+ * Log out everywhere: every token of `identity` created before this call is refused wherever
+ * the store is checked; tokens created after it (same second included) are accepted.
+ *
+ * @example await revokeAllTokens(getJwtIdentity()!) // after a password change
+ */
+export function revokeAllTokens(identity: string): Promise<void> {
+  return JwtManager.instance.revokeAllTokens(identity);
+}
+
+/** Options of {@link rotateRefreshToken}: the presented refresh token, when there is no request context. */
+export interface RotateRefreshTokenOptions extends RotateOptions {
+  /** The presented refresh token (verified here), when the request context is off. */
+  token?: string;
+  /** Its verified payload (e.g. from `@Claims()`), when the request context is off. */
+  payload?: TokenPayload;
+}
+
+/**
+ * Inside a `@RefreshRequired()` route with `revocation.refreshRotation`: marks the presented
+ * refresh token used (exactly once, even under concurrent calls) and resolves with a new
+ * `{ accessToken, refreshToken }` in the same family. A used refresh token presented again is
+ * reuse: it is refused and its whole family revoked.
+ *
+ * @example
+ * @Post('/refresh') @RefreshRequired()
+ * async refresh() { return rotateRefreshToken(); }
+ */
+export async function rotateRefreshToken(options: RotateRefreshTokenOptions = {}): Promise<TokenPair> {
+  const manager = JwtManager.instance;
+  const { token, payload, ...rotateOptions } = options;
+  const presented = payload ?? (token !== undefined ? await manager.decodeToken(token) : requestContext.getStore()?.payload);
+  if (presented === undefined) {
+    throw new JwtUsageError('rotateRefreshToken() found no refresh token: call it inside a @RefreshRequired() route, or pass { token } or { payload }');
+  }
+  return manager.rotateRefreshToken(presented, rotateOptions);
 }
 
 /** @example const { token, revoked } = await getStoredToken(jti) */

@@ -31,11 +31,11 @@ describe('demo: the seed flows', () => {
       expectResponse(await request(server).get('/protected-fresh').set('Authorization', bearer(access_token)), 200, { hello: 'from test' });
     });
 
-    it('POST /refresh with the refresh token gives a new access token', async () => {
+    it('POST /refresh with the refresh token gives a new access token (and, rotated, a new refresh token)', async () => {
       const { refresh_token } = await login();
       const res = await request(server).post('/refresh').set('Authorization', bearer(refresh_token));
       assert.equal(res.status, 200);
-      assert.deepEqual(Object.keys(res.body), ['access_token']);
+      assert.deepEqual(Object.keys(res.body), ['access_token', 'refresh_token']);
     });
 
     it('the refreshed (non-fresh) token is refused on /protected-fresh: 401 Fresh token required', async () => {

@@ -55,6 +55,17 @@ export function defineTieredSuite(setup: (ctx: Mocha.Context) => Promise<RedisEn
     assert.equal((await b.find('jti-1'))?.revoked, true);
   });
 
+  it('obeys a bare-jti invalidation, as a 0.1 instance publishes it (rolling upgrade)', async () => {
+    const b = await instance();
+    await b.add(entry('jti-1', 'alice'));
+    assert.equal((await b.find('jti-1'))?.revoked, false);
+    const key = b.redisStore.keys.token('jti-1');
+    const raw = (await redis.env.admin.get(key)) as string;
+    await redis.env.admin.set(key, raw.replace('"revoked":false', '"revoked":true'), 'KEEPTTL');
+    await redis.env.admin.publish(b.redisStore.keys.channel, 'jti-1');
+    await eventually(async () => assert.equal((await b.find('jti-1'))?.revoked, true), 1000);
+  });
+
   it('does not cache an unknown jti', async () => {
     const a = await instance();
     const b = await instance();

@@ -1,17 +1,21 @@
 /**
  * Token creation: the payload `{ sub, type, fresh, jti, iat, nbf, exp, ...claims }`,
- * signed with the ring's signing key, and recorded in the revocation store when
- * that token type is checked. Resolves only once the record is stored.
+ * signed with the ring's signing key, and (allowlist mode) recorded in the revocation store
+ * when that token type is checked. Resolves only once the record is stored. With revocation on,
+ * a checked token also carries its identity's cut-off generation (`gen`) and, with refresh
+ * rotation, its family (`fam`): see sessions.ts.
  */
 import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { nowSeconds, reservedClaims, TokenType } from './claims';
 import { needsCsrfClaim } from './csrf';
 import { parseDuration, describe } from './duration';
-import { JwtUsageError, TokenStoreError } from './errors';
+import { JwtUsageError } from './errors';
 import { isPlainObject } from './jws';
 import type { JwtConfig } from './options';
 import type { Loaders, TokenPayload } from './responses';
+import { CUTOFF_CLAIM, FAMILY_CLAIM, isCheckedType } from './sessions';
+import { callStore, storeFailure } from './store-call';
 
 export interface AccessTokenOptions {
   /**
@@ -98,6 +102,8 @@ async function resolveIdentity(identity: unknown, loaders: Partial<Loaders>, ver
 /**
  * Creates, signs and (when checked) stores a token.
  *
+ * `family` (internal, from `rotateRefreshToken`) puts the token in an existing refresh-token family.
+ *
  * @example await issueToken(config, loaders, 'access', 'alice', { fresh: true })
  */
 export async function issueToken(
@@ -106,6 +112,7 @@ export async function issueToken(
   type: TokenType,
   identityOrUser: unknown,
   options: AccessTokenOptions = {},
+  family?: string,
 ): Promise<string> {
   const signing = config.keys.signing;
   if (!signing.key) throw new JwtUsageError(config.jwks || config.decodeKeyLoader
@@ -128,7 +135,7 @@ export async function issueToken(
   if (config.audienceClaim !== undefined) payload.aud = config.audienceClaim;
   if (config.issuerClaim !== undefined) payload.iss = config.issuerClaim;
   if (needsCsrfClaim(config, options.csrf)) payload.csrf = randomUUID();
-  Object.assign(payload, claims);
+  Object.assign(payload, claims, await sessionClaims(config, type, String(identity), family));
   const signOptions: jwt.SignOptions = { algorithm: signing.algorithm }; // keeps our own iat
   if (signing.kid !== undefined) signOptions.keyid = signing.kid;
   if (Object.keys(headers).length > 0) signOptions.header = { ...headers, alg: signing.algorithm } as jwt.JwtHeader;
@@ -137,14 +144,27 @@ export async function issueToken(
   return token;
 }
 
+/** `gen` for a checked token (when the store keeps cut-offs) and `fam` under refresh rotation. */
+async function sessionClaims(config: JwtConfig, type: TokenType, identity: string, family: string | undefined): Promise<TokenPayload> {
+  const revocation = config.revocation;
+  if (!revocation) return {};
+  const claims: TokenPayload = {};
+  const store = revocation.store;
+  if (isCheckedType(revocation, type) && typeof store.cutoff === 'function') {
+    const failed = (error: unknown) => storeFailure('The cut-off of the identity could not be read from the revocation store; the token was not issued', error);
+    claims[CUTOFF_CLAIM] = await callStore('cutoff', () => store.cutoff!(identity), failed);
+  }
+  if (family !== undefined) claims[FAMILY_CLAIM] = family;
+  else if (revocation.refreshRotation && type === 'refresh') claims[FAMILY_CLAIM] = randomUUID();
+  return claims;
+}
+
+/** Allowlist mode: the record of a checked token, written before the token is handed out. */
 async function recordToken(config: JwtConfig, type: TokenType, identity: string, payload: TokenPayload): Promise<void> {
   const revocation = config.revocation;
-  if (!revocation || (revocation.checks === 'refresh' && type !== 'refresh')) return;
+  if (!isCheckedType(revocation, type) || revocation.mode !== 'allowlist') return;
   const exp = payload.exp as number | undefined;
   const entry = { jti: payload.jti as string, identity, expiresAt: exp === undefined ? undefined : exp + config.leeway, record: { token: payload, revoked: false } };
-  try {
-    await revocation.store.add(entry);
-  } catch (error) {
-    throw new TokenStoreError('The token could not be recorded in the revocation store; it was not issued', error);
-  }
+  const failed = (error: unknown) => storeFailure('The token could not be recorded in the revocation store; it was not issued', error);
+  await callStore('add', () => revocation.store.add(entry), failed);
 }

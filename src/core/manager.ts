@@ -2,14 +2,20 @@
  * The manager singleton: one validated configuration, one key ring, one verifier,
  * the loaders, and the seed's token and revocation API.
  */
-import { JwtConfigurationError, JwtUsageError, setErrorMessageKey, TokenNotFoundError, TokenStoreError } from './errors';
+import { JwtConfigurationError, JwtUsageError, setErrorMessageKey, TokenNotFoundError } from './errors';
 import { AccessTokenOptions, issueToken, RefreshTokenOptions } from './issue';
 import { publicJwks } from './keys';
 import { describeConfig, JwtOptions, resolveOptions, JwtConfig } from './options';
 import type { Loaders, TokenPayload } from './responses';
 import { showAs } from './safe-view';
+import { rotate, RotateOptions, TokenPair } from './rotation';
+import { keepUntil, longestLifetime } from './sessions';
+import { callStore, storeFailure } from './store-call';
 import { TokenVerifier } from './verify';
-import type { StoredToken, TokenStore } from '../store/token-store';
+import { CUTOFF_METHODS, missingMethods, type StoredToken, type TokenStore } from '../store/token-store';
+
+/** What `revokeToken()` accepts: a jti, a token string (verified, expired allowed), or a decoded payload. */
+export type RevocationTarget = string | TokenPayload;
 
 let current: JwtManager | undefined;
 /** Called after every `configure()` (the decorators install their route hooks then). */
@@ -102,47 +108,104 @@ export class JwtManager implements Partial<Loaders> {
     return revocation.store;
   }
 
-  private async storeCall<T>(what: string, call: (store: TokenStore) => Promise<T>): Promise<T> {
+  /** One call into the store: a failure is published and becomes a `TokenStoreError` saying its root cause. */
+  private async storeCall<T>(what: string, operation: string, call: (store: TokenStore) => Promise<T>): Promise<T> {
     const store = this.store;
-    try {
-      return await call(store);
-    } catch (error) {
-      throw new TokenStoreError(`The revocation store failed to ${what}`, error);
+    return callStore(operation, () => call(store), (error) => storeFailure(`The revocation store failed to ${what}`, error));
+  }
+
+  /** The jti and (when known) the payload of what `revokeToken()` was given. */
+  private async target(target: RevocationTarget): Promise<{ jti: string; payload: TokenPayload | undefined }> {
+    if (typeof target === 'string' && target.includes('.')) {
+      const payload = this.verifier.verify(target, { allowExpired: true }); // a compact JWT: only ours count
+      return { jti: payload.jti as string, payload };
     }
+    if (typeof target === 'object' && target !== null && typeof target.jti === 'string' && target.jti !== '') {
+      return { jti: target.jti, payload: target };
+    }
+    if (typeof target !== 'string' || target === '') throw new TokenNotFoundError(String(target));
+    return { jti: target, payload: undefined };
   }
 
-  private async setRevoked(jti: string, revoked: boolean): Promise<void> {
-    if (typeof jti !== 'string' || jti === '') throw new TokenNotFoundError(String(jti));
-    const record = await this.storeCall(revoked ? 'revoke the token' : 'unrevoke the token', (s) => s.setRevoked(jti, revoked));
-    if (!record) throw new TokenNotFoundError(jti);
+  private async setRevoked(target: RevocationTarget, revoked: boolean): Promise<void> {
+    const { jti, payload } = await this.target(target);
+    const what = revoked ? 'revoke the token' : 'unrevoke the token';
+    const record = await this.storeCall(what, 'setRevoked', (s) => s.setRevoked(jti, revoked));
+    if (record) return;
+    if (!revoked || this.config.revocation!.mode !== 'blocklist') throw new TokenNotFoundError(jti);
+    await this.storeCall(what, 'add', (s) => s.add(this.revocationEntry(jti, payload)));
   }
 
-  /** Marks a stored token revoked; resolves once the store has it. @example await manager.revokeToken(jti) */
-  revokeToken(jti: string): Promise<void> {
-    return this.setRevoked(jti, true);
+  /** Blocklist mode: a revocation kept until the token's exp; a bare jti for the longest token lifetime. */
+  private revocationEntry(jti: string, payload: TokenPayload | undefined) {
+    const identity = payload?.[this.config.identityClaim];
+    const exp = payload?.exp;
+    const expiresAt = typeof exp === 'number' ? exp + this.config.leeway : payload ? undefined : keepUntil(this.config);
+    return { jti, identity: typeof identity === 'string' ? identity : '', expiresAt, record: { token: payload ?? { jti }, revoked: true } };
   }
 
-  /** @example await manager.unrevokeToken(jti) */
-  unrevokeToken(jti: string): Promise<void> {
-    return this.setRevoked(jti, false);
+  /**
+   * Revokes one token; resolves once the store has it. Allowlist mode: a token the store does
+   * not hold rejects with `TokenNotFoundError`. Blocklist mode: the revocation is stored (until
+   * the token's `exp`; a bare jti for the longest token lifetime).
+   *
+   * @example await manager.revokeToken(jti) // or the token string, or its decoded payload
+   */
+  revokeToken(target: RevocationTarget): Promise<void> {
+    return this.setRevoked(target, true);
+  }
+
+  /**
+   * Clears the revoked flag of a stored record (allowlist: the token works again; blocklist:
+   * the revocation is lifted). Cut-offs and family revocations are not undone.
+   *
+   * @example await manager.unrevokeToken(jti)
+   */
+  unrevokeToken(target: RevocationTarget): Promise<void> {
+    return this.setRevoked(target, false);
+  }
+
+  /**
+   * Refuses every token of `identity` created before this call, wherever the store is checked
+   * (with `checks: 'refresh'`, access tokens run to their `exp`). Tokens created after it,
+   * same second included, are accepted. Resolves once the cut-off is stored and announced.
+   *
+   * @example await manager.revokeAllTokens('alice') // after a password change
+   */
+  async revokeAllTokens(identity: string): Promise<void> {
+    const store = this.store;
+    const missing = missingMethods(store, CUTOFF_METHODS);
+    if (missing.length > 0) throw new JwtUsageError(`revokeAllTokens() needs a store with ${missing.join(', ')}; this store lacks them`);
+    if (typeof identity !== 'string' || identity === '') throw new JwtUsageError('revokeAllTokens() needs the identity, a non-empty string');
+    await this.storeCall('revoke all tokens of the identity', 'revokeAll', (s) => s.revokeAll!(identity, longestLifetime(this.config)));
+  }
+
+  /**
+   * Rotates a verified refresh token (`refreshRotation` on): marks it used and resolves with a
+   * new pair in its family; a used one presented again rejects with `RevokedTokenError`.
+   *
+   * @example const { accessToken, refreshToken } = await manager.rotateRefreshToken(payload)
+   */
+  rotateRefreshToken(presented: TokenPayload, options?: RotateOptions): Promise<TokenPair> {
+    return rotate(this.config, this, presented, options);
   }
 
   /** @example const { token, revoked } = await manager.getStoredToken(jti) */
   async getStoredToken(jti: string): Promise<StoredToken> {
     if (typeof jti !== 'string' || jti === '') throw new TokenNotFoundError(String(jti));
-    const record = await this.storeCall('read the token', (s) => s.find(jti));
+    const record = await this.storeCall('read the token', 'find', (s) => s.find(jti));
     if (!record) throw new TokenNotFoundError(jti);
     return record;
   }
 
   /** @example await manager.getStoredTokens('alice') */
   getStoredTokens(identity: string): Promise<StoredToken[]> {
-    return this.storeCall('list the tokens of an identity', (s) => s.findByIdentity(identity));
+    return this.storeCall('list the tokens of an identity', 'findByIdentity', (s) => s.findByIdentity(identity));
   }
 
   /** @example await manager.getAllStoredTokens() */
   getAllStoredTokens(): Promise<StoredToken[]> {
-    return this.storeCall('list all tokens', (s) => s.findAll());
+    return this.storeCall('list all tokens', 'findAll', (s) => s.findAll());
   }
 }
 

@@ -14,11 +14,58 @@ import { Algorithm, buildKeyRing, describeKeyRing, KeyInput, KeyRing, SUPPORTED_
 import type { DecodeKeyLoader } from './key-source';
 import { showAs } from './safe-view';
 import type { Loaders } from './responses';
-import type { TokenStore } from '../store/token-store';
+import { missingMethods, ROTATION_METHODS, type TokenStore } from '../store/token-store';
 
 export type TokenLocation = 'headers' | 'cookies' | 'query' | 'json';
 export const TOKEN_LOCATIONS: readonly TokenLocation[] = ['headers', 'cookies', 'query', 'json'];
 export type RevocationChecks = 'refresh' | 'all';
+
+// --- issue 13 (sessions): the revocation option grows mode, refreshRotation, reuseIntervalSeconds ---
+/** `'allowlist'`: every checked token stored at creation, unknown = revoked; `'blocklist'`: only revocations stored, unknown = valid. */
+export type RevocationMode = 'allowlist' | 'blocklist';
+
+/** What `revocation` accepts. */
+export interface RevocationOptions {
+  store: TokenStore;
+  /** Which token types the store is asked about. Default `'refresh'`. */
+  checks?: RevocationChecks;
+  /** Default `'allowlist'` (the seed's behaviour). */
+  mode?: RevocationMode;
+  /** Refresh tokens are used once: `rotateRefreshToken()` in `@RefreshRequired()` routes, reuse revokes the family. Default false. */
+  refreshRotation?: boolean;
+  /** A retry of the same rotation within this many seconds gets the same new pair instead of tripping reuse detection. Default 0. */
+  reuseIntervalSeconds?: number;
+}
+
+/** The resolved `revocation` option. */
+export interface RevocationConfig {
+  store: TokenStore;
+  checks: RevocationChecks;
+  mode: RevocationMode;
+  refreshRotation: boolean;
+  reuseIntervalSeconds: number;
+}
+
+function revocationOption(value: unknown, problems: string[]): RevocationConfig | undefined {
+  if (value === undefined || value === null || value === false) return undefined;
+  const revocation = value as { [K in keyof RevocationOptions]?: unknown };
+  const store = revocation.store as Partial<TokenStore> | undefined;
+  const methods = ['add', 'find', 'setRevoked', 'findByIdentity', 'findAll'] as const;
+  if (!store || methods.some((m) => typeof store[m] !== 'function')) {
+    problems.push('revocation.store must be a TokenStore (MemoryTokenStore, RedisTokenStore, TieredTokenStore or your own)');
+  }
+  const { checks = 'refresh', mode = 'allowlist', refreshRotation = false, reuseIntervalSeconds = 0 } = revocation;
+  if (checks !== 'refresh' && checks !== 'all') problems.push(`revocation.checks must be 'refresh' or 'all', got ${describe(checks)}`);
+  if (mode !== 'allowlist' && mode !== 'blocklist') problems.push(`revocation.mode must be 'allowlist' or 'blocklist', got ${describe(mode)}`);
+  if (typeof refreshRotation !== 'boolean') problems.push(`revocation.refreshRotation must be true or false, got ${describe(refreshRotation)}`);
+  if (typeof reuseIntervalSeconds !== 'number' || !Number.isInteger(reuseIntervalSeconds) || reuseIntervalSeconds < 0 || reuseIntervalSeconds > 300) {
+    problems.push(`revocation.reuseIntervalSeconds must be a whole number of seconds from 0 to 300, got ${typeof reuseIntervalSeconds === 'number' ? reuseIntervalSeconds : describe(reuseIntervalSeconds)}`);
+  }
+  const missing = store && refreshRotation === true ? missingMethods(store, ROTATION_METHODS) : [];
+  if (missing.length > 0) problems.push(`revocation.refreshRotation needs a store with ${missing.join(', ')} (this store lacks them; MemoryTokenStore, RedisTokenStore and TieredTokenStore have them)`);
+  return { store: store as TokenStore, checks, mode, refreshRotation, reuseIntervalSeconds } as RevocationConfig;
+}
+// --- end issue 13 ---
 
 /** Everything `JwtManager.configure()` accepts. Only `secret` (or keys) is required. */
 export interface JwtOptions extends Partial<Loaders> {
@@ -36,7 +83,7 @@ export interface JwtOptions extends Partial<Loaders> {
   refreshTokenExpires?: Duration;
   identityClaim?: string;
   errorMessageKey?: string;
-  revocation?: { store: TokenStore; checks?: RevocationChecks };
+  revocation?: RevocationOptions;
   tokenLocation?: TokenLocation | TokenLocation[];
   audience?: string | string[];
   issuer?: string;
@@ -210,7 +257,7 @@ export interface JwtConfig extends Omit<Defaulted, 'accessTokenExpires' | 'refre
   /** Seconds, or `false` when that token kind never expires. */
   accessTokenExpires: number | false;
   refreshTokenExpires: number | false;
-  revocation: { store: TokenStore; checks: RevocationChecks } | undefined;
+  revocation: RevocationConfig | undefined;
   audience: readonly string[] | undefined;
   /** What goes into the `aud` claim of new tokens. */
   audienceClaim: string | string[] | undefined;
@@ -246,19 +293,6 @@ function durationOption(name: string, value: unknown, problems: string[]): numbe
   if ('problem' in parsed) { problems.push(`${name} ${parsed.problem}`); return false; }
   if (parsed.seconds !== false && parsed.seconds <= 0) problems.push(`${name} must be positive (or false for tokens that never expire)`);
   return parsed.seconds;
-}
-
-function revocationOption(value: unknown, problems: string[]): JwtConfig['revocation'] {
-  if (value === undefined || value === null || value === false) return undefined;
-  const revocation = value as { store?: Partial<TokenStore>; checks?: unknown };
-  const store = revocation.store;
-  const methods = ['add', 'find', 'setRevoked', 'findByIdentity', 'findAll'] as const;
-  if (!store || methods.some((m) => typeof store[m] !== 'function')) {
-    problems.push('revocation.store must be a TokenStore (MemoryTokenStore, RedisTokenStore, TieredTokenStore or your own)');
-  }
-  const checks = revocation.checks ?? 'refresh';
-  if (checks !== 'refresh' && checks !== 'all') problems.push(`revocation.checks must be 'refresh' or 'all', got ${describe(checks)}`);
-  return { store: store as TokenStore, checks: checks as RevocationChecks };
 }
 
 function schemaProblems(values: Record<string, unknown>): string[] {

@@ -7,13 +7,13 @@
 import { LRUCache } from 'lru-cache';
 import { checkStaticClaims, checkTimeClaims, isFreshAt, nowSeconds, tokenTypeOf, TokenType } from './claims';
 import { checkCsrf } from './csrf';
-import { FreshTokenRequiredError, InvalidTokenError, JwtUsageError, RevokedTokenError, StoreUnavailableError } from './errors';
+import { FreshTokenRequiredError, InvalidTokenError, JwtUsageError } from './errors';
 import { decodeJsonSegment, isSignatureValid, parseCompactToken, ParsedToken, signatureVerificationFailed } from './jws';
 import { KeySource, keySourceFor } from './key-source';
 import { Algorithm, algNotAllowed, VerificationKey } from './keys';
 import type { JwtConfig } from './options';
 import type { TokenPayload } from './responses';
-import type { StoredToken, TokenStore } from '../store/token-store';
+import { checkSession, isCheckedType } from './sessions';
 
 /** What a route demands of its token; `type: 'any'` is `verifyType: false` (access and refresh alike). */
 export interface Requirement {
@@ -167,32 +167,17 @@ export class TokenVerifier {
   }
 
   /**
-   * Refuses a revoked token, or a checked token the store does not know (503 when the store fails).
-   * `undefined` when answered at once (or not checked); else the pending store lookup.
+   * Refuses a revoked token (by its record as the mode reads it, its identity's cut-off, its
+   * family, refresh-token reuse); 503 when the store fails. `undefined` when answered at once
+   * (or not checked); else the pending store lookup. The rules live in sessions.ts.
    */
   private revocationCheck(payload: TokenPayload): Promise<void> | undefined {
     const revocation = this.config.revocation;
-    if (!revocation || (revocation.checks === 'refresh' && tokenTypeOf(payload) !== 'refresh')) return undefined;
+    if (!isCheckedType(revocation, tokenTypeOf(payload))) return undefined;
     // only an untyped token (acceptUntypedTokens) can lack a jti: the store cannot vouch for it
     if (payload.jti === undefined) throw new InvalidTokenError('Missing claim: jti', 'ERR_JWT_CLAIM_INVALID');
-    const jti = payload.jti as string;
-    const known = revocation.store.peek?.(jti);
-    if (known !== undefined) return refuseRevoked(known, payload);
-    return findRecord(revocation.store, jti).then((record) => refuseRevoked(record, payload));
+    return checkSession(this.config, revocation, payload);
   }
-}
-
-async function findRecord(store: TokenStore, jti: string): Promise<StoredToken | undefined> {
-  try {
-    return await store.find(jti);
-  } catch (error) {
-    throw new StoreUnavailableError(error);
-  }
-}
-
-function refuseRevoked(record: StoredToken | undefined, payload: TokenPayload): undefined {
-  if (!record || record.revoked !== false) throw new RevokedTokenError(payload);
-  return undefined;
 }
 
 /** The type and freshness rules of a route (pure: no I/O). */

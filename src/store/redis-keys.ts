@@ -5,7 +5,10 @@
  * - `jwt:t:{<jti>}`       the JSON record of one token (a string, `SET ... EXAT <expiresAt>`);
  * - `jwt:i:{<identity>}`  the identity index: a sorted set of jtis scored by their
  *                         `expiresAt` (`+inf` for a token that never expires);
- * - `jwt:invalidate`      the pub/sub channel on which every `setRevoked` announces the jti.
+ * - `jwt:g:{<identity>}`  the identity's cut-off generation, `jwt:f:{<family>}` a refresh-token
+ *                         family (see redis-sessions.ts);
+ * - `jwt:invalidate`      the pub/sub channel on which every write announces the tier key it
+ *                         changed: `t:<jti>`, `g:<identity>` or `f:<family>`.
  *
  * A record is hash-tagged by its jti so `find(jti)`, which knows nothing else, lands on one
  * slot; the index is hash-tagged by its identity and holds jtis, so `findByIdentity` reads one
@@ -37,6 +40,16 @@ export class RedisKeys {
   /** The key of the identity index of `identity`. */
   identity(identity: string): string {
     return `${this.prefix}i:{${encodeURIComponent(identity)}}`;
+  }
+
+  /** The key of the cut-off generation of `identity`. */
+  cutoff(identity: string): string {
+    return `${this.prefix}g:{${encodeURIComponent(identity)}}`;
+  }
+
+  /** The key of the refresh-token family `family` (one hash, so one slot). */
+  family(family: string): string {
+    return `${this.prefix}f:{${encodeURIComponent(family)}}`;
   }
 
   /** The pub/sub channel announcing changed jtis. */

@@ -1,7 +1,12 @@
 import Redis, { Cluster } from 'ioredis';
+import { publishStoreError } from '../core/diagnostics';
 import { TokenStoreError } from '../core/errors';
-import type { StoreEntry, StoredToken, TokenStore } from './token-store';
+import { rootCauseMessage } from '../core/store-call';
+import type {
+  RefreshTokenUse, RefreshTokenUseOutcome, StoreEntry, StoredToken, TokenQuery, TokenState, TokenStore,
+} from './token-store';
 import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_KEY_PREFIX, RedisKeys, withTimeout } from './redis-keys';
+import { RedisSessions, tierKey } from './redis-sessions';
 
 /** A Redis connection the stores accept: a standalone client, a Cluster, or a URL. */
 export type RedisConnection = Redis | Cluster | string;
@@ -32,8 +37,16 @@ const INDEX_READ = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 return redis.call('ZRANGE', KEYS[1], 0, -1)`;
 
+// Writes a record (until its expiry, if any). A revoked one (a blocklist revocation) is announced,
+// so a tier that cached the jti as unknown drops that entry; a new token's record is not: no one
+// can have asked about its jti before it was handed out.
+const ADD_RECORD = `
+if ARGV[2] == '' then redis.call('SET', KEYS[1], ARGV[1]) else redis.call('SET', KEYS[1], ARGV[1], 'EXAT', ARGV[2]) end
+if ARGV[5] == 'true' then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
+return 1`;
+
 // Flips the revoked flag in place (the record always starts with it: see `serialize`), keeps the
-// TTL, never resurrects an expired key (XX), and announces the jti on the invalidation channel.
+// TTL, never resurrects an expired key (XX), and announces the tier key on the invalidation channel.
 const SET_REVOKED = `
 local v = redis.call('GET', KEYS[1])
 if not v then return false end
@@ -77,6 +90,11 @@ export function ownedClientOptions(commandTimeoutMs: number) {
  * Each call is bounded by `commandTimeoutMs` and rejects with a `TokenStoreError` when Redis
  * cannot answer in time (fail closed); once Redis is back, calls succeed again by themselves.
  *
+ * Sessions (cut-offs, refresh-token families: see redis-sessions.ts): nothing is cached, so every
+ * answer is Redis's state at the time of the read. `revokeAll`, `useRefreshToken` and
+ * `revokeFamily` are single Lua scripts on one key each (one slot on a Cluster), so each is
+ * atomic; each publishes the key it changed for the tiered stores in the same script.
+ *
  * @example
  * ```ts
  * const store = new RedisTokenStore({ redis: 'redis://127.0.0.1:6379', keyPrefix: 'myapp:jwt:' });
@@ -91,6 +109,7 @@ export class RedisTokenStore implements TokenStore {
   readonly keys: RedisKeys;
   readonly commandTimeoutMs: number;
   private readonly ownsClient: boolean;
+  private readonly sessions: RedisSessions;
 
   constructor(options: RedisTokenStoreOptions) {
     this.keys = new RedisKeys(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
@@ -98,11 +117,12 @@ export class RedisTokenStore implements TokenStore {
     this.ownsClient = typeof options.redis === 'string';
     if (typeof options.redis === 'string') {
       this.client = new Redis(options.redis, ownedClientOptions(this.commandTimeoutMs));
-      // Connection errors surface as rejected calls; the event must not crash the process.
-      this.client.on('error', () => undefined);
+      // Connection errors surface as rejected calls; the event must not crash the process, but is seen.
+      this.client.on('error', (error: unknown) => publishStoreError(error, 'connection'));
     } else {
       this.client = options.redis;
     }
+    this.sessions = new RedisSessions(this.client, this.keys, (operation, command) => this.call(operation, command));
   }
 
   async add(entry: StoreEntry): Promise<void> {
@@ -115,10 +135,10 @@ export class RedisTokenStore implements TokenStore {
     await this.call('add', () => this.client.eval(INDEX_ADD, 1, indexKey, score, entry.jti, String(now)));
     const tokenKey = this.keys.token(entry.jti);
     const value = serialize(entry.record);
+    const expiry = expiresAt === undefined ? '' : String(expiresAt);
+    const announce = String(entry.record.revoked);
     await this.call('add', () =>
-      expiresAt === undefined
-        ? this.client.set(tokenKey, value)
-        : this.client.set(tokenKey, value, 'EXAT', expiresAt),
+      this.client.eval(ADD_RECORD, 1, tokenKey, value, expiry, this.keys.channel, tierKey.token(entry.jti), announce),
     );
   }
 
@@ -129,7 +149,7 @@ export class RedisTokenStore implements TokenStore {
 
   async setRevoked(jti: string, revoked: boolean): Promise<StoredToken | undefined> {
     const value = await this.call('setRevoked', () =>
-      this.client.eval(SET_REVOKED, 1, this.keys.token(jti), String(revoked), this.keys.channel, jti),
+      this.client.eval(SET_REVOKED, 1, this.keys.token(jti), String(revoked), this.keys.channel, tierKey.token(jti)),
     );
     return typeof value === 'string' ? parse(value) : undefined;
   }
@@ -146,6 +166,34 @@ export class RedisTokenStore implements TokenStore {
     const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
     const perNode = await Promise.all(nodes.map((node) => this.scanTokenKeys(node)));
     return this.readRecords([...new Set(perNode.flat())]);
+  }
+
+  /** The record, cut-off and family of one token: up to three reads sent together (one round trip). */
+  async inspect(query: TokenQuery): Promise<TokenState> {
+    const [record, cutoff, family] = await Promise.all([
+      this.find(query.jti),
+      this.sessions.cutoff(query.identity),
+      query.family === undefined ? undefined : this.sessions.family(query.family, query.jti),
+    ]);
+    return { record, cutoff, family };
+  }
+
+  cutoff(identity: string): Promise<number> {
+    return this.sessions.cutoff(identity);
+  }
+
+  /** Atomic (one Lua script); announced on the invalidation channel. */
+  revokeAll(identity: string, keepSeconds: number | undefined): Promise<number> {
+    return this.sessions.revokeAll(identity, keepSeconds);
+  }
+
+  /** Atomic (one Lua script on the family's one key, so one slot on a Cluster). */
+  useRefreshToken(use: RefreshTokenUse): Promise<RefreshTokenUseOutcome> {
+    return this.sessions.useRefreshToken(use);
+  }
+
+  revokeFamily(family: string, keepUntil: number | undefined): Promise<void> {
+    return this.sessions.revokeFamily(family, keepUntil);
   }
 
   async close(): Promise<void> {
@@ -182,10 +230,10 @@ export class RedisTokenStore implements TokenStore {
     return values.filter((value): value is string => value !== null).map(parse);
   }
 
-  /** Runs one Redis call, bounded in time; any failure becomes a `TokenStoreError`. */
+  /** Runs one Redis call (the session module uses it too), bounded in time; any failure becomes a `TokenStoreError`. */
   private async call<T>(operation: string, command: () => Promise<T>): Promise<T> {
-    const failure = (cause?: unknown) =>
-      new TokenStoreError(`Redis token store: ${operation} failed`, cause);
+    const failure = (cause: unknown) =>
+      new TokenStoreError(`Redis token store: ${operation} failed: ${rootCauseMessage(cause)}`, cause);
     try {
       return await withTimeout(command(), this.commandTimeoutMs, () =>
         failure(new Error(`no answer within ${this.commandTimeoutMs} ms`)),

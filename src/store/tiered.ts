@@ -1,8 +1,15 @@
 import Redis, { Cluster } from 'ioredis';
 import { LRUCache } from 'lru-cache';
-import type { StoreEntry, StoredToken, TokenStore } from './token-store';
+import { publishStoreError } from '../core/diagnostics';
+import type {
+  FamilyState, RefreshTokenUse, RefreshTokenUseOutcome, StoreEntry, StoredToken, TokenQuery, TokenState, TokenStore,
+} from './token-store';
 import { RedisTokenStore, ownedClientOptions, type RedisTokenStoreOptions } from './redis';
 import { withTimeout } from './redis-keys';
+import { tierKey } from './redis-sessions';
+
+/** What the tier holds under each kind of key: `t:` a record (or its absence), `g:` a cut-off, `f:` a family's answers by jti. */
+type TierEntry = { record: StoredToken | undefined } | { cutoff: number } | { family: Map<string, FamilyState> };
 
 export interface TieredTokenStoreOptions extends RedisTokenStoreOptions {
   /** Most records held in the local tier. Default 10 000. */
@@ -32,8 +39,15 @@ export interface TieredTokenStoreOptions extends RedisTokenStoreOptions {
  * invalidation (or a link drop) arrived does not fill the tier (epoch check). On a Cluster, a
  * subscriber whose node stays unreachable for `commandTimeoutMs` is replaced by one on another master.
  *
- * Unknown jtis are not cached: only verified tokens reach the store, so an unknown jti is rare,
- * and caching it would need `add` to publish as well.
+ * Sessions (issue 13): `inspect` answers the record, the identity's cut-off and the family state
+ * from the tier (`peekState` without a promise), each filled from Redis on a miss and dropped on
+ * its own invalidation (`t:<jti>`, `g:<identity>`, `f:<family>`: every write in Redis announces
+ * the key it changed, `add` included), with the same bound as above. `inspect` also remembers
+ * that a jti is unknown (in blocklist mode that is the common answer); `find` does not, as in 0.1.
+ * `cutoff(identity)`, read when a token is created, comes from the tier too: a token created on
+ * this instance in the milliseconds before another instance's `revokeAll` reaches it carries the
+ * old generation and is refused (fail safe: a re-login then has to be repeated).
+ * Use-once and family revocation are decided by Redis alone (Lua), never by the tier.
  *
  * When Redis cannot answer, calls reject within `commandTimeoutMs` (fail closed).
  *
@@ -48,7 +62,7 @@ export interface TieredTokenStoreOptions extends RedisTokenStoreOptions {
 export class TieredTokenStore implements TokenStore {
   /** The shared tier every miss and every write goes to. */
   readonly redisStore: RedisTokenStore;
-  private readonly cache: LRUCache<string, StoredToken>;
+  private readonly cache: LRUCache<string, TierEntry>;
   private readonly ttlMs: number;
   private subscriber: Redis | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -76,17 +90,19 @@ export class TieredTokenStore implements TokenStore {
     return this.linkUp;
   }
 
+  /** A new token's jti cannot be in the tier (no one had it); a blocklist revocation may be, as unknown. */
   async add(entry: StoreEntry): Promise<void> {
-    await this.redisStore.add(entry);
+    if (!entry.record.revoked) return this.redisStore.add(entry);
+    await this.writing(tierKey.token(entry.jti), () => this.redisStore.add(entry));
   }
 
   /** A cached record, answered without a promise (the request hot path); never while the link is down. */
   peek(jti: string): StoredToken | undefined {
-    return this.linkUp ? this.cache.get(jti) : undefined;
+    return this.tier(tierKey.token(jti), 'record');
   }
 
   async find(jti: string): Promise<StoredToken | undefined> {
-    const cached = this.linkUp ? this.cache.get(jti) : undefined;
+    const cached = this.peek(jti);
     if (cached !== undefined) return structuredClone(cached);
     const epoch = this.epoch;
     const record = await this.redisStore.find(jti);
@@ -95,12 +111,47 @@ export class TieredTokenStore implements TokenStore {
   }
 
   async setRevoked(jti: string, revoked: boolean): Promise<StoredToken | undefined> {
-    this.invalidate(jti);
-    try {
-      return await this.redisStore.setRevoked(jti, revoked);
-    } finally {
-      this.invalidate(jti); // a read served between our first drop and the write is stale
-    }
+    return this.writing(tierKey.token(jti), () => this.redisStore.setRevoked(jti, revoked));
+  }
+
+  peekState(query: TokenQuery): TokenState | undefined {
+    if (!this.linkUp) return undefined;
+    const held = this.cache.get(tierKey.token(query.jti));
+    const cutoff = this.cache.get(tierKey.cutoff(query.identity));
+    if (held === undefined || cutoff === undefined || !('record' in held) || !('cutoff' in cutoff)) return undefined;
+    if (query.family === undefined) return { record: held.record, cutoff: cutoff.cutoff, family: undefined };
+    const family = this.tier(tierKey.family(query.family), 'family')?.get(query.jti);
+    return family === undefined ? undefined : { record: held.record, cutoff: cutoff.cutoff, family };
+  }
+
+  async inspect(query: TokenQuery): Promise<TokenState> {
+    const cached = this.peekState(query);
+    if (cached !== undefined) return structuredClone(cached);
+    const epoch = this.epoch;
+    const state = await this.redisStore.inspect(query);
+    if (this.linkUp && epoch === this.epoch) this.rememberState(query, state);
+    return state;
+  }
+
+  async cutoff(identity: string): Promise<number> {
+    const cached = this.tier(tierKey.cutoff(identity), 'cutoff');
+    if (cached !== undefined) return cached;
+    const epoch = this.epoch;
+    const cutoff = await this.redisStore.cutoff(identity);
+    if (this.linkUp && epoch === this.epoch) this.cache.set(tierKey.cutoff(identity), { cutoff });
+    return cutoff;
+  }
+
+  revokeAll(identity: string, keepSeconds: number | undefined): Promise<number> {
+    return this.writing(tierKey.cutoff(identity), () => this.redisStore.revokeAll(identity, keepSeconds));
+  }
+
+  useRefreshToken(use: RefreshTokenUse): Promise<RefreshTokenUseOutcome> {
+    return this.writing(tierKey.family(use.family), () => this.redisStore.useRefreshToken(use));
+  }
+
+  revokeFamily(family: string, keepUntil: number | undefined): Promise<void> {
+    return this.writing(tierKey.family(family), () => this.redisStore.revokeFamily(family, keepUntil));
   }
 
   findByIdentity(identity: string): Promise<StoredToken[]> {
@@ -123,16 +174,43 @@ export class TieredTokenStore implements TokenStore {
     await this.redisStore.close();
   }
 
-  private remember(jti: string, record: StoredToken): void {
-    const exp = record.token.exp;
-    const untilExpiry = typeof exp === 'number' ? exp * 1000 - Date.now() : Infinity;
-    const ttl = Math.min(this.ttlMs, untilExpiry);
-    if (ttl >= 1) this.cache.set(jti, structuredClone(record), { ttl: Math.floor(ttl) });
+  /** The tier's entry of one kind under `key`, while the link is up. */
+  private tier<K extends 'record' | 'cutoff' | 'family'>(key: string, kind: K): Extract<TierEntry, Record<K, unknown>>[K] | undefined {
+    const entry = this.linkUp ? this.cache.get(key) : undefined;
+    return entry !== undefined && kind in entry ? (entry as unknown as Record<K, never>)[kind] : undefined;
   }
 
-  private invalidate(jti: string): void {
+  /** A write through to Redis; our own tier entry is dropped before and after (a read served between is stale). */
+  private async writing<T>(key: string, write: () => Promise<T>): Promise<T> {
+    this.invalidate(key);
+    try {
+      return await write();
+    } finally {
+      this.invalidate(key);
+    }
+  }
+
+  private remember(jti: string, record: StoredToken | undefined): void {
+    const exp = record?.token.exp;
+    const untilExpiry = typeof exp === 'number' ? exp * 1000 - Date.now() : Infinity;
+    const ttl = Math.min(this.ttlMs, untilExpiry);
+    if (ttl >= 1) this.cache.set(tierKey.token(jti), { record: structuredClone(record) }, { ttl: Math.floor(ttl) });
+  }
+
+  private rememberState(query: TokenQuery, state: TokenState): void {
+    this.remember(query.jti, state.record);
+    this.cache.set(tierKey.cutoff(query.identity), { cutoff: state.cutoff });
+    if (query.family === undefined || state.family === undefined) return;
+    const key = tierKey.family(query.family);
+    const family = this.tier(key, 'family') ?? new Map<string, FamilyState>();
+    family.set(query.jti, { ...state.family });
+    this.cache.set(key, { family });
+  }
+
+  /** Drops one tier key (an invalidation message is exactly such a key). */
+  private invalidate(key: string): void {
     this.epoch += 1;
-    this.cache.delete(jti);
+    this.cache.delete(key);
   }
 
   private linkDown(): void {
@@ -145,12 +223,14 @@ export class TieredTokenStore implements TokenStore {
     if (this.closed) return;
     const subscriber = this.createSubscriber();
     const channel = this.redisStore.keys.channel;
-    subscriber.on('error', () => undefined); // surfaces as a link drop, never as a crash
+    // surfaces as a link drop (never a crash), and on the store-error channel
+    subscriber.on('error', (error: unknown) => publishStoreError(error, 'subscribe'));
     subscriber.on('close', () => {
       this.linkDown();
       if (this.redisStore.client instanceof Cluster) this.moveIfStillDown(subscriber);
     });
-    subscriber.on('message', (_channel: string, jti: string) => this.invalidate(jti));
+    // a bare jti is what a 0.1 instance publishes: understood, so a rolling upgrade keeps its bound
+    subscriber.on('message', (_channel: string, key: string) => this.invalidate(/^[tgf]:/.test(key) ? key : tierKey.token(key)));
     subscriber.on('ready', () => {
       subscriber.subscribe(channel).then(
         () => {

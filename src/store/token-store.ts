@@ -2,6 +2,10 @@
  * The one interface every revocation store implements. All methods are async
  * because a store may be remote; a method that cannot answer rejects (the
  * request pipeline turns that into a 503, never into "allowed").
+ *
+ * The session methods (issue 13: cut-offs and refresh-token families) are optional so a
+ * 0.1 custom store keeps working; `configure()` names the missing ones when an option needs
+ * them, and `revokeAllTokens()` does the same.
  */
 
 /** The decoded payload of a token, as stored. */
@@ -13,9 +17,10 @@ export interface StoredToken {
   revoked: boolean;
 }
 
-/** What the manager hands a store when a token of a checked type is created. */
+/** What the manager hands a store when a token of a checked type is created (or, in blocklist mode, revoked). */
 export interface StoreEntry {
   jti: string;
+  /** The token's identity; `''` for a bare jti revoked in blocklist mode (its identity is unknown). */
   identity: string;
   /**
    * Unix seconds after which the record may be forgotten: the token's `exp`
@@ -25,8 +30,63 @@ export interface StoreEntry {
   record: StoredToken;
 }
 
+/** What the verifier asks about one token, in one call. */
+export interface TokenQuery {
+  jti: string;
+  identity: string;
+  /** The token's family (refresh rotation), when it has one. */
+  family?: string;
+}
+
+/** The state of one refresh-token family, as far as one token needs it. */
+export interface FamilyState {
+  /** The whole family is revoked (reuse detected, or revoked on purpose). */
+  revoked: boolean;
+  /** When the queried jti was rotated (ms since the epoch); `undefined` if it never was. */
+  usedAt: number | undefined;
+}
+
+/** Everything the store knows about one token. */
+export interface TokenState {
+  /** The jti's own record (allowlist: its creation record; blocklist: its revocation). */
+  record: StoredToken | undefined;
+  /** The identity's cut-off generation; `0` when `revokeAllTokens` was never called for it. */
+  cutoff: number;
+  /** The family's state; `undefined` when the query named no family. */
+  family: FamilyState | undefined;
+}
+
+/** One rotation of a refresh token, handed to {@link TokenStore.useRefreshToken}. */
+export interface RefreshTokenUse {
+  family: string;
+  /** The jti of the refresh token being rotated. */
+  jti: string;
+  /** Now, in ms since the epoch (the caller's clock). */
+  now: number;
+  /**
+   * A second use of `jti` within this many ms returns the first use's `answer`; later it is reuse,
+   * and so is any second use once a newer token of the family has been rotated.
+   */
+  reuseIntervalMs: number;
+  /** Opaque, already encrypted: what a retry inside the interval gets back. `''` when the interval is 0. */
+  answer: string;
+  /** Unix seconds until which the family's state must be kept (the newest refresh token's `exp`); `undefined` = for ever. */
+  keepUntil: number | undefined;
+}
+
+/**
+ * The outcome of a rotation: `rotated` (first use: the caller's pair is the answer),
+ * `retry` (a second use inside the interval: `answer` is the first use's), `reused` (a second
+ * use after it: the store has revoked the family), `revoked` (the family was revoked already).
+ */
+export type RefreshTokenUseOutcome =
+  | { outcome: 'rotated' }
+  | { outcome: 'retry'; answer: string }
+  | { outcome: 'reused' }
+  | { outcome: 'revoked' };
+
 export interface TokenStore {
-  /** Stores the record of a newly created token. Resolves only once it is stored. */
+  /** Stores the record of a newly created token (or a blocklist revocation). Resolves only once it is stored. */
   add(entry: StoreEntry): Promise<void>;
   /** The record of `jti`, or `undefined` when the store does not hold it. */
   find(jti: string): Promise<StoredToken | undefined>;
@@ -47,4 +107,41 @@ export interface TokenStore {
    * is read, never modified, by the caller.
    */
   peek?(jti: string): StoredToken | undefined;
+
+  /**
+   * The record, the identity's cut-off and the family state of one token. Each part is as
+   * fresh as the store says in its TSDoc (the tiered store: its invalidation bound); the parts
+   * need not be read atomically together (each only ever moves towards "revoked").
+   */
+  inspect?(query: TokenQuery): Promise<TokenState>;
+  /** `inspect()` answered from memory without I/O, or `undefined` (then call `inspect()`). */
+  peekState?(query: TokenQuery): TokenState | undefined;
+  /**
+   * The identity's current cut-off generation (`0` if none): written into new tokens, which
+   * count as revoked once the cut-off moves past it. May be stale by the store's bound.
+   */
+  cutoff?(identity: string): Promise<number>;
+  /**
+   * Moves the identity's cut-off strictly past every generation handed out so far (atomic),
+   * keeps it at least `keepSeconds` (`undefined` = for ever), and resolves with the new one
+   * once stored and announced.
+   */
+  revokeAll?(identity: string, keepSeconds: number | undefined): Promise<number>;
+  /**
+   * Marks `use.jti` used in its family, atomically: of concurrent calls with one jti exactly one
+   * gets `rotated`. See {@link RefreshTokenUseOutcome} for the others.
+   */
+  useRefreshToken?(use: RefreshTokenUse): Promise<RefreshTokenUseOutcome>;
+  /** Revokes a whole family; kept until `keepUntil` (unix seconds, `undefined` = for ever). Resolves once stored. */
+  revokeFamily?(family: string, keepUntil: number | undefined): Promise<void>;
+}
+
+/** The methods `revokeAllTokens()` needs of a store. */
+export const CUTOFF_METHODS = ['inspect', 'cutoff', 'revokeAll'] as const;
+/** The methods `refreshRotation: true` needs of a store. */
+export const ROTATION_METHODS = ['inspect', 'useRefreshToken', 'revokeFamily'] as const;
+
+/** The methods of `names` that `store` lacks. */
+export function missingMethods(store: object, names: readonly string[]): string[] {
+  return names.filter((name) => typeof (store as Record<string, unknown>)[name] !== 'function');
 }

@@ -1,0 +1,299 @@
+/**
+ * Issue 13's session behaviours (blocklist, cut-offs, refresh rotation), defined once and run
+ * against every store through the real verification pipeline: memory, Redis and tiered on
+ * standalone Redis, a Sentinel and a Cluster.
+ */
+import assert from 'node:assert/strict';
+import { Cluster } from 'ioredis';
+import {
+  createAccessToken, createRefreshToken, getStoredToken, JwtManager, RevokedTokenError, revokeAllTokens, revokeToken,
+  TokenNotFoundError, unrevokeToken,
+} from '../../src';
+import type { RevocationOptions, TokenStore } from '../../src';
+import { ACCESS, REFRESH, Requirement, TokenVerifier } from '../../src/core/verify';
+import { RedisTokenStore } from '../../src/store/redis';
+import { TieredTokenStore } from '../../src/store/tiered';
+import { SECRET } from '../support/server';
+import { type RedisEnv, useRedisEnv } from './redis-env';
+import { eventually } from './redis-suite';
+
+/** A store for one test; `second()` is another instance sharing its state (tiered: another process's tier). */
+export interface SessionStores {
+  first(): Promise<TokenStore>;
+  second?(): Promise<TokenStore>;
+  /** How long a change made through one instance may take to reach another. */
+  propagationMs?: number;
+}
+
+export function payloadOf(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+}
+
+/** Resolves `'ok'`, or the refusal's `status message`. */
+async function outcome(verifier: TokenVerifier, token: string, requirement: Requirement): Promise<string> {
+  try {
+    await verifier.authorize(token, requirement);
+    return 'ok';
+  } catch (error) {
+    const { status, message } = error as { status?: number; message: string };
+    return `${status} ${message}`;
+  }
+}
+
+const REVOKED = '401 Token has been revoked';
+
+export function defineSessionSuite(stores: SessionStores): void {
+  let store: TokenStore;
+  const configure = async (revocation: Partial<RevocationOptions> = {}) => {
+    store = await stores.first();
+    JwtManager.configure({ secret: SECRET, revocation: { store, checks: 'all', ...revocation } });
+  };
+  const check = (token: string, requirement = ACCESS) => outcome(JwtManager.instance.verifier, token, requirement);
+  /** A verifier of "another app instance": same keys and options, its own store instance. */
+  const otherInstance = async () => {
+    const config = JwtManager.instance.config;
+    return new TokenVerifier({ ...config, revocation: { ...config.revocation!, store: await stores.second!() } });
+  };
+  const eventuallyRefused = async (verifier: TokenVerifier, token: string, requirement: Requirement) => {
+    const deadline = Date.now() + (stores.propagationMs ?? 1000);
+    while ((await outcome(verifier, token, requirement)) !== REVOKED) {
+      assert.ok(Date.now() < deadline, 'the other instance still accepts the token');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  afterEach(() => JwtManager.reset());
+
+  describe('blocklist mode', () => {
+    beforeEach(() => configure({ mode: 'blocklist' }));
+
+    it('writes nothing at creation, and accepts a token the store does not know', async () => {
+      const token = await createRefreshToken('alice');
+      await assert.rejects(getStoredToken(payloadOf(token).jti as string), TokenNotFoundError);
+      assert.equal(await check(token, REFRESH), 'ok');
+    });
+
+    it('refuses a token revoked by its token string, and keeps accepting its sibling', async () => {
+      const revoked = await createAccessToken('alice');
+      const sibling = await createAccessToken('alice');
+      await revokeToken(revoked);
+      assert.equal(await check(revoked), REVOKED);
+      assert.equal(await check(sibling), 'ok');
+    });
+
+    it('stores a revocation until the token exp, with its payload', async () => {
+      const token = await createAccessToken('alice');
+      await revokeToken(payloadOf(token));
+      assert.deepEqual(await getStoredToken(payloadOf(token).jti as string), { token: payloadOf(token), revoked: true });
+    });
+
+    it('refuses a token revoked by bare jti, and accepts it again once unrevoked', async () => {
+      const token = await createAccessToken('alice');
+      const jti = payloadOf(token).jti as string;
+      await revokeToken(jti);
+      assert.equal(await check(token), REVOKED);
+      await unrevokeToken(jti);
+      assert.equal(await check(token), 'ok');
+    });
+
+    it('takes an expired token string (verified with allowExpired), and stores nothing for it', async () => {
+      const token = await createAccessToken('alice', { expiresIn: -10 });
+      await revokeToken(token);
+      await assert.rejects(getStoredToken(payloadOf(token).jti as string), TokenNotFoundError);
+    });
+
+    it('refuses to revoke by a forged token string: 422, nothing stored', async () => {
+      const token = await createAccessToken('alice');
+      const [header, , signature] = token.split('.');
+      const forged = `${header}.${Buffer.from(JSON.stringify({ ...payloadOf(token), sub: 'bob' })).toString('base64url')}.${signature}`;
+      await assert.rejects(revokeToken(forged), { status: 422, message: 'Signature verification failed' });
+      assert.equal(await check(token), 'ok');
+    });
+  });
+
+  describe('revokeAllTokens (cut-off)', () => {
+    beforeEach(() => configure());
+
+    it('refuses every earlier access and refresh token of the identity, and no one else', async () => {
+      const access = await createAccessToken('alice');
+      const refresh = await createRefreshToken('alice');
+      const bobs = await createAccessToken('bob');
+      await revokeAllTokens('alice');
+      assert.equal(await check(access), REVOKED);
+      assert.equal(await check(refresh, REFRESH), REVOKED);
+      assert.equal(await check(bobs), 'ok');
+    });
+
+    it('accepts a token created right after the call, in the same second as a refused one', async () => {
+      let before: string;
+      let after: string;
+      do {
+        before = await createRefreshToken('alice');
+        await revokeAllTokens('alice');
+        after = await createRefreshToken('alice');
+      } while (payloadOf(before).iat !== payloadOf(after).iat); // retry if the second turned in between
+      assert.equal(await check(before, REFRESH), REVOKED);
+      assert.equal(await check(after, REFRESH), 'ok');
+    });
+
+    it('works in blocklist mode too', async () => {
+      await configure({ mode: 'blocklist' });
+      const before = await createAccessToken('alice');
+      await revokeAllTokens('alice');
+      const after = await createAccessToken('alice');
+      assert.equal(await check(before), REVOKED);
+      assert.equal(await check(after), 'ok');
+    });
+
+    it("with checks 'refresh', access tokens run to their exp while refresh tokens die at once", async () => {
+      await configure({ checks: 'refresh' });
+      const access = await createAccessToken('alice');
+      const refresh = await createRefreshToken('alice');
+      await revokeAllTokens('alice');
+      assert.equal(await check(access), 'ok');
+      assert.equal(await check(refresh, REFRESH), REVOKED);
+    });
+
+    if (stores.second) it('reaches another instance within the propagation bound', async () => {
+      const token = await createAccessToken('alice');
+      const other = await otherInstance();
+      assert.equal(await outcome(other, token, ACCESS), 'ok'); // the other instance has it cached as valid
+      await revokeAllTokens('alice');
+      await eventuallyRefused(other, token, ACCESS);
+      assert.equal(await outcome(other, await createAccessToken('alice'), ACCESS), 'ok');
+    });
+  });
+
+  describe('refresh rotation', () => {
+    beforeEach(() => configure({ refreshRotation: true }));
+    const rotate = (token: string) => JwtManager.instance.rotateRefreshToken(payloadOf(token));
+
+    it('gives a new pair in the same family, both accepted', async () => {
+      const first = await createRefreshToken('alice');
+      const { accessToken, refreshToken } = await rotate(first);
+      assert.equal(payloadOf(accessToken).fam, payloadOf(first).fam);
+      assert.equal(payloadOf(refreshToken).fam, payloadOf(first).fam);
+      assert.equal(payloadOf(accessToken).sub, 'alice');
+      assert.equal(await check(accessToken), 'ok');
+      assert.equal(await check(refreshToken, REFRESH), 'ok');
+    });
+
+    it('refuses a rotated refresh token presented again, and revokes its whole family', async () => {
+      const first = await createRefreshToken('alice');
+      const second = await rotate(first);
+      const newest = await rotate(second.refreshToken);
+      const unrelated = await createRefreshToken('alice');
+      assert.equal(await check(second.refreshToken, REFRESH), REVOKED); // reuse
+      assert.equal(await check(newest.refreshToken, REFRESH), REVOKED);
+      assert.equal(await check(newest.accessToken), REVOKED);
+      assert.equal(await check(unrelated, REFRESH), 'ok');
+    });
+
+    it('of 5 concurrent rotations with one token, exactly one succeeds', async () => {
+      const first = await createRefreshToken('alice');
+      const results = await Promise.allSettled(Array.from({ length: 5 }, () => rotate(first)));
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+      for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof RevokedTokenError, String(r.reason));
+    });
+
+    it('answers a retry inside reuseIntervalSeconds with the same pair, and the guard lets it through', async () => {
+      await configure({ refreshRotation: true, reuseIntervalSeconds: 10 });
+      const first = await createRefreshToken('alice');
+      const answer = await rotate(first);
+      assert.equal(await check(first, REFRESH), 'ok');
+      assert.deepEqual(await rotate(first), answer);
+      assert.equal(await check(answer.refreshToken, REFRESH), 'ok');
+    });
+
+    it('once the family has moved on, a second use of an older token is reuse even inside the interval', async () => {
+      await configure({ refreshRotation: true, reuseIntervalSeconds: 10 });
+      const first = await createRefreshToken('alice');
+      const second = await rotate(first);
+      const third = await rotate(second.refreshToken);
+      await assert.rejects(rotate(first), RevokedTokenError);
+      assert.equal(await check(third.refreshToken, REFRESH), REVOKED);
+    });
+
+    it('treats a second use as reuse when reuseIntervalSeconds is 0', async () => {
+      const first = await createRefreshToken('alice');
+      const answer = await rotate(first);
+      await assert.rejects(rotate(first), RevokedTokenError);
+      assert.equal(await check(answer.refreshToken, REFRESH), REVOKED);
+    });
+
+    if (stores.second) it('carries family revocation to another instance within the propagation bound', async () => {
+      const first = await createRefreshToken('alice');
+      const { refreshToken } = await rotate(first);
+      const other = await otherInstance();
+      assert.equal(await outcome(other, refreshToken, REFRESH), 'ok'); // cached as valid over there
+      assert.equal(await check(first, REFRESH), REVOKED); // reuse here
+      await eventuallyRefused(other, refreshToken, REFRESH);
+    });
+  });
+}
+
+/** The session suite on one Redis deployment: the plain Redis store, then tiered stores (two "instances"). */
+export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<RedisEnv>): void {
+  const redis = useRedisEnv(setup);
+  const options = () => ({ redis: redis.env.connection(), keyPrefix: redis.prefix });
+  describe('RedisTokenStore', () => {
+    const open = async (): Promise<TokenStore> => redis.track(new RedisTokenStore(options()));
+    defineSessionSuite({ first: open, second: open });
+  });
+  describe('Redis layout of the session state', () => {
+    let store: RedisTokenStore;
+    const days = (n: number) => n * 24 * 3600;
+    const near = (ttl: number, expected: number) => assert.ok(ttl > expected - 10 && ttl <= expected + 1, `TTL ${ttl}, expected ~${expected}`);
+    beforeEach(() => {
+      store = redis.track(new RedisTokenStore(options()));
+    });
+
+    it('keeps a blocklist revocation exactly until the token exp', async () => {
+      JwtManager.configure({ secret: SECRET, revocation: { store, mode: 'blocklist' } });
+      const token = await createAccessToken('alice', { expiresIn: '2h' });
+      await revokeToken(token);
+      near(await redis.env.admin.ttl(store.keys.token(payloadOf(token).jti as string)), 7200);
+    });
+
+    it('keeps a cut-off for the longest token lifetime (refresh: 30 days)', async () => {
+      JwtManager.configure({ secret: SECRET, revocation: { store } });
+      await revokeAllTokens('alice');
+      near(await redis.env.admin.ttl(store.keys.cutoff('alice')), days(30));
+    });
+
+    it('keeps a family as long as its tokens live, and never stores a retry answer readable as a token', async () => {
+      JwtManager.configure({ secret: SECRET, revocation: { store, refreshRotation: true, reuseIntervalSeconds: 10 } });
+      const first = await createRefreshToken('alice');
+      const pair = await JwtManager.instance.rotateRefreshToken(payloadOf(first));
+      const key = store.keys.family(payloadOf(first).fam as string);
+      near(await redis.env.admin.ttl(key), days(30));
+      const stored = JSON.stringify(await redis.env.admin.hgetall(key));
+      const pieces = [...pair.accessToken.split('.'), ...pair.refreshToken.split('.')]; // header, payload, signature of each
+      assert.deepEqual(pieces.filter((piece) => stored.includes(piece)), []);
+    });
+  });
+
+  describe('TieredTokenStore', () => {
+    const open = async (): Promise<TokenStore> => {
+      const store = redis.track(new TieredTokenStore(options()));
+      await eventually(async () => assert.equal(store.isLinkUp, true));
+      return store;
+    };
+    defineSessionSuite({ first: open, second: open, propagationMs: 1000 });
+
+    it('serves cut-offs from Redis, not its tier, while its invalidation link is cut', async () => {
+      const a = await open();
+      const b = (await open()) as TieredTokenStore;
+      JwtManager.configure({ secret: SECRET, revocation: { store: a, checks: 'all' } });
+      const token = await createAccessToken('alice');
+      const config = JwtManager.instance.config;
+      const other = new TokenVerifier({ ...config, revocation: { ...config.revocation!, store: b } });
+      assert.equal(await outcome(other, token, ACCESS), 'ok'); // cached in B's tier
+      const masters = redis.env.admin instanceof Cluster ? redis.env.admin.nodes('master') : [redis.env.admin];
+      await Promise.all(masters.map((node) => node.client('KILL', 'TYPE', 'pubsub')));
+      await eventually(async () => assert.equal(b.isLinkUp, false), 1000);
+      await revokeAllTokens('alice'); // B hears nothing of it
+      assert.equal(await outcome(other, token, ACCESS), REVOKED);
+      JwtManager.reset();
+    });
+  });
+}

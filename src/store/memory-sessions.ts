@@ -1,0 +1,112 @@
+/**
+ * The session state of the memory store (issue 13): per-identity cut-offs and refresh-token
+ * families. Plain maps, each entry dropped once every token it can concern has expired.
+ */
+import type { FamilyState, RefreshTokenUse, RefreshTokenUseOutcome, TokenQuery } from './token-store';
+
+interface Cutoff {
+  generation: number;
+  expiresAtMs: number;
+}
+
+interface Family {
+  revoked: boolean;
+  /** The jti rotated last: only its answer is kept (the same rule as the Redis store). */
+  last?: string;
+  /** Rotated jtis: when, and what a retry inside the reuse interval gets. */
+  used: Map<string, { at: number; answer: string }>;
+  expiresAtMs: number;
+}
+
+/** Unix seconds (or `undefined` = never) as ms since the epoch. */
+function toMs(unixSeconds: number | undefined): number {
+  return unixSeconds === undefined ? Infinity : unixSeconds * 1000;
+}
+
+/**
+ * The next cut-off generation: strictly above the current one, and never below the clock, so a
+ * generation handed out before a forgotten (expired) cut-off is still below the next one.
+ */
+export function nextGeneration(current: number, nowMs: number): number {
+  return Math.max(current + 1, nowMs);
+}
+
+export class MemorySessions {
+  private readonly cutoffs = new Map<string, Cutoff>();
+  private readonly families = new Map<string, Family>();
+  /** Writes since the last sweep: expired entries are dropped every 1024 writes, so the maps stay bounded by live state. */
+  private writes = 0;
+
+  cutoff(identity: string): number {
+    const found = this.cutoffs.get(identity);
+    return found && found.expiresAtMs > Date.now() ? found.generation : 0;
+  }
+
+  revokeAll(identity: string, keepSeconds: number | undefined): number {
+    const now = Date.now();
+    this.wrote();
+    const generation = nextGeneration(this.cutoff(identity), now);
+    const expiresAtMs = keepSeconds === undefined ? Infinity : now + keepSeconds * 1000;
+    this.cutoffs.set(identity, { generation, expiresAtMs });
+    return generation;
+  }
+
+  state(query: TokenQuery): { cutoff: number; family: FamilyState | undefined } {
+    const cutoff = this.cutoff(query.identity);
+    if (query.family === undefined) return { cutoff, family: undefined };
+    const family = this.family(query.family);
+    return { cutoff, family: { revoked: family?.revoked ?? false, usedAt: family?.used.get(query.jti)?.at } };
+  }
+
+  useRefreshToken(use: RefreshTokenUse): RefreshTokenUseOutcome {
+    this.wrote();
+    const family: Family = this.family(use.family) ?? { revoked: false, used: new Map(), expiresAtMs: 0 };
+    if (family.revoked) return { outcome: 'revoked' };
+    family.expiresAtMs = Math.max(family.expiresAtMs, toMs(use.keepUntil));
+    this.families.set(use.family, family);
+    const used = family.used.get(use.jti);
+    if (used === undefined) {
+      const previous = family.last === undefined ? undefined : family.used.get(family.last);
+      if (previous) previous.answer = '';
+      family.used.set(use.jti, { at: use.now, answer: use.answer });
+      family.last = use.jti;
+      return { outcome: 'rotated' };
+    }
+    const isRetry = use.reuseIntervalMs > 0 && used.answer !== '' && use.now - used.at <= use.reuseIntervalMs;
+    if (isRetry) return { outcome: 'retry', answer: used.answer };
+    family.revoked = true;
+    return { outcome: 'reused' };
+  }
+
+  revokeFamily(name: string, keepUntil: number | undefined): void {
+    this.wrote();
+    const family = this.family(name) ?? { revoked: true, used: new Map(), expiresAtMs: 0 };
+    family.revoked = true;
+    family.expiresAtMs = Math.max(family.expiresAtMs, toMs(keepUntil));
+    this.families.set(name, family);
+  }
+
+  sweep(now: number): void {
+    for (const [identity, cutoff] of this.cutoffs) if (cutoff.expiresAtMs <= now) this.cutoffs.delete(identity);
+    for (const [name, family] of this.families) if (family.expiresAtMs <= now) this.families.delete(name);
+  }
+
+  clear(): void {
+    this.cutoffs.clear();
+    this.families.clear();
+  }
+
+  private wrote(): void {
+    this.writes += 1;
+    if (this.writes % 1024 === 0) this.sweep(Date.now());
+  }
+
+  private family(name: string): Family | undefined {
+    const family = this.families.get(name);
+    if (family && family.expiresAtMs <= Date.now()) {
+      this.families.delete(name);
+      return undefined;
+    }
+    return family;
+  }
+}
