@@ -26,3 +26,5 @@ export { RedisTokenStore } from './store/redis';
 export type { RedisTokenStoreOptions } from './store/redis';
 export { TieredTokenStore } from './store/tiered';
 export type { TieredTokenStoreOptions } from './store/tiered';
+// package issue (#15): typed payloads
+export type { JwtPayload, StandardClaims } from './core/payload';

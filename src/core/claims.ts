@@ -22,20 +22,20 @@ function invalid(message: string): InvalidTokenError {
   return new InvalidTokenError(message, 'ERR_JWT_CLAIM_INVALID');
 }
 
-function requireString(payload: TokenPayload, claim: string): void {
+function requireString(payload: Record<string, unknown>, claim: string): void {
   const value = payload[claim];
   if (value === undefined) throw invalid(`Missing claim: ${claim}`);
   if (typeof value !== 'string' || value === '') throw invalid(`Invalid claim: ${claim} must be a non-empty string`);
 }
 
-function optionalNumericDate(payload: TokenPayload, claim: 'exp' | 'nbf' | 'iat'): void {
+function optionalNumericDate(payload: Record<string, unknown>, claim: 'exp' | 'nbf' | 'iat'): void {
   const value = payload[claim];
   if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) {
     throw invalid(`Invalid claim: ${claim} must be a number`);
   }
 }
 
-function checkAudience(payload: TokenPayload, accepted: readonly string[]): void {
+function checkAudience(payload: Record<string, unknown>, accepted: readonly string[]): void {
   const aud = payload.aud;
   const given = typeof aud === 'string' ? [aud] : Array.isArray(aud) && aud.every((a) => typeof a === 'string') ? aud : undefined;
   // exact string equality only: no prefix, substring or pattern match
@@ -43,7 +43,7 @@ function checkAudience(payload: TokenPayload, accepted: readonly string[]): void
 }
 
 /** Checks that hold for the token's whole life: presence and types of claims, iss, aud. */
-export function checkStaticClaims(payload: TokenPayload, config: JwtConfig): void {
+export function checkStaticClaims(payload: Record<string, unknown>, config: JwtConfig): asserts payload is TokenPayload {
   requireString(payload, config.identityClaim);
   if (payload.type === undefined) throw invalid('Missing claim: type');
   if (payload.type !== 'access' && payload.type !== 'refresh') throw invalid("Invalid claim: type must be 'access' or 'refresh'");

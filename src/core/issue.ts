@@ -83,7 +83,7 @@ export async function issueToken(
   const loaded = type === 'access' && loaders.userClaimsLoader ? await loaders.userClaimsLoader(identity) : undefined;
   const claims = { ...checkCustomClaims(loaded, reserved, 'userClaimsLoader result'), ...checkCustomClaims(options.claims, reserved, 'claims') };
   const now = nowSeconds();
-  const payload: TokenPayload = { [config.identityClaim]: identity, type };
+  const payload = { [config.identityClaim]: identity, type } as TokenPayload; // jti and the times follow, in the seed's claim order
   if (type === 'access') payload.fresh = options.fresh === true;
   Object.assign(payload, { jti: randomUUID(), iat: now, nbf: now });
   if (seconds !== false) payload.exp = now + seconds;

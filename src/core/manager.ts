@@ -6,7 +6,8 @@ import { JwtConfigurationError, JwtUsageError, TokenNotFoundError, TokenStoreErr
 import { AccessTokenOptions, issueToken, RefreshTokenOptions } from './issue';
 import { publicJwks } from './keys';
 import { JwtOptions, resolveOptions, JwtConfig } from './options';
-import type { Loaders, TokenPayload } from './responses';
+import type { JwtPayload } from './payload';
+import type { Loaders } from './responses';
 import { TokenVerifier } from './verify';
 import type { StoredToken, TokenStore } from '../store/token-store';
 
@@ -58,18 +59,18 @@ export class JwtManager implements Partial<Loaders> {
   }
 
   /** @example const token = await manager.createAccessToken('alice', { fresh: true }) */
-  createAccessToken(identity: unknown, options: AccessTokenOptions = {}): Promise<string> {
+  createAccessToken(identity: string | object, options: AccessTokenOptions = {}): Promise<string> {
     return issueToken(this.config, this, 'access', identity, options);
   }
 
   /** @example const token = await manager.createRefreshToken('alice') */
-  createRefreshToken(identity: unknown, options: RefreshTokenOptions = {}): Promise<string> {
+  createRefreshToken(identity: string | object, options: RefreshTokenOptions = {}): Promise<string> {
     return issueToken(this.config, this, 'refresh', identity, { ...options, fresh: undefined });
   }
 
   /** Full verification (signature, claims, times) without the store. @example manager.decodeToken(token) */
-  async decodeToken(token: string, options: { allowExpired?: boolean } = {}): Promise<TokenPayload> {
-    return this.verifier.verify(token, options);
+  async decodeToken<C extends object = Record<string, unknown>>(token: string, options: { allowExpired?: boolean } = {}): Promise<JwtPayload<C>> {
+    return this.verifier.verify(token, options) as JwtPayload<C>;
   }
 
   /** The public keys as a JWK Set (empty for HMAC). @example ctx.body = manager.jwks() */

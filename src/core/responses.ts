@@ -4,6 +4,7 @@
  * something that is not a response, falls back to the default answer.
  */
 import { JwtError } from './errors';
+import type { JwtPayload } from './payload';
 
 export interface LoaderResponse {
   status: number;
@@ -11,7 +12,8 @@ export interface LoaderResponse {
 }
 
 type MaybePromise<T> = T | Promise<T>;
-export type TokenPayload = Record<string, unknown>;
+/** The internal name of a verified payload (an alias, so code written against it keeps compiling). */
+export type TokenPayload = JwtPayload;
 
 export interface Loaders {
   /** Extra claims for every new token of `identity` (the seed's `user_claims_loader`). */

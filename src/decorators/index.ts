@@ -15,9 +15,11 @@ import { Guard, GuardOptions, guardMiddleware, refusal, ROUTE_PROOF, RouteProof 
  * A refusal of a directly called method: what the HTTP route would have answered.
  * An `HttpError`, so if it escapes into a routing-controllers response (a protected
  * method called from another route), the client gets this status and body, not a 500.
+ * `B` types the body: by default the `{ msg }`-style object of the default answers
+ * (`e.body.msg`); give your loaders' body type when they answer otherwise.
  */
-export class JwtHttpError extends HttpError {
-  constructor(readonly status: number, readonly body: unknown, override readonly cause: JwtError) {
+export class JwtHttpError<B = Record<string, unknown>> extends HttpError {
+  constructor(readonly status: number, readonly body: B, override readonly cause: JwtError) {
     super(status, cause.message);
     Object.setPrototypeOf(this, JwtHttpError.prototype);
     this.name = 'JwtHttpError';
@@ -174,7 +176,7 @@ export function Identity(): ParameterDecorator {
   return injector('identity', (payload) => payload?.[JwtManager.instance.config.identityClaim]);
 }
 
-/** Injects the verified payload (custom claims at the top level). @example me(@Claims() claims: JwtPayload) {} */
+/** Injects the verified payload (custom claims at the top level). @example me(@Claims() claims: JwtPayload<{ roles: string[] }>) {} */
 export function Claims(): ParameterDecorator {
   return injector('claims', (payload) => payload);
 }

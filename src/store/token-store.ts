@@ -4,8 +4,10 @@
  * request pipeline turns that into a 503, never into "allowed").
  */
 
+import type { JwtPayload } from '../core/payload';
+
 /** The decoded payload of a token, as stored. */
-export type TokenPayload = Record<string, unknown>;
+export type TokenPayload = JwtPayload;
 
 /** What the seed's API returns for a stored token. */
 export interface StoredToken {
