@@ -6,7 +6,7 @@ import 'reflect-metadata';
 import Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
 import { BadRequestError, HttpError, useKoaServer } from 'routing-controllers';
-import { JwtManager, JwtOptions, MemoryTokenStore, TokenStore } from '../src';
+import { JwtManager, JwtOptions, MemoryTokenStore, TokenStore } from 'koa-jwt-extended';
 import { AuthController, DemoError, ProtectedController, TokensController } from './controllers';
 import { CookieAuthController, CookiePageController } from './cookies';
 import { JwksController } from './jwks';
