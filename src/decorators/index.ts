@@ -10,6 +10,7 @@ import type { TokenPayload } from '../core/responses';
 import { ACCESS, FRESH_ACCESS, REFRESH, Requirement } from '../core/verify';
 import { requestContext } from '../koa/context';
 import { Guard, GuardOptions, guardMiddleware, refusal, ROUTE_PROOF, RouteProof } from '../koa/guard';
+import { requireReflectMetadata } from './reflect-metadata';
 
 /**
  * A refusal of a directly called method: what the HTTP route would have answered.
@@ -129,6 +130,7 @@ type GuardDecorator = MethodDecorator & ClassDecorator;
 
 function protect(requirement: Requirement, optional: boolean, options?: GuardOptions): GuardDecorator {
   return ((target: object, method?: string | symbol, descriptor?: PropertyDescriptor) => {
+    requireReflectMetadata('a guard decorator (@JwtRequired() and friends)');
     if (method === undefined) return protectClass(target as Function, requirement, optional, options);
     applyGuard(target, method, descriptor!, new Guard(requirement, optional, options));
   }) as GuardDecorator;
@@ -164,6 +166,7 @@ export function JwtOptional(options?: GuardOptions): GuardDecorator {
 
 function injector(kind: InjectedKind, read: (payload: TokenPayload | undefined) => unknown): ParameterDecorator {
   return (target, method, index) => {
+    requireReflectMetadata('@Identity() / @Claims()');
     if (method === undefined) throw new TypeError('@Identity() and @Claims() decorate method parameters');
     if (!INJECTED.has(target)) INJECTED.set(target, new Map());
     INJECTED.get(target)!.set(method, [...injectedParams(target, method), { index, kind }]);
