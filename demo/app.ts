@@ -6,7 +6,7 @@ import 'reflect-metadata';
 import Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
 import { BadRequestError, HttpError, useKoaServer } from 'routing-controllers';
-import { JwtError, JwtManager, JwtOptions, MemoryTokenStore, TokenStore, TokenStoreError } from '../src';
+import { JwtError, JwtManager, JwtOptions, MemoryTokenStore, TokenStore, TokenStoreError } from 'koa-jwt-extended';
 import { AuthController, DemoError, ProtectedController, TokensController } from './controllers';
 import { CookieAuthController, CookiePageController } from './cookies';
 import { JwksController } from './jwks';

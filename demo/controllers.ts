@@ -1,7 +1,7 @@
 /**
  * The seed README's examples, in koa-jwt-extended's API: login, fresh login,
  * refresh, protected and fresh-only routes, custom claims, and the revocation
- * endpoints. In your app, import from 'koa-jwt-extended' instead of '../src'.
+ * endpoints. They import the package by name, as your app will.
  */
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { Body, Get, HttpCode, JsonController, Param, Post, Put } from 'routing-controllers';
@@ -9,7 +9,7 @@ import {
   Claims, createAccessToken, createRefreshToken, FreshJwtRequired, getJwtClaims, getJwtIdentity, getStoredToken,
   getAllStoredTokens, getStoredTokens, Identity, JwtManager, JwtRequired, RefreshRequired, revokeAllTokens, revokeToken,
   rotateRefreshToken, TokenNotFoundError, TokenPayload, unrevokeToken,
-} from '../src';
+} from 'koa-jwt-extended';
 
 export class LoginBody {
   @IsString() @IsNotEmpty() @MaxLength(200)

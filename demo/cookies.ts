@@ -9,7 +9,7 @@ import { Body, ContentType, Controller, Ctx, Get, JsonController, Post } from 'r
 import {
   createAccessToken, createRefreshToken, Identity, JwtManager, JwtOptional, JwtRequired, RefreshRequired,
   setAccessCookies, setRefreshCookies, unsetJwtCookies,
-} from '../src';
+} from 'koa-jwt-extended';
 import { checkPassword, LoginBody } from './controllers';
 
 @JsonController('/cookie')

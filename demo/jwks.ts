@@ -3,7 +3,7 @@
  * look for them. With an HS* secret the set is empty: a secret is never published.
  */
 import { Get, Header, JsonController } from 'routing-controllers';
-import { JwtManager } from '../src';
+import { JwtManager } from 'koa-jwt-extended';
 
 @JsonController()
 export class JwksController {

@@ -10,7 +10,7 @@ import bodyParser from 'koa-bodyparser';
 import {
   createAccessToken, createRefreshToken, getJwtClaims, getJwtIdentity, JwtError, JwtManager, jwtRequired, MemoryTokenStore,
   verifyJwtInRequest,
-} from '../src';
+} from 'koa-jwt-extended';
 
 const USERS: Record<string, string> = { test: 'test', admin: 'admin' };
 

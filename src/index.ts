@@ -48,3 +48,5 @@ export type { RevocationMode, RevocationOptions } from './core/options';
 export type {
   TokenQuery, TokenState, FamilyState, RefreshTokenUse, RefreshTokenUseOutcome,
 } from './store/token-store';
+// package issue (#15): typed payloads
+export type { JwtPayload, StandardClaims } from './core/payload';

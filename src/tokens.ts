@@ -7,29 +7,32 @@ import { JwtManager, type RevocationTarget } from './core/manager';
 import type { TokenPayload } from './core/responses';
 import type { RotateOptions, TokenPair } from './core/rotation';
 import { requestContext } from './koa/context';
+import type { JwtPayload } from './core/payload';
 import type { StoredToken } from './store/token-store';
 
 /**
- * Creates an access token (and records it when access tokens are checked).
+ * Creates an access token (and records it when access tokens are checked). The identity
+ * is a string, or a user object that `userIdentityLoader` maps to one.
  *
  * @example const accessToken = await createAccessToken(username, { fresh: true })
  */
-export function createAccessToken(identity: unknown, options?: AccessTokenOptions): Promise<string> {
+export function createAccessToken(identity: string | number | object, options?: AccessTokenOptions): Promise<string> {
   return JwtManager.instance.createAccessToken(identity, options);
 }
 
 /** @example const refreshToken = await createRefreshToken(username) */
-export function createRefreshToken(identity: unknown, options?: RefreshTokenOptions): Promise<string> {
+export function createRefreshToken(identity: string | number | object, options?: RefreshTokenOptions): Promise<string> {
   return JwtManager.instance.createRefreshToken(identity, options);
 }
 
 /**
  * Fully verifies a token (signature, claims, times) without asking the store.
+ * `C` types your custom claims (they are not checked: type what you put in).
  *
- * @example const payload = await decodeToken(token, { allowExpired: true })
+ * @example const { jti, roles } = await decodeToken<{ roles: string[] }>(token, { allowExpired: true })
  */
-export function decodeToken(token: string, options?: { allowExpired?: boolean }): Promise<TokenPayload> {
-  return JwtManager.instance.decodeToken(token, options);
+export function decodeToken<C extends object = Record<string, unknown>>(token: string, options?: { allowExpired?: boolean }): Promise<JwtPayload<C>> {
+  return JwtManager.instance.decodeToken<C>(token, options);
 }
 
 /**
@@ -83,7 +86,7 @@ export async function rotateRefreshToken(options: RotateRefreshTokenOptions = {}
   if (presented === undefined) {
     throw new JwtUsageError('rotateRefreshToken() found no refresh token: call it inside a @RefreshRequired() route, or pass { token } or { payload }');
   }
-  return manager.rotateRefreshToken(presented, rotateOptions);
+  return manager.rotateRefreshToken(presented as TokenPayload, rotateOptions);
 }
 
 /** @example const { token, revoked } = await getStoredToken(jti) */

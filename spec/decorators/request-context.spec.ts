@@ -52,8 +52,8 @@ describe('requestContext: false (no AsyncLocalStorage)', () => {
 
   it('direct calls are still checked: withToken passes, no context rejects', async () => {
     const controller = new NoContextController();
-    const result = (await withToken(await fakeAccessToken('bob'), () => controller.me('', {}))) as { username: string };
+    const result = (await withToken(await fakeAccessToken('bob'), () => controller.me('', {} as TokenPayload))) as { username: string };
     assert.equal(result.username, 'bob');
-    await assert.rejects(Promise.resolve(controller.me('', {})), (error: JwtHttpError) => error.status === 401);
+    await assert.rejects(Promise.resolve(controller.me('', {} as TokenPayload)), (error: JwtHttpError) => error.status === 401);
   });
 });

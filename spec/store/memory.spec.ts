@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createAccessToken, JwtManager, MemoryTokenStore, TokenStoreError } from '../../src';
+import { createAccessToken, JwtManager, MemoryTokenStore, TokenPayload, TokenStoreError } from '../../src';
 import { ACCESS } from '../../src/core/verify';
 import { sleep } from '../support/redis';
 import { SECRET } from '../support/server';
@@ -59,7 +59,7 @@ describe('MemoryTokenStore fairness', () => {
 
   it('bare jtis revoked in blocklist mode (identity unknown) are not capped per identity', async () => {
     const store = new MemoryTokenStore({ maxPerIdentity: 2 });
-    for (let i = 0; i < 5; i += 1) await store.add({ ...entry(`bare-${i}`, ''), record: { token: { jti: `bare-${i}` }, revoked: true } });
+    for (let i = 0; i < 5; i += 1) await store.add({ ...entry(`bare-${i}`, ''), record: { token: { jti: `bare-${i}` } as TokenPayload, revoked: true } });
     assert.equal((await store.findByIdentity('')).length, 5);
   });
 });

@@ -124,7 +124,7 @@ export function uniquePrefix(): string {
 export function entry(jti: string, identity: string, inSeconds: number | null = 900): StoreEntry {
   const now = Math.floor(Date.now() / 1000);
   const exp = inSeconds === null ? undefined : now + inSeconds;
-  const token: Record<string, unknown> = { sub: identity, type: 'refresh', jti, iat: now, nbf: now };
+  const token: StoreEntry['record']['token'] = { sub: identity, type: 'refresh', jti, iat: now, nbf: now };
   if (exp !== undefined) token.exp = exp;
   return { jti, identity, expiresAt: exp, record: { token, revoked: false } };
 }

@@ -9,7 +9,7 @@ import {
   createAccessToken, createRefreshToken, getStoredToken, JwtManager, RevokedTokenError, revokeAllTokens, revokeToken,
   TokenNotFoundError, unrevokeToken,
 } from '../../src';
-import type { RevocationOptions, TokenStore } from '../../src';
+import type { RevocationOptions, TokenPayload, TokenStore } from '../../src';
 import { ACCESS, REFRESH, Requirement, TokenVerifier } from '../../src/core/verify';
 import { RedisTokenStore } from '../../src/store/redis';
 import { TieredTokenStore } from '../../src/store/tiered';
@@ -25,7 +25,7 @@ export interface SessionStores {
   propagationMs?: number;
 }
 
-export function payloadOf(token: string): Record<string, unknown> {
+export function payloadOf(token: string): TokenPayload {
   return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
 }
 

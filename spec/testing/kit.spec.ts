@@ -63,16 +63,16 @@ describe('testing kit: direct calls with withToken', () => {
   });
 
   it('a direct call with no token context rejects with 401 and the missing-header body', async () => {
-    await refused(controller.me('mallory', {}), 401, { msg: 'Missing Authorization Header' });
+    await refused(controller.me('mallory', {} as TokenPayload), 401, { msg: 'Missing Authorization Header' });
   });
 
   it('withToken(undefined) is a request without a token: 401', async () => {
-    await refused(withToken(undefined, () => controller.me('x', {})), 401, { msg: 'Missing Authorization Header' });
+    await refused(withToken(undefined, () => controller.me('x', {} as TokenPayload)), 401, { msg: 'Missing Authorization Header' });
   });
 
   it('an expired fake token is refused with the expired answer', async () => {
     const token = await expiredAccessToken('alice');
-    await refused(withToken(token, () => controller.me('alice', {})), 401, { msg: 'Token has expired' });
+    await refused(withToken(token, () => controller.me('alice', {} as TokenPayload)), 401, { msg: 'Token has expired' });
   });
 
   it('a non-fresh token on a fresh method: 401 Fresh token required', async () => {
@@ -93,21 +93,21 @@ describe('testing kit: direct calls with withToken', () => {
   it('a refresh token passes a refresh method and is refused by an access one', async () => {
     const token = await fakeRefreshToken('alice');
     assert.deepEqual(await withToken(token, () => controller.refresh('x')), { refreshed: 'alice' });
-    await refused(withToken(token, () => controller.me('x', {})), 422, { msg: 'Only non-refresh tokens are allowed' });
+    await refused(withToken(token, () => controller.me('x', {} as TokenPayload)), 422, { msg: 'Only non-refresh tokens are allowed' });
   });
 
   it('a revoked token is refused through the store', async () => {
-    await refused(withToken(await revokedAccessToken('alice'), () => controller.me('x', {})), 401, { msg: 'Token has been revoked' });
+    await refused(withToken(await revokedAccessToken('alice'), () => controller.me('x', {} as TokenPayload)), 401, { msg: 'Token has been revoked' });
     await refused(withToken(await revokedRefreshToken('alice'), () => controller.refresh('x')), 401, { msg: 'Token has been revoked' });
   });
 
   it('a tampered token is refused: Signature verification failed', async () => {
     const token = tamperToken(await fakeAccessToken('alice'), { sub: 'admin' });
-    await refused(withToken(token, () => controller.me('x', {})), 422, { msg: 'Signature verification failed' });
+    await refused(withToken(token, () => controller.me('x', {} as TokenPayload)), 422, { msg: 'Signature verification failed' });
   });
 
   it('a token signed with another key is refused', async () => {
-    await refused(withToken(foreignAccessToken('alice'), () => controller.me('x', {})), 422, { msg: 'Signature verification failed' });
+    await refused(withToken(foreignAccessToken('alice'), () => controller.me('x', {} as TokenPayload)), 422, { msg: 'Signature verification failed' });
   });
 
   it('@JwtOptional() runs anonymously without a token, and refuses a bad one', async () => {
@@ -118,7 +118,7 @@ describe('testing kit: direct calls with withToken', () => {
 
   it('the refusal body follows the configured loaders', async () => {
     JwtManager.instance.expiredTokenLoader = (payload) => ({ status: 419, body: { gone: payload.sub } });
-    await refused(withToken(await expiredAccessToken('carol'), () => controller.me('x', {})), 419, { gone: 'carol' });
+    await refused(withToken(await expiredAccessToken('carol'), () => controller.me('x', {} as TokenPayload)), 419, { gone: 'carol' });
   });
 });
 

@@ -41,20 +41,20 @@ export function isFreshAt(payload: TokenPayload, now: number): boolean {
   return fresh === true || (typeof fresh === 'number' && now <= fresh);
 }
 
-function requireString(payload: TokenPayload, claim: string): void {
+function requireString(payload: Record<string, unknown>, claim: string): void {
   const value = payload[claim];
   if (value === undefined) throw invalid(`Missing claim: ${claim}`);
   if (typeof value !== 'string' || value === '') throw invalid(`Invalid claim: ${claim} must be a non-empty string`);
 }
 
-function optionalNumericDate(payload: TokenPayload, claim: 'exp' | 'nbf' | 'iat'): void {
+function optionalNumericDate(payload: Record<string, unknown>, claim: 'exp' | 'nbf' | 'iat'): void {
   const value = payload[claim];
   if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) {
     throw invalid(`Invalid claim: ${claim} must be a number`);
   }
 }
 
-function checkAudience(payload: TokenPayload, accepted: readonly string[]): void {
+function checkAudience(payload: Record<string, unknown>, accepted: readonly string[]): void {
   const aud = payload.aud;
   const given = typeof aud === 'string' ? [aud] : Array.isArray(aud) && aud.every((a) => typeof a === 'string') ? aud : undefined;
   // exact string equality only: no prefix, substring or pattern match
@@ -62,7 +62,7 @@ function checkAudience(payload: TokenPayload, accepted: readonly string[]): void
 }
 
 /** The identity claim: a non-empty string, or with `verifySub: false` any value but null (fje 4.7's JWT_VERIFY_SUB). */
-function checkIdentity(payload: TokenPayload, config: JwtConfig): void {
+function checkIdentity(payload: Record<string, unknown>, config: JwtConfig): void {
   if (config.verifySub) return requireString(payload, config.identityClaim);
   const value = payload[config.identityClaim];
   if (value === undefined || value === null) throw invalid(`Missing claim: ${config.identityClaim}`);
@@ -73,7 +73,7 @@ function checkIdentity(payload: TokenPayload, config: JwtConfig): void {
  * access token. Tokens we write always carry `jti`; an untyped one may lack it (the
  * revocation check refuses it where the route's checks cover access tokens).
  */
-function checkTypeAndJti(payload: TokenPayload, config: JwtConfig): void {
+function checkTypeAndJti(payload: Record<string, unknown>, config: JwtConfig): void {
   const untyped = payload.type === undefined;
   if (untyped && !config.acceptUntypedTokens) throw invalid('Missing claim: type');
   if (!untyped && payload.type !== 'access' && payload.type !== 'refresh') throw invalid("Invalid claim: type must be 'access' or 'refresh'");
@@ -81,7 +81,7 @@ function checkTypeAndJti(payload: TokenPayload, config: JwtConfig): void {
 }
 
 /** `fresh` is a boolean, or a NumericDate until which the token counts as fresh. */
-function checkFresh(payload: TokenPayload): void {
+function checkFresh(payload: Record<string, unknown>): void {
   const fresh = payload.fresh;
   if (fresh !== undefined && typeof fresh !== 'boolean' && (typeof fresh !== 'number' || !Number.isFinite(fresh))) {
     throw invalid('Invalid claim: fresh must be a boolean or a NumericDate');
@@ -89,11 +89,11 @@ function checkFresh(payload: TokenPayload): void {
 }
 
 /** Checks that hold for the token's whole life: presence and types of claims, iss, aud. */
-export function checkStaticClaims(payload: TokenPayload, config: JwtConfig): void {
+export function checkStaticClaims(payload: Record<string, unknown>, config: JwtConfig): asserts payload is TokenPayload {
   checkIdentity(payload, config);
   checkTypeAndJti(payload, config);
   // exp is required unless this kind of token never expires here (an untyped token is an access token)
-  const neverExpires = (tokenTypeOf(payload) === 'access' ? config.accessTokenExpires : config.refreshTokenExpires) === false;
+  const neverExpires = (tokenTypeOf(payload as TokenPayload) === 'access' ? config.accessTokenExpires : config.refreshTokenExpires) === false;
   if (payload.exp === undefined && !neverExpires) throw invalid('Missing claim: exp');
   optionalNumericDate(payload, 'exp');
   optionalNumericDate(payload, 'nbf');

@@ -127,7 +127,7 @@ export async function issueToken(
   const headers = { ...checkHeaders(loadedHeaders, 'additionalHeadersLoader result'), ...checkHeaders(options.headers, 'headers') };
   const claims = { ...checkCustomClaims(loaded, reserved, 'userClaimsLoader result'), ...checkCustomClaims(options.claims, reserved, 'claims') };
   const now = nowSeconds();
-  const payload: TokenPayload = { [config.identityClaim]: identity, type };
+  const payload = { [config.identityClaim]: identity, type } as TokenPayload; // jti and the times follow, in the seed's claim order
   if (type === 'access') payload.fresh = freshClaim(options.fresh, now);
   Object.assign(payload, { jti: randomUUID(), iat: now });
   if (config.encodeNbf) payload.nbf = now;
@@ -145,10 +145,10 @@ export async function issueToken(
 }
 
 /** `gen` for a checked token (when the store keeps cut-offs) and `fam` under refresh rotation. */
-async function sessionClaims(config: JwtConfig, type: TokenType, identity: string, family: string | undefined): Promise<TokenPayload> {
+async function sessionClaims(config: JwtConfig, type: TokenType, identity: string, family: string | undefined): Promise<Record<string, unknown>> {
   const revocation = config.revocation;
   if (!revocation) return {};
-  const claims: TokenPayload = {};
+  const claims: Record<string, unknown> = {};
   const store = revocation.store;
   if (isCheckedType(revocation, type) && typeof store.cutoff === 'function') {
     const failed = (error: unknown) => storeFailure('The cut-off of the identity could not be read from the revocation store; the token was not issued', error);

@@ -49,7 +49,8 @@ export interface KeyRing {
 /** RFC 7518 §3.2: an HMAC key at least as long as the hash output. */
 const MIN_SECRET_BYTES: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64 };
 const MIN_RSA_BITS = 2048;
-const EC_CURVES: Record<string, string> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
+/** The curve of each ES* algorithm (also what the CLI generates). */
+export const EC_CURVES: Record<string, string> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
 
 export function isHmac(algorithm: string): boolean {
   return algorithm.startsWith('HS');

@@ -11,6 +11,7 @@ import { showAs } from './safe-view';
 import { rotate, RotateOptions, TokenPair } from './rotation';
 import { keepUntil, longestLifetime } from './sessions';
 import { callStore, storeFailure } from './store-call';
+import type { JwtPayload } from './payload';
 import { TokenVerifier } from './verify';
 import { CUTOFF_METHODS, missingMethods, type StoredToken, type TokenStore } from '../store/token-store';
 
@@ -83,18 +84,18 @@ export class JwtManager implements Partial<Loaders> {
   }
 
   /** @example const token = await manager.createAccessToken('alice', { fresh: true }) */
-  createAccessToken(identity: unknown, options: AccessTokenOptions = {}): Promise<string> {
+  createAccessToken(identity: string | number | object, options: AccessTokenOptions = {}): Promise<string> {
     return issueToken(this.config, this, 'access', identity, options);
   }
 
   /** @example const token = await manager.createRefreshToken('alice') */
-  createRefreshToken(identity: unknown, options: RefreshTokenOptions = {}): Promise<string> {
+  createRefreshToken(identity: string | number | object, options: RefreshTokenOptions = {}): Promise<string> {
     return issueToken(this.config, this, 'refresh', identity, { ...options, fresh: undefined });
   }
 
   /** Full verification (signature, claims, times) without the store. @example manager.decodeToken(token) */
-  async decodeToken(token: string, options: { allowExpired?: boolean } = {}): Promise<TokenPayload> {
-    return this.verifier.verifyNow(token, options);
+  async decodeToken<C extends object = Record<string, unknown>>(token: string, options: { allowExpired?: boolean } = {}): Promise<JwtPayload<C>> {
+    return (await this.verifier.verifyNow(token, options)) as JwtPayload<C>;
   }
 
   /** The public keys as a JWK Set (empty for HMAC). @example ctx.body = manager.jwks() */
@@ -141,7 +142,7 @@ export class JwtManager implements Partial<Loaders> {
     const identity = payload?.[this.config.identityClaim];
     const exp = payload?.exp;
     const expiresAt = typeof exp === 'number' ? exp + this.config.leeway : payload ? undefined : keepUntil(this.config);
-    return { jti, identity: typeof identity === 'string' ? identity : '', expiresAt, record: { token: payload ?? { jti }, revoked: true } };
+    return { jti, identity: typeof identity === 'string' ? identity : '', expiresAt, record: { token: payload ?? ({ jti } as TokenPayload), revoked: true } }; // a bare jti: all we know
   }
 
   /**

@@ -4,6 +4,7 @@
  * something that is not a response, falls back to the default answer.
  */
 import { JwtError } from './errors';
+import type { JwtPayload } from './payload';
 
 export interface LoaderResponse {
   status: number;
@@ -11,7 +12,8 @@ export interface LoaderResponse {
 }
 
 type MaybePromise<T> = T | Promise<T>;
-export type TokenPayload = Record<string, unknown>;
+/** The internal name of a verified payload (an alias, so code written against it keeps compiling). */
+export type TokenPayload = JwtPayload;
 
 /**
  * The Koa context of the refused request, given to response loaders as their second

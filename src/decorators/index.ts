@@ -13,13 +13,16 @@ import { Guard, GuardOptions, refusal, ROUTE_PROOF, RouteProof } from '../koa/gu
 import {
   effectiveGuard, INJECTING_PARAMS, installRouteHooks, ownerOf, recordClassGuard, recordMethodGuard, routeMethods, routeOf,
 } from './routes';
+import { requireReflectMetadata } from './reflect-metadata';
 
 /**
  * A refusal of a directly called method: what the HTTP route would have answered.
  * An `HttpError`, so if it escapes into a routing-controllers response (a guarded
  * method called from another route), the client gets this status and body, not a 500.
+ * `B` types the body: by default the `{ msg }`-style object of the default answers
+ * (`e.body.msg`); give your loaders' body type when they answer otherwise.
  */
-export class JwtHttpError<B = unknown> extends HttpError {
+export class JwtHttpError<B = Record<string, unknown>> extends HttpError {
   constructor(readonly status: number, readonly body: B, override readonly cause: JwtError) {
     super(status, cause.message);
     Object.setPrototypeOf(this, JwtHttpError.prototype);
@@ -155,6 +158,7 @@ type GuardDecorator = MethodDecorator & ClassDecorator;
 function protect(options: GuardOptions): GuardDecorator {
   const guard = new Guard(options); // bad options fail here, when the class is defined
   return ((target: object, method?: string | symbol, descriptor?: PropertyDescriptor) => {
+    requireReflectMetadata('a guard decorator (@JwtRequired() and friends)');
     installHooks();
     if (method === undefined) {
       const controller = target as Function;
@@ -202,6 +206,7 @@ export function JwtOptional(options: Omit<GuardOptions, 'optional'> = {}): Guard
 
 function injector(kind: InjectedKind): ParameterDecorator {
   return (target, method, index) => {
+    requireReflectMetadata('@Identity() / @Claims() / @CurrentJwtUser()');
     if (method === undefined) throw new JwtUsageError('@Identity(), @Claims() and @CurrentJwtUser() decorate method parameters');
     if (!INJECTED.has(target)) INJECTED.set(target, new Map());
     INJECTED.get(target)!.set(method, [...(INJECTED.get(target)!.get(method) ?? []), { index, kind }]);
@@ -224,7 +229,7 @@ export function Identity(): ParameterDecorator {
   return injector('identity');
 }
 
-/** Injects the verified payload (custom claims at the top level). @example me(@Claims() claims: JwtPayload) {} */
+/** Injects the verified payload (custom claims at the top level). @example me(@Claims() claims: JwtPayload<{ roles: string[] }>) {} */
 export function Claims(): ParameterDecorator {
   return injector('claims');
 }

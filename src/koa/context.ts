@@ -7,6 +7,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { JwtUsageError } from '../core/errors';
 import { JwtManager } from '../core/manager';
 import type { TokenLocation } from '../core/options';
+import type { JwtPayload } from '../core/payload';
 import type { TokenPayload } from '../core/responses';
 import { headerOf } from '../core/verify';
 import { parseCompactToken } from '../core/jws';
@@ -54,12 +55,13 @@ export function getJwtIdentity(): string | undefined {
 
 /**
  * The verified payload of the current request's token, custom claims at the top level
- * (`{}` on an anonymous optional request).
+ * (typed by `C`; the standard claims always are). On an anonymous `@JwtOptional()`
+ * request it is `{}`, as Flask-JWT-Extended's `get_jwt()` answers: check `getJwtIdentity()` first there.
  *
- * @example const { roles } = getJwtClaims()
+ * @example const { roles, jti } = getJwtClaims<{ roles: string[] }>()
  */
-export function getJwtClaims(): TokenPayload {
-  return authorizedContext('getJwtClaims()').payload ?? {};
+export function getJwtClaims<C extends object = Record<string, unknown>>(): JwtPayload<C> {
+  return (authorizedContext('getJwtClaims()').payload ?? {}) as JwtPayload<C>;
 }
 
 /**

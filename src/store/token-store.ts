@@ -8,8 +8,10 @@
  * them, and `revokeAllTokens()` does the same.
  */
 
+import type { JwtPayload } from '../core/payload';
+
 /** The decoded payload of a token, as stored. */
-export type TokenPayload = Record<string, unknown>;
+export type TokenPayload = JwtPayload;
 
 /** What the seed's API returns for a stored token. */
 export interface StoredToken {

@@ -20,29 +20,29 @@ export { JwtHttpError } from '../decorators';
  *
  * @example const token = await fakeAccessToken('alice', { fresh: true, claims: { roles: ['admin'] } })
  */
-export function fakeAccessToken(identity: unknown, options: AccessTokenOptions = {}): Promise<string> {
+export function fakeAccessToken(identity: string | number | object, options: AccessTokenOptions = {}): Promise<string> {
   return JwtManager.instance.createAccessToken(identity, options);
 }
 
 /** @example const token = await fakeRefreshToken('alice') */
-export function fakeRefreshToken(identity: unknown, options: RefreshTokenOptions = {}): Promise<string> {
+export function fakeRefreshToken(identity: string | number | object, options: RefreshTokenOptions = {}): Promise<string> {
   return JwtManager.instance.createRefreshToken(identity, options);
 }
 
 /** An access token that expired a minute ago (refused with the expired answer). @example await expiredAccessToken('alice') */
-export function expiredAccessToken(identity: unknown, options: Omit<AccessTokenOptions, 'expiresIn'> = {}): Promise<string> {
+export function expiredAccessToken(identity: string | number | object, options: Omit<AccessTokenOptions, 'expiresIn'> = {}): Promise<string> {
   return fakeAccessToken(identity, { ...options, expiresIn: -60 });
 }
 
 /** An access token that has been revoked (needs revocation with checks 'all'). @example await revokedAccessToken('alice') */
-export async function revokedAccessToken(identity: unknown, options: AccessTokenOptions = {}): Promise<string> {
+export async function revokedAccessToken(identity: string | number | object, options: AccessTokenOptions = {}): Promise<string> {
   const token = await fakeAccessToken(identity, options);
   await revoke(token);
   return token;
 }
 
 /** A refresh token that has been revoked (needs revocation on). @example await revokedRefreshToken('alice') */
-export async function revokedRefreshToken(identity: unknown, options: RefreshTokenOptions = {}): Promise<string> {
+export async function revokedRefreshToken(identity: string | number | object, options: RefreshTokenOptions = {}): Promise<string> {
   const token = await fakeRefreshToken(identity, options);
   await revoke(token);
   return token;
@@ -52,7 +52,7 @@ async function revoke(token: string): Promise<void> {
   const manager = JwtManager.instance;
   if (!manager.config.revocation) throw new JwtUsageError('revoked tokens need revocation: configure revocation: { store, checks }');
   const payload = await manager.decodeToken(token);
-  await manager.revokeToken(payload.jti as string);
+  await manager.revokeToken(payload.jti);
 }
 
 /**
