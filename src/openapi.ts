@@ -97,7 +97,8 @@ function guardedRoutes(routePrefix: string): GuardedRoute[] {
  * @example
  * const spec = addJwtSecurity(routingControllersToSpec(getMetadataArgsStorage(), { routePrefix: '/api' }), { routePrefix: '/api' });
  */
-export function addJwtSecurity<D extends OpenApiDocument>(spec: D, options: { routePrefix?: string } = {}): D {
+export function addJwtSecurity<D extends object>(document: D, options: { routePrefix?: string } = {}): D {
+  const spec = document as OpenApiDocument;
   const config = JwtManager.instance.config;
   const routes = guardedRoutes(options.routePrefix ?? '');
   const byOperationId = new Map(routes.map((route) => [route.operationId, route]));
@@ -116,5 +117,5 @@ export function addJwtSecurity<D extends OpenApiDocument>(spec: D, options: { ro
     spec.components ??= {};
     spec.components.securitySchemes = { ...spec.components.securitySchemes, ...used };
   }
-  return spec;
+  return document;
 }
