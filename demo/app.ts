@@ -7,7 +7,7 @@ import Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
 import { BadRequestError, HttpError, useKoaServer } from 'routing-controllers';
 import { JwtError, JwtManager, JwtOptions, MemoryTokenStore, TokenStore, TokenStoreError } from 'koa-jwt-extended';
-import { AuthController, DemoError, ProtectedController, TokensController } from './controllers';
+import { AuthController, DemoError, findDemoUser, ProtectedController, TokensController } from './controllers';
 import { CookieAuthController, CookiePageController } from './cookies';
 import { JwksController } from './jwks';
 
@@ -21,6 +21,8 @@ const ENDPOINTS = {
   'GET /protected': 'any access token',
   'GET /protected-fresh': 'fresh access token only',
   'GET /whoami': 'any access token; says who you are',
+  'GET /me': 'any access token; the user loaded by userLookupLoader (@CurrentJwtUser())',
+  'GET /admin': 'an access token with the admin role (login as admin/admin)',
   'GET /claims': 'any access token; shows the custom claims added at login',
   'GET /auth/tokens': 'your stored tokens',
   'PUT /auth/tokens/revoke/:jti': 'revoke one of your tokens',
@@ -105,7 +107,9 @@ export function createDemoApp(options: DemoOptions = {}): Koa {
     accessTokenExpires: '5m',
     revocation: { store: options.store ?? new MemoryTokenStore(), checks: 'refresh', refreshRotation: true },
     // the seed's custom claims example
-    userClaimsLoader: (identity) => ({ hello: identity, foo: ['bar', 'baz'] }),
+    userClaimsLoader: (identity) => ({ hello: identity, foo: ['bar', 'baz'], roles: findDemoUser(identity)?.roles ?? [] }),
+    // the current user of every verified request (@CurrentJwtUser() on /me)
+    userLookupLoader: (payload) => findDemoUser(payload.sub),
     // the seed's "changing default behaviors" example: an expired token answers 200 with its own JSON
     expiredTokenLoader: () => ({ status: 200, body: { status: 401, sub_status: 101, msg: 'The token has expired' } }),
     ...options.jwt,

@@ -6,7 +6,7 @@
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { Body, Get, HttpCode, JsonController, Param, Post, Put } from 'routing-controllers';
 import {
-  Claims, createAccessToken, createRefreshToken, FreshJwtRequired, getJwtClaims, getJwtIdentity, getStoredToken,
+  Claims, createAccessToken, createRefreshToken, CurrentJwtUser, FreshJwtRequired, getJwtClaims, getJwtIdentity, getStoredToken,
   getAllStoredTokens, getStoredTokens, Identity, JwtManager, JwtRequired, RefreshRequired, revokeAllTokens, revokeToken,
   rotateRefreshToken, TokenNotFoundError, TokenPayload, unrevokeToken,
 } from 'koa-jwt-extended';
@@ -21,6 +21,23 @@ export class LoginBody {
 
 /** Demo users. The seed's `!= and !=` let any half-right login in; here both must match. */
 const USERS: Record<string, string> = { test: 'test', admin: 'admin' };
+
+/** What the demo knows of each user: `userLookupLoader` (app.ts) returns it, and `roles` go into the tokens. */
+export interface DemoUser {
+  username: string;
+  displayName: string;
+  roles: string[];
+}
+
+const PROFILES: Record<string, DemoUser> = {
+  test: { username: 'test', displayName: 'Test User', roles: ['user'] },
+  admin: { username: 'admin', displayName: 'The Administrator', roles: ['user', 'admin'] },
+};
+
+/** The profile of a demo user, `null` for anyone else (a token of an unknown user then answers 401). */
+export function findDemoUser(username: unknown): DemoUser | null {
+  return typeof username === 'string' && Object.prototype.hasOwnProperty.call(PROFILES, username) ? PROFILES[username] : null;
+}
 
 /** Thrown by a route to answer with a status and `{ msg }` (see the error handler in app.ts). */
 export class DemoError extends Error {
@@ -102,6 +119,20 @@ export class ProtectedController {
     return { hello: `from ${getJwtIdentity()}` };
   }
 
+  /** The current user, loaded by userLookupLoader (app.ts) once per request. */
+  @Get('/me')
+  @JwtRequired()
+  me(@CurrentJwtUser() user: DemoUser) {
+    return { username: user.username, display_name: user.displayName, roles: user.roles };
+  }
+
+  /** Administrators only, by the token's `roles` claim: 403 Insufficient permissions for anyone else. */
+  @Get('/admin')
+  @JwtRequired({ roles: ['admin'] })
+  admin(@Identity() username: string) {
+    return { hello: `administrator ${username}` };
+  }
+
   /** The seed's custom claims example (claims added by userClaimsLoader in app.ts). */
   @Get('/claims')
   @JwtRequired()
@@ -119,11 +150,10 @@ export class TokensController {
     return getStoredTokens(username);
   }
 
-  /** Every stored token: administrators only. */
+  /** Every stored token: administrators only (the `roles` claim; anyone else gets 403 Insufficient permissions). */
   @Get('/all-tokens')
-  @JwtRequired()
-  async listAll(@Identity() username: string) {
-    if (username !== 'admin') throw new DemoError(403, 'Administrators only');
+  @JwtRequired({ roles: ['admin'] })
+  async listAll() {
     return getAllStoredTokens();
   }
 

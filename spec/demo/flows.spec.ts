@@ -130,9 +130,9 @@ describe('demo: the seed flows', () => {
       expectResponse(res, 404, { msg: 'Token not found' });
     });
 
-    it('/auth/all-tokens for test: 403 Administrators only', async () => {
+    it('/auth/all-tokens for test: 403 Insufficient permissions (roles)', async () => {
       const { access_token } = await login('test');
-      expectResponse(await request(server).get('/auth/all-tokens').set('Authorization', bearer(access_token)), 403, { msg: 'Administrators only' });
+      expectResponse(await request(server).get('/auth/all-tokens').set('Authorization', bearer(access_token)), 403, { msg: 'Insufficient permissions' });
     });
 
     it('/auth/all-tokens for admin: 200 with every stored token', async () => {
@@ -145,6 +145,35 @@ describe('demo: the seed flows', () => {
 
     it('/auth/all-tokens without a token: 401 Missing Authorization Header', async () => {
       expectResponse(await request(server).get('/auth/all-tokens'), 401, { msg: 'Missing Authorization Header' });
+    });
+  });
+
+  describe('current user and roles', () => {
+    it('/me answers the user loaded by userLookupLoader', async () => {
+      const { access_token } = await login('admin');
+      expectResponse(await request(server).get('/me').set('Authorization', bearer(access_token)), 200,
+        { username: 'admin', display_name: 'The Administrator', roles: ['user', 'admin'] });
+    });
+
+    it('/me for a token of a user the demo does not know: 401 Error loading the user ghost', async () => {
+      const token = await createAccessToken('ghost');
+      expectResponse(await request(server).get('/me').set('Authorization', bearer(token)), 401, { msg: 'Error loading the user ghost' });
+    });
+
+    it('/admin for admin: 200; for test: 403 Insufficient permissions; without a token: 401', async () => {
+      const admin = await login('admin');
+      expectResponse(await request(server).get('/admin').set('Authorization', bearer(admin.access_token)), 200, { hello: 'administrator admin' });
+      const user = await login('test');
+      expectResponse(await request(server).get('/admin').set('Authorization', bearer(user.access_token)), 403, { msg: 'Insufficient permissions' });
+      expectResponse(await request(server).get('/admin'), 401, { msg: 'Missing Authorization Header' });
+    });
+
+    it('/admin refuses a forged admin role (tampered claims): 422', async () => {
+      const { access_token } = await login('test');
+      const [header, payload, signature] = access_token.split('.');
+      const claims = { ...JSON.parse(Buffer.from(payload, 'base64url').toString()), roles: ['admin'] };
+      const forged = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`;
+      expectResponse(await request(server).get('/admin').set('Authorization', bearer(forged)), 422, { msg: 'Signature verification failed' });
     });
   });
 

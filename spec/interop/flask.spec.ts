@@ -42,9 +42,12 @@ describe('interop: Flask-JWT-Extended 4 <-> koa-jwt-extended demo, over HTTP', f
     JwtManager.reset();
   });
 
-  /** The demo with the shared secret; no allowlist (Flask's tokens are in no store of ours) and the default expired answer. */
+  /**
+   * The demo with the shared secret; no allowlist (Flask's tokens are in no store of ours), the
+   * default expired answer, and no user lookup (Flask's users are not the demo's).
+   */
   function startDemo(jwt: Partial<JwtOptions> = {}): Server {
-    demo = createDemoApp({ jwt: { secret: DEMO_SECRET, revocation: undefined, expiredTokenLoader: undefined, ...jwt } }).listen(0);
+    demo = createDemoApp({ jwt: { secret: DEMO_SECRET, revocation: undefined, expiredTokenLoader: undefined, userLookupLoader: undefined, ...jwt } }).listen(0);
     return demo;
   }
 
