@@ -1,6 +1,8 @@
 /**
- * One benchmark server per process: `ts-node bench/server.ts <mode> [redisUrl]`.
- * Prints `READY <port> <token>` once listening. Modes:
+ * One benchmark server per process: `node server.js <mode> [redisUrl]` (compiled by
+ * bench/runtime.ts). Prints `READY <port> <token> <path>` once listening. When started
+ * with an IPC channel it answers `'cpu'` with its CPU time and request count so far,
+ * and `'heap'` with its heap after a full GC (needs `--expose-gc`). Modes:
  *   open      a routing-controllers route, no auth
  *   open-in-app  the open route of an app that also has protected routes (request context active)
  *   jwt       the same route behind @JwtRequired()
@@ -11,6 +13,7 @@
  */
 import 'reflect-metadata';
 import { createSecretKey } from 'node:crypto';
+import { createServer } from 'node:http';
 import Koa from 'koa';
 import koaJwt from 'koa-jwt';
 import { Get, JsonController, useKoaServer } from 'routing-controllers';
@@ -37,7 +40,20 @@ class ProtectedController {
 
 async function revocationOptions(redisUrl: string | undefined): Promise<Partial<JwtOptions>> {
   if (!redisUrl) throw new Error('mode revoked needs a redis URL');
-  return { revocation: { store: new TieredTokenStore({ redis: redisUrl }), checks: 'all' } };
+  // BENCH_TIER_TTL_MS: under valgrind a request takes milliseconds, so the 5 s default would expire hits mid-run
+  const ttlMs = process.env.BENCH_TIER_TTL_MS === undefined ? undefined : Number(process.env.BENCH_TIER_TTL_MS);
+  return { revocation: { store: new TieredTokenStore({ redis: redisUrl, ttlMs }), checks: 'all' } };
+}
+
+/** What the load generator asks over IPC between rounds. */
+function answerSideChannel(requestsServed: () => number): void {
+  process.on('message', (message: string) => {
+    if (message === 'cpu') process.send!({ cpu: process.cpuUsage(), requests: requestsServed() });
+    if (message === 'heap') {
+      (globalThis as { gc?: () => void }).gc?.();
+      process.send!({ heapUsed: process.memoryUsage().heapUsed, requests: requestsServed() });
+    }
+  });
 }
 
 async function main(): Promise<void> {
@@ -51,7 +67,14 @@ async function main(): Promise<void> {
   const controllers = mode === 'open-in-app' ? [OpenController, ProtectedController] : [guarded ? ProtectedController : OpenController];
   useKoaServer(app, { controllers });
   const token = await createAccessToken('bench-user');
-  const server = app.listen(0, '127.0.0.1', async () => {
+  const handle = app.callback();
+  let served = 0;
+  const server = createServer((request, response) => {
+    served += 1;
+    return handle(request, response);
+  });
+  if (process.send) answerSideChannel(() => served);
+  server.listen(0, '127.0.0.1', async () => {
     const address = server.address() as { port: number };
     // one protected request turns the request context (AsyncLocalStorage) on, as in any app using it
     if (mode === 'open-in-app') await fetch(`http://127.0.0.1:${address.port}/protected`, { headers: { authorization: `Bearer ${token}` } });
