@@ -7,8 +7,9 @@ import 'reflect-metadata';
 import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { JwtManager } from '../src';
+import { BENCH_SECRET } from './secret';
 
-const SECRET = 'bench-secret-of-at-least-thirty-two-bytes';
+const SECRET = BENCH_SECRET;
 const ITERATIONS = Number(process.env.MICRO_ITERATIONS ?? 200_000);
 
 function microseconds(fn: () => unknown): number {

@@ -5,7 +5,7 @@
  * valgrind, and with `--cpu-prof`, without a TypeScript compiler in the process.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
@@ -65,8 +65,10 @@ export function buildBenchServer(): string {
   for (const file of [...sourcesIn('src'), ...sourcesIn('bench')]) {
     const output = ts.transpileModule(readFileSync(path.join(ROOT, file), 'utf8'), { compilerOptions, fileName: path.join(ROOT, file) });
     const target = path.join(BUILD_DIR, file.replace(/\.ts$/, '.js'));
+    if (existsSync(target) && readFileSync(target, 'utf8') === output.outputText) continue;
     mkdirSync(path.dirname(target), { recursive: true });
-    writeFileSync(target, output.outputText);
+    writeFileSync(`${target}.tmp`, output.outputText);
+    renameSync(`${target}.tmp`, target); // a server starting meanwhile never reads half a file
   }
   return path.join(BUILD_DIR, 'bench', 'server.js');
 }

@@ -17,9 +17,9 @@ import { createServer } from 'node:http';
 import Koa from 'koa';
 import koaJwt from 'koa-jwt';
 import { Get, JsonController, useKoaServer } from 'routing-controllers';
+import { BENCH_SECRET } from './secret';
 import { createAccessToken, JwtManager, JwtOptions, JwtRequired, TieredTokenStore } from '../src';
 
-export const BENCH_SECRET = 'bench-secret-of-at-least-thirty-two-bytes';
 
 @JsonController()
 class OpenController {
@@ -48,7 +48,8 @@ async function revocationOptions(redisUrl: string | undefined): Promise<Partial<
 /** What the load generator asks over IPC between rounds. */
 function answerSideChannel(requestsServed: () => number): void {
   process.on('message', (message: string) => {
-    if (message === 'cpu') process.send!({ cpu: process.cpuUsage(), requests: requestsServed() });
+    // `at`: the monotonic clock in microseconds, the one --cpu-prof timestamps its samples with
+    if (message === 'cpu') process.send!({ cpu: process.cpuUsage(), requests: requestsServed(), at: Number(process.hrtime.bigint() / 1000n) });
     if (message === 'heap') {
       (globalThis as { gc?: () => void }).gc?.();
       process.send!({ heapUsed: process.memoryUsage().heapUsed, requests: requestsServed() });

@@ -17,6 +17,8 @@ export interface CpuSample {
   /** process.cpuUsage(): user + system microseconds */
   cpuMicros: number;
   requests: number;
+  /** the server's monotonic clock, microseconds */
+  at: number;
 }
 
 /** Resolves once the server printed `READY <port> <token> <path>`. */
@@ -53,8 +55,8 @@ function ask<T>(server: BenchServer, question: 'cpu' | 'heap'): Promise<T> {
 }
 
 export async function cpuSample(server: BenchServer): Promise<CpuSample> {
-  const answer = await ask<{ cpu: { user: number; system: number }; requests: number }>(server, 'cpu');
-  return { cpuMicros: answer.cpu.user + answer.cpu.system, requests: answer.requests };
+  const answer = await ask<{ cpu: { user: number; system: number }; requests: number; at: number }>(server, 'cpu');
+  return { cpuMicros: answer.cpu.user + answer.cpu.system, requests: answer.requests, at: answer.at };
 }
 
 /** Heap used after a full GC (the server runs with --expose-gc). */
