@@ -26,7 +26,7 @@ import { stopServer, waitReady } from './servers';
 const REQUESTS = Number(process.env.BENCH_CG_REQUESTS ?? 1000);
 const WARMUP = Number(process.env.BENCH_CG_WARMUP ?? 2000);
 const RUNS = Number(process.env.BENCH_CG_RUNS ?? 2);
-const WANTED = (process.env.BENCH_CG_VARIANTS ?? "a,a',b,b',c,d").split(',');
+const WANTED = (process.env.BENCH_CG_VARIANTS ?? "a,b,b',c,d,p").split(',');
 export const NODE_FLAGS = ['--single-threaded', '--predictable-gc-schedule', '--no-incremental-marking'];
 
 function callgrindControl(option: string, pid: number): void {

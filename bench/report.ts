@@ -12,6 +12,7 @@ export const VARIANTS = [
   { key: 'c', mode: 'revoked', name: "c @JwtRequired() + checks 'all' (tiered, LRU hits)" },
   { key: 'd', mode: 'koajwt', name: 'd koa-jwt (KeyObject secret)' },
   { key: "d'", mode: 'koajwt-string', name: "d' koa-jwt (string secret)" },
+  { key: 'p', mode: 'open-proof', name: "p open route + the route proof's parameter (experiment)" },
 ] as const;
 
 export interface VariantResult {
@@ -33,6 +34,7 @@ export const RATIOS: ReadonlyArray<readonly [string, string, string, number | un
   ["b/d'  protected / koa-jwt (string)", 'b', "d'", undefined],
   ["a'/a  AsyncLocalStorage alone", "a'", 'a', undefined],
   ["b/a'  protected / open of the same app", 'b', "a'", undefined],
+  ["p/a   the route proof's parameter alone", 'p', 'a', undefined],
 ];
 
 const pad = (text: string, width: number) => text.padEnd(width);

@@ -10,13 +10,14 @@
  *   revoked   @JwtRequired() with revocation checks 'all' on the tiered store (needs redisUrl)
  *   koajwt    koa-jwt (KeyObject secret) in front of the open route
  *   koajwt-string  koa-jwt with a string secret, as its README shows
+ *   open-proof  the open route plus the route proof's parameter alone (an experiment)
  */
 import 'reflect-metadata';
 import { createSecretKey } from 'node:crypto';
 import { createServer } from 'node:http';
 import Koa from 'koa';
 import koaJwt from 'koa-jwt';
-import { Get, JsonController, useKoaServer } from 'routing-controllers';
+import { createParamDecorator, Get, JsonController, useKoaServer } from 'routing-controllers';
 import { BENCH_SECRET } from './secret';
 import { createAccessToken, JwtManager, JwtOptions, JwtRequired, TieredTokenStore } from '../src';
 
@@ -37,6 +38,26 @@ class ProtectedController {
     return { hello: 'world' };
   }
 }
+
+/**
+ * An experiment, not a feature: the open route with the route proof's mechanism alone,
+ * a parameter routing-controllers resolves on every request (an async normalisation,
+ * a promise per parameter) and a wrapper that drops it before calling the method.
+ * `p - a` is what carrying the proof costs a protected route.
+ */
+@JsonController()
+class OpenWithProofParameterController {
+  @Get('/open')
+  hello() {
+    return { hello: 'world' };
+  }
+}
+const PROOF = Symbol('bench-proof');
+createParamDecorator({ value: (action) => (action.context.state as Record<symbol, unknown>)[PROOF] })(OpenWithProofParameterController.prototype, 'hello', 1_000_000);
+const withoutProof = OpenWithProofParameterController.prototype.hello;
+OpenWithProofParameterController.prototype.hello = function hello(this: unknown, ...args: unknown[]) {
+  return withoutProof.apply(this, args.slice(0, -1) as []);
+};
 
 async function revocationOptions(redisUrl: string | undefined): Promise<Partial<JwtOptions>> {
   if (!redisUrl) throw new Error('mode revoked needs a redis URL');
@@ -65,7 +86,8 @@ async function main(): Promise<void> {
   if (mode === 'koajwt') app.use(koaJwt({ secret: createSecretKey(Buffer.from(BENCH_SECRET)) as never, algorithms: ['HS256'] }));
   if (mode === 'koajwt-string') app.use(koaJwt({ secret: BENCH_SECRET, algorithms: ['HS256'] }));
   const guarded = mode === 'jwt' || mode === 'revoked' || mode === 'jwt-nocontext';
-  const controllers = mode === 'open-in-app' ? [OpenController, ProtectedController] : [guarded ? ProtectedController : OpenController];
+  const controllers =
+    mode === 'open-in-app' ? [OpenController, ProtectedController] : mode === 'open-proof' ? [OpenWithProofParameterController] : [guarded ? ProtectedController : OpenController];
   useKoaServer(app, { controllers });
   const token = await createAccessToken('bench-user');
   const handle = app.callback();
