@@ -5,12 +5,14 @@
  * `--single-threaded --predictable-gc-schedule --no-incremental-marking`, so compiling
  * and collecting happen at the same points of every run). A client in this process (not
  * under valgrind, so the load generator is never counted) sends WARMUP requests one
- * after another, then `callgrind_control -z` zeroes the counters, REQUESTS more
+ * after another with instrumentation off (`--instr-atstart=no`: fast, so the JIT can
+ * settle), `callgrind_control -i on` turns it on, then `callgrind_control -z` zeroes the counters, REQUESTS more
  * requests go through, and `callgrind_control -d` dumps what the server executed in
- * that window alone. Each variant runs twice, in separate processes, and both counts
- * are printed: they agree within a fraction of a percent. Servers are not pinned here:
- * instruction counts do not depend on scheduling.
- * Env: BENCH_NODES, BENCH_CG_REQUESTS (default 1000), BENCH_CG_WARMUP (2000),
+ * that window alone; a second window follows, and it is the figure (the first shows
+ * whether JIT tiering had settled). Each variant runs twice, in separate processes,
+ * and both counts are printed: they agree within a fraction of a percent. Servers are
+ * not pinned here: instruction counts do not depend on scheduling.
+ * Env: BENCH_NODES, BENCH_CG_REQUESTS (default 500), BENCH_CG_WARMUP (10000),
  * BENCH_CG_VARIANTS (e.g. `a,b,c`), BENCH_CG_RUNS (2).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -23,15 +25,16 @@ import { printInstructionReport, VARIANTS } from './report';
 import { benchNodes, buildBenchServer, NodeBinary } from './runtime';
 import { stopServer, waitReady } from './servers';
 
-const REQUESTS = Number(process.env.BENCH_CG_REQUESTS ?? 1000);
-const WARMUP = Number(process.env.BENCH_CG_WARMUP ?? 2000);
+const REQUESTS = Number(process.env.BENCH_CG_REQUESTS ?? 500);
+const WARMUP = Number(process.env.BENCH_CG_WARMUP ?? 10000);
 const RUNS = Number(process.env.BENCH_CG_RUNS ?? 2);
 const WANTED = (process.env.BENCH_CG_VARIANTS ?? "a,b,b',c,d,p").split(',');
 export const NODE_FLAGS = ['--single-threaded', '--predictable-gc-schedule', '--no-incremental-marking'];
 
-function callgrindControl(option: string, pid: number): void {
-  const result = spawnSync('callgrind_control', [option, String(pid)], { encoding: 'utf8' });
-  if (result.status !== 0 || !result.stdout.includes('OK')) throw new Error(`callgrind_control ${option} ${pid}: ${result.stdout}${result.stderr}`);
+function callgrindControl(option: string, pid: number, value?: string): void {
+  const args = value === undefined ? [option, String(pid)] : [option, value, String(pid)];
+  const result = spawnSync('callgrind_control', args, { encoding: 'utf8' });
+  if (result.status !== 0 || !result.stdout.includes('OK')) throw new Error(`callgrind_control ${args.join(' ')}: ${result.stdout}${result.stderr}`);
 }
 
 /** The `summary:` (total Ir) of a callgrind dump. */
@@ -41,24 +44,54 @@ function instructionsIn(dumpFile: string): number {
   return Number(match[1]);
 }
 
-/** One server under callgrind: instructions per request over the measured window. */
-async function countOnce(node: NodeBinary, serverJs: string, mode: string, redisUrl: string, directory: string): Promise<number> {
+/** Instructions per request of two windows, one after the other: [steadiness check, the figure]. */
+interface Windows {
+  first: number;
+  second: number;
+}
+
+/**
+ * One server under callgrind: WARMUP requests, then two counted windows of REQUESTS each.
+ * The second is the figure; the first only shows the server had reached its steady state
+ * (a function tiering up inside a window would make the two differ).
+ */
+async function countOnce(node: NodeBinary, serverJs: string, mode: string, redisUrl: string, directory: string): Promise<Windows> {
   const outFile = path.join(directory, `callgrind.${mode}.%p`);
-  const valgrindArgs = ['--tool=callgrind', `--callgrind-out-file=${outFile}`, node.execPath, ...NODE_FLAGS, serverJs, mode, redisUrl];
+  // uninstrumented until the warm-up is over: valgrind then runs the JIT many times faster
+  const valgrindArgs = ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outFile}`, node.execPath, ...NODE_FLAGS, serverJs, mode, redisUrl];
   const log = openSync(path.join(directory, `valgrind.${mode}.log`), 'a');
   const child = spawn('valgrind', valgrindArgs, { stdio: ['ignore', 'pipe', log], env: { ...process.env, BENCH_TIER_TTL_MS: '3600000' } });
+  const killChild = () => child.kill();
+  process.once('exit', killChild);
   const server = await waitReady(child, `${mode} under callgrind`);
   try {
     const client = await sequentialClient(server.port, server.path, server.token);
     await client.send(WARMUP);
-    callgrindControl('-z', child.pid!);
-    await client.send(REQUESTS);
-    callgrindControl('-d', child.pid!);
+    callgrindControl('-i', child.pid!, 'on');
+    const windows: number[] = [];
+    for (let window = 1; window <= 2; window += 1) {
+      callgrindControl('-z', child.pid!);
+      await client.send(REQUESTS);
+      callgrindControl('-d', child.pid!);
+      windows.push(instructionsIn(outFile.replace('%p', `${child.pid}.${window}`)) / REQUESTS);
+    }
     client.close();
-    return instructionsIn(outFile.replace('%p', `${child.pid}.1`)) / REQUESTS;
+    return { first: windows[0], second: windows[1] };
   } finally {
+    process.off('exit', killChild);
     await stopServer(server);
   }
+}
+
+/** Each variant RUNS times, side by side (counts do not depend on timing, only wall time does). */
+async function countNode(node: NodeBinary, serverJs: string, redisUrl: string, directory: string): Promise<Record<string, Windows[]>> {
+  const counts: Record<string, Windows[]> = {};
+  for (const variant of VARIANTS.filter((v) => WANTED.includes(v.key))) {
+    counts[variant.key] = await Promise.all(Array.from({ length: RUNS }, () => countOnce(node, serverJs, variant.mode, redisUrl, directory)));
+    const shown = counts[variant.key].map(({ first, second }) => `${second.toFixed(0)} (window 1: ${first.toFixed(0)})`).join(', ');
+    process.stdout.write(`${node.label} ${variant.name}: ${shown} Ir/request\n`);
+  }
+  return counts;
 }
 
 async function main(): Promise<void> {
@@ -67,22 +100,16 @@ async function main(): Promise<void> {
   const serverJs = buildBenchServer();
   const redis = await startBenchRedis();
   const directory = mkdtempSync(path.join(os.tmpdir(), 'kje-callgrind-'));
-  const results: Record<string, Record<string, number[]>> = {};
+  const results: Record<string, Record<string, Windows[]>> = {};
   try {
-    for (const node of nodes) {
-      results[node.label] = {};
-      for (const variant of VARIANTS.filter((v) => WANTED.includes(v.key))) {
-        // the runs go side by side: counts do not depend on timing, only wall time does
-        const runs = await Promise.all(Array.from({ length: RUNS }, () => countOnce(node, serverJs, variant.mode, redis.url, directory)));
-        results[node.label][variant.key] = runs;
-        process.stdout.write(`${node.label} ${variant.name}: ${runs.map((r) => r.toFixed(0)).join(' ')} Ir/request\n`);
-      }
-    }
+    // the Node versions go side by side too
+    const counted = await Promise.all(nodes.map((node) => countNode(node, serverJs, redis.url, directory)));
+    nodes.forEach((node, index) => (results[node.label] = counted[index]));
   } finally {
     await redis.stop();
     rmSync(directory, { recursive: true, force: true });
   }
-  console.log(`\ncallgrind: ${WARMUP} warm-up requests, then ${REQUESTS} counted, one at a time; node ${NODE_FLAGS.join(' ')}`);
+  console.log(`\ncallgrind: ${WARMUP} warm-up requests, then two windows of ${REQUESTS} counted (the second is the figure), one at a time; node ${NODE_FLAGS.join(' ')}`);
   for (const node of nodes) printInstructionReport(node.label, results[node.label]);
   const resultsDirectory = path.join(__dirname, 'results');
   mkdirSync(resultsDirectory, { recursive: true });

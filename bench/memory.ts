@@ -34,13 +34,13 @@ function signToken(key: KeyObject, index: number, now: number): string {
   return `${signingInput}.${createHmac('sha256', key).update(signingInput).digest('base64url')}`;
 }
 
-/** Writes the records of tokens [0, count) to the store, a thousand at a time. */
+/** Writes the records of tokens [0, count) to the store, 500 at a time. */
 async function recordTokens(redisUrl: string, count: number, now: number): Promise<void> {
-  const store = new RedisTokenStore({ redis: redisUrl });
+  const store = new RedisTokenStore({ redis: redisUrl, commandTimeoutMs: 60_000 }); // a million writes queue up
   const started = Date.now();
-  for (let first = 0; first < count; first += 1000) {
+  for (let first = 0; first < count; first += 500) {
     const batch = [];
-    for (let index = first; index < Math.min(first + 1000, count); index += 1) {
+    for (let index = first; index < Math.min(first + 500, count); index += 1) {
       const token = { sub: `user-${index % 1000}`, type: 'access', fresh: false, jti: jtiOf(index), iat: now, nbf: now, exp: now + 3600 };
       batch.push(store.add({ jti: token.jti, identity: token.sub, expiresAt: token.exp, record: { token, revoked: false } }));
     }
