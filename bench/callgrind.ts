@@ -8,11 +8,11 @@
  * after another with instrumentation off (`--instr-atstart=no`: fast, so the JIT can
  * settle), `callgrind_control -i on` turns it on, then `callgrind_control -z` zeroes the counters, REQUESTS more
  * requests go through, and `callgrind_control -d` dumps what the server executed in
- * that window alone; a second window follows, and it is the figure (the first shows
- * whether JIT tiering had settled). Each variant runs twice, in separate processes,
+ * that window alone; WINDOWS windows follow each other, and the median is the figure
+ * (see countOnce). Each variant runs twice, in separate processes,
  * and both counts are printed: they agree within a fraction of a percent. Servers are
  * not pinned here: instruction counts do not depend on scheduling.
- * Env: BENCH_NODES, BENCH_CG_REQUESTS (default 500), BENCH_CG_WARMUP (10000),
+ * Env: BENCH_NODES, BENCH_CG_REQUESTS (default 300 a window), BENCH_CG_WINDOWS (5), BENCH_CG_WARMUP (10000),
  * BENCH_CG_VARIANTS (e.g. `a,b,c`), BENCH_CG_RUNS (2).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -22,12 +22,13 @@ import path from 'node:path';
 import { sequentialClient } from './client';
 import { startBenchRedis } from './redis';
 import { printInstructionReport, VARIANTS } from './report';
-import { benchNodes, buildBenchServer, NodeBinary } from './runtime';
+import { benchNodes, buildBenchServer, median, NodeBinary } from './runtime';
 import { stopServer, waitReady } from './servers';
 
-const REQUESTS = Number(process.env.BENCH_CG_REQUESTS ?? 500);
+const REQUESTS = Number(process.env.BENCH_CG_REQUESTS ?? 300);
 const WARMUP = Number(process.env.BENCH_CG_WARMUP ?? 10000);
 const RUNS = Number(process.env.BENCH_CG_RUNS ?? 2);
+const WINDOWS = Number(process.env.BENCH_CG_WINDOWS ?? 5);
 const WANTED = (process.env.BENCH_CG_VARIANTS ?? "a,b,b',c,d,p").split(',');
 export const NODE_FLAGS = ['--single-threaded', '--predictable-gc-schedule', '--no-incremental-marking'];
 
@@ -44,18 +45,19 @@ function instructionsIn(dumpFile: string): number {
   return Number(match[1]);
 }
 
-/** Instructions per request of two windows, one after the other: [steadiness check, the figure]. */
-interface Windows {
-  first: number;
-  second: number;
+/** One run: instructions per request of each counted window, and their median (the figure). */
+export interface Run {
+  windows: number[];
+  median: number;
 }
 
 /**
- * One server under callgrind: WARMUP requests, then two counted windows of REQUESTS each.
- * The second is the figure; the first only shows the server had reached its steady state
- * (a function tiering up inside a window would make the two differ).
+ * One server under callgrind: WARMUP requests uninstrumented, then WINDOWS counted
+ * windows of REQUESTS each. The figure is the median window: a rare event (a full GC,
+ * a late tier-up) lands in one window and does not move it, and since the server does
+ * the same work in every run, it lands in the same window each time.
  */
-async function countOnce(node: NodeBinary, serverJs: string, mode: string, redisUrl: string, directory: string): Promise<Windows> {
+async function countOnce(node: NodeBinary, serverJs: string, mode: string, redisUrl: string, directory: string): Promise<Run> {
   const outFile = path.join(directory, `callgrind.${mode}.%p`);
   // uninstrumented until the warm-up is over: valgrind then runs the JIT many times faster
   const valgrindArgs = ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outFile}`, node.execPath, ...NODE_FLAGS, serverJs, mode, redisUrl];
@@ -69,14 +71,14 @@ async function countOnce(node: NodeBinary, serverJs: string, mode: string, redis
     await client.send(WARMUP);
     callgrindControl('-i', child.pid!, 'on');
     const windows: number[] = [];
-    for (let window = 1; window <= 2; window += 1) {
+    for (let window = 1; window <= WINDOWS; window += 1) {
       callgrindControl('-z', child.pid!);
       await client.send(REQUESTS);
       callgrindControl('-d', child.pid!);
       windows.push(instructionsIn(outFile.replace('%p', `${child.pid}.${window}`)) / REQUESTS);
     }
     client.close();
-    return { first: windows[0], second: windows[1] };
+    return { windows, median: median(windows) };
   } finally {
     process.off('exit', killChild);
     await stopServer(server);
@@ -84,11 +86,11 @@ async function countOnce(node: NodeBinary, serverJs: string, mode: string, redis
 }
 
 /** Each variant RUNS times, side by side (counts do not depend on timing, only wall time does). */
-async function countNode(node: NodeBinary, serverJs: string, redisUrl: string, directory: string): Promise<Record<string, Windows[]>> {
-  const counts: Record<string, Windows[]> = {};
+async function countNode(node: NodeBinary, serverJs: string, redisUrl: string, directory: string): Promise<Record<string, Run[]>> {
+  const counts: Record<string, Run[]> = {};
   for (const variant of VARIANTS.filter((v) => WANTED.includes(v.key))) {
     counts[variant.key] = await Promise.all(Array.from({ length: RUNS }, () => countOnce(node, serverJs, variant.mode, redisUrl, directory)));
-    const shown = counts[variant.key].map(({ first, second }) => `${second.toFixed(0)} (window 1: ${first.toFixed(0)})`).join(', ');
+    const shown = counts[variant.key].map((run) => `${run.median.toFixed(0)} (windows ${run.windows.map((w) => w.toFixed(0)).join(' ')})`).join(', ');
     process.stdout.write(`${node.label} ${variant.name}: ${shown} Ir/request\n`);
   }
   return counts;
@@ -100,7 +102,7 @@ async function main(): Promise<void> {
   const serverJs = buildBenchServer();
   const redis = await startBenchRedis();
   const directory = mkdtempSync(path.join(os.tmpdir(), 'kje-callgrind-'));
-  const results: Record<string, Record<string, Windows[]>> = {};
+  const results: Record<string, Record<string, Run[]>> = {};
   try {
     // the Node versions go side by side too
     const counted = await Promise.all(nodes.map((node) => countNode(node, serverJs, redis.url, directory)));
@@ -109,7 +111,7 @@ async function main(): Promise<void> {
     await redis.stop();
     rmSync(directory, { recursive: true, force: true });
   }
-  console.log(`\ncallgrind: ${WARMUP} warm-up requests, then two windows of ${REQUESTS} counted (the second is the figure), one at a time; node ${NODE_FLAGS.join(' ')}`);
+  console.log(`\ncallgrind: ${WARMUP} warm-up requests uninstrumented, then ${WINDOWS} windows of ${REQUESTS} counted (the median window is the figure), one at a time; node ${NODE_FLAGS.join(' ')}`);
   for (const node of nodes) printInstructionReport(node.label, results[node.label]);
   const resultsDirectory = path.join(__dirname, 'results');
   mkdirSync(resultsDirectory, { recursive: true });

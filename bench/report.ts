@@ -71,19 +71,18 @@ export function printNodeReport(label: string, results: VariantResult[]): void {
 /**
  * One Node version's instruction counts (callgrind), each variant measured twice.
  *
- * @example printInstructionReport('node 24.22.3', { a: [{ first: 1e5, second: 1e5 }, { first: 1e5, second: 1e5 }] })
+ * @example printInstructionReport('node 24.22.3', { a: [{ median: 1e5 }, { median: 1.001e5 }] })
  */
-export function printInstructionReport(label: string, windows: Record<string, Array<{ first: number; second: number }>>): void {
-  console.log(`\n${label}: instructions per request (callgrind Ir, two runs each; spread = between runs, settle = window 1 vs 2)`);
+export function printInstructionReport(label: string, counted: Record<string, Array<{ median: number }>>): void {
+  console.log(`\n${label}: instructions per request (callgrind Ir, median window; two runs each, spread = between runs)`);
   const perRequest: Record<string, number[]> = {};
-  for (const [key, runs] of Object.entries(windows)) perRequest[key] = runs.map((run) => run.second);
+  for (const [key, runs] of Object.entries(counted)) perRequest[key] = runs.map((run) => run.median);
   for (const variant of VARIANTS) {
     const runs = perRequest[variant.key];
     if (!runs) continue;
-    const settle = Math.max(...windows[variant.key].map(({ first, second }) => Math.abs(first - second) / second)) * 100;
     const spread = runs.length > 1 ? (Math.abs(runs[0] - runs[1]) / Math.min(...runs)) * 100 : 0;
     const overhead = runs[0] - (perRequest.a?.[0] ?? NaN);
-    console.log(`  ${pad(variant.name, 52)} ${runs.map((run) => num(run)).join(' ')}   spread ${spread.toFixed(2)}%   settle ${settle.toFixed(2)}%   +${overhead.toFixed(0)} vs a`);
+    console.log(`  ${pad(variant.name, 52)} ${runs.map((run) => num(run)).join(' ')}   spread ${spread.toFixed(2)}%   +${overhead.toFixed(0)} vs a`);
   }
   for (const [name, top, bottom, target] of RATIOS) {
     const x = perRequest[top]?.[0];
