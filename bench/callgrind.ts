@@ -4,16 +4,16 @@
  * Each variant's server runs under `valgrind --tool=callgrind` (JIT on; node flags
  * `--single-threaded --predictable-gc-schedule --no-incremental-marking`, so compiling
  * and collecting happen at the same points of every run). A client in this process (not
- * under valgrind, so the load generator is never counted) sends WARMUP requests one
- * after another with instrumentation off (`--instr-atstart=no`: fast, so the JIT can
- * settle), `callgrind_control -i on` turns it on, then `callgrind_control -z` zeroes the counters, REQUESTS more
- * requests go through, and `callgrind_control -d` dumps what the server executed in
- * that window alone; WINDOWS windows follow each other, and the median is the figure
- * (see countOnce). Each variant runs twice, in separate processes,
- * and both counts are printed: they agree within a fraction of a percent. Servers are
- * not pinned here: instruction counts do not depend on scheduling.
- * Env: BENCH_NODES, BENCH_CG_REQUESTS (default 300 a window), BENCH_CG_WINDOWS (5), BENCH_CG_WARMUP (10000),
- * BENCH_CG_VARIANTS (e.g. `a,b,c`), BENCH_CG_RUNS (2).
+ * under valgrind, so the load generator is never counted) sends WARMUP requests one after
+ * another with instrumentation off (`--instr-atstart=no`: fast, so the JIT can settle;
+ * Node 24 tiers up later than Node 20), then `callgrind_control -i on`. Each of WINDOWS
+ * windows is REQUESTS requests between `callgrind_control -z` (zero) and `-d` (dump): what
+ * the server executed in that window alone. The median window is the figure (see
+ * countOnce). Each variant runs twice, in separate processes, and both figures are
+ * printed with their spread. Servers are not pinned: instruction counts do not depend
+ * on scheduling, so runs go side by side.
+ * Env: BENCH_NODES, BENCH_CG_WARMUP (default 25000), BENCH_CG_WINDOWS (5),
+ * BENCH_CG_REQUESTS (300 a window), BENCH_CG_VARIANTS (e.g. `a,b,c`), BENCH_CG_RUNS (2).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,7 +26,7 @@ import { benchNodes, buildBenchServer, median, NodeBinary } from './runtime';
 import { stopServer, waitReady } from './servers';
 
 const REQUESTS = Number(process.env.BENCH_CG_REQUESTS ?? 300);
-const WARMUP = Number(process.env.BENCH_CG_WARMUP ?? 10000);
+const WARMUP = Number(process.env.BENCH_CG_WARMUP ?? 25000);
 const RUNS = Number(process.env.BENCH_CG_RUNS ?? 2);
 const WINDOWS = Number(process.env.BENCH_CG_WINDOWS ?? 5);
 const WANTED = (process.env.BENCH_CG_VARIANTS ?? "a,b,b',c,d,p").split(',');
