@@ -16,9 +16,14 @@ export async function startBenchRedis(): Promise<{ url: string; stop(): Promise<
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   await new Promise((resolve) => setTimeout(resolve, 300));
   if (child.exitCode !== null) throw new Error('redis-server did not start');
+  // a bench stopped half-way (Ctrl-C, kill) does not leave its redis-server behind
+  const killChild = () => child.kill();
+  process.once('exit', killChild);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
   return {
     url: `redis://127.0.0.1:${port}`,
     stop: async () => {
+      process.off('exit', killChild);
       child.kill();
     },
   };

@@ -1,111 +1,102 @@
 /**
- * `npm run bench`: serves each variant from its own process, loads them with
- * autocannon from this process in alternating rounds, and prints median req/s
- * and the ratios the performance issue sets targets for. Then the verify micro
- * benchmark. Ratios from one run are what count; absolute numbers vary by machine.
+ * `npm run bench`: for each Node binary (the machine's and Node 24), serves each
+ * variant from its own process pinned to one core, loads them with autocannon from
+ * this process (pinned to the other cores) in alternating rounds, and prints the
+ * median req/s, the server's CPU time per request (process.cpuUsage() deltas over
+ * each round, asked over IPC), the overhead over the open route and the ratios the
+ * performance issue sets targets for. Then the verify micro benchmark under each Node.
+ * Results go to bench/results/run-<time>.json as well.
  */
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import autocannon from 'autocannon';
 import { startBenchRedis } from './redis';
-import { runMicro } from './micro';
+import { benchNodes, buildBenchServer, median, NodeBinary, pinLoadGenerator, PINNED, SERVER_CORE } from './runtime';
+import { BenchServer, cpuSample, startServer, stopServer } from './servers';
+import { printNodeReport, VARIANTS, VariantResult } from './report';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const CONNECTIONS = 50;
 
-interface Variant {
-  name: string;
-  mode: string;
-  child?: ChildProcess;
-  url?: string;
-  token?: string;
-  results: number[];
+
+interface Running {
+  variant: (typeof VARIANTS)[number];
+  server: BenchServer;
+  rps: number[];
+  cpuPerRequest: number[];
 }
 
-/** On 2+ cores, servers run on the last core and the load generator (this process) on the others. */
-const PIN = os.cpus().length >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
-const SERVER_CORE = String(os.cpus().length - 1);
-
-function startServer(variant: Variant, redisUrl: string | undefined): Promise<void> {
-  const args = ['-r', 'ts-node/register/transpile-only', 'bench/server.ts', variant.mode, redisUrl ?? ''];
-  const [command, commandArgs] = PIN ? ['taskset', ['-c', SERVER_CORE, process.execPath, ...args]] : [process.execPath, args];
-  const child = spawn(command, commandArgs as string[], { stdio: ['ignore', 'pipe', 'inherit'] });
-  variant.child = child;
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      const match = /READY (\d+) (\S+) (\S+)/.exec(chunk.toString());
-      if (!match) return;
-      variant.url = `http://127.0.0.1:${match[1]}${match[3]}`;
-      variant.token = match[2];
-      resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`${variant.name} server exited with ${code}`)));
-  });
-}
-
-async function load(variant: Variant, seconds: number): Promise<number> {
+/** One load round; returns req/s and the server's CPU microseconds per request served meanwhile. */
+async function round(running: Running, seconds: number): Promise<{ rps: number; cpu: number }> {
+  const before = await cpuSample(running.server);
   const result = await autocannon({
-    url: variant.url!,
+    url: running.server.url,
     connections: CONNECTIONS,
     duration: seconds,
-    headers: { authorization: `Bearer ${variant.token}` },
+    headers: { authorization: `Bearer ${running.server.token}` },
   });
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${variant.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-  return result.requests.average;
+  const after = await cpuSample(running.server);
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${running.variant.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  return { rps: result.requests.average, cpu: (after.cpuMicros - before.cpuMicros) / (after.requests - before.requests) };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+async function measure(node: NodeBinary, serverJs: string, redisUrl: string): Promise<VariantResult[]> {
+  const all: Running[] = [];
+  try {
+    for (const variant of VARIANTS) {
+      all.push({ variant, server: await startServer(node.execPath, [], serverJs, variant.mode, redisUrl), rps: [], cpuPerRequest: [] });
+    }
+    for (const running of all) await round(running, 1); // warm-up: JIT, caches, connections
+    for (let index = 1; index <= ROUNDS; index += 1) {
+      for (const running of index % 2 ? all : [...all].reverse()) {
+        const { rps, cpu } = await round(running, SECONDS);
+        running.rps.push(rps);
+        running.cpuPerRequest.push(cpu);
+      }
+      process.stdout.write(`${node.label}: round ${index}/${ROUNDS} done\n`);
+    }
+  } finally {
+    for (const running of all) await stopServer(running.server);
+  }
+  return all.map(({ variant, rps, cpuPerRequest }) => ({ key: variant.key, name: variant.name, rps: median(rps), cpuMicros: median(cpuPerRequest), rounds: { rps, cpuPerRequest } }));
 }
 
-function check(label: string, value: number, target: number, higherIsBetter = true): string {
-  const met = higherIsBetter ? value >= target : value <= target;
-  return `${label.padEnd(34)} ${value.toFixed(2).padStart(7)}   target ${higherIsBetter ? '>=' : '<='} ${target}  ${met ? 'met' : 'MISSED'}`;
+function runMicro(node: NodeBinary, serverJs: string): string {
+  const micro = path.join(path.dirname(serverJs), 'micro.js');
+  return spawnSync(node.execPath, [micro], { encoding: 'utf8' }).stdout;
 }
 
 async function main(): Promise<void> {
-  if (PIN) spawnSync('taskset', ['-p', '-c', `0-${os.cpus().length - 2}`, String(process.pid)], { stdio: 'ignore' });
+  pinLoadGenerator();
+  const nodes = benchNodes();
+  const serverJs = buildBenchServer();
   const redis = await startBenchRedis();
-  const variants: Variant[] = [
-    { name: 'a open route', mode: 'open', results: [] },
-    { name: 'b @JwtRequired()', mode: 'jwt', results: [] },
-    { name: "a' open route in an app with protected routes", mode: 'open-in-app', results: [] },
-    { name: "b' @JwtRequired(), requestContext: false", mode: 'jwt-nocontext', results: [] },
-    { name: "c @JwtRequired() + checks 'all' (tiered)", mode: 'revoked', results: [] },
-    { name: 'd koa-jwt (KeyObject secret)', mode: 'koajwt', results: [] },
-    { name: "d' koa-jwt (string secret)", mode: 'koajwt-string', results: [] },
-  ];
+  const report: Record<string, { variants: VariantResult[]; micro: string }> = {};
   try {
-    for (const variant of variants) await startServer(variant, redis.url);
-    for (const variant of variants) await load(variant, 1); // warm-up: JIT, caches, connections
-    for (let round = 1; round <= ROUNDS; round += 1) {
-      for (const variant of round % 2 ? variants : [...variants].reverse()) variant.results.push(await load(variant, SECONDS));
-      process.stdout.write(`round ${round}/${ROUNDS} done\n`);
-    }
+    for (const node of nodes) report[node.label] = { variants: await measure(node, serverJs, redis.url), micro: '' };
   } finally {
-    for (const variant of variants) variant.child?.kill();
     await redis.stop();
   }
-  const byMode = (mode: string) => median(variants.find((v) => v.mode === mode)?.results ?? [NaN]);
-  const [a, b, c, d, dString, aInApp, bNoContext] = ['open', 'jwt', 'revoked', 'koajwt', 'koajwt-string', 'open-in-app', 'jwt-nocontext'].map(byMode);
-  console.log(`\nnode ${process.version}, ${os.cpus().length} cores${PIN ? ` (servers pinned to core ${SERVER_CORE}, load on the others)` : ''}, autocannon -c ${CONNECTIONS}, ${ROUNDS} alternating rounds of ${SECONDS}s, median req/s`);
-  for (const variant of variants) console.log(`  ${variant.name.padEnd(48)} ${median(variant.results).toFixed(0).padStart(8)}`);
-  console.log('');
-  console.log(check('b/a  protected / open', b / a, 0.9));
-  console.log(check('c/a  checks all (LRU hits) / open', c / a, 0.9));
-  console.log(check('b/d  protected / koa-jwt (KeyObject)', b / d, 2.0));
-  console.log(`b/d' protected / koa-jwt (string)    ${(b / dString).toFixed(2).padStart(7)}`);
-  console.log(`a'/a AsyncLocalStorage alone           ${(aInApp / a).toFixed(2).padStart(7)}   (Node ${process.versions.node}: every promise pays once a context is active)`);
-  console.log(`b/a' protected / open route, same app  ${(b / aInApp).toFixed(2).padStart(7)}`);
-  console.log(`b'/a requestContext: false / open      ${(bNoContext / a).toFixed(2).padStart(7)}`);
-  console.log('');
-  runMicro();
+  const setup = `${os.cpus().length} cores${PINNED ? ` (servers pinned to core ${SERVER_CORE}, load on the others)` : ' (not pinned)'}, autocannon -c ${CONNECTIONS}, ${ROUNDS} alternating rounds of ${SECONDS}s, medians; load generator on node ${process.versions.node}`;
+  console.log(`\n${setup}`);
+  for (const node of nodes) {
+    report[node.label].micro = runMicro(node, serverJs);
+    printNodeReport(node.label, report[node.label].variants);
+    console.log(report[node.label].micro);
+  }
+  const directory = path.join(__dirname, 'results');
+  mkdirSync(directory, { recursive: true });
+  const file = path.join(directory, `run-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ setup, report }, null, 2));
+  console.log(`results: ${file}`);
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

@@ -1,6 +1,8 @@
 /**
- * One benchmark server per process: `ts-node bench/server.ts <mode> [redisUrl]`.
- * Prints `READY <port> <token>` once listening. Modes:
+ * One benchmark server per process: `node server.js <mode> [redisUrl]` (compiled by
+ * bench/runtime.ts). Prints `READY <port> <token> <path>` once listening. When started
+ * with an IPC channel it answers `'cpu'` with its CPU time and request count so far,
+ * and `'heap'` with its heap after a full GC (needs `--expose-gc`). Modes:
  *   open      a routing-controllers route, no auth
  *   open-in-app  the open route of an app that also has protected routes (request context active)
  *   jwt       the same route behind @JwtRequired()
@@ -8,15 +10,17 @@
  *   revoked   @JwtRequired() with revocation checks 'all' on the tiered store (needs redisUrl)
  *   koajwt    koa-jwt (KeyObject secret) in front of the open route
  *   koajwt-string  koa-jwt with a string secret, as its README shows
+ *   open-proof  the open route plus the route proof's parameter alone (an experiment)
  */
 import 'reflect-metadata';
 import { createSecretKey } from 'node:crypto';
+import { createServer } from 'node:http';
 import Koa from 'koa';
 import koaJwt from 'koa-jwt';
-import { Get, JsonController, useKoaServer } from 'routing-controllers';
+import { createParamDecorator, Get, JsonController, useKoaServer } from 'routing-controllers';
+import { BENCH_SECRET } from './secret';
 import { createAccessToken, JwtManager, JwtOptions, JwtRequired, TieredTokenStore } from '../src';
 
-export const BENCH_SECRET = 'bench-secret-of-at-least-thirty-two-bytes';
 
 @JsonController()
 class OpenController {
@@ -35,9 +39,43 @@ class ProtectedController {
   }
 }
 
+/**
+ * An experiment, not a feature: the open route with the route proof's mechanism alone,
+ * a parameter routing-controllers resolves on every request (an async normalisation,
+ * a promise per parameter) and a wrapper that drops it before calling the method.
+ * `p - a` is what carrying the proof costs a protected route.
+ */
+@JsonController()
+class OpenWithProofParameterController {
+  @Get('/open')
+  hello() {
+    return { hello: 'world' };
+  }
+}
+const PROOF = Symbol('bench-proof');
+createParamDecorator({ value: (action) => (action.context.state as Record<symbol, unknown>)[PROOF] })(OpenWithProofParameterController.prototype, 'hello', 1_000_000);
+const withoutProof = OpenWithProofParameterController.prototype.hello;
+OpenWithProofParameterController.prototype.hello = function hello(this: unknown, ...args: unknown[]) {
+  return withoutProof.apply(this, args.slice(0, -1) as []);
+};
+
 async function revocationOptions(redisUrl: string | undefined): Promise<Partial<JwtOptions>> {
   if (!redisUrl) throw new Error('mode revoked needs a redis URL');
-  return { revocation: { store: new TieredTokenStore({ redis: redisUrl }), checks: 'all' } };
+  // BENCH_TIER_TTL_MS: under valgrind a request takes milliseconds, so the 5 s default would expire hits mid-run
+  const ttlMs = process.env.BENCH_TIER_TTL_MS === undefined ? undefined : Number(process.env.BENCH_TIER_TTL_MS);
+  return { revocation: { store: new TieredTokenStore({ redis: redisUrl, ttlMs }), checks: 'all' } };
+}
+
+/** What the load generator asks over IPC between rounds. */
+function answerSideChannel(requestsServed: () => number): void {
+  process.on('message', (message: string) => {
+    // `at`: the monotonic clock in microseconds, the one --cpu-prof timestamps its samples with
+    if (message === 'cpu') process.send!({ cpu: process.cpuUsage(), requests: requestsServed(), at: Number(process.hrtime.bigint() / 1000n) });
+    if (message === 'heap') {
+      (globalThis as { gc?: () => void }).gc?.();
+      process.send!({ heapUsed: process.memoryUsage().heapUsed, requests: requestsServed() });
+    }
+  });
 }
 
 async function main(): Promise<void> {
@@ -48,10 +86,18 @@ async function main(): Promise<void> {
   if (mode === 'koajwt') app.use(koaJwt({ secret: createSecretKey(Buffer.from(BENCH_SECRET)) as never, algorithms: ['HS256'] }));
   if (mode === 'koajwt-string') app.use(koaJwt({ secret: BENCH_SECRET, algorithms: ['HS256'] }));
   const guarded = mode === 'jwt' || mode === 'revoked' || mode === 'jwt-nocontext';
-  const controllers = mode === 'open-in-app' ? [OpenController, ProtectedController] : [guarded ? ProtectedController : OpenController];
+  const controllers =
+    mode === 'open-in-app' ? [OpenController, ProtectedController] : mode === 'open-proof' ? [OpenWithProofParameterController] : [guarded ? ProtectedController : OpenController];
   useKoaServer(app, { controllers });
   const token = await createAccessToken('bench-user');
-  const server = app.listen(0, '127.0.0.1', async () => {
+  const handle = app.callback();
+  let served = 0;
+  const server = createServer((request, response) => {
+    served += 1;
+    return handle(request, response);
+  });
+  if (process.send) answerSideChannel(() => served);
+  server.listen(0, '127.0.0.1', async () => {
     const address = server.address() as { port: number };
     // one protected request turns the request context (AsyncLocalStorage) on, as in any app using it
     if (mode === 'open-in-app') await fetch(`http://127.0.0.1:${address.port}/protected`, { headers: { authorization: `Bearer ${token}` } });

@@ -1,0 +1,93 @@
+/**
+ * The variants every bench script measures, and how their figures are printed:
+ * absolute values, overhead over the open route, and the ratios the performance
+ * issue sets targets for. A ratio is always "higher is better": for CPU time and
+ * instructions it is open / variant (the open route's cost over the variant's).
+ */
+export const VARIANTS = [
+  { key: 'a', mode: 'open', name: 'a open route' },
+  { key: 'b', mode: 'jwt', name: 'b @JwtRequired()' },
+  { key: "a'", mode: 'open-in-app', name: "a' open route in an app with protected routes" },
+  { key: "b'", mode: 'jwt-nocontext', name: "b' @JwtRequired(), requestContext: false" },
+  { key: 'c', mode: 'revoked', name: "c @JwtRequired() + checks 'all' (tiered, LRU hits)" },
+  { key: 'd', mode: 'koajwt', name: 'd koa-jwt (KeyObject secret)' },
+  { key: "d'", mode: 'koajwt-string', name: "d' koa-jwt (string secret)" },
+  { key: 'p', mode: 'open-proof', name: "p open route + the route proof's parameter (experiment)" },
+] as const;
+
+export interface VariantResult {
+  key: string;
+  name: string;
+  /** median req/s */
+  rps: number;
+  /** median server CPU (user + system) microseconds per request */
+  cpuMicros: number;
+  rounds?: unknown;
+}
+
+/** The ratios the issue names: [label, numerator key, denominator key, target]. */
+export const RATIOS: ReadonlyArray<readonly [string, string, string, number | undefined]> = [
+  ['b/a   protected / open', 'b', 'a', 0.9],
+  ['c/a   revocation (LRU hits) / open', 'c', 'a', 0.88],
+  ["b'/a  requestContext: false / open", "b'", 'a', 0.9],
+  ['b/d   protected / koa-jwt (KeyObject)', 'b', 'd', 2.0],
+  ["b/d'  protected / koa-jwt (string)", 'b', "d'", undefined],
+  ["a'/a  AsyncLocalStorage alone", "a'", 'a', undefined],
+  ["b/a'  protected / open of the same app", 'b', "a'", undefined],
+  ["p/a   the route proof's parameter alone", 'p', 'a', undefined],
+];
+
+const pad = (text: string, width: number) => text.padEnd(width);
+const num = (value: number, digits = 0) => value.toFixed(digits).padStart(9);
+
+function verdict(value: number, target: number | undefined): string {
+  if (target === undefined) return '';
+  return `>= ${target.toFixed(2)} ${value >= target ? 'met' : 'MISSED'}`;
+}
+
+/**
+ * One Node version's load figures.
+ *
+ * @example printNodeReport('node 24.22.3', results)
+ */
+export function printNodeReport(label: string, results: VariantResult[]): void {
+  const byKey = new Map(results.map((result) => [result.key, result]));
+  const open = byKey.get('a')!;
+  console.log(`\n${label}`);
+  console.log(`  ${pad('variant', 52)} ${'req/s'.padStart(9)} ${'CPU us/req'.padStart(11)} ${'+us vs a'.padStart(9)}`);
+  for (const result of results) {
+    console.log(`  ${pad(result.name, 52)} ${num(result.rps)} ${num(result.cpuMicros, 2).padStart(11)} ${num(result.cpuMicros - open.cpuMicros, 2)}`);
+  }
+  console.log(`  ${pad('ratio', 40)} ${'req/s'.padStart(7)} ${'CPU'.padStart(7)}   target (both)`);
+  for (const [name, top, bottom, target] of RATIOS) {
+    const x = byKey.get(top)!;
+    const y = byKey.get(bottom)!;
+    const throughput = x.rps / y.rps;
+    const cpu = y.cpuMicros / x.cpuMicros;
+    console.log(`  ${pad(name, 40)} ${throughput.toFixed(2).padStart(7)} ${cpu.toFixed(2).padStart(7)}   ${verdict(Math.min(throughput, cpu), target)}`);
+  }
+}
+
+/**
+ * One Node version's instruction counts (callgrind), each variant measured twice.
+ *
+ * @example printInstructionReport('node 24.22.3', { a: [{ median: 1e5 }, { median: 1.001e5 }] })
+ */
+export function printInstructionReport(label: string, counted: Record<string, Array<{ median: number }>>): void {
+  console.log(`\n${label}: instructions per request (callgrind Ir, median window; two runs each, spread = between runs)`);
+  const perRequest: Record<string, number[]> = {};
+  for (const [key, runs] of Object.entries(counted)) perRequest[key] = runs.map((run) => run.median);
+  for (const variant of VARIANTS) {
+    const runs = perRequest[variant.key];
+    if (!runs) continue;
+    const spread = runs.length > 1 ? (Math.abs(runs[0] - runs[1]) / Math.min(...runs)) * 100 : 0;
+    const overhead = runs[0] - (perRequest.a?.[0] ?? NaN);
+    console.log(`  ${pad(variant.name, 52)} ${runs.map((run) => num(run)).join(' ')}   spread ${spread.toFixed(2)}%   +${overhead.toFixed(0)} vs a`);
+  }
+  for (const [name, top, bottom, target] of RATIOS) {
+    const x = perRequest[top]?.[0];
+    const y = perRequest[bottom]?.[0];
+    if (x === undefined || y === undefined) continue;
+    console.log(`  ${pad(name, 40)} ${(y / x).toFixed(3).padStart(7)}   ${verdict(y / x, target)}`);
+  }
+}
