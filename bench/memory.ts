@@ -41,7 +41,7 @@ async function recordTokens(redisUrl: string, count: number, now: number): Promi
   for (let first = 0; first < count; first += 500) {
     const batch = [];
     for (let index = first; index < Math.min(first + 500, count); index += 1) {
-      const token = { sub: `user-${index % 1000}`, type: 'access', fresh: false, jti: jtiOf(index), iat: now, nbf: now, exp: now + 3600 };
+      const token = { sub: `user-${index % 1000}`, type: 'access' as const, fresh: false, jti: jtiOf(index), iat: now, nbf: now, exp: now + 3600 };
       batch.push(store.add({ jti: token.jti, identity: token.sub, expiresAt: token.exp, record: { token, revoked: false } }));
     }
     await Promise.all(batch);
