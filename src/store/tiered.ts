@@ -1,18 +1,21 @@
 import Redis, { Cluster } from 'ioredis';
-import { LRUCache } from 'lru-cache';
 import { publishStoreError } from '../core/diagnostics';
 import type {
   FamilyState, RefreshTokenUse, RefreshTokenUseOutcome, StoreEntry, StoredToken, TokenQuery, TokenState, TokenStore,
 } from './token-store';
 import { RedisTokenStore, ownedClientOptions, type RedisTokenStoreOptions } from './redis';
 import { withTimeout } from './redis-keys';
+import { TierMap } from './tier-map';
 import { tierKey } from './redis-sessions';
 
 /** What the tier holds under each kind of key: `t:` a record (or its absence), `g:` a cut-off, `f:` a family's answers by jti. */
-type TierEntry = { record: StoredToken | undefined } | { cutoff: number } | { family: Map<string, FamilyState> };
+type TierEntry = ({ record: StoredToken | undefined } | { cutoff: number } | { family: Map<string, FamilyState> }) & {
+  /** Epoch ms after which the entry is not used (at most `ttlMs` after it was read, never past the token's exp). */
+  until: number;
+};
 
 export interface TieredTokenStoreOptions extends RedisTokenStoreOptions {
-  /** Most records held in the local tier. Default 10 000. */
+  /** Most entries held in the local tier (least recently used go first, by second chance). Default 10 000. */
   max?: number;
   /** Longest a record stays in the local tier (also capped by the token's `exp`). Default 5000 ms. */
   ttlMs?: number;
@@ -62,7 +65,7 @@ export interface TieredTokenStoreOptions extends RedisTokenStoreOptions {
 export class TieredTokenStore implements TokenStore {
   /** The shared tier every miss and every write goes to. */
   readonly redisStore: RedisTokenStore;
-  private readonly cache: LRUCache<string, TierEntry>;
+  private readonly cache: TierMap<TierEntry>;
   private readonly ttlMs: number;
   private subscriber: Redis | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -76,7 +79,7 @@ export class TieredTokenStore implements TokenStore {
   constructor(options: TieredTokenStoreOptions) {
     this.redisStore = new RedisTokenStore(options);
     this.ttlMs = options.ttlMs ?? 5000;
-    this.cache = new LRUCache({ max: options.max ?? 10_000, ttl: this.ttlMs });
+    this.cache = new TierMap(options.max ?? 10_000);
     const client = this.redisStore.client;
     if (client instanceof Cluster && client.nodes('master').length === 0) {
       client.once('ready', () => this.startSubscriber());
@@ -116,8 +119,9 @@ export class TieredTokenStore implements TokenStore {
 
   peekState(query: TokenQuery): TokenState | undefined {
     if (!this.linkUp) return undefined;
-    const held = this.cache.get(tierKey.token(query.jti));
-    const cutoff = this.cache.get(tierKey.cutoff(query.identity));
+    const now = Date.now();
+    const held = this.cache.get(tierKey.token(query.jti), now);
+    const cutoff = this.cache.get(tierKey.cutoff(query.identity), now);
     if (held === undefined || cutoff === undefined || !('record' in held) || !('cutoff' in cutoff)) return undefined;
     if (query.family === undefined) return { record: held.record, cutoff: cutoff.cutoff, family: undefined };
     const family = this.tier(tierKey.family(query.family), 'family')?.get(query.jti);
@@ -138,7 +142,7 @@ export class TieredTokenStore implements TokenStore {
     if (cached !== undefined) return cached;
     const epoch = this.epoch;
     const cutoff = await this.redisStore.cutoff(identity);
-    if (this.linkUp && epoch === this.epoch) this.cache.set(tierKey.cutoff(identity), { cutoff });
+    if (this.linkUp && epoch === this.epoch) this.cache.set(tierKey.cutoff(identity), { cutoff, until: Date.now() + this.ttlMs });
     return cutoff;
   }
 
@@ -176,7 +180,7 @@ export class TieredTokenStore implements TokenStore {
 
   /** The tier's entry of one kind under `key`, while the link is up. */
   private tier<K extends 'record' | 'cutoff' | 'family'>(key: string, kind: K): Extract<TierEntry, Record<K, unknown>>[K] | undefined {
-    const entry = this.linkUp ? this.cache.get(key) : undefined;
+    const entry = this.linkUp ? this.cache.get(key, Date.now()) : undefined;
     return entry !== undefined && kind in entry ? (entry as unknown as Record<K, never>)[kind] : undefined;
   }
 
@@ -194,17 +198,17 @@ export class TieredTokenStore implements TokenStore {
     const exp = record?.token.exp;
     const untilExpiry = typeof exp === 'number' ? exp * 1000 - Date.now() : Infinity;
     const ttl = Math.min(this.ttlMs, untilExpiry);
-    if (ttl >= 1) this.cache.set(tierKey.token(jti), { record: structuredClone(record) }, { ttl: Math.floor(ttl) });
+    if (ttl >= 1) this.cache.set(tierKey.token(jti), { record: structuredClone(record), until: Date.now() + Math.floor(ttl) });
   }
 
   private rememberState(query: TokenQuery, state: TokenState): void {
     this.remember(query.jti, state.record);
-    this.cache.set(tierKey.cutoff(query.identity), { cutoff: state.cutoff });
+    this.cache.set(tierKey.cutoff(query.identity), { cutoff: state.cutoff, until: Date.now() + this.ttlMs });
     if (query.family === undefined || state.family === undefined) return;
     const key = tierKey.family(query.family);
     const family = this.tier(key, 'family') ?? new Map<string, FamilyState>();
     family.set(query.jti, { ...state.family });
-    this.cache.set(key, { family });
+    this.cache.set(key, { family, until: Date.now() + this.ttlMs });
   }
 
   /** Drops one tier key (an invalidation message is exactly such a key). */
