@@ -33,8 +33,8 @@ describe('TierMap: the local tier of the tiered store', () => {
     map.set('a', entry(Infinity));
     map.set('b', entry(Infinity));
     map.get('a', 0);
-    map.set('c', entry(Infinity)); // a moves back (flag cleared), b goes
-    map.set('d', entry(Infinity)); // a unused since: a goes
+    map.set('c', entry(Infinity)); // a moves to the back (flag cleared), b goes: [a, c]
+    map.set('d', entry(Infinity)); // a unused since its second chance: a goes: [c, d]
     assert.deepEqual(['a', 'b', 'c', 'd'].map((k) => map.get(k, 0) !== undefined), [false, false, true, true]);
   });
 

@@ -33,14 +33,15 @@ export class TierMap<V extends { until: number }> {
   /** Stores `entry` as the newest; when the map is full, the oldest entry not used since its last pass goes. */
   set(key: string, entry: V): void {
     this.slots.delete(key);
-    this.slots.set(key, { entry, used: false });
-    while (this.slots.size > this.max) {
+    // room first, so the newcomer is never the one evicted; a full pass clears every flag, so this ends
+    while (this.slots.size >= this.max) {
       const [oldestKey, oldest] = this.slots.entries().next().value as [string, Slot<V>];
       this.slots.delete(oldestKey);
       if (!oldest.used) break;
       oldest.used = false; // a second chance: to the back of the line
       this.slots.set(oldestKey, oldest);
     }
+    this.slots.set(key, { entry, used: false });
   }
 
   delete(key: string): void {
