@@ -57,6 +57,21 @@ class CallsController {
   }
 }
 
+/** One class guard for a GET and a POST route: the same guard, but not the same CSRF decision. */
+@JsonController('/class-calls')
+@JwtRequired()
+class ClassGuardCallsController {
+  @Post('/email')
+  async changeEmail() {
+    return { changed: true };
+  }
+
+  @Get('/shortcut')
+  async shortcut() {
+    return this.changeEmail();
+  }
+}
+
 @JsonController('/covered')
 class MiddlewareCoveredController {
   @Get('/me')
@@ -141,6 +156,16 @@ describe('security: what a guard promises beyond its own route', () => {
     it('does not need CSRF for a header token calling the POST method', async () => {
       const res = await request(server).get('/calls/shortcut').set('Authorization', `Bearer ${await createAccessToken('bob')}`);
       assert.deepEqual([res.status, res.body], [200, { changed: 'bob' }]);
+    });
+
+    it('refuses a GET handler calling a POST route of the same class guard without the CSRF header', async () => {
+      stop(server);
+      server = serve([ClassGuardCallsController], { tokenLocation: ['cookies', 'headers'] });
+      const { cookie, csrf } = await cookieSession();
+      const refused = await request(server).get('/class-calls/shortcut').set('Cookie', cookie);
+      assert.deepEqual([refused.status, refused.body], [401, { msg: 'Missing CSRF token' }]);
+      const passed = await request(server).get('/class-calls/shortcut').set('Cookie', cookie).set('X-CSRF-TOKEN', csrf);
+      assert.deepEqual([passed.status, passed.body], [200, { changed: true }]);
     });
 
     it('refuses an open handler calling a guarded method without a token', async () => {

@@ -79,7 +79,13 @@ export function checkSession(config: JwtConfig, revocation: RevocationConfig, pa
     return callStore('find', () => store.find(jti), unavailable).then(judge);
   }
   const query: TokenQuery = { jti, identity: String(payload[config.identityClaim]), family: familyOf(payload, revocation) };
-  const state = peekSafely(() => store.peekState?.(query));
+  let state: TokenState | undefined;
+  try {
+    state = store.peekState?.(query); // the hot path: no closure, no promise
+  } catch (error) {
+    publishStoreError(error, 'peek');
+    throw unavailable(error);
+  }
   if (state !== undefined) return judgeState(state, query, config, revocation, payload);
   return callStore('inspect', () => store.inspect!(query), unavailable).then((found) => judgeState(found, query, config, revocation, payload));
 }

@@ -57,6 +57,8 @@ function injectedValue(kind: InjectedKind, context: JwtRequestContext | undefine
   return payload?.[JwtManager.instance.config.identityClaim];
 }
 
+const NOTHING_INJECTED: readonly Injected[] = Object.freeze([]);
+
 /** Functions installed by `wrapMethod`, so a method is never wrapped twice. */
 const WRAPPERS = new WeakSet<Function>();
 
@@ -66,33 +68,55 @@ async function toHttpError(error: unknown, ctx: Context | undefined): Promise<un
   return new JwtHttpError(response.status, response.body, error);
 }
 
-/** A call outside the method's own route: checked as that route would be, then run in its context. */
-async function guardedCall(self: unknown, original: Function, guard: Guard, target: Function, method: string | symbol, args: unknown[], injected: Injected[]) {
+/** A call the current request's context does not cover: checked as the method's own route would be, then run in its context. */
+async function guardedCall(self: unknown, original: Function, guard: Guard, target: Function, method: string | symbol, args: unknown[], injected: readonly Injected[]) {
   const current = requestContext.getStore();
   const ctx = current?.ctx as Context | undefined;
   let context: JwtRequestContext;
-  if (current?.guard === guard) {
-    context = current; // this very guard already checked this request (a `super` call)
-  } else {
-    try {
-      const manager = JwtManager.instance;
-      context = ctx === undefined
-        ? await guard.authorizeToken(current?.token, manager)
-        : await guard.authenticate(ctx, manager, routeMethod(target, method) ?? ctx.method);
-    } catch (error) {
-      throw await toHttpError(error, ctx);
-    }
+  try {
+    const manager = JwtManager.instance;
+    context = ctx === undefined
+      ? await guard.authorizeToken(current?.token, manager)
+      : await guard.authenticate(ctx, manager, routeMethod(target, method) ?? ctx.method);
+  } catch (error) {
+    throw await toHttpError(error, ctx);
   }
-  const filled = [...args];
-  for (const { index, kind } of injected) filled[index] = injectedValue(kind, context);
-  return requestContext.run(context, () => original.apply(self, filled));
+  fill(args, injected, context);
+  return requestContext.run(context, () => original.apply(self, args));
 }
+
+/** Puts the injected parameters' values in place (`args` is the wrapper's own rest array). */
+function fill(args: unknown[], injected: readonly Injected[], context: JwtRequestContext): void {
+  for (const { index, kind } of injected) args[index] = injectedValue(kind, context);
+}
+
+/** Route HTTP methods, per class and method name (read on direct calls of cookie-token requests). */
+const ROUTE_METHODS = new WeakMap<Function, Map<string | symbol, string | null>>();
 
 /** The HTTP method of the route `method` serves, upper-case (`@All()` counts as a state-changing method). */
 function routeMethod(target: Function, method: string | symbol): string | undefined {
-  const type = routeOf(target, method)?.type;
-  if (type === undefined) return undefined;
-  return type === 'all' ? 'POST' : type.toUpperCase();
+  let methods = ROUTE_METHODS.get(target);
+  if (!methods) ROUTE_METHODS.set(target, (methods = new Map()));
+  let found = methods.get(method);
+  if (found === undefined) {
+    const type = routeOf(target, method)?.type;
+    methods.set(method, (found = type === undefined ? null : type === 'all' ? 'POST' : type.toUpperCase()));
+  }
+  return found ?? undefined;
+}
+
+/**
+ * Whether the request's context already holds what `guard` would decide for a call of
+ * `method`: the same guard checked this request, and CSRF cannot differ (the token did not
+ * come from a cookie, or CSRF was checked, or the method's route does not need it). A routed
+ * call is such a call; so is a `super` call or a call of another route with the same guard.
+ */
+function contextCovers(current: JwtRequestContext, guard: Guard, target: Function, method: string | symbol): boolean {
+  if (current.guard !== guard) return false;
+  if (current.location !== 'cookies' || current.csrfChecked === true) return true;
+  const config = JwtManager.instance.config;
+  const httpMethod = routeMethod(target, method) ?? (current.ctx as Context).method;
+  return !config.cookieCsrfProtect || !config.csrfMethodSet.has(httpMethod);
 }
 
 /**
@@ -120,10 +144,16 @@ function guardFunction(original: Function, owner: object, method: string | symbo
     const proof = args[args.length - 1];
     if (proof instanceof RouteProof) {
       args.pop(); // our own rest array: no copy
-      if (proof.guard === guard) return original.apply(this, args);
+      if (proof.guard === guard) return original.apply(this, args); // requestContext: false, called by its route
     }
     if (!guard) return original.apply(this, args);
-    return guardedCall(this, original, guard, target, method, args, INJECTED.get(owner)?.get(method) ?? []);
+    const injected = INJECTED.get(owner)?.get(method) ?? NOTHING_INJECTED;
+    const current = requestContext.getStore();
+    if (current?.ctx !== undefined && contextCovers(current, guard, target, method)) {
+      fill(args, injected, current);
+      return original.apply(this, args);
+    }
+    return guardedCall(this, original, guard, target, method, args, injected);
   };
   Object.defineProperty(guarded, 'name', { value: original.name });
   WRAPPERS.add(guarded);
@@ -136,8 +166,13 @@ function openRouteContext(ctx: Context, next: () => Promise<unknown>): Promise<u
   return requestContext.run({ token: undefined, payload: undefined, guard: undefined, ctx }, next);
 }
 
+/** Routes built while the request context is off (or not yet configured) hand their method a proof parameter. */
+function routesNeedProof(): boolean {
+  return !JwtManager.isConfigured || !JwtManager.instance.config.requestContext;
+}
+
 function installHooks(): void {
-  installRouteHooks(wrapMethod, openRouteContext);
+  installRouteHooks(wrapMethod, openRouteContext, routesNeedProof);
 }
 
 /**

@@ -132,7 +132,11 @@ const HOOKED = Symbol.for('koa-jwt-extended:hooked');
  * route of a class with guarded methods gets `contextMiddleware`, which makes the request
  * known to the guarded methods it may call.
  */
-export function installRouteHooks(wrap: (target: Function, method: MethodName) => object, contextMiddleware: Function): void {
+export function installRouteHooks(
+  wrap: (target: Function, method: MethodName) => object,
+  contextMiddleware: Function,
+  needsProof: () => boolean,
+): void {
   const storage = getMetadataArgsStorage() as Storage & { [HOOKED]?: boolean };
   if (storage[HOOKED]) return;
   storage[HOOKED] = true;
@@ -162,6 +166,8 @@ export function installRouteHooks(wrap: (target: Function, method: MethodName) =
       return params;
     }
     const owner = wrap(target, method);
-    return [...filterParams((owner as { constructor: Function }).constructor, method), proofParam(owner, method)];
+    const params = filterParams((owner as { constructor: Function }).constructor, method);
+    // with the request context, the wrapper knows a routed call by it; without, by this parameter
+    return needsProof() ? [...params, proofParam(owner, method)] : params;
   };
 }

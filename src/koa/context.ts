@@ -23,6 +23,8 @@ export interface JwtRequestContext {
   ctx?: unknown;
   /** Where the token was found; `undefined` when an optional route got none. */
   location?: TokenLocation;
+  /** Whether the CSRF double submit was checked for this token (a cookie token on a CSRF method). */
+  csrfChecked?: boolean;
   /** The user `userLookupLoader` loaded for this token, if one is configured. */
   user?: unknown;
 }

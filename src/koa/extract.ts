@@ -109,17 +109,22 @@ export function tokenFromHeader(value: string | undefined, config: JwtConfig): s
   return text.slice(tokenStart, to);
 }
 
+/** Header names as Node keys them (lower case), computed once per configured name. */
+const HEADER_KEYS = new Map<string, string>();
+
 /** The raw header value (Node lower-cases header names; a repeated header keeps the first). */
 function headerValue(ctx: Context, name: string): string | undefined {
-  const value = ctx.req.headers[name.toLowerCase()];
+  let key = HEADER_KEYS.get(name);
+  if (key === undefined) HEADER_KEYS.set(name, (key = name.toLowerCase()));
+  const value = ctx.req.headers[key];
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-function fromCookies(ctx: Context, config: JwtConfig, type: TokenType, method: string): FoundToken {
+function fromCookies(ctx: Context, config: JwtConfig, type: TokenType, method: string | undefined): FoundToken {
   const name = type === 'access' ? config.accessCookieName : config.refreshCookieName;
   const token = ctx.cookies.get(name, { signed: false }); // a JWT is signed already; app.keys must not demand a .sig cookie
   if (!token) throw new NoAuthorizationError(`Missing cookie "${name}"`);
-  if (!config.cookieCsrfProtect || !config.csrfMethodSet.has(method)) return { token, location: 'cookies' };
+  if (!config.cookieCsrfProtect || !config.csrfMethodSet.has(method ?? ctx.method)) return { token, location: 'cookies' };
   const headerName = type === 'access' ? config.accessCsrfHeaderName : config.refreshCsrfHeaderName;
   const csrfValue = ctx.get(headerName);
   if (csrfValue === '') throw new CsrfError('Missing CSRF token');
@@ -146,7 +151,7 @@ function fromJson(ctx: Context, config: JwtConfig, type: TokenType): FoundToken 
   return { token: value, location: 'json' };
 }
 
-function fromLocation(ctx: Context, config: JwtConfig, location: TokenLocation, type: TokenType, method: string): FoundToken {
+function fromLocation(ctx: Context, config: JwtConfig, location: TokenLocation, type: TokenType, method: string | undefined): FoundToken {
   switch (location) {
     case 'headers':
       return { token: tokenFromHeader(headerValue(ctx, config.headerName), config), location };
@@ -162,8 +167,8 @@ function fromLocation(ctx: Context, config: JwtConfig, location: TokenLocation, 
 /**
  * The token of a request. A location without a token is skipped; a malformed
  * one (bad header, missing CSRF) refuses at once, as Flask-JWT-Extended does.
- * `method` decides CSRF: the request's own, or that of a guarded method's route
- * when another handler calls it.
+ * `method` decides CSRF: the request's own (the default), or that of a guarded
+ * method's route when another handler calls it.
  *
  * @example const { token } = extractToken(ctx, config, ['cookies', 'headers'], 'access')
  */
@@ -172,7 +177,7 @@ export function extractToken(
   config: JwtConfig,
   locations: readonly TokenLocation[],
   type: TokenType,
-  method: string = ctx.method,
+  method?: string,
 ): FoundToken {
   const missing: string[] = [];
   for (const location of locations) {

@@ -12,7 +12,7 @@ import { ForbiddenError, JwtError, JwtUsageError, NoAuthorizationError, TokenVer
 import { JwtManager } from '../core/manager';
 import { TOKEN_LOCATIONS, TokenLocation } from '../core/options';
 import { errorResponse, LoaderResponse, TokenPayload } from '../core/responses';
-import type { Requirement } from '../core/verify';
+import type { AuthorizeOptions, Requirement } from '../core/verify';
 import { JwtRequestContext, requestContext } from './context';
 import { extractToken } from './extract';
 
@@ -92,6 +92,8 @@ export class Guard {
   /** The one proof this guard's route middleware hands its method. */
   readonly proof: RouteProof = new RouteProof(this);
   private routeMiddleware: Middleware | undefined;
+  /** What the verifier is told when there is no CSRF value to match (one object, not one per request). */
+  private readonly authorizeOptions: AuthorizeOptions;
 
   /**
    * @example const guard = new Guard({ fresh: true })
@@ -111,6 +113,7 @@ export class Guard {
     this.skipRevocationCheck = options.skipRevocationCheck === true;
     this.roles = options.roles === undefined ? undefined : Object.freeze([...options.roles]);
     this.claimsCheck = options.claimsCheck;
+    this.authorizeOptions = Object.freeze({ skipRevocationCheck: this.skipRevocationCheck });
   }
 
   /** This guard as a Koa middleware (one per guard). */
@@ -123,7 +126,7 @@ export class Guard {
    * decided by it): the request context, without a promise when nothing asynchronous
    * is needed (the hot path), else a promise of it. Refusals throw or reject with a `JwtError`.
    */
-  authenticate(ctx: Context, manager: JwtManager, method: string = ctx.method): JwtRequestContext | Promise<JwtRequestContext> {
+  authenticate(ctx: Context, manager: JwtManager, method?: string): JwtRequestContext | Promise<JwtRequestContext> {
     const { config, verifier } = manager;
     let found;
     try {
@@ -132,13 +135,15 @@ export class Guard {
       if (this.optional && error instanceof NoAuthorizationError) return { token: undefined, payload: undefined, guard: this, ctx };
       throw error;
     }
-    const { token, location } = found;
+    const { token, location, csrfValue } = found;
+    const csrfChecked = csrfValue !== undefined;
     try {
-      const payload = verifier.authorizeNow(token, this.requirement, { csrfValue: found.csrfValue, skipRevocationCheck: this.skipRevocationCheck });
+      const options = csrfChecked ? { csrfValue, skipRevocationCheck: this.skipRevocationCheck } : this.authorizeOptions;
+      const payload = verifier.authorizeNow(token, this.requirement, options);
       if (payload instanceof Promise) {
-        return payload.then((p) => this.finish({ token, payload: p, guard: this, ctx, location }, manager)).catch((e) => refusedAt(e, location));
+        return payload.then((p) => this.finish({ token, payload: p, guard: this, ctx, location, csrfChecked }, manager)).catch((e) => refusedAt(e, location));
       }
-      const finished = this.finish({ token, payload, guard: this, ctx, location }, manager);
+      const finished = this.finish({ token, payload, guard: this, ctx, location, csrfChecked }, manager);
       return finished instanceof Promise ? finished.catch((e) => refusedAt(e, location)) : finished;
     } catch (error) {
       return refusedAt(error, location);

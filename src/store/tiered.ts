@@ -8,14 +8,26 @@ import { withTimeout } from './redis-keys';
 import { TierMap } from './tier-map';
 import { tierKey } from './redis-sessions';
 
-/** What the tier holds under each kind of key: `t:` a record (or its absence), `g:` a cut-off, `f:` a family's answers by jti. */
-type TierEntry = ({ record: StoredToken | undefined } | { cutoff: number } | { family: Map<string, FamilyState> }) & {
-  /** Epoch ms after which the entry is not used (at most `ttlMs` after it was read, never past the token's exp). */
+/**
+ * What the tier holds, one map per kind (each of one shape, keyed by the raw id): a record (or its
+ * absence) by jti, a cut-off by identity, a family's answers by family. `until`: epoch ms after
+ * which the entry is not used (at most `ttlMs` after it was read, never past the token's exp).
+ */
+interface RecordEntry {
+  record: StoredToken | undefined;
   until: number;
-};
+}
+interface CutoffEntry {
+  cutoff: number;
+  until: number;
+}
+interface FamilyEntry {
+  family: Map<string, FamilyState>;
+  until: number;
+}
 
 export interface TieredTokenStoreOptions extends RedisTokenStoreOptions {
-  /** Most entries held in the local tier (least recently used go first, by second chance). Default 10 000. */
+  /** Most entries of each kind (records, cut-offs, families) held in the local tier; least recently used go first (second chance). Default 10 000. */
   max?: number;
   /** Longest a record stays in the local tier (also capped by the token's `exp`). Default 5000 ms. */
   ttlMs?: number;
@@ -65,7 +77,9 @@ export interface TieredTokenStoreOptions extends RedisTokenStoreOptions {
 export class TieredTokenStore implements TokenStore {
   /** The shared tier every miss and every write goes to. */
   readonly redisStore: RedisTokenStore;
-  private readonly cache: TierMap<TierEntry>;
+  private readonly records: TierMap<RecordEntry>;
+  private readonly cutoffs: TierMap<CutoffEntry>;
+  private readonly families: TierMap<FamilyEntry>;
   private readonly ttlMs: number;
   private subscriber: Redis | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -79,7 +93,10 @@ export class TieredTokenStore implements TokenStore {
   constructor(options: TieredTokenStoreOptions) {
     this.redisStore = new RedisTokenStore(options);
     this.ttlMs = options.ttlMs ?? 5000;
-    this.cache = new TierMap(options.max ?? 10_000);
+    const max = options.max ?? 10_000;
+    this.records = new TierMap(max);
+    this.cutoffs = new TierMap(max);
+    this.families = new TierMap(max);
     const client = this.redisStore.client;
     if (client instanceof Cluster && client.nodes('master').length === 0) {
       client.once('ready', () => this.startSubscriber());
@@ -101,7 +118,7 @@ export class TieredTokenStore implements TokenStore {
 
   /** A cached record, answered without a promise (the request hot path); never while the link is down. */
   peek(jti: string): StoredToken | undefined {
-    return this.tier(tierKey.token(jti), 'record');
+    return this.linkUp ? this.records.get(jti, Date.now())?.record : undefined;
   }
 
   async find(jti: string): Promise<StoredToken | undefined> {
@@ -120,11 +137,12 @@ export class TieredTokenStore implements TokenStore {
   peekState(query: TokenQuery): TokenState | undefined {
     if (!this.linkUp) return undefined;
     const now = Date.now();
-    const held = this.cache.get(tierKey.token(query.jti), now);
-    const cutoff = this.cache.get(tierKey.cutoff(query.identity), now);
-    if (held === undefined || cutoff === undefined || !('record' in held) || !('cutoff' in cutoff)) return undefined;
+    const held = this.records.get(query.jti, now);
+    if (held === undefined) return undefined;
+    const cutoff = this.cutoffs.get(query.identity, now);
+    if (cutoff === undefined) return undefined;
     if (query.family === undefined) return { record: held.record, cutoff: cutoff.cutoff, family: undefined };
-    const family = this.tier(tierKey.family(query.family), 'family')?.get(query.jti);
+    const family = this.families.get(query.family, now)?.family.get(query.jti);
     return family === undefined ? undefined : { record: held.record, cutoff: cutoff.cutoff, family };
   }
 
@@ -138,11 +156,11 @@ export class TieredTokenStore implements TokenStore {
   }
 
   async cutoff(identity: string): Promise<number> {
-    const cached = this.tier(tierKey.cutoff(identity), 'cutoff');
-    if (cached !== undefined) return cached;
+    const cached = this.linkUp ? this.cutoffs.get(identity, Date.now()) : undefined;
+    if (cached !== undefined) return cached.cutoff;
     const epoch = this.epoch;
     const cutoff = await this.redisStore.cutoff(identity);
-    if (this.linkUp && epoch === this.epoch) this.cache.set(tierKey.cutoff(identity), { cutoff, until: Date.now() + this.ttlMs });
+    if (this.linkUp && epoch === this.epoch) this.cutoffs.set(identity, { cutoff, until: Date.now() + this.ttlMs });
     return cutoff;
   }
 
@@ -178,12 +196,6 @@ export class TieredTokenStore implements TokenStore {
     await this.redisStore.close();
   }
 
-  /** The tier's entry of one kind under `key`, while the link is up. */
-  private tier<K extends 'record' | 'cutoff' | 'family'>(key: string, kind: K): Extract<TierEntry, Record<K, unknown>>[K] | undefined {
-    const entry = this.linkUp ? this.cache.get(key, Date.now()) : undefined;
-    return entry !== undefined && kind in entry ? (entry as unknown as Record<K, never>)[kind] : undefined;
-  }
-
   /** A write through to Redis; our own tier entry is dropped before and after (a read served between is stale). */
   private async writing<T>(key: string, write: () => Promise<T>): Promise<T> {
     this.invalidate(key);
@@ -198,29 +210,34 @@ export class TieredTokenStore implements TokenStore {
     const exp = record?.token.exp;
     const untilExpiry = typeof exp === 'number' ? exp * 1000 - Date.now() : Infinity;
     const ttl = Math.min(this.ttlMs, untilExpiry);
-    if (ttl >= 1) this.cache.set(tierKey.token(jti), { record: structuredClone(record), until: Date.now() + Math.floor(ttl) });
+    if (ttl >= 1) this.records.set(jti, { record: structuredClone(record), until: Date.now() + Math.floor(ttl) });
   }
 
   private rememberState(query: TokenQuery, state: TokenState): void {
     this.remember(query.jti, state.record);
-    this.cache.set(tierKey.cutoff(query.identity), { cutoff: state.cutoff, until: Date.now() + this.ttlMs });
+    const until = Date.now() + this.ttlMs;
+    this.cutoffs.set(query.identity, { cutoff: state.cutoff, until });
     if (query.family === undefined || state.family === undefined) return;
-    const key = tierKey.family(query.family);
-    const family = this.tier(key, 'family') ?? new Map<string, FamilyState>();
+    const family = this.families.get(query.family, Date.now())?.family ?? new Map<string, FamilyState>();
     family.set(query.jti, { ...state.family });
-    this.cache.set(key, { family, until: Date.now() + this.ttlMs });
+    this.families.set(query.family, { family, until });
   }
 
-  /** Drops one tier key (an invalidation message is exactly such a key). */
+  /** Drops one tier key (`t:<jti>`, `g:<identity>`, `f:<family>`: an invalidation message is exactly such a key). */
   private invalidate(key: string): void {
     this.epoch += 1;
-    this.cache.delete(key);
+    const id = key.slice(2);
+    if (key.startsWith('t:')) this.records.delete(id);
+    else if (key.startsWith('g:')) this.cutoffs.delete(id);
+    else if (key.startsWith('f:')) this.families.delete(id);
   }
 
   private linkDown(): void {
     this.linkUp = false;
     this.epoch += 1;
-    this.cache.clear();
+    this.records.clear();
+    this.cutoffs.clear();
+    this.families.clear();
   }
 
   private startSubscriber(): void {
