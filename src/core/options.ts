@@ -97,6 +97,8 @@ export interface JwtOptions extends Partial<Loaders> {
    * `getJwtIdentity()` / `getJwtClaims()` anywhere in a request (AsyncLocalStorage). On Node 20
    * an active context makes every promise of the process dearer (about 10% of a small route's
    * throughput); `false` turns it off: use `@Identity()`, `@Claims()` or `ctx.state.jwt` instead.
+   * Decide it before the server is built: routes built with the context on know a routed call
+   * by it, and answer 401 to every request if it is turned off afterwards (never "allowed").
    */
   requestContext?: boolean;
   // cookies and CSRF (Flask-JWT-Extended names in the README)

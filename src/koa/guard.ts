@@ -222,7 +222,7 @@ function bearerChallenge(error: JwtError, guard: Guard, manager: JwtManager): st
 }
 
 /** Writes the refusal of a request; anything that is not a refusal propagates (a 500 for the app to log). */
-export async function respondRefused(ctx: Context, error: unknown, guard: Guard, manager: JwtManager): Promise<void> {
+async function respondRefused(ctx: Context, error: unknown, guard: Guard, manager: JwtManager): Promise<void> {
   if (!(error instanceof JwtError)) throw error;
   const response = await refusal(error, manager, ctx);
   ctx.status = response.status;
