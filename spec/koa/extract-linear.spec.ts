@@ -14,6 +14,7 @@ import { tokenFromHeader } from '../../src/koa/extract';
 import { expectResponse } from '../support/assert-response';
 import { token } from '../support/forge';
 import { SECRET } from '../support/server';
+import { prng } from '../support/prng';
 
 /** The 0.1 parse, kept as the oracle: quadratic on long inputs, so only ever given short ones. */
 function regexReference(value: string | undefined, config: Pick<JwtConfig, 'headerName' | 'headerType'>): string {
@@ -61,17 +62,6 @@ function assertSameOutcome(value: string | undefined, config: JwtConfig): void {
   if (actual !== expected) assert.equal(actual, expected, `header ${JSON.stringify(value)}, headerType ${JSON.stringify(config.headerType)}`);
 }
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const N = 16 * 1024;
 const JWT = token();

@@ -20,6 +20,7 @@ import {
 } from '../../src';
 import { createDemoApp } from '../../demo/app';
 import { b64url, hmac } from '../support/forge';
+import { prng } from '../support/prng';
 
 const ALL: TokenLocation[] = ['headers', 'cookies', 'query', 'json'];
 const KEY = 'error';
@@ -46,17 +47,6 @@ class FuzzController {
   postOptional(@Identity() who?: string) { return { who: who ?? null }; }
 }
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 class Rng {
   private readonly next: () => number;
