@@ -11,7 +11,7 @@ import type { TokenPayload } from '../core/responses';
 import { JwtRequestContext, requestContext } from '../koa/context';
 import { Guard, GuardOptions, refusal, ROUTE_PROOF, RouteProof } from '../koa/guard';
 import {
-  effectiveGuard, INJECTING_PARAMS, installRouteHooks, ownerOf, recordClassGuard, recordMethodGuard, routeMethods, routeOf,
+  effectiveGuard, guardCount, INJECTING_PARAMS, installRouteHooks, ownerOf, recordClassGuard, recordMethodGuard, routeMethods, routeOf,
 } from './routes';
 import { requireReflectMetadata } from './reflect-metadata';
 
@@ -175,6 +175,9 @@ function installHooks(): void {
   installRouteHooks(wrapMethod, openRouteContext, routesNeedProof);
 }
 
+/** What `wrapGuardedRoutes()` last saw: controllers, actions and guards declared. */
+let wrappedAt = '';
+
 /**
  * Wraps every guarded route method of every known controller, so a direct call is checked
  * even for a class never served (a subclass of a guarded base, called by a unit test).
@@ -182,9 +185,13 @@ function installHooks(): void {
  */
 export function wrapGuardedRoutes(): void {
   installHooks();
-  for (const { target } of getMetadataArgsStorage().controllers) {
+  const storage = getMetadataArgsStorage();
+  const stamp = `${storage.controllers.length}:${storage.actions.length}:${guardCount()}`;
+  if (stamp === wrappedAt) return; // nothing declared since the last pass
+  for (const { target } of storage.controllers) {
     for (const route of routeMethods(target)) if (effectiveGuard(target, route)) wrapMethod(target, route);
   }
+  wrappedAt = stamp;
 }
 onConfigure(wrapGuardedRoutes);
 

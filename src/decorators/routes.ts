@@ -28,6 +28,13 @@ export const INJECTING_PARAMS = new WeakSet<object>();
 
 /** Resolved guards per class and method; dropped whenever a guard decorator is applied. */
 let resolved = new WeakMap<Function, Map<MethodName, Guard | null>>();
+/** Counts guard decorators applied, so work done for all of them can tell when it is stale. */
+let guardsRecorded = 0;
+
+/** How many guard decorators have been applied so far. */
+export function guardCount(): number {
+  return guardsRecorded;
+}
 
 /** Above any real parameter index: routing-controllers sorts parameters by index, so the proof comes last. */
 export const PROOF_PARAM_INDEX = 1_000_000;
@@ -44,6 +51,7 @@ export function recordMethodGuard(prototype: object, method: MethodName, guard: 
   if (!guards) METHOD_GUARDS.set(prototype, (guards = new Map()));
   if (guards.has(method)) throw new JwtUsageError(`${String(method)} has two guard decorators; keep one`);
   guards.set(method, guard);
+  guardsRecorded += 1;
   resolved = new WeakMap();
 }
 
@@ -51,6 +59,7 @@ export function recordMethodGuard(prototype: object, method: MethodName, guard: 
 export function recordClassGuard(target: Function, guard: Guard): void {
   if (CLASS_GUARDS.has(target)) throw new JwtUsageError(`${target.name} has two guard decorators; keep one`);
   CLASS_GUARDS.set(target, guard);
+  guardsRecorded += 1;
   resolved = new WeakMap();
 }
 
