@@ -7,8 +7,8 @@ describe('TierMap: the local tier of the tiered store', () => {
   it('answers an entry until its deadline and drops it after', () => {
     const map = new TierMap<ReturnType<typeof entry>>(10);
     map.set('a', entry(1000, 'a'));
-    assert.equal(map.get('a', 999)?.name, 'a');
-    assert.equal(map.get('a', 1000), undefined);
+    assert.equal(map.live('a', 999)?.name, 'a');
+    assert.equal(map.live('a', 1000), undefined);
     assert.equal(map.size, 0);
   });
 
@@ -23,27 +23,27 @@ describe('TierMap: the local tier of the tiered store', () => {
     map.set('a', entry(Infinity));
     map.set('b', entry(Infinity));
     map.set('c', entry(Infinity));
-    assert.ok(map.get('a', 0)); // a is hot
+    assert.ok(map.live('a', 0)); // a is hot
     map.set('d', entry(Infinity)); // full: a gets a second chance, b (never read) goes
-    assert.deepEqual(['a', 'b', 'c', 'd'].map((k) => map.get(k, 0) !== undefined), [true, false, true, true]);
+    assert.deepEqual(['a', 'b', 'c', 'd'].map((k) => map.live(k, 0) !== undefined), [true, false, true, true]);
   });
 
   it('evicts a used entry once it has had its second chance and stayed unused', () => {
     const map = new TierMap<ReturnType<typeof entry>>(2);
     map.set('a', entry(Infinity));
     map.set('b', entry(Infinity));
-    map.get('a', 0);
+    map.live('a', 0);
     map.set('c', entry(Infinity)); // a moves to the back (flag cleared), b goes: [a, c]
     map.set('d', entry(Infinity)); // a unused since its second chance: a goes: [c, d]
-    assert.deepEqual(['a', 'b', 'c', 'd'].map((k) => map.get(k, 0) !== undefined), [false, false, true, true]);
+    assert.deepEqual(['a', 'b', 'c', 'd'].map((k) => map.live(k, 0) !== undefined), [false, false, true, true]);
   });
 
   it('evicts even when every entry was used (one full pass at most)', () => {
     const map = new TierMap<ReturnType<typeof entry>>(3);
     for (const k of ['a', 'b', 'c']) map.set(k, entry(Infinity));
-    for (const k of ['a', 'b', 'c']) map.get(k, 0);
+    for (const k of ['a', 'b', 'c']) map.live(k, 0);
     map.set('d', entry(Infinity));
     assert.equal(map.size, 3);
-    assert.ok(map.get('d', 0));
+    assert.ok(map.live('d', 0));
   });
 });

@@ -4,7 +4,7 @@
  * signature → payload → static claims → time claims; then, for a route: type →
  * freshness → revocation. The store is never asked about a token that failed before.
  */
-import { LRUCache } from 'lru-cache';
+import { BoundedMap } from './bounded-map';
 import { checkStaticClaims, checkTimeClaims, isFreshAt, nowSeconds, tokenTypeOf, TokenType } from './claims';
 import { checkCsrf } from './csrf';
 import { FreshTokenRequiredError, InvalidTokenError, JwtUsageError } from './errors';
@@ -69,14 +69,30 @@ interface Verified {
   generation?: object;
 }
 
+/** A cache entry: the verified token, whole, beside what its verification found. */
+interface CachedToken {
+  token: string;
+  verified: Verified;
+}
+
+/**
+ * The cache key of a token: its signature segment. Hashing the whole token (hundreds of
+ * characters, a new string on every request) was the dearest step of a cache hit; the entry
+ * keeps the whole token and a hit must equal it, so a token that reuses another's signature
+ * is a miss and is verified in full.
+ */
+function cacheKey(token: string): string {
+  return token.slice(token.lastIndexOf('.') + 1);
+}
+
 export class TokenVerifier {
   /** Verified payloads by whole token string; hits still re-run the time checks. */
-  private readonly verified: LRUCache<string, Verified> | undefined;
+  private readonly verified: BoundedMap<CachedToken> | undefined;
   private readonly keys: KeySource;
 
   constructor(private readonly config: JwtConfig) {
     const max = config.verifiedTokenCacheSize;
-    this.verified = max > 0 ? new LRUCache<string, Verified>({ max }) : undefined;
+    this.verified = max > 0 ? new BoundedMap<CachedToken>(max) : undefined;
     this.keys = keySourceFor(config);
   }
 
@@ -89,9 +105,11 @@ export class TokenVerifier {
    */
   verifyNow(token: unknown, options: { allowExpired?: boolean } = {}): TokenPayload | Promise<TokenPayload> {
     if (typeof token !== 'string' || token === '') throw new InvalidTokenError('Token must be a non-empty string', 'ERR_JWT_MALFORMED');
-    const cached = this.verified?.get(token);
+    const cached = this.verified?.get(cacheKey(token));
     // a token verified with a remote key is served from cache only while that key set fetch is current
-    if (cached !== undefined && this.keys.isCurrent(cached.generation)) return this.checkTimes(cached.payload, options);
+    if (cached !== undefined && cached.token === token && this.keys.isCurrent(cached.verified.generation)) {
+      return this.checkTimes(cached.verified.payload, options);
+    }
     const verified = this.verifyUncached(token);
     if (verified instanceof Promise) return verified.then((settled) => this.remember(token, settled, options));
     return this.remember(token, verified, options);
@@ -111,7 +129,7 @@ export class TokenVerifier {
   }
 
   private remember(token: string, verified: Verified, options: { allowExpired?: boolean }): TokenPayload {
-    if (this.keys.isCurrent(verified.generation)) this.verified?.set(token, verified);
+    if (this.keys.isCurrent(verified.generation)) this.verified?.set(cacheKey(token), { token, verified });
     return this.checkTimes(verified.payload, options);
   }
 

@@ -118,7 +118,7 @@ export class TieredTokenStore implements TokenStore {
 
   /** A cached record, answered without a promise (the request hot path); never while the link is down. */
   peek(jti: string): StoredToken | undefined {
-    return this.linkUp ? this.records.get(jti, Date.now())?.record : undefined;
+    return this.linkUp ? this.records.live(jti, Date.now())?.record : undefined;
   }
 
   async find(jti: string): Promise<StoredToken | undefined> {
@@ -137,12 +137,12 @@ export class TieredTokenStore implements TokenStore {
   peekState(query: TokenQuery): TokenState | undefined {
     if (!this.linkUp) return undefined;
     const now = Date.now();
-    const held = this.records.get(query.jti, now);
+    const held = this.records.live(query.jti, now);
     if (held === undefined) return undefined;
-    const cutoff = this.cutoffs.get(query.identity, now);
+    const cutoff = this.cutoffs.live(query.identity, now);
     if (cutoff === undefined) return undefined;
     if (query.family === undefined) return { record: held.record, cutoff: cutoff.cutoff, family: undefined };
-    const family = this.families.get(query.family, now)?.family.get(query.jti);
+    const family = this.families.live(query.family, now)?.family.get(query.jti);
     return family === undefined ? undefined : { record: held.record, cutoff: cutoff.cutoff, family };
   }
 
@@ -156,7 +156,7 @@ export class TieredTokenStore implements TokenStore {
   }
 
   async cutoff(identity: string): Promise<number> {
-    const cached = this.linkUp ? this.cutoffs.get(identity, Date.now()) : undefined;
+    const cached = this.linkUp ? this.cutoffs.live(identity, Date.now()) : undefined;
     if (cached !== undefined) return cached.cutoff;
     const epoch = this.epoch;
     const cutoff = await this.redisStore.cutoff(identity);
@@ -218,7 +218,7 @@ export class TieredTokenStore implements TokenStore {
     const until = Date.now() + this.ttlMs;
     this.cutoffs.set(query.identity, { cutoff: state.cutoff, until });
     if (query.family === undefined || state.family === undefined) return;
-    const family = this.families.get(query.family, Date.now())?.family ?? new Map<string, FamilyState>();
+    const family = this.families.live(query.family, Date.now())?.family ?? new Map<string, FamilyState>();
     family.set(query.jti, { ...state.family });
     this.families.set(query.family, { family, until });
   }
