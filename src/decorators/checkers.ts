@@ -5,21 +5,14 @@
  */
 import type { Context } from 'koa';
 import type { Action } from 'routing-controllers';
-import { ForbiddenError, JwtError, NoAuthorizationError } from '../core/errors';
+import { ForbiddenError, NoAuthorizationError } from '../core/errors';
 import { JwtManager } from '../core/manager';
 import type { TokenPayload } from '../core/responses';
-import { hasAnyRole, refusal, ROUTE_PROOF } from '../koa/guard';
+import { hasAnyRole, ROUTE_PROOF } from '../koa/guard';
 import { verifyJwtInRequest } from '../koa/middleware';
-import { JwtHttpError } from './index';
+import { toHttpError } from './index';
 
 const OPTIONAL = Object.freeze({ optional: true });
-
-/** A refusal as routing-controllers sends it: the loader's status and body. */
-async function asHttpError(error: unknown, ctx: Context): Promise<unknown> {
-  if (!(error instanceof JwtError)) return error;
-  const response = await refusal(error, JwtManager.instance, ctx);
-  return new JwtHttpError(response.status, response.body, error);
-}
 
 /** The request's verified payload: the route guard's, or verified here (optional). */
 async function requestPayload(ctx: Context): Promise<TokenPayload | undefined> {
@@ -43,7 +36,7 @@ export async function jwtAuthorizationChecker(action: Action, roles: string[]): 
     if (roles.length > 0 && !hasAnyRole(payload[manager.config.rolesClaim], roles)) throw new ForbiddenError(payload);
     return true;
   } catch (error) {
-    throw await asHttpError(error, ctx);
+    throw await toHttpError(error, ctx);
   }
 }
 
@@ -61,6 +54,6 @@ export async function jwtCurrentUserChecker(action: Action): Promise<unknown> {
     if (payload === undefined) return undefined;
     return JwtManager.instance.userLookupLoader ? ctx.state.jwtUser : payload;
   } catch (error) {
-    throw await asHttpError(error, ctx);
+    throw await toHttpError(error, ctx);
   }
 }

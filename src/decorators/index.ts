@@ -62,7 +62,8 @@ const NOTHING_INJECTED: readonly Injected[] = Object.freeze([]);
 /** Functions installed by `wrapMethod`, so a method is never wrapped twice. */
 const WRAPPERS = new WeakSet<Function>();
 
-async function toHttpError(error: unknown, ctx: Context | undefined): Promise<unknown> {
+/** A refusal as routing-controllers sends it (the loader's status and body); anything else unchanged. */
+export async function toHttpError(error: unknown, ctx: Context | undefined): Promise<unknown> {
   if (!(error instanceof JwtError)) return error;
   const response = await refusal(error, JwtManager.instance, ctx);
   return new JwtHttpError(response.status, response.body, error);

@@ -262,11 +262,16 @@ async function answerOptions(ctx: Context): Promise<void> {
   ctx.body = null;
 }
 
+/** What every door leaves on `ctx.state`: the payload (`jwt`) and the looked-up user (`jwtUser`). */
+export function exposeOnState(ctx: Context, context: JwtRequestContext): void {
+  ctx.state.jwt = context.payload;
+  if (context.user !== undefined) ctx.state.jwtUser = context.user;
+}
+
 /** Runs the rest of the route: the payload on `ctx.state.jwt`, the proof for the method, the request context. */
 function proceed(ctx: Context, next: Next, context: JwtRequestContext, manager: JwtManager): Promise<unknown> {
   if (ctx.method === 'OPTIONS' && context.payload === undefined) return answerOptions(ctx);
-  ctx.state.jwt = context.payload;
-  if (context.user !== undefined) ctx.state.jwtUser = context.user;
+  exposeOnState(ctx, context);
   (ctx.state as Record<symbol, unknown>)[ROUTE_PROOF] = (context.guard as Guard).proof;
   return manager.config.requestContext ? requestContext.run(context, next) : next();
 }

@@ -8,7 +8,7 @@ import { JwtError } from '../core/errors';
 import { JwtManager } from '../core/manager';
 import type { TokenPayload } from '../core/responses';
 import { JwtRequestContext, requestContext } from './context';
-import { Guard, GuardOptions } from './guard';
+import { exposeOnState, Guard, GuardOptions } from './guard';
 import { GUARD_MIDDLEWARES } from '../decorators/routes';
 
 /**
@@ -55,7 +55,6 @@ export async function verifyJwtInRequest(ctx: Context, options: GuardOptions = D
     throw error;
   }
   Object.assign(holder, context);
-  ctx.state.jwt = context.payload;
-  if (context.user !== undefined) ctx.state.jwtUser = context.user;
+  exposeOnState(ctx, context);
   return context.payload;
 }
