@@ -13,6 +13,7 @@ export const VARIANTS = [
   { key: 'd', mode: 'koajwt', name: 'd koa-jwt (KeyObject secret)' },
   { key: "d'", mode: 'koajwt-string', name: "d' koa-jwt (string secret)" },
   { key: 'p', mode: 'open-proof', name: "p open route + the route proof's parameter (experiment)" },
+  { key: 'l', mode: 'open-layer', name: 'l open route + one pass-through route middleware (experiment)' },
 ] as const;
 
 export interface VariantResult {
@@ -35,6 +36,7 @@ export const RATIOS: ReadonlyArray<readonly [string, string, string, number | un
   ["a'/a  AsyncLocalStorage alone", "a'", 'a', undefined],
   ["b/a'  protected / open of the same app", 'b', "a'", undefined],
   ["p/a   the route proof's parameter alone", 'p', 'a', undefined],
+  ['l/a   one route middleware layer alone', 'l', 'a', undefined],
 ];
 
 const pad = (text: string, width: number) => text.padEnd(width);

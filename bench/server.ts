@@ -11,13 +11,14 @@
  *   koajwt    koa-jwt (KeyObject secret) in front of the open route
  *   koajwt-string  koa-jwt with a string secret, as its README shows
  *   open-proof  the open route plus the route proof's parameter alone (an experiment)
+ *   open-layer  the open route behind one pass-through route middleware (what a middleware layer costs)
  */
 import 'reflect-metadata';
 import { createSecretKey } from 'node:crypto';
 import { createServer } from 'node:http';
 import Koa from 'koa';
 import koaJwt from 'koa-jwt';
-import { createParamDecorator, Get, JsonController, useKoaServer } from 'routing-controllers';
+import { createParamDecorator, Get, JsonController, UseBefore, useKoaServer } from 'routing-controllers';
 import { BENCH_SECRET } from './secret';
 import { createAccessToken, JwtManager, JwtOptions, JwtRequired, TieredTokenStore } from '../src';
 
@@ -59,6 +60,16 @@ OpenWithProofParameterController.prototype.hello = function hello(this: unknown,
   return withoutProof.apply(this, args.slice(0, -1) as []);
 };
 
+/** An experiment: the open route behind one route middleware that only calls `next`. */
+@JsonController()
+class OpenBehindLayerController {
+  @Get('/open')
+  @UseBefore((_ctx: unknown, next: () => Promise<unknown>) => next())
+  hello() {
+    return { hello: 'world' };
+  }
+}
+
 async function revocationOptions(redisUrl: string | undefined): Promise<Partial<JwtOptions>> {
   if (!redisUrl) throw new Error('mode revoked needs a redis URL');
   // BENCH_TIER_TTL_MS: under valgrind a request takes milliseconds, so the 5 s default would expire hits mid-run
@@ -87,7 +98,7 @@ async function main(): Promise<void> {
   if (mode === 'koajwt-string') app.use(koaJwt({ secret: BENCH_SECRET, algorithms: ['HS256'] }));
   const guarded = mode === 'jwt' || mode === 'revoked' || mode === 'jwt-nocontext';
   const controllers =
-    mode === 'open-in-app' ? [OpenController, ProtectedController] : mode === 'open-proof' ? [OpenWithProofParameterController] : [guarded ? ProtectedController : OpenController];
+    mode === 'open-in-app' ? [OpenController, ProtectedController] : mode === 'open-proof' ? [OpenWithProofParameterController] : mode === 'open-layer' ? [OpenBehindLayerController] : [guarded ? ProtectedController : OpenController];
   useKoaServer(app, { controllers });
   const token = await createAccessToken('bench-user');
   const handle = app.callback();

@@ -11,13 +11,13 @@ interface Slot<V> {
   used: boolean;
 }
 
-export class BoundedMap<V> {
-  private readonly slots = new Map<string, Slot<V>>();
+export class BoundedMap<V, K = string> {
+  private readonly slots = new Map<K, Slot<V>>();
 
   constructor(private readonly max: number) {}
 
   /** The value under `key`, marked used. */
-  get(key: string): V | undefined {
+  get(key: K): V | undefined {
     const slot = this.slots.get(key);
     if (slot === undefined) return undefined;
     slot.used = true;
@@ -25,11 +25,11 @@ export class BoundedMap<V> {
   }
 
   /** Stores `value` as the newest; when full, the oldest entry not used since its last pass goes. */
-  set(key: string, value: V): void {
+  set(key: K, value: V): void {
     this.slots.delete(key);
     // room first, so the newcomer is never the one evicted; a full pass clears every flag, so this ends
     while (this.slots.size >= this.max) {
-      const [oldestKey, oldest] = this.slots.entries().next().value as [string, Slot<V>];
+      const [oldestKey, oldest] = this.slots.entries().next().value as [K, Slot<V>];
       this.slots.delete(oldestKey);
       if (!oldest.used) break;
       oldest.used = false; // a second chance: to the back of the line
@@ -38,7 +38,7 @@ export class BoundedMap<V> {
     this.slots.set(key, { value, used: false });
   }
 
-  delete(key: string): void {
+  delete(key: K): void {
     this.slots.delete(key);
   }
 
