@@ -4,7 +4,8 @@
  * them; only samples inside the load window count. Prints, per server, the top
  * self-time frames of ours (src/), the top frames overall, and time by package, each
  * as microseconds per request (self time in the window / requests served in it).
- * Env: BENCH_NODES, BENCH_PROFILE_SECONDS (default 8), BENCH_PROFILE_TOP (default 12).
+ * Env: BENCH_NODES, BENCH_PROFILE_MODES (default `jwt,revoked`), BENCH_PROFILE_SECONDS (default 8),
+ * BENCH_PROFILE_TOP (default 12), BENCH_PROFILE_KEEP=1 (keep the .cpuprofile files; their paths are printed).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -81,7 +82,8 @@ async function profileServer(node: NodeBinary, serverJs: string, mode: string, r
   }
   const file = readdirSync(directory).find((name) => name.endsWith('.cpuprofile'))!;
   const profile = JSON.parse(readFileSync(path.join(directory, file), 'utf8')) as CpuProfile;
-  rmSync(directory, { recursive: true, force: true });
+  if (process.env.BENCH_PROFILE_KEEP === '1') console.log(`profile kept: ${path.join(directory, file)}`);
+  else rmSync(directory, { recursive: true, force: true });
   const requests = after.requests - before.requests;
   const { frames, owners } = selfTimes(profile, before.at, after.at);
   const perRequest = (micros: number) => (micros / requests).toFixed(3).padStart(7);

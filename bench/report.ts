@@ -13,6 +13,8 @@ export const VARIANTS = [
   { key: 'd', mode: 'koajwt', name: 'd koa-jwt (KeyObject secret)' },
   { key: "d'", mode: 'koajwt-string', name: "d' koa-jwt (string secret)" },
   { key: 'p', mode: 'open-proof', name: "p open route + the route proof's parameter (experiment)" },
+  { key: 'cr', mode: 'revoked-refresh', name: "cr tiered store connected, checks 'refresh' (experiment)" },
+  { key: 'cm', mode: 'revoked-memory', name: "cm checks 'all' on MemoryTokenStore (experiment)" },
   { key: 'l', mode: 'open-layer', name: 'l open route + one pass-through route middleware (experiment)' },
 ] as const;
 
@@ -23,7 +25,31 @@ export interface VariantResult {
   rps: number;
   /** median server CPU (user + system) microseconds per request */
   cpuMicros: number;
-  rounds?: unknown;
+  /** median user-mode CPU microseconds per request (the rest is the kernel's) */
+  userMicros?: number;
+  /** each round's figures, in round order (the rounds of all variants alternate) */
+  rounds?: { rps: number[]; cpuPerRequest: number[] };
+}
+
+function medianOf(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/**
+ * A ratio of two variants, round by round: round i of each ran within seconds of the other,
+ * so a drift of the machine (±15 % over minutes here) moves both; the median of the paired
+ * ratios is steadier than the ratio of two medians. Without rounds, the ratio of the medians.
+ */
+function pairedRatio(x: VariantResult, y: VariantResult, figure: 'rps' | 'cpu'): { median: number; min: number; max: number } {
+  const ratio = (i: number) => (figure === 'rps' ? x.rounds!.rps[i] / y.rounds!.rps[i] : y.rounds!.cpuPerRequest[i] / x.rounds!.cpuPerRequest[i]);
+  if (x.rounds === undefined || y.rounds === undefined || x.rounds.rps.length !== y.rounds.rps.length) {
+    const value = figure === 'rps' ? x.rps / y.rps : y.cpuMicros / x.cpuMicros;
+    return { median: value, min: value, max: value };
+  }
+  const ratios = x.rounds.rps.map((_, i) => ratio(i));
+  return { median: medianOf(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
 }
 
 /** The ratios the issue names: [label, numerator key, denominator key, target]. */
@@ -56,17 +82,20 @@ export function printNodeReport(label: string, results: VariantResult[]): void {
   const byKey = new Map(results.map((result) => [result.key, result]));
   const open = byKey.get('a')!;
   console.log(`\n${label}`);
-  console.log(`  ${pad('variant', 52)} ${'req/s'.padStart(9)} ${'CPU us/req'.padStart(11)} ${'+us vs a'.padStart(9)}`);
+  console.log(`  ${pad('variant', 52)} ${'req/s'.padStart(9)} ${'CPU us/req'.padStart(11)} ${'+us vs a'.padStart(9)} ${'user us'.padStart(8)} ${'kernel us'.padStart(9)}`);
   for (const result of results) {
-    console.log(`  ${pad(result.name, 52)} ${num(result.rps)} ${num(result.cpuMicros, 2).padStart(11)} ${num(result.cpuMicros - open.cpuMicros, 2)}`);
+    const user = result.userMicros === undefined ? '' : `${num(result.userMicros, 2).padStart(8)} ${num(result.cpuMicros - result.userMicros, 2).padStart(9)}`;
+    console.log(`  ${pad(result.name, 52)} ${num(result.rps)} ${num(result.cpuMicros, 2).padStart(11)} ${num(result.cpuMicros - open.cpuMicros, 2)} ${user}`);
   }
-  console.log(`  ${pad('ratio', 40)} ${'req/s'.padStart(7)} ${'CPU'.padStart(7)}   target (both)`);
+  console.log(`  ${pad('ratio (median of paired rounds, min-max)', 40)} ${'req/s'.padStart(16)} ${'CPU'.padStart(16)}   target (both)`);
+  const shown = ({ median, min, max }: { median: number; min: number; max: number }) => `${median.toFixed(2)} (${min.toFixed(2)}-${max.toFixed(2)})`.padStart(16);
   for (const [name, top, bottom, target] of RATIOS) {
-    const x = byKey.get(top)!;
-    const y = byKey.get(bottom)!;
-    const throughput = x.rps / y.rps;
-    const cpu = y.cpuMicros / x.cpuMicros;
-    console.log(`  ${pad(name, 40)} ${throughput.toFixed(2).padStart(7)} ${cpu.toFixed(2).padStart(7)}   ${verdict(Math.min(throughput, cpu), target)}`);
+    const x = byKey.get(top);
+    const y = byKey.get(bottom);
+    if (x === undefined || y === undefined) continue; // a variant left out (BENCH_VARIANTS)
+    const throughput = pairedRatio(x, y, 'rps');
+    const cpu = pairedRatio(x, y, 'cpu');
+    console.log(`  ${pad(name, 40)} ${shown(throughput)} ${shown(cpu)}   ${verdict(Math.min(throughput.median, cpu.median), target)}`);
   }
 }
 

@@ -20,6 +20,14 @@ import { printNodeReport, VARIANTS, VariantResult } from './report';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const CONNECTIONS = 50;
+/**
+ * BENCH_RATE: a fixed offered load in requests per second (autocannon's overallRate) instead of
+ * as fast as the server goes. Every variant then serves the same arrival pattern, so its CPU time
+ * per request is compared at equal batching; req/s is then the rate, not a figure.
+ */
+const RATE = process.env.BENCH_RATE === undefined ? undefined : Number(process.env.BENCH_RATE);
+/** BENCH_VARIANTS: a comma-separated list of keys (e.g. `a,b,c`); all by default. */
+const WANTED = process.env.BENCH_VARIANTS?.split(',');
 
 
 interface Running {
@@ -27,41 +35,47 @@ interface Running {
   server: BenchServer;
   rps: number[];
   cpuPerRequest: number[];
+  userPerRequest: number[];
 }
 
 /** One load round; returns req/s and the server's CPU microseconds per request served meanwhile. */
-async function round(running: Running, seconds: number): Promise<{ rps: number; cpu: number }> {
+async function round(running: Running, seconds: number): Promise<{ rps: number; cpu: number; user: number }> {
   const before = await cpuSample(running.server);
   const result = await autocannon({
     url: running.server.url,
     connections: CONNECTIONS,
     duration: seconds,
+    ...(RATE === undefined ? {} : { overallRate: RATE }),
     headers: { authorization: `Bearer ${running.server.token}` },
   });
   const after = await cpuSample(running.server);
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${running.variant.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-  return { rps: result.requests.average, cpu: (after.cpuMicros - before.cpuMicros) / (after.requests - before.requests) };
+  const requests = after.requests - before.requests;
+  return { rps: result.requests.average, cpu: (after.cpuMicros - before.cpuMicros) / requests, user: (after.userMicros - before.userMicros) / requests };
 }
 
 async function measure(node: NodeBinary, serverJs: string, redisUrl: string): Promise<VariantResult[]> {
   const all: Running[] = [];
   try {
-    for (const variant of VARIANTS) {
-      all.push({ variant, server: await startServer(node.execPath, [], serverJs, variant.mode, redisUrl), rps: [], cpuPerRequest: [] });
+    for (const variant of VARIANTS.filter((v) => WANTED === undefined || WANTED.includes(v.key))) {
+      all.push({ variant, server: await startServer(node.execPath, [], serverJs, variant.mode, redisUrl), rps: [], cpuPerRequest: [], userPerRequest: [] });
     }
     for (const running of all) await round(running, 1); // warm-up: JIT, caches, connections
     for (let index = 1; index <= ROUNDS; index += 1) {
       for (const running of index % 2 ? all : [...all].reverse()) {
-        const { rps, cpu } = await round(running, SECONDS);
+        const { rps, cpu, user } = await round(running, SECONDS);
         running.rps.push(rps);
         running.cpuPerRequest.push(cpu);
+        running.userPerRequest.push(user);
       }
       process.stdout.write(`${node.label}: round ${index}/${ROUNDS} done\n`);
     }
   } finally {
     for (const running of all) await stopServer(running.server);
   }
-  return all.map(({ variant, rps, cpuPerRequest }) => ({ key: variant.key, name: variant.name, rps: median(rps), cpuMicros: median(cpuPerRequest), rounds: { rps, cpuPerRequest } }));
+  return all.map(({ variant, rps, cpuPerRequest, userPerRequest }) => ({
+    key: variant.key, name: variant.name, rps: median(rps), cpuMicros: median(cpuPerRequest), userMicros: median(userPerRequest), rounds: { rps, cpuPerRequest, userPerRequest },
+  }));
 }
 
 function runMicro(node: NodeBinary, serverJs: string): string {

@@ -11,6 +11,8 @@
  *   koajwt    koa-jwt (KeyObject secret) in front of the open route
  *   koajwt-string  koa-jwt with a string secret, as its README shows
  *   open-proof  the open route plus the route proof's parameter alone (an experiment)
+ *   revoked-refresh  the tiered store connected, checks 'refresh' (an access token never asks it; an experiment)
+ *   revoked-memory  checks 'all' on the embedded MemoryTokenStore (an experiment)
  *   open-layer  the open route behind one pass-through route middleware (what a middleware layer costs)
  */
 import 'reflect-metadata';
@@ -20,7 +22,7 @@ import Koa from 'koa';
 import koaJwt from 'koa-jwt';
 import { createParamDecorator, Get, JsonController, UseBefore, useKoaServer } from 'routing-controllers';
 import { BENCH_SECRET } from './secret';
-import { createAccessToken, JwtManager, JwtOptions, JwtRequired, TieredTokenStore } from '../src';
+import { createAccessToken, JwtManager, JwtOptions, JwtRequired, MemoryTokenStore, TieredTokenStore } from '../src';
 
 
 @JsonController()
@@ -91,12 +93,15 @@ function answerSideChannel(requestsServed: () => number): void {
 
 async function main(): Promise<void> {
   const [mode, redisUrl] = process.argv.slice(2);
-  const extra = mode === 'revoked' ? await revocationOptions(redisUrl) : mode === 'jwt-nocontext' ? { requestContext: false } : {};
+  const extra = mode === 'revoked' ? await revocationOptions(redisUrl)
+    : mode === 'revoked-refresh' ? { revocation: { ...(await revocationOptions(redisUrl)).revocation!, checks: 'refresh' as const } }
+    : mode === 'revoked-memory' ? { revocation: { store: new MemoryTokenStore(), checks: 'all' as const } }
+    : mode === 'jwt-nocontext' ? { requestContext: false } : {};
   JwtManager.configure({ secret: BENCH_SECRET, ...extra });
   const app = new Koa();
   if (mode === 'koajwt') app.use(koaJwt({ secret: createSecretKey(Buffer.from(BENCH_SECRET)) as never, algorithms: ['HS256'] }));
   if (mode === 'koajwt-string') app.use(koaJwt({ secret: BENCH_SECRET, algorithms: ['HS256'] }));
-  const guarded = mode === 'jwt' || mode === 'revoked' || mode === 'jwt-nocontext';
+  const guarded = mode === 'jwt' || mode.startsWith('revoked') || mode === 'jwt-nocontext';
   const controllers =
     mode === 'open-in-app' ? [OpenController, ProtectedController] : mode === 'open-proof' ? [OpenWithProofParameterController] : mode === 'open-layer' ? [OpenBehindLayerController] : [guarded ? ProtectedController : OpenController];
   useKoaServer(app, { controllers });

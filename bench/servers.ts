@@ -16,6 +16,8 @@ export interface BenchServer {
 export interface CpuSample {
   /** process.cpuUsage(): user + system microseconds */
   cpuMicros: number;
+  /** the user-mode part of cpuMicros (the rest is the kernel's: socket reads and writes) */
+  userMicros: number;
   requests: number;
   /** the server's monotonic clock, microseconds */
   at: number;
@@ -56,7 +58,7 @@ function ask<T>(server: BenchServer, question: 'cpu' | 'heap'): Promise<T> {
 
 export async function cpuSample(server: BenchServer): Promise<CpuSample> {
   const answer = await ask<{ cpu: { user: number; system: number }; requests: number; at: number }>(server, 'cpu');
-  return { cpuMicros: answer.cpu.user + answer.cpu.system, requests: answer.requests, at: answer.at };
+  return { cpuMicros: answer.cpu.user + answer.cpu.system, userMicros: answer.cpu.user, requests: answer.requests, at: answer.at };
 }
 
 /** Heap used after a full GC (the server runs with --expose-gc). */
