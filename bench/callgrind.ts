@@ -32,7 +32,7 @@ const WINDOWS = Number(process.env.BENCH_CG_WINDOWS ?? 5);
 const WANTED = (process.env.BENCH_CG_VARIANTS ?? "a,b,b',c,d,p").split(',');
 export const NODE_FLAGS = ['--single-threaded', '--predictable-gc-schedule', '--no-incremental-marking'];
 
-function callgrindControl(option: string, pid: number, value?: string): void {
+export function callgrindControl(option: string, pid: number, value?: string): void {
   const args = value === undefined ? [option, String(pid)] : [option, value, String(pid)];
   const result = spawnSync('callgrind_control', args, { encoding: 'utf8' });
   if (result.status !== 0 || !result.stdout.includes('OK')) throw new Error(`callgrind_control ${args.join(' ')}: ${result.stdout}${result.stderr}`);

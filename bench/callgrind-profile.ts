@@ -1,0 +1,135 @@
+/**
+ * `npm run bench:callgrind-profile -- <mode> [<mode>]`: where the instructions of a request go,
+ * by function, JavaScript included. One server per mode runs under callgrind as in
+ * `bench:callgrind` (same flags and warm-up), plus `--perf-basic-prof`, with which Node writes
+ * `/tmp/perf-<pid>.map` (the address range of every piece of JIT code and its JS name). The
+ * self instructions of one window (callgrind_annotate) are mapped through it, so JIT code shows as
+ * `JS <function> <file>:<line>` instead of a bare address. With two modes it also prints the
+ * difference, function by function: e.g. `open jwt` is what the guard costs, and where.
+ * Modes are bench/server.ts's (open, jwt, revoked, ...). Env: BENCH_NODES (one of machine / 24;
+ * default 24), BENCH_CG_WARMUP (25000), BENCH_CG_REQUESTS (300), BENCH_CGP_TOP (40).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { callgrindControl, NODE_FLAGS } from './callgrind';
+import { sequentialClient } from './client';
+import { startBenchRedis } from './redis';
+import { benchNodes, buildBenchServer } from './runtime';
+import { stopServer, waitReady } from './servers';
+
+const WARMUP = Number(process.env.BENCH_CG_WARMUP ?? 25000);
+const REQUESTS = Number(process.env.BENCH_CG_REQUESTS ?? 300);
+const TOP = Number(process.env.BENCH_CGP_TOP ?? 40);
+
+/** Self instructions per request by function name, and the window's total per request. */
+interface Profile {
+  total: number;
+  byFunction: Map<string, number>;
+}
+
+/** JIT code ranges from Node's perf map, sorted by start address. */
+function readPerfMap(pid: number): Array<{ start: number; end: number; name: string }> {
+  const file = `/tmp/perf-${pid}.map`;
+  if (!existsSync(file)) return [];
+  const ranges = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => {
+    const [start, size, ...name] = line.split(' ');
+    const from = Number.parseInt(start, 16);
+    return { start: from, end: from + Number.parseInt(size, 16), name: name.join(' ') };
+  });
+  rmSync(file, { force: true });
+  return ranges.sort((x, y) => x.start - y.start);
+}
+
+function jitName(ranges: ReturnType<typeof readPerfMap>, address: number): string {
+  let low = 0;
+  let high = ranges.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    if (ranges[middle].start <= address) low = middle + 1;
+    else high = middle - 1;
+  }
+  const range = ranges[high];
+  if (range === undefined || address >= range.end) return 'JIT code (unmapped)';
+  // "JS:*name file:line:column": the tier marks (*, ~, ^, +) differ between runs, the function does not
+  return `JS ${range.name.replace(/^JS:[*~^+']*/, '').replace(/:\d+$/, '').replace(/\S*node_modules\//, '').replace(/\S*koa-jwt-extended-bench\//, '')}`;
+}
+
+/** Reads a dump's self cost per function through callgrind_annotate, JIT addresses named. */
+function readProfile(dumpFile: string, pid: number): Profile {
+  const ranges = readPerfMap(pid);
+  const annotated = spawnSync('callgrind_annotate', ['--threshold=100', '--inclusive=no', dumpFile], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (annotated.status !== 0) throw new Error(`callgrind_annotate: ${annotated.stderr}`);
+  const byFunction = new Map<string, number>();
+  let total = 0;
+  for (const line of annotated.stdout.split('\n')) {
+    const match = /^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(.+)$/.exec(line);
+    if (!match) continue;
+    const count = Number(match[1].replace(/,/g, '')) / REQUESTS;
+    const where = match[2];
+    if (where.includes('PROGRAM TOTALS')) {
+      total = count;
+      continue;
+    }
+    const address = /^(?:\?\?\?:)?0x([0-9a-f]+)/.exec(where);
+    const name = address ? jitName(ranges, Number.parseInt(address[1], 16)) : where.replace(/\s*\[[^\]]*\]$/, '').replace(/^[^:]*:/, '');
+    byFunction.set(name, (byFunction.get(name) ?? 0) + count);
+  }
+  return { total, byFunction };
+}
+
+async function profileMode(execPath: string, serverJs: string, mode: string, redisUrl: string, directory: string): Promise<Profile> {
+  const outFile = path.join(directory, `callgrind.${mode}.%p`);
+  const args = ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outFile}`, execPath, ...NODE_FLAGS, '--perf-basic-prof', serverJs, mode, redisUrl];
+  const child = spawn('valgrind', args, { stdio: ['ignore', 'pipe', openSync(path.join(directory, `valgrind.${mode}.log`), 'a')], env: { ...process.env, BENCH_TIER_TTL_MS: '3600000' } });
+  const server = await waitReady(child, `${mode} under callgrind`);
+  try {
+    const client = await sequentialClient(server.port, server.path, server.token);
+    await client.send(WARMUP);
+    callgrindControl('-i', child.pid!, 'on');
+    callgrindControl('-z', child.pid!);
+    await client.send(REQUESTS);
+    callgrindControl('-d', child.pid!);
+    client.close();
+  } finally {
+    await stopServer(server);
+  }
+  return readProfile(outFile.replace('%p', `${child.pid}.1`), child.pid!);
+}
+
+function printTop(label: string, rows: Array<[string, number]>): void {
+  console.log(`\n${label}`);
+  for (const [name, count] of rows.slice(0, TOP)) console.log(`  ${count.toFixed(0).padStart(8)}  ${name.slice(0, 150)}`);
+}
+
+async function main(): Promise<void> {
+  const modes = process.argv.slice(2);
+  if (modes.length === 0 || modes.length > 2) throw new Error('usage: npm run bench:callgrind-profile -- <mode> [<mode>]');
+  const node = benchNodes().at(-1)!; // Node 24 unless BENCH_NODES=machine
+  const serverJs = buildBenchServer();
+  const redis = await startBenchRedis();
+  const directory = mkdtempSync(path.join(os.tmpdir(), 'kje-callgrind-profile-'));
+  try {
+    const profiles = await Promise.all(modes.map((mode) => profileMode(node.execPath, serverJs, mode, redis.url, directory)));
+    profiles.forEach((profile, index) => {
+      const rows = [...profile.byFunction.entries()].sort((x, y) => y[1] - x[1]);
+      printTop(`${node.label} ${modes[index]}: ${profile.total.toFixed(0)} instructions per request (self, by function)`, rows);
+    });
+    if (profiles.length === 2) {
+      const [first, second] = profiles;
+      const names = new Set([...first.byFunction.keys(), ...second.byFunction.keys()]);
+      const difference = [...names].map((name): [string, number] => [name, (second.byFunction.get(name) ?? 0) - (first.byFunction.get(name) ?? 0)]);
+      difference.sort((x, y) => Math.abs(y[1]) - Math.abs(x[1]));
+      printTop(`${modes[1]} - ${modes[0]}: ${(second.total - first.total).toFixed(0)} instructions per request, by function`, difference);
+    }
+  } finally {
+    await redis.stop();
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
