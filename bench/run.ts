@@ -1,13 +1,14 @@
 /**
  * `npm run bench`: for each Node binary (the machine's and Node 24), serves each
  * variant from its own process pinned to one core, loads them with autocannon from
- * this process (pinned to the other cores) in alternating rounds, and prints the
+ * this process (pinned to the other cores), or with wrk when it is installed, in
+ * alternating rounds, and prints the
  * median req/s, the server's CPU time per request (process.cpuUsage() deltas over
  * each round, asked over IPC), the overhead over the open route and the ratios the
  * performance issue sets targets for. Then the verify micro benchmark under each Node.
  * Results go to bench/results/run-<time>.json as well.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,9 +39,31 @@ interface Running {
   userPerRequest: number[];
 }
 
-/** One load round; returns req/s and the server's CPU microseconds per request served meanwhile. */
-async function round(running: Running, seconds: number): Promise<{ rps: number; cpu: number; user: number }> {
-  const before = await cpuSample(running.server);
+/**
+ * The load generator: wrk (C, one thread) when it is on the PATH, else autocannon. autocannon
+ * runs in this Node process and tops out near the open route's rate on one core, so the open
+ * route is then partly limited by its client: each server is busy a different share of the
+ * time, and CPU per request is compared at different batching. wrk keeps every variant's core
+ * saturated. `BENCH_LOADGEN=autocannon` forces autocannon; BENCH_RATE needs autocannon.
+ */
+const LOADGEN = process.env.BENCH_LOADGEN ?? (RATE === undefined && spawnSync('wrk', ['--version']).error === undefined ? 'wrk' : 'autocannon');
+
+/** One wrk run; its requests per second. */
+function wrk(url: string, token: string, seconds: number): Promise<number> {
+  const args = ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '-H', `authorization: Bearer ${token}`, url];
+  return new Promise((resolve, reject) => {
+    execFile('wrk', args, (error, stdout) => {
+      if (error) return reject(error);
+      const failures = /Non-2xx or 3xx responses: (\d+)|Socket errors: [^\n]*/.exec(stdout);
+      if (failures) return reject(new Error(`wrk: ${failures[0]}`));
+      const rate = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
+      if (!rate) return reject(new Error(`wrk printed no rate: ${stdout}`));
+      resolve(Number(rate[1]));
+    });
+  });
+}
+
+async function autocannonRate(running: Running, seconds: number): Promise<number> {
   const result = await autocannon({
     url: running.server.url,
     connections: CONNECTIONS,
@@ -48,10 +71,17 @@ async function round(running: Running, seconds: number): Promise<{ rps: number; 
     ...(RATE === undefined ? {} : { overallRate: RATE }),
     headers: { authorization: `Bearer ${running.server.token}` },
   });
-  const after = await cpuSample(running.server);
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${running.variant.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  return result.requests.average;
+}
+
+/** One load round; returns req/s and the server's CPU microseconds per request served meanwhile. */
+async function round(running: Running, seconds: number): Promise<{ rps: number; cpu: number; user: number }> {
+  const before = await cpuSample(running.server);
+  const rps = LOADGEN === 'wrk' ? await wrk(running.server.url, running.server.token, seconds) : await autocannonRate(running, seconds);
+  const after = await cpuSample(running.server);
   const requests = after.requests - before.requests;
-  return { rps: result.requests.average, cpu: (after.cpuMicros - before.cpuMicros) / requests, user: (after.userMicros - before.userMicros) / requests };
+  return { rps, cpu: (after.cpuMicros - before.cpuMicros) / requests, user: (after.userMicros - before.userMicros) / requests };
 }
 
 async function measure(node: NodeBinary, serverJs: string, redisUrl: string): Promise<VariantResult[]> {
@@ -94,7 +124,7 @@ async function main(): Promise<void> {
   } finally {
     await redis.stop();
   }
-  const setup = `${os.cpus().length} cores${PINNED ? ` (servers pinned to core ${SERVER_CORE}, load on the others)` : ' (not pinned)'}, autocannon -c ${CONNECTIONS}, ${ROUNDS} alternating rounds of ${SECONDS}s, medians; load generator on node ${process.versions.node}`;
+  const setup = `${os.cpus().length} cores${PINNED ? ` (servers pinned to core ${SERVER_CORE}, load on the others)` : ' (not pinned)'}, ${LOADGEN === 'wrk' ? 'wrk -t1' : 'autocannon'} -c ${CONNECTIONS}, ${ROUNDS} alternating rounds of ${SECONDS}s, medians${LOADGEN === 'wrk' ? '' : `; load generator on node ${process.versions.node}`}`;
   console.log(`\n${setup}`);
   for (const node of nodes) {
     report[node.label].micro = runMicro(node, serverJs);
