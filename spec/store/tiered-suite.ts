@@ -17,6 +17,17 @@ export function defineTieredSuite(setup: (ctx: Mocha.Context) => Promise<RedisEn
     return store;
   };
   const masters = () => (redis.env.admin instanceof Cluster ? redis.env.admin.nodes('master') : [redis.env.admin]);
+  /** How many invalidations (and link drops) the store has heard of: private, read to know one arrived. */
+  const epochOf = (store: TieredTokenStore) => (store as unknown as { epoch: number }).epoch;
+  /** Commands served by every master, but the ones the test itself or the link's upkeep sends. */
+  const dataCommands = async () => {
+    const infos = await Promise.all(masters().map((node) => node.info('commandstats')));
+    const upkeep = new Set(['info', 'ping', 'publish', 'subscribe', 'client', 'cluster', 'command', 'config', 'select', 'readonly']);
+    return infos
+      .flatMap((info) => [...info.matchAll(/cmdstat_([a-z]+)[|:][^\n]*?calls=(\d+)/g)])
+      .filter(([, command]) => !upkeep.has(command))
+      .reduce((sum, [, , calls]) => sum + Number(calls), 0);
+  };
   const subscribers = async (channel: string) => {
     const counts = await Promise.all(masters().map((node) => node.pubsub('NUMSUB', channel)));
     return counts.reduce((sum, reply) => sum + Number((reply as [string, number])[1]), 0);
@@ -91,7 +102,6 @@ export function defineTieredSuite(setup: (ctx: Mocha.Context) => Promise<RedisEn
     };
     const inFlight = b.find('jti-1');
     await readAnswered;
-    const epochOf = (store: TieredTokenStore) => (store as unknown as { epoch: number }).epoch;
     const before = epochOf(b);
     await a.setRevoked('jti-1', true);
     // B has heard of the invalidation (a find would race the one in flight, so its counter is read)
@@ -100,6 +110,54 @@ export function defineTieredSuite(setup: (ctx: Mocha.Context) => Promise<RedisEn
     assert.equal((await inFlight)?.revoked, false);
     b.redisStore.find = redisFind;
     assert.equal((await b.find('jti-1'))?.revoked, true);
+  });
+
+  it('concurrent reads of a token the tier does not hold share one Redis read', async () => {
+    const b = await instance();
+    await b.add(entry('jti-1', 'alice'));
+    await b.add(entry('jti-2', 'bob'));
+    let before = await dataCommands();
+    await b.inspect({ jti: 'jti-1', identity: 'alice' });
+    const one = (await dataCommands()) - before;
+    before = await dataCommands();
+    const states = await Promise.all(Array.from({ length: 20 }, () => b.inspect({ jti: 'jti-2', identity: 'bob' })));
+    const twenty = (await dataCommands()) - before;
+    assert.ok(one > 0, 'a read of an uncached token goes to Redis');
+    assert.equal(twenty, one, `20 concurrent reads sent ${twenty} commands, one read ${one}`);
+    for (const state of states) assert.equal(state.record?.token.sub, 'bob');
+    assert.notEqual(states[1], states[2]); // each caller gets its own copy
+  });
+
+  it('does not share a read begun before an invalidation with a request after it', async () => {
+    const a = await instance();
+    const b = await instance();
+    await a.add(entry('jti-1', 'alice'));
+    const redisInspect = b.redisStore.inspect.bind(b.redisStore);
+    let answered!: () => void;
+    const readAnswered = new Promise<void>((resolve) => (answered = resolve));
+    let deliver!: () => void;
+    const delivered = new Promise<void>((resolve) => (deliver = resolve));
+    let reads = 0;
+    b.redisStore.inspect = async (query) => {
+      reads += 1;
+      const state = await redisInspect(query);
+      if (reads === 1) {
+        answered(); // answered before the revoke...
+        await delivered; // ...and held until after it
+      }
+      return state;
+    };
+    const query = { jti: 'jti-1', identity: 'alice' };
+    const early = b.inspect(query);
+    await readAnswered;
+    const before = epochOf(b);
+    await a.setRevoked('jti-1', true);
+    await eventually(async () => assert.ok(epochOf(b) > before, 'the invalidation has not reached B'), 2000);
+    const late = await b.inspect(query); // must not wait for the early read, nor take its answer
+    assert.equal(late.record?.revoked, true);
+    deliver();
+    assert.equal((await early).record?.revoked, false);
+    assert.equal(reads, 2);
   });
 
   it('forgets a local entry after ttlMs (the bound for changes made behind its back)', async () => {

@@ -85,6 +85,13 @@ export class TieredTokenStore implements TokenStore {
   private heartbeat: NodeJS.Timeout | undefined;
   /** Bumped by every invalidation and link drop: a read begun under an older epoch is not cached. */
   private epoch = 0;
+  /**
+   * Reads of a token's state now in flight, by query, each with the epoch it began under. When
+   * a tier entry expires, every concurrent request for that token would otherwise go to Redis at
+   * once (50 connections: 50 reads every ttlMs); they share one read instead, unless an
+   * invalidation or a link drop arrived after it began (it may be stale: a new read then).
+   */
+  private readonly reading = new Map<string, { epoch: number; state: Promise<TokenState> }>();
   private linkUp = false;
   private closed = false;
   /** Counts subscriber attempts on a Cluster, so a replacement goes to another master. */
@@ -149,10 +156,18 @@ export class TieredTokenStore implements TokenStore {
   async inspect(query: TokenQuery): Promise<TokenState> {
     const cached = this.peekState(query);
     if (cached !== undefined) return structuredClone(cached);
-    const epoch = this.epoch;
-    const state = await this.redisStore.inspect(query);
-    if (this.linkUp && epoch === this.epoch) this.rememberState(query, state);
-    return state;
+    const key = JSON.stringify([query.jti, query.identity, query.family]);
+    const shared = this.reading.get(key);
+    if (shared !== undefined && shared.epoch === this.epoch) return structuredClone(await shared.state);
+    const read = { epoch: this.epoch, state: this.redisStore.inspect(query) };
+    this.reading.set(key, read);
+    try {
+      const state = await read.state;
+      if (this.linkUp && read.epoch === this.epoch) this.rememberState(query, state);
+      return state;
+    } finally {
+      if (this.reading.get(key) === read) this.reading.delete(key);
+    }
   }
 
   async cutoff(identity: string): Promise<number> {
