@@ -8,6 +8,28 @@ import { commandCalls, sleep, trackUnhandledRejections } from '../support/redis'
 import { type RedisEnv, entry, useRedisEnv } from './redis-env';
 import { eventually } from './redis-suite';
 
+/**
+ * Wraps a store read so that its first call is answered by Redis and then held until
+ * `release()`: a read that was answered before something happened but is delivered after it.
+ */
+function holdFirstRead<A extends unknown[], R>(read: (...args: A) => Promise<R>) {
+  let answered!: () => void;
+  const readAnswered = new Promise<void>((resolve) => (answered = resolve));
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let calls = 0;
+  const held = async (...args: A): Promise<R> => {
+    calls += 1;
+    const result = await read(...args);
+    if (calls === 1) {
+      answered();
+      await released;
+    }
+    return result;
+  };
+  return { held, readAnswered, release, calls: () => calls };
+}
+
 export function defineTieredSuite(setup: (ctx: Mocha.Context) => Promise<RedisEnv>): void {
   const redis = useRedisEnv(setup);
   /** One "app instance": a tiered store on its own connection, link up. */
@@ -90,23 +112,15 @@ export function defineTieredSuite(setup: (ctx: Mocha.Context) => Promise<RedisEn
     const b = await instance();
     await a.add(entry('jti-1', 'alice'));
     const redisFind = b.redisStore.find.bind(b.redisStore);
-    let answered!: () => void;
-    const readAnswered = new Promise<void>((resolve) => (answered = resolve));
-    let deliver!: () => void;
-    const delivered = new Promise<void>((resolve) => (deliver = resolve));
-    b.redisStore.find = async (jti) => {
-      const record = await redisFind(jti); // answered before the revoke...
-      answered();
-      await delivered; // ...but delivered after its invalidation
-      return record;
-    };
+    const hold = holdFirstRead(redisFind); // answered before the revoke, delivered after its invalidation
+    b.redisStore.find = hold.held;
     const inFlight = b.find('jti-1');
-    await readAnswered;
+    await hold.readAnswered;
     const before = epochOf(b);
     await a.setRevoked('jti-1', true);
     // B has heard of the invalidation (a find would race the one in flight, so its counter is read)
     await eventually(async () => assert.ok(epochOf(b) > before, 'the invalidation has not reached B'), 2000);
-    deliver();
+    hold.release();
     assert.equal((await inFlight)?.revoked, false);
     b.redisStore.find = redisFind;
     assert.equal((await b.find('jti-1'))?.revoked, true);
@@ -132,32 +146,19 @@ export function defineTieredSuite(setup: (ctx: Mocha.Context) => Promise<RedisEn
     const a = await instance();
     const b = await instance();
     await a.add(entry('jti-1', 'alice'));
-    const redisInspect = b.redisStore.inspect.bind(b.redisStore);
-    let answered!: () => void;
-    const readAnswered = new Promise<void>((resolve) => (answered = resolve));
-    let deliver!: () => void;
-    const delivered = new Promise<void>((resolve) => (deliver = resolve));
-    let reads = 0;
-    b.redisStore.inspect = async (query) => {
-      reads += 1;
-      const state = await redisInspect(query);
-      if (reads === 1) {
-        answered(); // answered before the revoke...
-        await delivered; // ...and held until after it
-      }
-      return state;
-    };
+    const hold = holdFirstRead(b.redisStore.inspect.bind(b.redisStore)); // answered before the revoke, held until after it
+    b.redisStore.inspect = hold.held;
     const query = { jti: 'jti-1', identity: 'alice' };
     const early = b.inspect(query);
-    await readAnswered;
+    await hold.readAnswered;
     const before = epochOf(b);
     await a.setRevoked('jti-1', true);
     await eventually(async () => assert.ok(epochOf(b) > before, 'the invalidation has not reached B'), 2000);
     const late = await b.inspect(query); // must not wait for the early read, nor take its answer
     assert.equal(late.record?.revoked, true);
-    deliver();
+    hold.release();
     assert.equal((await early).record?.revoked, false);
-    assert.equal(reads, 2);
+    assert.equal(hold.calls(), 2);
   });
 
   it('forgets a local entry after ttlMs (the bound for changes made behind its back)', async () => {
