@@ -24,7 +24,7 @@ const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head',
 function schemesFor(location: TokenLocation, config: JwtConfig, refresh: boolean): Record<string, Record<string, unknown>> {
   switch (location) {
     case 'headers':
-      return config.headerName.toLowerCase() === 'authorization' && config.headerType.toLowerCase() === 'bearer'
+      return config.headerKey === 'authorization' && config.headerType.toLowerCase() === 'bearer'
         ? { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } }
         : { headerAuth: { type: 'apiKey', in: 'header', name: config.headerName, description: `${config.headerType ? `${config.headerType} ` : ''}<JWT>` } };
     case 'cookies':

@@ -266,6 +266,8 @@ export interface JwtConfig extends Omit<Defaulted, 'accessTokenExpires' | 'refre
   issuer: string | undefined;
   cookieDomain: string | undefined;
   csrfMethodSet: ReadonlySet<string>;
+  /** `headerName` as Node keys request headers (lower case). */
+  headerKey: string;
   loaders: Partial<Loaders>;
   // interop (issue 14)
   /** What goes into the `iss` claim of new tokens (`issuer` above is the one required). */
@@ -345,7 +347,8 @@ export function resolveOptions(options: JwtOptions): JwtConfig {
   const { secret, privateKey, publicKey, verificationKeys, ...settings } = merged;
   const config = {
     ...settings, tokenLocation: tokenLocation as TokenLocation[], keys: keys!, accessTokenExpires, refreshTokenExpires, revocation,
-    audience, cookieDomain: merged.cookieDomain, csrfMethodSet: new Set(merged.csrfMethods), loaders, ...interop,
+    audience, cookieDomain: merged.cookieDomain, csrfMethodSet: new Set(merged.csrfMethods),
+    headerKey: merged.headerName.toLowerCase(), loaders, ...interop,
   } as JwtConfig;
   return Object.freeze(showAs(config, 'JwtConfig', describeConfig));
 }
@@ -357,7 +360,7 @@ export function resolveOptions(options: JwtOptions): JwtConfig {
  * @example console.log(describeConfig(JwtManager.instance.config).keys)
  */
 export function describeConfig(config: JwtConfig): Record<string, unknown> {
-  const { keys, revocation, loaders, csrfMethodSet, decodeKeyLoader, ...settings } = config;
+  const { keys, revocation, loaders, csrfMethodSet, headerKey, decodeKeyLoader, ...settings } = config;
   return {
     ...settings,
     decodeKeyLoader: decodeKeyLoader === undefined ? undefined : 'function',

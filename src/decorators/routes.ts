@@ -37,7 +37,7 @@ export function guardCount(): number {
 }
 
 /** Above any real parameter index: routing-controllers sorts parameters by index, so the proof comes last. */
-export const PROOF_PARAM_INDEX = 1_000_000;
+const PROOF_PARAM_INDEX = 1_000_000;
 
 function chain(target: Function): Function[] {
   const classes: Function[] = [];

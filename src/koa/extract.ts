@@ -109,14 +109,9 @@ export function tokenFromHeader(value: string | undefined, config: JwtConfig): s
   return text.slice(tokenStart, to);
 }
 
-/** Header names as Node keys them (lower case), computed once per configured name. */
-const HEADER_KEYS = new Map<string, string>();
-
-/** The raw header value (Node lower-cases header names; a repeated header keeps the first). */
-function headerValue(ctx: Context, name: string): string | undefined {
-  let key = HEADER_KEYS.get(name);
-  if (key === undefined) HEADER_KEYS.set(name, (key = name.toLowerCase()));
-  const value = ctx.req.headers[key];
+/** The raw auth header value (Node lower-cases header names: `config.headerKey`; repeated headers are joined). */
+function headerValue(ctx: Context, config: JwtConfig): string | undefined {
+  const value = ctx.req.headers[config.headerKey];
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
@@ -154,7 +149,7 @@ function fromJson(ctx: Context, config: JwtConfig, type: TokenType): FoundToken 
 function fromLocation(ctx: Context, config: JwtConfig, location: TokenLocation, type: TokenType, method: string | undefined): FoundToken {
   switch (location) {
     case 'headers':
-      return { token: tokenFromHeader(headerValue(ctx, config.headerName), config), location };
+      return { token: tokenFromHeader(headerValue(ctx, config), config), location };
     case 'cookies':
       return fromCookies(ctx, config, type, method);
     case 'query':

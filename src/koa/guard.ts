@@ -211,8 +211,8 @@ export function refusal(error: JwtError, manager: JwtManager, ctx?: Context): Pr
 
 /** RFC 6750 §3: the challenge of a 401 for a token that belongs in the Authorization header. */
 function bearerChallenge(error: JwtError, guard: Guard, manager: JwtManager): string | undefined {
-  const { headerName, headerType, tokenLocation } = manager.config;
-  if (headerType === '' || headerName.toLowerCase() !== 'authorization') return undefined;
+  const { headerKey, headerType, tokenLocation } = manager.config;
+  if (headerType === '' || headerKey !== 'authorization') return undefined;
   if (error instanceof NoAuthorizationError) {
     const missing = error.code === 'ERR_JWT_MISSING' || error.code === 'ERR_JWT_SCHEME';
     return missing && (guard.locations ?? tokenLocation).includes('headers') ? headerType : undefined;
