@@ -14,6 +14,11 @@
  * on scheduling, so runs go side by side.
  * Env: BENCH_NODES, BENCH_CG_WARMUP (default 25000), BENCH_CG_WINDOWS (5),
  * BENCH_CG_REQUESTS (300 a window), BENCH_CG_VARIANTS (e.g. `a,b,c`), BENCH_CG_RUNS (2).
+ * Two checks of what the count leaves out: BENCH_CG_CONNECTIONS=50 spreads each window over 50
+ * keep-alive connections that each send one request after another (the server then finds many
+ * requests waiting at each turn, as under load); BENCH_CG_SIM=1 simulates the caches and the
+ * branch predictor and makes the figure callgrind's cycle estimate (BENCH_CG_SIM_DETAIL=1 prints
+ * the misses of every window).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,6 +34,7 @@ const REQUESTS = Number(process.env.BENCH_CG_REQUESTS ?? 300);
 const WARMUP = Number(process.env.BENCH_CG_WARMUP ?? 25000);
 const RUNS = Number(process.env.BENCH_CG_RUNS ?? 2);
 const WINDOWS = Number(process.env.BENCH_CG_WINDOWS ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CG_CONNECTIONS ?? 1);
 const WANTED = (process.env.BENCH_CG_VARIANTS ?? "a,b,b',c,d,p").split(',');
 export const NODE_FLAGS = ['--single-threaded', '--predictable-gc-schedule', '--no-incremental-marking'];
 
@@ -38,11 +44,30 @@ export function callgrindControl(option: string, pid: number, value?: string): v
   if (result.status !== 0 || !result.stdout.includes('OK')) throw new Error(`callgrind_control ${args.join(' ')}: ${result.stdout}${result.stderr}`);
 }
 
-/** The `summary:` (total Ir) of a callgrind dump. */
+const SIMULATE = process.env.BENCH_CG_SIM === '1';
+
+/** The `summary:` of a callgrind dump, by event name (`Ir`, and with simulation the misses). */
+function eventsIn(dumpFile: string): Record<string, number> {
+  const text = readFileSync(dumpFile, 'utf8');
+  const names = /^events: (.+)$/m.exec(text);
+  const summary = /^summary: (.+)$/m.exec(text);
+  if (!names || !summary) throw new Error(`no summary in ${dumpFile}`);
+  const values = summary[1].trim().split(/ +/).map(Number);
+  return Object.fromEntries(names[1].trim().split(/ +/).map((name, index) => [name, values[index] ?? 0]));
+}
+
+/**
+ * The figure of a dump: instructions, or with BENCH_CG_SIM=1 callgrind's cycle estimate
+ * (Ir + 10 per L1 miss and per mispredicted branch + 100 per last-level miss).
+ */
 function instructionsIn(dumpFile: string): number {
-  const match = /^summary: (\d+)/m.exec(readFileSync(dumpFile, 'utf8'));
-  if (!match) throw new Error(`no summary in ${dumpFile}`);
-  return Number(match[1]);
+  const e = eventsIn(dumpFile);
+  if (!SIMULATE) return e.Ir;
+  const l1 = e.I1mr + e.D1mr + e.D1mw;
+  const ll = e.ILmr + e.DLmr + e.DLmw;
+  const branches = e.Bcm + e.Bim;
+  if (process.env.BENCH_CG_SIM_DETAIL === '1') process.stdout.write(`  Ir ${e.Ir} I1mr ${e.I1mr} D1mr ${e.D1mr} D1mw ${e.D1mw} LL ${ll} Bm ${branches}\n`);
+  return e.Ir + 10 * l1 + 100 * ll + 10 * branches;
 }
 
 /** One run: instructions per request of each counted window, and their median (the figure). */
@@ -60,14 +85,18 @@ export interface Run {
 async function countOnce(node: NodeBinary, serverJs: string, mode: string, redisUrl: string, directory: string): Promise<Run> {
   const outFile = path.join(directory, `callgrind.${mode}.%p`);
   // uninstrumented until the warm-up is over: valgrind then runs the JIT many times faster
-  const valgrindArgs = ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outFile}`, node.execPath, ...NODE_FLAGS, serverJs, mode, redisUrl];
+  const valgrindArgs = ['--tool=callgrind', '--instr-atstart=no', ...(SIMULATE ? ['--cache-sim=yes', '--branch-sim=yes'] : []), `--callgrind-out-file=${outFile}`, node.execPath, ...NODE_FLAGS, serverJs, mode, redisUrl];
   const log = openSync(path.join(directory, `valgrind.${mode}.log`), 'a');
   const child = spawn('valgrind', valgrindArgs, { stdio: ['ignore', 'pipe', log], env: { ...process.env, BENCH_TIER_TTL_MS: '3600000' } });
   const killChild = () => child.kill();
   process.once('exit', killChild);
   const server = await waitReady(child, `${mode} under callgrind`);
   try {
-    const client = await sequentialClient(server.port, server.path, server.token);
+    const clients = await Promise.all(Array.from({ length: CONNECTIONS }, () => sequentialClient(server.port, server.path, server.token)));
+    const client = {
+      send: (count: number) => Promise.all(clients.map((one, index) => one.send(Math.floor(count / CONNECTIONS) + (index < count % CONNECTIONS ? 1 : 0)))),
+      close: () => clients.forEach((one) => one.close()),
+    };
     await client.send(WARMUP);
     callgrindControl('-i', child.pid!, 'on');
     const windows: number[] = [];
@@ -111,7 +140,7 @@ async function main(): Promise<void> {
     await redis.stop();
     rmSync(directory, { recursive: true, force: true });
   }
-  console.log(`\ncallgrind: ${WARMUP} warm-up requests uninstrumented, then ${WINDOWS} windows of ${REQUESTS} counted (the median window is the figure), one at a time; node ${NODE_FLAGS.join(' ')}`);
+  console.log(`\ncallgrind: ${WARMUP} warm-up requests uninstrumented, then ${WINDOWS} windows of ${REQUESTS} counted (the median window is the figure), ${CONNECTIONS === 1 ? 'one at a time' : `over ${CONNECTIONS} connections`}${SIMULATE ? ', figures are cycle estimates (Ir + 10 L1m + 10 Bm + 100 LLm)' : ''}; node ${NODE_FLAGS.join(' ')}`);
   for (const node of nodes) printInstructionReport(node.label, results[node.label]);
   const resultsDirectory = path.join(__dirname, 'results');
   mkdirSync(resultsDirectory, { recursive: true });
