@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import request from 'supertest';
-import { createAccessToken, InvalidTokenError, JwtOptions, JwtUsageError } from '../../src';
+import { createAccessToken, InvalidTokenError, JwtOptions, JwtUsageError, MemoryTokenStore, revokeToken } from '../../src';
 import { accessClaims, craftToken } from '../support/app';
 import { expectResponse } from '../support/assert-response';
 import { testKey, TEST_SECRET } from '../support/keys';
@@ -13,8 +13,8 @@ const TENANT_SECRETS: Record<string, string> = {
   'https://tenant-b.example': 'tenant-b-secret-0123456789-abcdefghijkl',
 };
 
-function tenantToken(iss: string, secret = TENANT_SECRETS[iss], header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' }): string {
-  return craftToken(header, accessClaims('alice', { iss }), Buffer.from(secret));
+function tenantToken(iss: string, secret = TENANT_SECRETS[iss], header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' }, claims: Record<string, unknown> = {}): string {
+  return craftToken(header, accessClaims('alice', { iss, ...claims }), Buffer.from(secret));
 }
 
 /** decodeKeyLoader (fje's decode_key_loader): the app picks the key per token. */
@@ -99,6 +99,39 @@ describe('koa: per-token keys from decodeKeyLoader', () => {
   it('without a key of its own the configuration only verifies: createAccessToken is a usage error', async () => {
     start({ decodeKeyLoader: tenantKeys });
     await assert.rejects(createAccessToken('alice'), (error: unknown) => error instanceof JwtUsageError && /no key to create them/.test(error.message));
+  });
+
+  describe('revokeToken() given the token string (blocklist mode): it is verified with the loaded key first', () => {
+    const revocation = () => ({ store: new MemoryTokenStore(), checks: 'all' as const, mode: 'blocklist' as const });
+    const loaders = {
+      'an async loader': async (header: Readonly<Record<string, unknown>>, payload: Readonly<Record<string, unknown>>) => tenantKeys(header, payload),
+      'a sync loader': tenantKeys,
+    };
+    for (const [name, loader] of Object.entries(loaders)) {
+      it(`${name}: a token never presented before is revoked, and its next request is 401 Token has been revoked`, async () => {
+        start({ decodeKeyLoader: loader, revocation: revocation() });
+        const token = tenantToken('https://tenant-a.example');
+        await revokeToken(token); // was a JwtUsageError ("use decodeToken()"): the loaded key needs a promise
+        expectResponse(await me(token), 401, { msg: 'Token has been revoked' });
+        expectResponse(await me(tenantToken('https://tenant-a.example')), 200, { identity: 'alice' }); // another token of alice's still passes
+      });
+    }
+
+    it("refused: a token signed with another tenant's secret is not taken as a revocation (422, nothing stored)", async () => {
+      const store = new MemoryTokenStore();
+      start({ decodeKeyLoader: loaders['an async loader'], revocation: { store, checks: 'all', mode: 'blocklist' } });
+      const jti = 'forged-jti';
+      const forged = craftToken({ alg: 'HS256', typ: 'JWT' }, accessClaims('alice', { iss: 'https://tenant-b.example', jti }), Buffer.from(TENANT_SECRETS['https://tenant-a.example']));
+      await assert.rejects(revokeToken(forged), (error: unknown) => error instanceof InvalidTokenError && error.message === 'Signature verification failed');
+      assert.equal(await store.find(jti), undefined);
+    });
+
+    it('an expired token can still be revoked (allowExpired), a token from no tenant cannot (No verification key)', async () => {
+      start({ decodeKeyLoader: loaders['an async loader'], revocation: revocation() });
+      const past = Math.floor(Date.now() / 1000) - 3600;
+      await revokeToken(tenantToken('https://tenant-a.example', undefined, undefined, { iat: past, nbf: past, exp: past + 60 }));
+      await assert.rejects(revokeToken(tenantToken('https://stranger.example', TEST_SECRET)), (error: unknown) => error instanceof InvalidTokenError && error.message === 'No verification key for this token');
+    });
   });
 
   it('RS256: an EC key from the loader does not fit: 422', async () => {

@@ -118,7 +118,8 @@ export class JwtManager implements Partial<Loaders> {
   /** The jti and (when known) the payload of what `revokeToken()` was given. */
   private async target(target: RevocationTarget): Promise<{ jti: string; payload: TokenPayload | undefined }> {
     if (typeof target === 'string' && target.includes('.')) {
-      const payload = this.verifier.verify(target, { allowExpired: true }); // a compact JWT: only ours count
+      // a compact JWT: only ours count (with remote or loaded keys, verifying it may take a fetch)
+      const payload = await this.verifier.verifyNow(target, { allowExpired: true });
       return { jti: payload.jti as string, payload };
     }
     if (typeof target === 'object' && target !== null && typeof target.jti === 'string' && target.jti !== '') {
