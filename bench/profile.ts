@@ -13,7 +13,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { startBenchRedis } from './redis';
 import { benchNodes, buildBenchServer, NodeBinary, pinLoadGenerator } from './runtime';
-import { cpuSample, startServer, stopServer } from './servers';
+import { processCpu, startServer, stopServer } from './servers';
 
 const SECONDS = Number(process.env.BENCH_PROFILE_SECONDS ?? 8);
 const TOP = Number(process.env.BENCH_PROFILE_TOP ?? 12);
@@ -69,14 +69,17 @@ function selfTimes(profile: CpuProfile, from: number, to: number): { frames: Map
 
 async function profileServer(node: NodeBinary, serverJs: string, mode: string, redisUrl: string): Promise<void> {
   const directory = mkdtempSync(path.join(os.tmpdir(), 'kje-profile-'));
-  const server = await startServer(node.execPath, ['--cpu-prof', `--cpu-prof-dir=${directory}`, '--cpu-prof-interval=100'], serverJs, mode, redisUrl);
+  // no IPC channel: it would slow the revocation server (see processCpu)
+  const server = await startServer(node.execPath, ['--cpu-prof', `--cpu-prof-dir=${directory}`, '--cpu-prof-interval=100'], serverJs, mode, redisUrl, { ipc: false });
   const load = (duration: number) => autocannon({ url: server.url, connections: 50, duration, headers: { authorization: `Bearer ${server.token}` } });
-  let before, after;
+  // the load window on the monotonic clock, in microseconds: the clock --cpu-prof timestamps its samples with
+  const now = () => Number(process.hrtime.bigint() / 1000n);
+  let before, after, requests;
   try {
     await load(2); // warm-up
-    before = await cpuSample(server);
-    await load(SECONDS);
-    after = await cpuSample(server);
+    before = { ...processCpu(server), at: now() };
+    requests = (await load(SECONDS)).requests.total;
+    after = { ...processCpu(server), at: now() };
   } finally {
     await stopServer(server);
   }
@@ -84,11 +87,10 @@ async function profileServer(node: NodeBinary, serverJs: string, mode: string, r
   const profile = JSON.parse(readFileSync(path.join(directory, file), 'utf8')) as CpuProfile;
   if (process.env.BENCH_PROFILE_KEEP === '1') console.log(`profile kept: ${path.join(directory, file)}`);
   else rmSync(directory, { recursive: true, force: true });
-  const requests = after.requests - before.requests;
   const { frames, owners } = selfTimes(profile, before.at, after.at);
   const perRequest = (micros: number) => (micros / requests).toFixed(3).padStart(7);
   const sampled = [...owners.values()].reduce((sum, micros) => sum + micros, 0);
-  console.log(`\n${node.label} ${mode}: ${requests} requests, CPU ${((after.cpuMicros - before.cpuMicros) / requests).toFixed(2)} us/request (process.cpuUsage), sampled busy ${(sampled / requests).toFixed(2)} us/request (main thread)`);
+  console.log(`\n${node.label} ${mode}: ${requests} requests, CPU ${((after.cpuMicros - before.cpuMicros) / requests).toFixed(2)} us/request (/proc), sampled busy ${(sampled / requests).toFixed(2)} us/request (main thread)`);
   const sorted = [...frames.entries()].sort((x, y) => y[1].micros - x[1].micros);
   console.log('  ours (src/), self us/request:');
   for (const [name, { micros }] of sorted.filter(([, frame]) => frame.owner === 'ours (src/)').slice(0, TOP)) console.log(`    ${perRequest(micros)}  ${name}`);

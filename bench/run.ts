@@ -3,8 +3,8 @@
  * variant from its own process pinned to one core, loads them with autocannon from
  * this process (pinned to the other cores), or with wrk when it is installed, in
  * alternating rounds, and prints the
- * median req/s, the server's CPU time per request (process.cpuUsage() deltas over
- * each round, asked over IPC), the overhead over the open route and the ratios the
+ * median req/s, the server's CPU time per request (/proc/<pid>/stat deltas over
+ * each round; the servers have no IPC channel, which would slow some of them), the overhead over the open route and the ratios the
  * performance issue sets targets for. Then the verify micro benchmark under each Node.
  * Results go to bench/results/run-<time>.json as well.
  */
@@ -15,7 +15,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { startBenchRedis } from './redis';
 import { benchNodes, buildBenchServer, median, NodeBinary, pinLoadGenerator, PINNED, SERVER_CORE } from './runtime';
-import { BenchServer, cpuSample, startServer, stopServer } from './servers';
+import { BenchServer, processCpu, startServer, stopServer } from './servers';
 import { printNodeReport, VARIANTS, VariantResult } from './report';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -48,8 +48,14 @@ interface Running {
  */
 const LOADGEN = process.env.BENCH_LOADGEN ?? (RATE === undefined && spawnSync('wrk', ['--version']).error === undefined ? 'wrk' : 'autocannon');
 
-/** One wrk run; its requests per second. */
-function wrk(url: string, token: string, seconds: number): Promise<number> {
+/** What one load run measured: its requests per second, and how many requests it completed. */
+interface Load {
+  rps: number;
+  requests: number;
+}
+
+/** One wrk run. */
+function wrk(url: string, token: string, seconds: number): Promise<Load> {
   const args = ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '-H', `authorization: Bearer ${token}`, url];
   return new Promise((resolve, reject) => {
     execFile('wrk', args, (error, stdout) => {
@@ -57,13 +63,14 @@ function wrk(url: string, token: string, seconds: number): Promise<number> {
       const failures = /Non-2xx or 3xx responses: (\d+)|Socket errors: [^\n]*/.exec(stdout);
       if (failures) return reject(new Error(`wrk: ${failures[0]}`));
       const rate = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
-      if (!rate) return reject(new Error(`wrk printed no rate: ${stdout}`));
-      resolve(Number(rate[1]));
+      const count = /(\d+) requests in/.exec(stdout);
+      if (!rate || !count) return reject(new Error(`wrk printed no rate: ${stdout}`));
+      resolve({ rps: Number(rate[1]), requests: Number(count[1]) });
     });
   });
 }
 
-async function autocannonRate(running: Running, seconds: number): Promise<number> {
+async function autocannonRate(running: Running, seconds: number): Promise<Load> {
   const result = await autocannon({
     url: running.server.url,
     connections: CONNECTIONS,
@@ -72,15 +79,18 @@ async function autocannonRate(running: Running, seconds: number): Promise<number
     headers: { authorization: `Bearer ${running.server.token}` },
   });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${running.variant.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-  return result.requests.average;
+  return { rps: result.requests.average, requests: result.requests.total };
 }
 
-/** One load round; returns req/s and the server's CPU microseconds per request served meanwhile. */
+/**
+ * One load round; returns req/s and the server's CPU microseconds per request served meanwhile
+ * (its CPU time from /proc around the round, over the requests the load generator completed: the
+ * server serves no one else).
+ */
 async function round(running: Running, seconds: number): Promise<{ rps: number; cpu: number; user: number }> {
-  const before = await cpuSample(running.server);
-  const rps = LOADGEN === 'wrk' ? await wrk(running.server.url, running.server.token, seconds) : await autocannonRate(running, seconds);
-  const after = await cpuSample(running.server);
-  const requests = after.requests - before.requests;
+  const before = processCpu(running.server);
+  const { rps, requests } = LOADGEN === 'wrk' ? await wrk(running.server.url, running.server.token, seconds) : await autocannonRate(running, seconds);
+  const after = processCpu(running.server);
   return { rps, cpu: (after.cpuMicros - before.cpuMicros) / requests, user: (after.userMicros - before.userMicros) / requests };
 }
 
@@ -88,18 +98,28 @@ async function measure(node: NodeBinary, serverJs: string, redisUrl: string): Pr
   const all: Running[] = [];
   try {
     for (const variant of VARIANTS.filter((v) => WANTED === undefined || WANTED.includes(v.key))) {
-      all.push({ variant, server: await startServer(node.execPath, [], serverJs, variant.mode, redisUrl), rps: [], cpuPerRequest: [], userPerRequest: [] });
+      all.push({ variant, server: await startServer(node.execPath, [], serverJs, variant.mode, redisUrl, { ipc: false }), rps: [], cpuPerRequest: [], userPerRequest: [] });
     }
     for (const running of all) await round(running, 1); // warm-up: JIT, caches, connections
+    const idleCpu = new Map<string, number>();
+    let loadedMicros = 0;
     for (let index = 1; index <= ROUNDS; index += 1) {
       for (const running of index % 2 ? all : [...all].reverse()) {
+        const idleBefore = all.map((other) => processCpu(other.server));
         const { rps, cpu, user } = await round(running, SECONDS);
+        const idleAfter = all.map((other) => processCpu(other.server));
+        all.forEach((other, at) => {
+          if (other !== running) idleCpu.set(other.variant.key, (idleCpu.get(other.variant.key) ?? 0) + idleAfter[at].cpuMicros - idleBefore[at].cpuMicros);
+        });
+        loadedMicros += SECONDS * 1e6;
         running.rps.push(rps);
         running.cpuPerRequest.push(cpu);
         running.userPerRequest.push(user);
       }
       process.stdout.write(`${node.label}: round ${index}/${ROUNDS} done\n`);
     }
+    // what the servers not under load spent meanwhile, on the same core: it is taken from the loaded one
+    process.stdout.write(`${node.label}: CPU of idle servers while another was loaded, % of the load time: ${[...idleCpu].map(([key, micros]) => `${key} ${((100 * micros) / loadedMicros).toFixed(2)}`).join(', ')}\n`);
   } finally {
     for (const running of all) await stopServer(running.server);
   }

@@ -1,8 +1,8 @@
 /**
  * One benchmark server per process: `node server.js <mode> [redisUrl]` (compiled by
  * bench/runtime.ts). Prints `READY <port> <token> <path>` once listening. When started
- * with an IPC channel it answers `'cpu'` with its CPU time and request count so far,
- * and `'heap'` with its heap after a full GC (needs `--expose-gc`). Modes:
+ * with an IPC channel (the memory bench) it answers `'heap'` with its heap after a full GC
+ * (needs `--expose-gc`); the load and profile benches start it without one. Modes:
  *   open      a routing-controllers route, no auth
  *   open-in-app  the open route of an app that also has protected routes (request context active)
  *   jwt       the same route behind @JwtRequired()
@@ -79,11 +79,9 @@ async function revocationOptions(redisUrl: string | undefined): Promise<Partial<
   return { revocation: { store: new TieredTokenStore({ redis: redisUrl, ttlMs }), checks: 'all' } };
 }
 
-/** What the load generator asks over IPC between rounds. */
+/** What the memory bench asks over IPC between rounds. */
 function answerSideChannel(requestsServed: () => number): void {
   process.on('message', (message: string) => {
-    // `at`: the monotonic clock in microseconds, the one --cpu-prof timestamps its samples with
-    if (message === 'cpu') process.send!({ cpu: process.cpuUsage(), requests: requestsServed(), at: Number(process.hrtime.bigint() / 1000n) });
     if (message === 'heap') {
       (globalThis as { gc?: () => void }).gc?.();
       process.send!({ heapUsed: process.memoryUsage().heapUsed, requests: requestsServed() });

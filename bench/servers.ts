@@ -1,8 +1,9 @@
 /**
  * Starting and asking bench servers: each variant in its own process, pinned to the
- * servers' core, with an IPC side channel for its CPU time and heap.
+ * servers' core; CPU time read from /proc, the heap asked over an IPC channel (memory bench only).
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { onServerCore } from './runtime';
 
 export interface BenchServer {
@@ -11,16 +12,6 @@ export interface BenchServer {
   port: number;
   path: string;
   token: string;
-}
-
-export interface CpuSample {
-  /** process.cpuUsage(): user + system microseconds */
-  cpuMicros: number;
-  /** the user-mode part of cpuMicros (the rest is the kernel's: socket reads and writes) */
-  userMicros: number;
-  requests: number;
-  /** the server's monotonic clock, microseconds */
-  at: number;
 }
 
 /** Resolves once the server printed `READY <port> <token> <path>`. */
@@ -41,24 +32,37 @@ export function waitReady(child: ChildProcess, name: string): Promise<BenchServe
 
 /**
  * Starts the compiled bench server `serverJs` in `mode` under the Node binary
- * `execPath`, pinned to the servers' core, with an IPC channel.
+ * `execPath`, pinned to the servers' core, with an IPC channel unless `ipc: false`.
  */
-export function startServer(execPath: string, nodeFlags: string[], serverJs: string, mode: string, redisUrl = ''): Promise<BenchServer> {
+export function startServer(execPath: string, nodeFlags: string[], serverJs: string, mode: string, redisUrl = '', options: { ipc?: boolean } = {}): Promise<BenchServer> {
   const [command, args] = onServerCore(execPath, [...nodeFlags, serverJs, mode, redisUrl]);
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const child = spawn(command, args, { stdio: options.ipc === false ? ['ignore', 'pipe', 'inherit'] : ['ignore', 'pipe', 'inherit', 'ipc'] });
   return waitReady(child, mode);
 }
 
-function ask<T>(server: BenchServer, question: 'cpu' | 'heap'): Promise<T> {
+/** Clock ticks per second of /proc's CPU times. */
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+/**
+ * A server's CPU time so far (all its threads), read from `/proc/<pid>/stat` (10 ms ticks): no
+ * side channel in the server. An IPC channel is one: a process with an IPC pipe, HTTP sockets and
+ * an ioredis connection runs ~11 % slower on Node 24 than without the pipe (three kinds of stream
+ * in node's stream code), so the load bench starts its servers without one.
+ */
+export function processCpu(server: BenchServer): { cpuMicros: number; userMicros: number } {
+  const stat = readFileSync(`/proc/${server.child.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd (state) on
+  const user = Number(fields[14 - 3]);
+  const system = Number(fields[15 - 3]);
+  const micros = (ticks: number) => (ticks * 1e6) / CLOCK_TICKS;
+  return { cpuMicros: micros(user + system), userMicros: micros(user) };
+}
+
+function ask<T>(server: BenchServer, question: 'heap'): Promise<T> {
   return new Promise((resolve) => {
     server.child.once('message', (answer) => resolve(answer as T));
     server.child.send(question);
   });
-}
-
-export async function cpuSample(server: BenchServer): Promise<CpuSample> {
-  const answer = await ask<{ cpu: { user: number; system: number }; requests: number; at: number }>(server, 'cpu');
-  return { cpuMicros: answer.cpu.user + answer.cpu.system, userMicros: answer.cpu.user, requests: answer.requests, at: answer.at };
 }
 
 /** Heap used after a full GC (the server runs with --expose-gc). */
