@@ -27,6 +27,14 @@ const CONNECTIONS = 50;
  * per request is compared at equal batching; req/s is then the rate, not a figure.
  */
 const RATE = process.env.BENCH_RATE === undefined ? undefined : Number(process.env.BENCH_RATE);
+/**
+ * Node flags of the servers under load. `--no-memory-reducer`: each server sits idle while the
+ * others are loaded, and V8's memory reducer then runs a memory-reducing full GC in the idle
+ * gap; on Node 20 a server was ~25 % slower for the rest of the run after one (the open route
+ * too: 52 600 → 35 300 req/s), and which servers it hit depended on timing, so it stood in the
+ * ratios (b'/a 0.80 in a full run against 0.90-0.95 in runs without it).
+ */
+const SERVER_FLAGS = ['--no-memory-reducer'];
 /** BENCH_VARIANTS: a comma-separated list of keys (e.g. `a,b,c`); all by default. */
 const WANTED = process.env.BENCH_VARIANTS?.split(',');
 
@@ -98,7 +106,7 @@ async function measure(node: NodeBinary, serverJs: string, redisUrl: string): Pr
   const all: Running[] = [];
   try {
     for (const variant of VARIANTS.filter((v) => WANTED === undefined || WANTED.includes(v.key))) {
-      all.push({ variant, server: await startServer(node.execPath, [], serverJs, variant.mode, redisUrl, { ipc: false }), rps: [], cpuPerRequest: [], userPerRequest: [] });
+      all.push({ variant, server: await startServer(node.execPath, SERVER_FLAGS, serverJs, variant.mode, redisUrl, { ipc: false }), rps: [], cpuPerRequest: [], userPerRequest: [] });
     }
     for (const running of all) await round(running, 1); // warm-up: JIT, caches, connections
     const idleCpu = new Map<string, number>();
@@ -144,7 +152,7 @@ async function main(): Promise<void> {
   } finally {
     await redis.stop();
   }
-  const setup = `${os.cpus().length} cores${PINNED ? ` (servers pinned to core ${SERVER_CORE}, load on the others)` : ' (not pinned)'}, ${LOADGEN === 'wrk' ? 'wrk -t1' : 'autocannon'} -c ${CONNECTIONS}, ${ROUNDS} alternating rounds of ${SECONDS}s, medians${LOADGEN === 'wrk' ? '' : `; load generator on node ${process.versions.node}`}`;
+  const setup = `node ${SERVER_FLAGS.join(' ')}; ${os.cpus().length} cores${PINNED ? ` (servers pinned to core ${SERVER_CORE}, load on the others)` : ' (not pinned)'}, ${LOADGEN === 'wrk' ? 'wrk -t1' : 'autocannon'} -c ${CONNECTIONS}, ${ROUNDS} alternating rounds of ${SECONDS}s, medians${LOADGEN === 'wrk' ? '' : `; load generator on node ${process.versions.node}`}`;
   console.log(`\n${setup}`);
   for (const node of nodes) {
     report[node.label].micro = runMicro(node, serverJs);
