@@ -4,6 +4,8 @@
  * issue sets targets for. A ratio is always "higher is better": for CPU time and
  * instructions it is open / variant (the open route's cost over the variant's).
  */
+import { median } from './runtime';
+
 export const VARIANTS = [
   { key: 'a', mode: 'open', name: 'a open route' },
   { key: 'b', mode: 'jwt', name: 'b @JwtRequired()' },
@@ -31,12 +33,6 @@ export interface VariantResult {
   rounds?: { rps: number[]; cpuPerRequest: number[] };
 }
 
-function medianOf(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
 /**
  * A ratio of two variants, round by round: round i of each ran within seconds of the other,
  * so a drift of the machine (±15 % over minutes here) moves both; the median of the paired
@@ -49,7 +45,7 @@ function pairedRatio(x: VariantResult, y: VariantResult, figure: 'rps' | 'cpu'):
     return { median: value, min: value, max: value };
   }
   const ratios = x.rounds.rps.map((_, i) => ratio(i));
-  return { median: medianOf(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
+  return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
 }
 
 /** The ratios the issue names: [label, numerator key, denominator key, target]. */
