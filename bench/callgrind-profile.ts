@@ -9,11 +9,11 @@
  * Modes are bench/server.ts's (open, jwt, revoked, ...). Env: BENCH_NODES (one of machine / 24;
  * default 24), BENCH_CG_WARMUP (25000), BENCH_CG_REQUESTS (300), BENCH_CGP_TOP (40).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { callgrindControl, NODE_FLAGS } from './callgrind';
+import { callgrindControl, spawnUnderCallgrind } from './callgrind';
 import { sequentialClient } from './client';
 import { startBenchRedis } from './redis';
 import { benchNodes, buildBenchServer } from './runtime';
@@ -80,9 +80,7 @@ function readProfile(dumpFile: string, pid: number): Profile {
 }
 
 async function profileMode(execPath: string, serverJs: string, mode: string, redisUrl: string, directory: string): Promise<Profile> {
-  const outFile = path.join(directory, `callgrind.${mode}.%p`);
-  const args = ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outFile}`, execPath, ...NODE_FLAGS, '--perf-basic-prof', serverJs, mode, redisUrl];
-  const child = spawn('valgrind', args, { stdio: ['ignore', 'pipe', openSync(path.join(directory, `valgrind.${mode}.log`), 'a')], env: { ...process.env, BENCH_TIER_TTL_MS: '3600000' } });
+  const { child, outFile } = spawnUnderCallgrind(execPath, serverJs, mode, redisUrl, directory, { nodeFlags: ['--perf-basic-prof'] });
   const server = await waitReady(child, `${mode} under callgrind`);
   try {
     const client = await sequentialClient(server.port, server.path, server.token);

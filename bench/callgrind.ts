@@ -20,7 +20,7 @@
  * branch predictor and makes the figure callgrind's cycle estimate (BENCH_CG_SIM_DETAIL=1 prints
  * the misses of every window).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -70,6 +70,23 @@ function instructionsIn(dumpFile: string): number {
   return e.Ir + 10 * l1 + 100 * ll + 10 * branches;
 }
 
+/**
+ * A bench server under callgrind with instrumentation off (`--instr-atstart=no`: until the warm-up
+ * is over valgrind runs the JIT many times faster; `callgrind_control -i on` starts counting), the
+ * node flags above, and the tier's entries kept for an hour (a request takes milliseconds here).
+ * Dump n of the child goes to `outFile` with `%p` replaced by `<pid>.<n>`.
+ */
+export function spawnUnderCallgrind(
+  execPath: string, serverJs: string, mode: string, redisUrl: string, directory: string,
+  extra: { valgrindArgs?: string[]; nodeFlags?: string[] } = {},
+): { child: ChildProcess; outFile: string } {
+  const outFile = path.join(directory, `callgrind.${mode}.%p`);
+  const args = ['--tool=callgrind', '--instr-atstart=no', ...(extra.valgrindArgs ?? []), `--callgrind-out-file=${outFile}`, execPath, ...NODE_FLAGS, ...(extra.nodeFlags ?? []), serverJs, mode, redisUrl];
+  const log = openSync(path.join(directory, `valgrind.${mode}.log`), 'a');
+  const child = spawn('valgrind', args, { stdio: ['ignore', 'pipe', log], env: { ...process.env, BENCH_TIER_TTL_MS: '3600000' } });
+  return { child, outFile };
+}
+
 /** One run: instructions per request of each counted window, and their median (the figure). */
 export interface Run {
   windows: number[];
@@ -83,11 +100,8 @@ export interface Run {
  * the same work in every run, it lands in the same window each time.
  */
 async function countOnce(node: NodeBinary, serverJs: string, mode: string, redisUrl: string, directory: string): Promise<Run> {
-  const outFile = path.join(directory, `callgrind.${mode}.%p`);
-  // uninstrumented until the warm-up is over: valgrind then runs the JIT many times faster
-  const valgrindArgs = ['--tool=callgrind', '--instr-atstart=no', ...(SIMULATE ? ['--cache-sim=yes', '--branch-sim=yes'] : []), `--callgrind-out-file=${outFile}`, node.execPath, ...NODE_FLAGS, serverJs, mode, redisUrl];
-  const log = openSync(path.join(directory, `valgrind.${mode}.log`), 'a');
-  const child = spawn('valgrind', valgrindArgs, { stdio: ['ignore', 'pipe', log], env: { ...process.env, BENCH_TIER_TTL_MS: '3600000' } });
+  const simulation = SIMULATE ? ['--cache-sim=yes', '--branch-sim=yes'] : [];
+  const { child, outFile } = spawnUnderCallgrind(node.execPath, serverJs, mode, redisUrl, directory, { valgrindArgs: simulation });
   const killChild = () => child.kill();
   process.once('exit', killChild);
   const server = await waitReady(child, `${mode} under callgrind`);
