@@ -42,7 +42,7 @@ export type { OpenApiDocument } from './openapi';
 // --- issue 13 (sessions): blocklist mode, log out everywhere, refresh rotation ---
 export { revokeAllTokens, rotateRefreshToken } from './tokens';
 export type { RotateRefreshTokenOptions } from './tokens';
-export type { RevocationTarget } from './core/manager';
+export type { RevocationTarget, RevokeTokenOptions } from './core/manager';
 export type { TokenPair, RotateOptions } from './core/rotation';
 export type { RevocationMode, RevocationOptions } from './core/options';
 export type {

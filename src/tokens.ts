@@ -3,7 +3,7 @@
  */
 import type { AccessTokenOptions, RefreshTokenOptions } from './core/issue';
 import { JwtUsageError } from './core/errors';
-import { JwtManager, type RevocationTarget } from './core/manager';
+import { JwtManager, type RevocationTarget, type RevokeTokenOptions } from './core/manager';
 import type { TokenPayload } from './core/responses';
 import type { RotateOptions, TokenPair } from './core/rotation';
 import { requestContext } from './koa/context';
@@ -36,14 +36,17 @@ export function decodeToken<C extends object = Record<string, unknown>>(token: s
 }
 
 /**
- * Revokes a token, given its jti, the token string (verified first, expired allowed) or its
- * decoded payload. Allowlist mode: rejects with `TokenNotFoundError` for a token the store does
- * not hold. Blocklist mode: stores the revocation until the token's `exp`.
+ * Revokes a token, given the token string (verified first, expired allowed), its decoded
+ * payload, or its jti. Allowlist mode: rejects with `TokenNotFoundError` for a token the store
+ * does not hold. Blocklist mode: stores the revocation until the token's `exp`; a bare jti then
+ * needs `{ identity, expiresAt }` (the token's identity and `exp`), else a `JwtUsageError`.
  *
- * @example await revokeToken(getJwtClaims().jti as string)
+ * @example
+ * await revokeToken(getJwtClaims()) // the current request's token
+ * await revokeToken(jti, { identity: 'alice', expiresAt: exp }) // blocklist mode, by jti
  */
-export function revokeToken(target: RevocationTarget): Promise<void> {
-  return JwtManager.instance.revokeToken(target);
+export function revokeToken(target: RevocationTarget, options?: RevokeTokenOptions): Promise<void> {
+  return JwtManager.instance.revokeToken(target, options);
 }
 
 /** Lifts a revocation (a stored record's flag); cut-offs and family revocations stay. @example await unrevokeToken(jti) */

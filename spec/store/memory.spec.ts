@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { createAccessToken, JwtManager, MemoryTokenStore, TokenPayload, TokenStoreError } from '../../src';
+import { createAccessToken, JwtManager, MemoryTokenStore, revokeToken, TokenStoreError, unrevokeToken } from '../../src';
+import { useMovableClock } from '../support/clock';
 import { ACCESS } from '../../src/core/verify';
 import { sleep } from '../support/redis';
 import { SECRET } from '../support/server';
@@ -57,9 +58,94 @@ describe('MemoryTokenStore fairness', () => {
     assert.equal((await store.find('c-1'))?.revoked, false);
   });
 
-  it('bare jtis revoked in blocklist mode (identity unknown) are not capped per identity', async () => {
+});
+
+/** DESIGN 0.3 H: in blocklist mode no bound ever forgets a live revocation. */
+describe('MemoryTokenStore: a live revocation is never dropped (blocklist)', () => {
+  let clock: ReturnType<typeof useMovableClock>;
+  beforeEach(() => { clock = useMovableClock(); });
+  afterEach(() => { clock.restore(); JwtManager.reset(); });
+  const configure = (store: MemoryTokenStore) =>
+    JwtManager.configure({ secret: SECRET, revocation: { store, checks: 'all', mode: 'blocklist' } });
+  const outcome = async (token: string) => {
+    try {
+      await JwtManager.instance.verifier.authorize(token, ACCESS);
+      return 'ok';
+    } catch (error) {
+      return `${(error as { status: number }).status} ${(error as Error).message}`;
+    }
+  };
+
+  it('beyond maxPerIdentity the revocations fold into a bound: the first stays refused, memory stays bounded', async () => {
+    const store = new MemoryTokenStore({ maxPerIdentity: 10, max: 50 });
+    configure(store);
+    const first = await createAccessToken('alice');
+    await revokeToken(first);
+    for (let i = 0; i < 500; i += 1) {
+      await revokeToken(await createAccessToken('alice'));
+      if (i % 50 === 0) await revokeToken(await createAccessToken(`other-${i}`));
+    }
+    assert.equal(await outcome(first), '401 Token has been revoked');
+    assert.ok((await store.findAll()).length <= 50);
+  });
+
+  it("only that identity's tokens issued up to the newest folded revocation are refused", async () => {
+    const store = new MemoryTokenStore({ maxPerIdentity: 3 });
+    configure(store);
+    const bobs = await createAccessToken('bob');
+    const revoked = [];
+    for (let i = 0; i < 4; i += 1) revoked.push(await createAccessToken('alice'));
+    for (const token of revoked) await revokeToken(token);
+    clock.advance(1000);
+    const later = await createAccessToken('alice');
+    assert.deepEqual(await Promise.all(revoked.map(outcome)), revoked.map(() => '401 Token has been revoked'));
+    assert.equal(await outcome(later), 'ok');
+    assert.equal(await outcome(bobs), 'ok');
+  });
+
+  it('a folded bound lasts until the last folded token expires, then frees its place', async () => {
+    const store = new MemoryTokenStore({ maxPerIdentity: 2, max: 3 });
+    configure(store);
+    const long = await createAccessToken('alice', { expiresIn: 3600 });
+    await revokeToken(long);
+    await revokeToken(await createAccessToken('alice', { expiresIn: 60 }));
+    await revokeToken(await createAccessToken('alice', { expiresIn: 60 })); // folds the three
+    clock.advance(120_000);
+    assert.equal(await outcome(long), '401 Token has been revoked');
+    clock.advance(3600_000);
+    await revokeToken(await createAccessToken('carol'));
+    await revokeToken(await createAccessToken('dave'));
+    await revokeToken(await createAccessToken('erin')); // the bound expired: room again
+  });
+
+  it('when full of other live revocations, revokeToken rejects (503) and every earlier revocation stays', async () => {
+    const store = new MemoryTokenStore({ max: 6, maxPerIdentity: 3 });
+    configure(store);
+    const revoked = [];
+    for (const who of ['a', 'a', 'b', 'b', 'c', 'c']) {
+      const token = await createAccessToken(who);
+      await revokeToken(token);
+      revoked.push(token);
+    }
+    const victim = await createAccessToken('d');
+    await assert.rejects(revokeToken(victim), (error: Error) => {
+      assert.ok(error instanceof TokenStoreError, String(error));
+      assert.equal((error as TokenStoreError).status, 503);
+      return true;
+    });
+    assert.deepEqual(await Promise.all(revoked.map(outcome)), revoked.map(() => '401 Token has been revoked'));
+  });
+
+  it('a revocation lifted by unrevokeToken can be forgotten to make room (its absence means the same)', async () => {
     const store = new MemoryTokenStore({ maxPerIdentity: 2 });
-    for (let i = 0; i < 5; i += 1) await store.add({ ...entry(`bare-${i}`, ''), record: { token: { jti: `bare-${i}` } as TokenPayload, revoked: true } });
-    assert.equal((await store.findByIdentity('')).length, 5);
+    configure(store);
+    const lifted = await createAccessToken('alice');
+    await revokeToken(lifted);
+    await unrevokeToken(lifted);
+    const a = await createAccessToken('alice');
+    const b = await createAccessToken('alice');
+    await revokeToken(a);
+    await revokeToken(b);
+    assert.deepEqual(await Promise.all([lifted, a, b].map(outcome)), ['ok', '401 Token has been revoked', '401 Token has been revoked']);
   });
 });

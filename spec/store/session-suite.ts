@@ -6,13 +6,18 @@
 import assert from 'node:assert/strict';
 import { Cluster } from 'ioredis';
 import {
-  createAccessToken, createRefreshToken, getStoredToken, JwtManager, RevokedTokenError, revokeAllTokens, revokeToken,
-  TokenNotFoundError, unrevokeToken,
+  createAccessToken, createRefreshToken, getStoredToken, JwtManager, JwtUsageError, RevokedTokenError, revokeAllTokens,
+  revokeToken, TokenNotFoundError, unrevokeToken,
 } from '../../src';
 import type { RevocationOptions, TokenPayload, TokenStore } from '../../src';
 import { ACCESS, REFRESH, Requirement, TokenVerifier } from '../../src/core/verify';
 import { RedisTokenStore } from '../../src/store/redis';
 import { TieredTokenStore } from '../../src/store/tiered';
+import type { Server } from 'node:http';
+import request from 'supertest';
+import { MemoryTokenStore } from '../../src';
+import { listenTestApp } from '../support/app';
+import { expectResponse } from '../support/assert-response';
 import { SECRET } from '../support/server';
 import { type RedisEnv, useRedisEnv } from './redis-env';
 import { eventually } from './redis-suite';
@@ -86,14 +91,36 @@ export function defineSessionSuite(stores: SessionStores): void {
       assert.deepEqual(await getStoredToken(payloadOf(token).jti as string), { token: payloadOf(token), revoked: true });
     });
 
-    it('refuses a token revoked by bare jti, and accepts it again once unrevoked', async () => {
+    it('refuses a token revoked by bare jti with its identity and exp, and accepts it again once unrevoked', async () => {
       const token = await createAccessToken('alice');
-      const jti = payloadOf(token).jti as string;
-      await revokeToken(jti);
+      const { jti, exp } = payloadOf(token) as { jti: string; exp: number };
+      await revokeToken(jti, { identity: 'alice', expiresAt: exp });
       assert.equal(await check(token), REVOKED);
+      assert.deepEqual(await getStoredToken(jti), { token: { sub: 'alice', jti, exp }, revoked: true });
       await unrevokeToken(jti);
       assert.equal(await check(token), 'ok');
     });
+
+    for (const [name, options] of [
+      ['no options', undefined],
+      ['no identity', { expiresAt: 2e9 }],
+      ['no expiresAt', { identity: 'alice' }],
+      ['an empty identity', { identity: '', expiresAt: 2e9 }],
+      ['a non-finite expiresAt', { identity: 'alice', expiresAt: Infinity }],
+      ['expiresAt as a string', { identity: 'alice', expiresAt: '2000000000' }],
+    ] as const) {
+      it(`a bare jti with ${name}: JwtUsageError saying to pass the token or its payload; nothing stored`, async () => {
+        const token = await createAccessToken('alice');
+        const jti = payloadOf(token).jti as string;
+        await assert.rejects(revokeToken(jti, options as never), (error: Error) => {
+          assert.ok(error instanceof JwtUsageError, String(error));
+          assert.match(error.message, /pass the token or its payload/);
+          return true;
+        });
+        await assert.rejects(getStoredToken(jti), TokenNotFoundError);
+        assert.equal(await check(token), 'ok');
+      });
+    }
 
     it('takes an expired token string (verified with allowExpired), and stores nothing for it', async () => {
       const token = await createAccessToken('alice', { expiresIn: -10 });
@@ -107,6 +134,31 @@ export function defineSessionSuite(stores: SessionStores): void {
       const forged = `${header}.${Buffer.from(JSON.stringify({ ...payloadOf(token), sub: 'bob' })).toString('base64url')}.${signature}`;
       await assert.rejects(revokeToken(forged), { status: 422, message: 'Signature verification failed' });
       assert.equal(await check(token), 'ok');
+    });
+  });
+
+  for (const mode of ['blocklist', 'allowlist'] as const) describe(`a live revocation is never dropped (${mode})`, () => {
+    let server: Server;
+    beforeEach(async () => {
+      await configure({ mode });
+      server = listenTestApp();
+    });
+    afterEach(() => server.close());
+    const get = (token: string) => request(server).get('/me').set('Authorization', `Bearer ${token}`);
+
+    it('a revoked token is still refused over HTTP after 150 further revocations and logins by its identity and by others', async () => {
+      const first = await createAccessToken('alice');
+      const kept = await createAccessToken('alice');
+      expectResponse(await get(first), 200, { identity: 'alice' });
+      await revokeToken(first);
+      for (let i = 0; i < 150; i += 1) {
+        await revokeToken(await createAccessToken('alice'));
+        await createRefreshToken(i % 2 === 0 ? 'alice' : `other-${i}`);
+        await revokeToken(await createAccessToken(`other-${i % 7}`));
+      }
+      expectResponse(await get(first), 401, { msg: 'Token has been revoked' });
+      if (mode === 'blocklist') assert.equal((await get(kept)).status, store instanceof MemoryTokenStore ? 401 : 200); // folded (memory) or kept exactly
+      expectResponse(await get(await createAccessToken('bob')), 200, { identity: 'bob' });
     });
   });
 

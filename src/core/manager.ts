@@ -9,14 +9,22 @@ import { describeConfig, JwtOptions, resolveOptions, JwtConfig } from './options
 import type { Loaders, TokenPayload } from './responses';
 import { showAs } from './safe-view';
 import { rotate, RotateOptions, TokenPair } from './rotation';
-import { keepUntil, longestLifetime } from './sessions';
+import { longestLifetime } from './sessions';
 import { callStore, storeFailure } from './store-call';
 import type { JwtPayload } from './payload';
 import { TokenVerifier } from './verify';
-import { CUTOFF_METHODS, missingMethods, type StoredToken, type TokenStore } from '../store/token-store';
+import { CUTOFF_METHODS, missingMethods, type StoreEntry, type StoredToken, type TokenStore } from '../store/token-store';
 
 /** What `revokeToken()` accepts: a jti, a token string (verified, expired allowed), or a decoded payload. */
 export type RevocationTarget = string | TokenPayload;
+
+/** What a bare jti needs in blocklist mode: whose token it is and when it expires. */
+export interface RevokeTokenOptions {
+  /** The token's identity (its identity claim). */
+  identity: string;
+  /** The token's `exp`, in Unix seconds: the revocation is kept until then (plus leeway). */
+  expiresAt: number;
+}
 
 let current: JwtManager | undefined;
 /** Called after every `configure()` (the decorators install their route hooks then). */
@@ -129,32 +137,47 @@ export class JwtManager implements Partial<Loaders> {
     return { jti: target, payload: undefined };
   }
 
-  private async setRevoked(target: RevocationTarget, revoked: boolean): Promise<void> {
+  private async setRevoked(target: RevocationTarget, revoked: boolean, options?: RevokeTokenOptions): Promise<void> {
     const { jti, payload } = await this.target(target);
     const what = revoked ? 'revoke the token' : 'unrevoke the token';
+    const isBlocklist = this.config.revocation?.mode === 'blocklist';
+    // checked before the store is touched: a bare revocation kept for a guessed time could be dropped while its token lives
+    const entry = revoked && isBlocklist ? this.revocationEntry(jti, payload, options) : undefined;
     const record = await this.storeCall(what, 'setRevoked', (s) => s.setRevoked(jti, revoked));
     if (record) return;
-    if (!revoked || this.config.revocation!.mode !== 'blocklist') throw new TokenNotFoundError(jti);
-    await this.storeCall(what, 'add', (s) => s.add(this.revocationEntry(jti, payload)));
+    if (entry === undefined) throw new TokenNotFoundError(jti);
+    await this.storeCall(what, 'add', (s) => s.add(entry));
   }
 
-  /** Blocklist mode: a revocation kept until the token's exp; a bare jti for the longest token lifetime. */
-  private revocationEntry(jti: string, payload: TokenPayload | undefined) {
-    const identity = payload?.[this.config.identityClaim];
-    const exp = payload?.exp;
-    const expiresAt = typeof exp === 'number' ? exp + this.config.leeway : payload ? undefined : keepUntil(this.config);
-    return { jti, identity: typeof identity === 'string' ? identity : '', expiresAt, record: { token: payload ?? ({ jti } as TokenPayload), revoked: true } }; // a bare jti: all we know
+  /** Blocklist mode: a revocation kept until the token's real exp (plus leeway), under its identity. */
+  private revocationEntry(jti: string, payload: TokenPayload | undefined, options: RevokeTokenOptions | undefined): StoreEntry {
+    if (payload !== undefined) {
+      const identity = payload[this.config.identityClaim];
+      const exp = payload.exp;
+      const expiresAt = typeof exp === 'number' ? exp + this.config.leeway : undefined;
+      return { jti, identity: typeof identity === 'string' ? identity : String(identity ?? ''), expiresAt, record: { token: payload, revoked: true } };
+    }
+    const { identity, expiresAt } = options ?? ({} as Partial<RevokeTokenOptions>);
+    if (typeof identity !== 'string' || identity === '' || typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) {
+      throw new JwtUsageError(
+        'revokeToken(jti) in blocklist mode needs the token: pass the token or its payload, ' +
+          'or revokeToken(jti, { identity, expiresAt }) with its identity and its exp in Unix seconds',
+      );
+    }
+    const token = { [this.config.identityClaim]: identity, jti, exp: expiresAt } as TokenPayload;
+    return { jti, identity, expiresAt: expiresAt + this.config.leeway, record: { token, revoked: true } };
   }
 
   /**
-   * Revokes one token; resolves once the store has it. Allowlist mode: a token the store does
-   * not hold rejects with `TokenNotFoundError`. Blocklist mode: the revocation is stored (until
-   * the token's `exp`; a bare jti for the longest token lifetime).
+   * Revokes one token; resolves once the store has it. Allowlist
+   * mode: a token the store does not hold rejects with `TokenNotFoundError`. Blocklist mode: the
+   * revocation is stored until the token's `exp`; a bare jti needs `{ identity, expiresAt }`
+   * (else a `JwtUsageError`): pass the token string or its payload when you have it.
    *
-   * @example await manager.revokeToken(jti) // or the token string, or its decoded payload
+   * @example await manager.revokeToken(token) // or its payload, or (jti, { identity: 'alice', expiresAt: payload.exp })
    */
-  revokeToken(target: RevocationTarget): Promise<void> {
-    return this.setRevoked(target, true);
+  revokeToken(target: RevocationTarget, options?: RevokeTokenOptions): Promise<void> {
+    return this.setRevoked(target, true, options);
   }
 
   /**

@@ -79,6 +79,7 @@ export function checkSession(config: JwtConfig, revocation: RevocationConfig, pa
     return callStore('find', () => store.find(jti), unavailable).then(judge);
   }
   const query: TokenQuery = { jti, identity: String(payload[config.identityClaim]), family: familyOf(payload, revocation) };
+  if (typeof payload.iat === 'number') query.issuedAt = payload.iat;
   let state: TokenState | undefined;
   try {
     state = store.peekState?.(query); // the hot path: no closure, no promise

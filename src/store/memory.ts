@@ -10,9 +10,13 @@ import type {
 } from './token-store';
 
 export interface MemoryTokenStoreOptions {
-  /** Most records kept, all identities together. Default 100 000. */
+  /** Most records kept, all identities together (folded revocation bounds count as records). Default 100 000. */
   max?: number;
-  /** Most records kept per identity; beyond it the identity's own oldest record is forgotten. Default 100. */
+  /**
+   * Most records kept per identity. Beyond it the identity's own oldest record that can be
+   * forgotten safely goes first; live revocations are never forgotten, but folded into one
+   * per-identity bound (see the class TSDoc). Default 100.
+   */
   maxPerIdentity?: number;
 }
 
@@ -21,20 +25,43 @@ interface Held {
   record: StoredToken;
   /** ms since the epoch; `Infinity` for a token that never expires. */
   expiresAtMs: number;
+  /**
+   * Added revoked (a blocklist revocation): while it stays revoked, forgetting it would make its
+   * token valid again, so it is never evicted. A record added unrevoked (an allowlist creation
+   * record) is forgotten safely: an unknown token is refused there.
+   */
+  isRevocation: boolean;
+}
+
+/** An identity's revocations folded together: its tokens issued up to `issuedUpTo` are refused. */
+interface FoldedRevocations {
+  /** Unix seconds: the newest `iat` among the folded tokens (their revocation time when unknown). */
+  issuedUpTo: number;
+  /** ms since the epoch: when the last folded token expires, and the bound with it. */
+  expiresAtMs: number;
 }
 
 function copy(record: StoredToken): StoredToken {
   return { token: record.token, revoked: record.revoked };
 }
 
-/** Bare jtis revoked in blocklist mode share this identity; it has no per-identity bound. */
-const UNKNOWN_IDENTITY = '';
+/** Whether forgetting the record would turn a refusal into an acceptance. */
+function mustKeep(held: Held): boolean {
+  return held.isRevocation && held.record.revoked;
+}
 
 /**
  * Fairness: one identity can never push out another's live record. An identity over
- * `maxPerIdentity` loses its own oldest record (in allowlist mode: its oldest session); when
- * the whole store is full of other identities' live records, `add` rejects with a
- * `TokenStoreError` (token creation answers 503) instead of logging anyone out.
+ * `maxPerIdentity` loses its own oldest record that can be forgotten safely (in allowlist mode:
+ * its oldest session, which is then refused). A live revocation (blocklist mode) is never
+ * forgotten before its token's `exp`: when all of an identity's records are live revocations,
+ * they are folded into one bound, "refuse this identity's tokens issued up to the newest of
+ * them" (kept until the last of them expires), so memory stays bounded and the store degrades
+ * toward refusing more (the identity's other tokens issued up to that second), never toward
+ * accepting. A folded revocation can no longer be read back (`find`) nor lifted (`unrevokeToken`).
+ * When the whole store is full of other identities' live records, `add` rejects with a
+ * `TokenStoreError` (token creation and `revokeToken` answer 503) instead of logging anyone
+ * out or forgetting a revocation.
  *
  * Every call is answered synchronously inside its promise, so each is atomic: of concurrent
  * `useRefreshToken` calls with one jti exactly one gets `rotated`. Nothing is ever stale.
@@ -46,6 +73,8 @@ export class MemoryTokenStore implements TokenStore {
   readonly max: number;
   readonly maxPerIdentity: number;
   private readonly records = new Map<string, Held>();
+  /** Per identity: its revocations folded into one bound once they alone exceeded `maxPerIdentity`. */
+  private readonly folded = new Map<string, FoldedRevocations>();
   /** Each identity's jtis, oldest first (a Set keeps insertion order). */
   private readonly byIdentity = new Map<string, Set<string>>();
   private readonly sessions = new MemorySessions();
@@ -60,7 +89,7 @@ export class MemoryTokenStore implements TokenStore {
     if (expiresAtMs <= Date.now()) return; // already expired: nothing to remember
     this.forget(entry.jti);
     this.makeRoomFor(entry.identity);
-    this.records.set(entry.jti, { identity: entry.identity, record: copy(entry.record), expiresAtMs });
+    this.records.set(entry.jti, { identity: entry.identity, record: copy(entry.record), expiresAtMs, isRevocation: entry.record.revoked });
     let jtis = this.byIdentity.get(entry.identity);
     if (!jtis) this.byIdentity.set(entry.identity, (jtis = new Set()));
     jtis.add(entry.jti);
@@ -99,11 +128,14 @@ export class MemoryTokenStore implements TokenStore {
   async close(): Promise<void> {
     this.records.clear();
     this.byIdentity.clear();
+    this.folded.clear();
     this.sessions.clear();
   }
 
   peekState(query: TokenQuery): TokenState {
-    return { record: this.peek(query.jti), ...this.sessions.state(query) };
+    const record = this.peek(query.jti);
+    const revoked = record?.revoked !== false && this.isFoldedAway(query) ? FOLDED_RECORD : record;
+    return { record: revoked, ...this.sessions.state(query) };
   }
 
   async inspect(query: TokenQuery): Promise<TokenState> {
@@ -146,29 +178,70 @@ export class MemoryTokenStore implements TokenStore {
     if (jtis?.size === 0) this.byIdentity.delete(held.identity);
   }
 
-  /** Frees one place for `identity`: its own oldest record first, never another identity's live one. */
+  /** Whether the identity's folded revocations cover a token issued at `query.issuedAt`. */
+  private isFoldedAway(query: TokenQuery): boolean {
+    const folded = this.folded.get(query.identity);
+    if (folded === undefined) return false;
+    if (folded.expiresAtMs <= Date.now()) {
+      this.folded.delete(query.identity);
+      return false;
+    }
+    return !(typeof query.issuedAt === 'number' && query.issuedAt > folded.issuedUpTo);
+  }
+
+  /**
+   * Frees one place for `identity`: its own oldest record that can be forgotten safely, else its
+   * live revocations folded into one bound; never another identity's live record.
+   */
   private makeRoomFor(identity: string): void {
     const own = this.byIdentity.get(identity);
-    if (own && identity !== UNKNOWN_IDENTITY) {
+    if (own) {
       for (const jti of [...own]) if (!this.live(jti)) own.delete(jti);
-      for (const jti of own) {
-        if (own.size < this.maxPerIdentity) break;
-        this.forget(jti); // deleting the current member of a Set while iterating it is safe
-      }
+      if (own.size >= this.maxPerIdentity) this.shrink(identity, own);
     }
-    if (this.records.size < this.max) return;
+    if (this.size() < this.max) return;
     this.sweep();
-    if (this.records.size >= this.max) {
+    if (this.size() >= this.max) {
       throw new TokenStoreError(
         `Memory token store is full: ${this.max} live records of other identities (raise max, or use a Redis store)`,
       );
     }
   }
 
-  /** Drops every expired record and session entry. */
+  /** Records and folded bounds: both count against `max`. */
+  private size(): number {
+    return this.records.size + this.folded.size;
+  }
+
+  /** Brings one identity under `maxPerIdentity`: forgettable records first (oldest first), then folding. */
+  private shrink(identity: string, own: Set<string>): void {
+    for (const jti of own) {
+      if (own.size < this.maxPerIdentity) return;
+      if (!mustKeep(this.records.get(jti)!)) this.forget(jti); // deleting the current member of a Set while iterating it is safe
+    }
+    if (own.size < this.maxPerIdentity) return;
+    const now = Date.now();
+    const folded = this.folded.get(identity);
+    let { issuedUpTo, expiresAtMs } = folded && folded.expiresAtMs > now ? folded : { issuedUpTo: -Infinity, expiresAtMs: 0 };
+    for (const jti of [...own]) {
+      const held = this.records.get(jti)!;
+      const iat = held.record.token.iat;
+      // a token revoked by jti has no iat here: it was issued before it was revoked, so now bounds it
+      issuedUpTo = Math.max(issuedUpTo, typeof iat === 'number' && Number.isFinite(iat) ? iat : Math.ceil(now / 1000));
+      expiresAtMs = Math.max(expiresAtMs, held.expiresAtMs);
+      this.forget(jti);
+    }
+    this.folded.set(identity, { issuedUpTo, expiresAtMs });
+  }
+
+  /** Drops every expired record, folded bound and session entry. */
   private sweep(): void {
     const now = Date.now();
     for (const [jti, held] of this.records) if (held.expiresAtMs <= now) this.forget(jti);
+    for (const [identity, folded] of this.folded) if (folded.expiresAtMs <= now) this.folded.delete(identity);
     this.sessions.sweep(now);
   }
 }
+
+/** What a folded revocation reads as: revoked (the payload is gone). */
+const FOLDED_RECORD: StoredToken = Object.freeze({ token: Object.freeze({}) as StoredToken['token'], revoked: true }) as StoredToken;

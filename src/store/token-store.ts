@@ -22,7 +22,7 @@ export interface StoredToken {
 /** What the manager hands a store when a token of a checked type is created (or, in blocklist mode, revoked). */
 export interface StoreEntry {
   jti: string;
-  /** The token's identity; `''` for a bare jti revoked in blocklist mode (its identity is unknown). */
+  /** The token's identity. */
   identity: string;
   /**
    * Unix seconds after which the record may be forgotten: the token's `exp`
@@ -38,6 +38,12 @@ export interface TokenQuery {
   identity: string;
   /** The token's family (refresh rotation), when it has one. */
   family?: string;
+  /**
+   * The token's `iat` (Unix seconds), when it has one: a store that folded an identity's
+   * revocations into a per-identity bound (`MemoryTokenStore` beyond `maxPerIdentity`) refuses
+   * the tokens issued up to it. A query without it counts as issued before any such bound.
+   */
+  issuedAt?: number;
 }
 
 /** The state of one refresh-token family, as far as one token needs it. */
