@@ -54,7 +54,7 @@ const CASES: Case[] = [
   { name: 'revocation checked: a revoked token is refused', options: {}, token: revoked, status: 401, body: { msg: 'Token has been revoked' } },
   { name: 'skipRevocationCheck: a revoked token passes', options: { skipRevocationCheck: true }, token: revoked, status: 200, body: ok('access') },
   { name: 'skipRevocationCheck: an expired token is still refused', options: { skipRevocationCheck: true }, token: expired, status: 401, body: { msg: 'Token has expired' } },
-  { name: 'locations query: a header token is not looked at', options: { locations: ['query'] }, token: access(), status: 401, body: { msg: 'Missing "jwt" query parameter' } },
+  { name: 'locations query: a header token is not looked at', options: { locations: ['query'] }, token: access(), status: 401, body: { msg: "Missing 'jwt' query paramater" } },
   { name: 'locations query: a query token passes', options: { locations: ['query'] }, token: access(), where: 'query', status: 200, body: ok('access') },
   { name: 'roles: a matching role in a list passes', options: { roles: ['admin', 'root'] }, token: access({ roles: ['user', 'admin'] }), status: 200, body: ok('access') },
   { name: 'roles: a matching role as a string passes', options: { roles: ['admin'] }, token: access({ roles: 'admin' }), status: 200, body: ok('access') },

@@ -88,7 +88,7 @@ describe('koa: token locations', () => {
       assert.equal(res.status, 401);
       assert.deepEqual(res.body, {
         msg: 'Missing JWT in headers, cookies, query or json (Missing Authorization Header; Missing cookie "access_token_cookie"; '
-          + 'Missing "jwt" query parameter; Invalid content-type. Must be application/json.)',
+          + "Missing 'jwt' query paramater; Invalid content-type. Must be application/json.)",
       });
     });
 
@@ -153,11 +153,11 @@ describe('koa: token locations', () => {
       assert.deepEqual(res.body, { who: 'alice' });
     });
 
-    it('no parameter: 401 Missing "jwt" query parameter', async () => {
+    it("no parameter: 401 Missing 'jwt' query paramater (fje 4's text, sic)", async () => {
       start();
       const res = await request(server).get('/loc/query');
       assert.equal(res.status, 401);
-      assert.deepEqual(res.body, { msg: 'Missing "jwt" query parameter' });
+      assert.deepEqual(res.body, { msg: "Missing 'jwt' query paramater" });
     });
 
     it('the parameter twice: 422, never a 500', async () => {

@@ -54,18 +54,28 @@ function optionalNumericDate(payload: Record<string, unknown>, claim: 'exp' | 'n
   }
 }
 
+// The aud/iss/sub refusals keep fje 4's texts (PyJWT's), so clients written against it read the same.
 function checkAudience(payload: Record<string, unknown>, accepted: readonly string[]): void {
   const aud = payload.aud;
+  if (aud === undefined) throw invalid('Token is missing the "aud" claim');
   const given = typeof aud === 'string' ? [aud] : Array.isArray(aud) && aud.every((a) => typeof a === 'string') ? aud : undefined;
+  if (!given) throw invalid('Invalid claim format in token');
   // exact string equality only: no prefix, substring or pattern match
-  if (!given || !given.some((a) => accepted.includes(a))) throw invalid('Invalid audience');
+  if (!given.some((a) => accepted.includes(a))) throw invalid("Audience doesn't match");
+}
+
+function checkIssuer(payload: Record<string, unknown>, issuer: string): void {
+  if (payload.iss === undefined) throw invalid('Token is missing the "iss" claim');
+  if (payload.iss !== issuer) throw invalid('Invalid issuer');
 }
 
 /** The identity claim: a non-empty string, or with `verifySub: false` any value but null (fje 4.7's JWT_VERIFY_SUB). */
 function checkIdentity(payload: Record<string, unknown>, config: JwtConfig): void {
-  if (config.verifySub) return requireString(payload, config.identityClaim);
   const value = payload[config.identityClaim];
-  if (value === undefined || value === null) throw invalid(`Missing claim: ${config.identityClaim}`);
+  if (value === undefined || (!config.verifySub && value === null)) throw invalid(`Missing claim: ${config.identityClaim}`);
+  if (!config.verifySub) return;
+  if (typeof value !== 'string') throw invalid('Subject must be a string');
+  if (value === '') throw invalid(`Invalid claim: ${config.identityClaim} must be a non-empty string`);
 }
 
 /**
@@ -100,7 +110,7 @@ export function checkStaticClaims(payload: Record<string, unknown>, config: JwtC
   optionalNumericDate(payload, 'iat');
   checkFresh(payload);
   if (payload.csrf !== undefined && typeof payload.csrf !== 'string') throw invalid('Invalid claim: csrf must be a string');
-  if (config.issuer !== undefined && payload.iss !== config.issuer) throw invalid('Invalid issuer');
+  if (config.issuer !== undefined) checkIssuer(payload, config.issuer);
   if (config.audience !== undefined) checkAudience(payload, config.audience);
 }
 

@@ -130,7 +130,8 @@ function fromQuery(ctx: Context, config: JwtConfig): FoundToken {
   const name = config.queryStringName;
   const value = ctx.query[name];
   if (Array.isArray(value)) throw new InvalidTokenError(`Bad query string: "${name}" given more than once`, 'ERR_JWT_BAD_QUERY');
-  if (!value) throw new NoAuthorizationError(`Missing "${name}" query parameter`);
+  // fje 4's text, misspelling included: clients match on it
+  if (!value) throw new NoAuthorizationError(`Missing '${name}' query paramater`);
   return { token: value, location: 'query' };
 }
 
