@@ -26,6 +26,7 @@ export {
 export { REFUSED_CHANNEL, STORE_ERROR_CHANNEL } from './core/diagnostics';
 export type { RefusedMessage, StoreErrorMessage } from './core/diagnostics';
 export { setAccessCookies, setRefreshCookies, unsetJwtCookies, unsetAccessCookies, unsetRefreshCookies } from './koa/cookies';
+export type { SetCookiesOptions, UnsetCookiesOptions } from './koa/cookies';
 export type { TokenStore, StoredToken, StoreEntry } from './store/token-store';
 export { MemoryTokenStore } from './store/memory';
 export type { MemoryTokenStoreOptions } from './store/memory';
