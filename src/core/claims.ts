@@ -114,6 +114,16 @@ export function checkStaticClaims(payload: Record<string, unknown>, config: JwtC
   if (config.audience !== undefined) checkAudience(payload, config.audience);
 }
 
+/**
+ * fje 4's defaults for a token without `type` (accepted only with `acceptUntypedTokens`):
+ * `type: 'access'` and, when absent, `fresh: false`, so `decodeToken()`, `getJwtClaims()` and
+ * `@Claims()` read such a token as fje's `decode_token()` and `get_jwt()` do. `jti` stays absent.
+ */
+export function withUntypedDefaults(payload: TokenPayload): TokenPayload {
+  if (payload.type !== undefined) return payload;
+  return { ...payload, type: 'access', fresh: payload.fresh ?? false };
+}
+
 /** Checks against the clock, re-run on every use: `nbf`/`iat` not in the future, `exp` not past. */
 export function checkTimeClaims(payload: TokenPayload, leeway: number, now: number, allowExpired: boolean): void {
   const { nbf, iat, exp } = payload as { nbf?: number; iat?: number; exp?: number };

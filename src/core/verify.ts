@@ -5,7 +5,7 @@
  * freshness → revocation. The store is never asked about a token that failed before.
  */
 import { BoundedMap } from './bounded-map';
-import { checkStaticClaims, checkTimeClaims, isFreshAt, nowSeconds, tokenTypeOf, TokenType } from './claims';
+import { checkStaticClaims, checkTimeClaims, isFreshAt, nowSeconds, tokenTypeOf, TokenType, withUntypedDefaults } from './claims';
 import { checkCsrf } from './csrf';
 import { FreshTokenRequiredError, InvalidTokenError, JwtUsageError } from './errors';
 import { decodeJsonSegment, isSignatureValid, parseCompactToken, ParsedToken, signatureVerificationFailed } from './jws';
@@ -159,8 +159,9 @@ export class TokenVerifier {
     if (!isSignatureValid(key.algorithm, key.key, parsed.signingInput, parsed.signature)) {
       throw signatureVerificationFailed();
     }
-    const payload = decodeJsonSegment(parsed.payloadSegment, 'payload');
-    checkStaticClaims(payload, this.config);
+    const decoded = decodeJsonSegment(parsed.payloadSegment, 'payload');
+    checkStaticClaims(decoded, this.config);
+    const payload = withUntypedDefaults(decoded);
     HEADERS.set(payload, deepFreeze(parsed.header));
     return { payload: deepFreeze(payload), generation };
   }
