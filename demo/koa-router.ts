@@ -8,7 +8,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import bodyParser from 'koa-bodyparser';
 import {
-  createAccessToken, createRefreshToken, getJwtClaims, getJwtIdentity, JwtError, JwtManager, jwtRequired, MemoryTokenStore,
+  createAccessToken, createRefreshToken, getJwtClaims, getJwtIdentity, JwtError, JwtManager, jwtContext, jwtRequired, MemoryTokenStore,
   verifyJwtInRequest,
 } from 'koa-jwt-extended';
 
@@ -85,7 +85,8 @@ export function createRouterDemoApp(secret = process.env.JWT_SECRET ?? 'super-se
   const app = new Koa();
   app.silent = process.env.NODE_ENV === 'test';
   const router = routes();
-  app.use(jsonErrors).use(bodyParser()).use(router.routes()).use(router.allowedMethods());
+  // jwtContext(): a request context per request, so getJwtIdentity() works after verifyJwtInRequest()
+  app.use(jwtContext()).use(jsonErrors).use(bodyParser()).use(router.routes()).use(router.allowedMethods());
   return app;
 }
 

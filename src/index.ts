@@ -18,7 +18,7 @@ export {
 } from './tokens';
 export { JwtRequired, FreshJwtRequired, RefreshRequired, JwtOptional, Identity, Claims, CurrentJwtUser, JwtHttpError } from './decorators';
 export type { GuardOptions } from './koa/guard';
-export { jwtRequired, verifyJwtInRequest } from './koa/middleware';
+export { jwtContext, jwtRequired, verifyJwtInRequest } from './koa/middleware';
 export { jwtAuthorizationChecker, jwtCurrentUserChecker } from './decorators/checkers';
 export {
   getJwtIdentity, getJwtClaims, getJwtHeader, getJwtRequestLocation, getCurrentUser, getUnverifiedJwtHeaders, getJti,

@@ -12,7 +12,7 @@ import { Ctx, Get, JsonController, Param } from 'routing-controllers';
 import type { Context } from 'koa';
 import {
   createAccessToken, decodeToken, getJti, getJwtClaims, getJwtHeader, getJwtIdentity, getJwtRequestLocation, getUnverifiedJwtHeaders,
-  InvalidTokenError, JwtError, JwtManager, JwtOptional, jwtRequired, JwtRequired, MemoryTokenStore, REFUSED_CHANNEL, revokeToken,
+  InvalidTokenError, JwtError, JwtManager, JwtOptional, jwtContext, jwtRequired, JwtRequired, MemoryTokenStore, REFUSED_CHANNEL, revokeToken,
   verifyJwtInRequest,
 } from '../../src';
 import { serve, stop, SECRET } from '../support/server';
@@ -211,7 +211,38 @@ describe('doors: the request API', () => {
   });
 
   describe('verifyJwtInRequest() in plain Koa', () => {
-    it('makes the getters work for the rest of the request, downstream middleware included', async () => {
+    function gettersApp(scoped: boolean): Server {
+      JwtManager.configure({ secret: SECRET });
+      const router = new Router();
+      router.get('/me', async (ctx) => {
+        await verifyJwtInRequest(ctx);
+        try {
+          ctx.body = { identity: getJwtIdentity() };
+        } catch (error) {
+          ctx.body = { threw: (error as Error).message };
+        }
+      });
+      const app = new Koa();
+      app.silent = true;
+      if (scoped) app.use(jwtContext());
+      app.use(router.routes());
+      return app.listen(0);
+    }
+
+    it('without a request context (no jwtContext() in front) the getters throw a JwtUsageError naming the fix', async () => {
+      server = gettersApp(false);
+      const res = await request(server).get('/me').set(bearer(await createAccessToken('alice')));
+      assert.equal(res.status, 200);
+      assert.match(res.body.threw, /^getJwtIdentity\(\) was called outside a protected request: .*after verifyJwtInRequest\(ctx\) in a request that app\.use\(jwtContext\(\)\) covers \(or read ctx\.state\.jwt\)$/);
+    });
+
+    it('behind jwtContext() the getters give the verified identity', async () => {
+      server = gettersApp(true);
+      const res = await request(server).get('/me').set(bearer(await createAccessToken('alice')));
+      assert.deepEqual([res.status, res.body], [200, { identity: 'alice' }]);
+    });
+
+    it('makes the getters work for the rest of the request, downstream middleware included (behind jwtContext())', async () => {
       JwtManager.configure({ secret: SECRET });
       const router = new Router();
       router.get('/me', async (ctx, next) => {
@@ -223,6 +254,7 @@ describe('doors: the request API', () => {
       });
       const app = new Koa();
       app.silent = true;
+      app.use(jwtContext());
       app.use(router.routes());
       server = app.listen(0);
       const res = await request(server).get('/me').set(bearer(await createAccessToken('alice')));

@@ -8,7 +8,7 @@ import { createParamDecorator, getMetadataArgsStorage, HttpError } from 'routing
 import { JwtError, JwtUsageError, TokenNotFoundError, TokenStoreError } from '../core/errors';
 import { JwtManager, onConfigure } from '../core/manager';
 import type { TokenPayload } from '../core/responses';
-import { JwtRequestContext, requestContext } from '../koa/context';
+import { JwtRequestContext, requestContext, runInRequestScope } from '../koa/context';
 import { Guard, GuardOptions, refusal, ROUTE_PROOF, RouteProof } from '../koa/guard';
 import {
   effectiveGuard, guardCount, INJECTING_PARAMS, installRouteHooks, ownerOf, recordClassGuard, recordMethodGuard, routeMethods, routeOf,
@@ -164,7 +164,7 @@ function guardFunction(original: Function, owner: object, method: string | symbo
 /** Makes an open route's request known to the guarded methods its handler calls. */
 function openRouteContext(ctx: Context, next: () => Promise<unknown>): Promise<unknown> {
   if (!JwtManager.instance.config.requestContext) return next();
-  return requestContext.run({ token: undefined, payload: undefined, guard: undefined, ctx }, next);
+  return runInRequestScope(ctx, next);
 }
 
 /** Routes built while the request context is off (or not yet configured) hand their method a proof parameter. */

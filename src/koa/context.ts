@@ -29,7 +29,27 @@ export interface JwtRequestContext {
   user?: unknown;
 }
 
+/**
+ * The request context store. It is only ever entered with `run()`, for the extent of one
+ * request (or one direct call): `enterWith()` would leave the context on whatever async
+ * resource is current, which on Node 20 and 22 is the HTTP parser that serves every later
+ * request on the same keep-alive socket.
+ */
 export const requestContext = new AsyncLocalStorage<JwtRequestContext>();
+
+/**
+ * Runs `next` in a fresh, empty context of its own for the request `ctx` (what
+ * `verifyJwtInRequest` fills in, and what guarded methods called directly check against).
+ */
+export function runInRequestScope<T>(ctx: unknown, next: () => T): T {
+  return requestContext.run({ token: undefined, payload: undefined, guard: undefined, ctx }, next);
+}
+
+/** The context entered for the request `ctx`, if something ran one for it. */
+export function scopeOf(ctx: unknown): JwtRequestContext | undefined {
+  const current = requestContext.getStore();
+  return current !== undefined && current.ctx === ctx ? current : undefined;
+}
 
 function authorizedContext(caller: string): JwtRequestContext {
   const context = requestContext.getStore();
@@ -39,7 +59,7 @@ function authorizedContext(caller: string): JwtRequestContext {
     }
     throw new JwtUsageError(
       `${caller} was called outside a protected request: use it inside a route guarded by @JwtRequired() (or another guard decorator), ` +
-        'jwtRequired() or after verifyJwtInRequest(ctx)',
+        'jwtRequired(), or after verifyJwtInRequest(ctx) in a request that app.use(jwtContext()) covers (or read ctx.state.jwt)',
     );
   }
   return context;

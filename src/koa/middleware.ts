@@ -7,7 +7,7 @@ import { publishRefused } from '../core/diagnostics';
 import { JwtError } from '../core/errors';
 import { JwtManager } from '../core/manager';
 import type { TokenPayload } from '../core/responses';
-import { JwtRequestContext, requestContext } from './context';
+import { runInRequestScope, scopeOf } from './context';
 import { exposeOnState, Guard, GuardOptions } from './guard';
 import { GUARD_MIDDLEWARES } from '../decorators/routes';
 
@@ -24,6 +24,28 @@ export function jwtRequired(options: GuardOptions = {}): Middleware {
   return middleware;
 }
 
+/**
+ * Gives each request a request context of its own, for the extent of that request, so
+ * the getters (`getJwtIdentity()` and the others) work after `await verifyJwtInRequest(ctx)`
+ * in any handler or middleware behind it, and guarded methods called from such a handler
+ * are checked against that request. Put it first. Routes guarded by `jwtRequired()` or a
+ * guard decorator need nothing: their guard enters the context itself.
+ *
+ * @example
+ * const app = new Koa();
+ * app.use(jwtContext());
+ * app.use(async (ctx) => {
+ *   await verifyJwtInRequest(ctx, { optional: true });
+ *   ctx.body = { hello: getJwtIdentity() ?? 'stranger' };
+ * });
+ */
+export function jwtContext(): Middleware {
+  return function jwtContext(ctx, next) {
+    if (scopeOf(ctx) !== undefined || !JwtManager.instance.config.requestContext) return next();
+    return runInRequestScope(ctx, next);
+  };
+}
+
 /** Guards of `verifyJwtInRequest`, by options object, so a call site reuses its guard. */
 const IMPERATIVE_GUARDS = new WeakMap<GuardOptions, Guard>();
 const DEFAULT_GUARD_OPTIONS: GuardOptions = Object.freeze({});
@@ -32,29 +54,34 @@ const DEFAULT_GUARD_OPTIONS: GuardOptions = Object.freeze({});
  * The imperative check (fje's `verify_jwt_in_request`): resolves with the verified
  * payload, or `undefined` for an optional check with no token; rejects with the typed
  * `JwtError` (nothing is written to the response: answer it yourself, or let it escape:
- * it carries its status). Sets `ctx.state.jwt`, and makes `getJwtIdentity()` and the
- * other getters work for the rest of the request (what runs after the `await`, and
- * downstream middleware).
+ * it carries its status). Sets `ctx.state.jwt`. The getters (`getJwtIdentity()` and the
+ * others) then work for the rest of the request (what runs after the `await`, and
+ * downstream middleware) when the request has a context of its own: behind
+ * `app.use(jwtContext())`, a `jwtRequired()` or a guarded route. Elsewhere they throw a
+ * `JwtUsageError` naming that fix: a context entered here could outlive the request
+ * (Node keeps it on the connection), so none is.
  *
  * @example
- * const payload = await verifyJwtInRequest(ctx, { optional: true });
- * ctx.body = payload ? `hello ${getJwtIdentity()}` : 'hello stranger';
+ * app.use(jwtContext()); // once, first: the getters below need it
+ * router.get('/feed', async (ctx) => {
+ *   const payload = await verifyJwtInRequest(ctx, { optional: true });
+ *   ctx.body = payload ? `hello ${getJwtIdentity()}` : 'hello stranger';
+ * });
  */
 export async function verifyJwtInRequest(ctx: Context, options: GuardOptions = DEFAULT_GUARD_OPTIONS): Promise<TokenPayload | undefined> {
   const manager = JwtManager.instance;
   let guard = IMPERATIVE_GUARDS.get(options);
   if (!guard) IMPERATIVE_GUARDS.set(options, (guard = new Guard(options)));
-  // entered synchronously, before the first await, so the caller's continuation sees it
-  const holder: JwtRequestContext = { token: undefined, payload: undefined, guard: undefined, ctx };
-  if (manager.config.requestContext) requestContext.enterWith(holder);
-  let context: JwtRequestContext;
+  let context;
   try {
     context = await guard.authenticate(ctx, manager);
   } catch (error) {
     if (error instanceof JwtError) publishRefused(error, ctx);
     throw error;
   }
-  Object.assign(holder, context);
+  // only the context run() entered for this very request: one left by anything else could be another request's
+  const scope = scopeOf(ctx);
+  if (scope !== undefined) Object.assign(scope, context);
   exposeOnState(ctx, context);
   return context.payload;
 }
