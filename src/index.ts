@@ -23,8 +23,13 @@ export { jwtAuthorizationChecker, jwtCurrentUserChecker } from './decorators/che
 export {
   getJwtIdentity, getJwtClaims, getJwtHeader, getJwtRequestLocation, getCurrentUser, getUnverifiedJwtHeaders, getJti,
 } from './koa/context';
-export { REFUSED_CHANNEL, STORE_ERROR_CHANNEL } from './core/diagnostics';
-export type { RefusedMessage, StoreErrorMessage } from './core/diagnostics';
+export {
+  REFUSED_CHANNEL, ALLOWED_CHANNEL, STORE_ERROR_CHANNEL, STORE_CALL_CHANNEL, REVOCATION_CHANNEL, REUSE_CHANNEL, JWKS_FETCH_CHANNEL,
+} from './core/diagnostics';
+export type {
+  RefusedMessage, AllowedMessage, StoreErrorMessage, StoreCallMessage, RevocationMessage, RevocationKind, RefreshReuseMessage,
+  JwksFetchMessage,
+} from './core/diagnostics';
 export { setAccessCookies, setRefreshCookies, unsetJwtCookies, unsetAccessCookies, unsetRefreshCookies } from './koa/cookies';
 export type { SetCookiesOptions, UnsetCookiesOptions } from './koa/cookies';
 export type { TokenStore, StoredToken, StoreEntry } from './store/token-store';

@@ -2,6 +2,8 @@
  * The manager singleton: one validated configuration, one key ring, one verifier,
  * the loaders, and the seed's token and revocation API.
  */
+import { publishRevocation } from './diagnostics';
+import { forgetOutages } from './store-health';
 import { JwtConfigurationError, JwtUsageError, setErrorMessageKey, TokenNotFoundError } from './errors';
 import { AccessTokenOptions, issueToken, RefreshTokenOptions } from './issue';
 import { publicJwks } from './keys';
@@ -89,6 +91,7 @@ export class JwtManager implements Partial<Loaders> {
   static reset(): void {
     current = undefined;
     setErrorMessageKey('msg');
+    forgetOutages();
   }
 
   /** @example const token = await manager.createAccessToken('alice', { fresh: true }) */
@@ -144,9 +147,11 @@ export class JwtManager implements Partial<Loaders> {
     // checked before the store is touched: a bare revocation kept for a guessed time could be dropped while its token lives
     const entry = revoked && isBlocklist ? this.revocationEntry(jti, payload, options) : undefined;
     const record = await this.storeCall(what, 'setRevoked', (s) => s.setRevoked(jti, revoked));
-    if (record) return;
-    if (entry === undefined) throw new TokenNotFoundError(jti);
-    await this.storeCall(what, 'add', (s) => s.add(entry));
+    if (!record) {
+      if (entry === undefined) throw new TokenNotFoundError(jti);
+      await this.storeCall(what, 'add', (s) => s.add(entry));
+    }
+    if (revoked) publishRevocation({ kind: 'token', jti });
   }
 
   /** Blocklist mode: a revocation kept until the token's real exp (plus leeway), under its identity. */
@@ -203,6 +208,7 @@ export class JwtManager implements Partial<Loaders> {
     if (missing.length > 0) throw new JwtUsageError(`revokeAllTokens() needs a store with ${missing.join(', ')}; this store lacks them`);
     if (typeof identity !== 'string' || identity === '') throw new JwtUsageError('revokeAllTokens() needs the identity, a non-empty string');
     await this.storeCall('revoke all tokens of the identity', 'revokeAll', (s) => s.revokeAll!(identity, longestLifetime(this.config)));
+    publishRevocation({ kind: 'identity', identity });
   }
 
   /**

@@ -8,6 +8,7 @@
  * A pair minted by a call that loses the race is never handed out.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { publishRefreshReuse, publishRevocation } from './diagnostics';
 import { JwtUsageError, RevokedTokenError } from './errors';
 import { AccessTokenOptions, issueToken, RefreshTokenOptions } from './issue';
 import type { JwtConfig } from './options';
@@ -83,6 +84,11 @@ export async function rotate(config: JwtConfig, loaders: Partial<Loaders>, prese
     } catch (error) {
       throw unavailable(error); // an answer this key cannot open: the signing key changed, or the store was tampered with
     }
+  }
+  if (result.outcome === 'reused') {
+    // the store revoked the family in the same atomic step
+    publishRefreshReuse(presented, family);
+    publishRevocation({ kind: 'family', family });
   }
   throw new RevokedTokenError(presented);
 }

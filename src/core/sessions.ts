@@ -18,7 +18,7 @@
  * `reuseIntervalSeconds`, revokes the family (RFC 9700 §4.14.2). A refresh token without `fam`
  * (made before rotation was turned on) is its own family, named by its jti.
  */
-import { publishStoreError } from './diagnostics';
+import { publishRefreshReuse, publishRevocation, publishStoreError } from './diagnostics';
 import { RevokedTokenError } from './errors';
 import { callStore, unavailable } from './store-call';
 import type { JwtConfig, RevocationConfig } from './options';
@@ -110,10 +110,12 @@ function judgeState(state: TokenState, query: TokenQuery, config: JwtConfig, rev
   if (!revocation.refreshRotation || payload.type !== 'refresh' || usedAt === undefined) return undefined;
   const intervalMs = revocation.reuseIntervalSeconds * 1000;
   if (intervalMs > 0 && Date.now() - usedAt <= intervalMs) return undefined; // an honest retry: the route answers it
+  publishRefreshReuse(payload, query.family!);
   return revokeFamily(config, revocation.store, query.family!).then(() => { throw new RevokedTokenError(payload); });
 }
 
 /** Reuse detected: the whole family goes, kept revoked as long as any of its tokens can live. */
 export async function revokeFamily(config: JwtConfig, store: TokenStore, family: string): Promise<void> {
   await callStore('revokeFamily', () => store.revokeFamily!(family, keepUntil(config)), unavailable);
+  publishRevocation({ kind: 'family', family });
 }

@@ -3,16 +3,12 @@
  * published on `koa-jwt-extended:store-error` (custom stores included) and wrapped in an error
  * whose message says the root cause, with the store's own error kept as `cause`.
  */
-import { publishStoreError } from './diagnostics';
+import { publishStoreCall, publishStoreError, storeCallStart } from './diagnostics';
+import { rootCauseMessage } from './root-cause';
+import { noteStoreSuccess } from './store-health';
 import { StoreUnavailableError, TokenStoreError } from './errors';
 
-/** The message of the innermost `cause` (the root of a chain of wrapped errors). */
-export function rootCauseMessage(error: unknown): string {
-  let current = error;
-  for (let depth = 0; depth < 10 && current instanceof Error && current.cause !== undefined; depth += 1) current = current.cause;
-  if (current instanceof Error) return `${current.name}: ${current.message}`;
-  return String(current);
-}
+export { rootCauseMessage };
 
 /** A `TokenStoreError` for `what`, saying its root cause. @example storeFailure('revoke the token', error) */
 export function storeFailure(what: string, cause: unknown): TokenStoreError {
@@ -26,12 +22,18 @@ export function storeFailure(what: string, cause: unknown): TokenStoreError {
  * @example const record = await callStore('find', () => store.find(jti), (e) => new StoreUnavailableError(e))
  */
 export async function callStore<T>(operation: string, call: () => T | Promise<T>, wrap: (error: unknown) => Error): Promise<T> {
+  const start = storeCallStart();
+  let result: T;
   try {
-    return await call();
+    result = await call();
   } catch (error) {
+    publishStoreCall(operation, start, error);
     publishStoreError(error, operation);
     throw wrap(error);
   }
+  publishStoreCall(operation, start);
+  noteStoreSuccess();
+  return result;
 }
 
 /** A failed store call inside a request: fail closed with a 503 that keeps the cause. */

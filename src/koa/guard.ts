@@ -7,7 +7,7 @@
  */
 import type { Context, Middleware, Next } from 'koa';
 import type { TokenType } from '../core/claims';
-import { publishRefused } from '../core/diagnostics';
+import { publishAllowed, publishRefused } from '../core/diagnostics';
 import { ForbiddenError, JwtError, JwtUsageError, NoAuthorizationError, TokenVerificationError, UserLookupError } from '../core/errors';
 import { JwtManager } from '../core/manager';
 import { TOKEN_LOCATIONS, TokenLocation } from '../core/options';
@@ -204,9 +204,10 @@ function refusedAt(error: unknown, location: TokenLocation): never {
  * The response for a refused request: the loader's (given `ctx`), or the default.
  * Publishes the refusal on `koa-jwt-extended:refused`.
  */
-export function refusal(error: JwtError, manager: JwtManager, ctx?: Context): Promise<LoaderResponse> {
-  publishRefused(error, ctx);
-  return errorResponse(error, manager, manager.config.errorMessageKey, ctx);
+export async function refusal(error: JwtError, manager: JwtManager, ctx?: Context): Promise<LoaderResponse> {
+  const response = await errorResponse(error, manager, manager.config.errorMessageKey, ctx);
+  publishRefused(error, ctx, response.status);
+  return response;
 }
 
 /** RFC 6750 §3: the challenge of a 401 for a token that belongs in the Authorization header. */
@@ -272,6 +273,7 @@ export function exposeOnState(ctx: Context, context: JwtRequestContext): void {
 function proceed(ctx: Context, next: Next, context: JwtRequestContext, manager: JwtManager): Promise<unknown> {
   if (ctx.method === 'OPTIONS' && context.payload === undefined) return answerOptions(ctx);
   exposeOnState(ctx, context);
+  publishAllowed(context.payload, ctx);
   (ctx.state as Record<symbol, unknown>)[ROUTE_PROOF] = (context.guard as Guard).proof;
   return manager.config.requestContext ? requestContext.run(context, next) : next();
 }

@@ -3,7 +3,7 @@
  * middleware and the imperative check. Both are thin shells over one `Guard`.
  */
 import type { Context, Middleware } from 'koa';
-import { publishRefused } from '../core/diagnostics';
+import { publishAllowed, publishRefused } from '../core/diagnostics';
 import { JwtError } from '../core/errors';
 import { JwtManager } from '../core/manager';
 import type { TokenPayload } from '../core/responses';
@@ -76,12 +76,13 @@ export async function verifyJwtInRequest(ctx: Context, options: GuardOptions = D
   try {
     context = await guard.authenticate(ctx, manager);
   } catch (error) {
-    if (error instanceof JwtError) publishRefused(error, ctx);
+    if (error instanceof JwtError) publishRefused(error, ctx, error.status);
     throw error;
   }
   // only the context run() entered for this very request: one left by anything else could be another request's
   const scope = scopeOf(ctx);
   if (scope !== undefined) Object.assign(scope, context);
   exposeOnState(ctx, context);
+  publishAllowed(context.payload, ctx);
   return context.payload;
 }

@@ -1,0 +1,67 @@
+/**
+ * A store outage made visible without setup: when a store call fails and nobody subscribes
+ * to `koa-jwt-extended:store-error`, one `process.emitWarning` (code `KJE_STORE_UNAVAILABLE`)
+ * says the outage began, and one says it ended at the next store call that succeeds: two
+ * lines per outage, never one per request. Key sets that fail and recover are reported the
+ * same way (`KJE_KEY_SET_UNAVAILABLE`), once per set.
+ */
+import { rootCauseMessage as rootCause } from './root-cause';
+
+export const STORE_WARNING_CODE = 'KJE_STORE_UNAVAILABLE';
+export const KEY_SET_WARNING_CODE = 'KJE_KEY_SET_UNAVAILABLE';
+
+interface Outage {
+  since: number;
+  /** Whether its start was written (so the end is written only for an outage the log saw begin). */
+  warned: boolean;
+}
+
+let storeOutage: Outage | undefined;
+const keySetOutages = new Map<string, Outage>();
+
+/** A URI without its query and fragment (they may hold credentials). */
+function shown(uri: string): string {
+  return uri.replace(/[?#].*$/s, '');
+}
+
+function warn(message: string, code: string): void {
+  process.emitWarning(message, { type: 'KoaJwtExtendedWarning', code });
+}
+
+/** A store call failed: the start of an outage, unless one is already on. */
+export function noteStoreFailure(error: unknown, operation: string, observed: boolean): void {
+  if (storeOutage !== undefined) return;
+  storeOutage = { since: Date.now(), warned: !observed };
+  if (!observed) {
+    warn(`The revocation store is unavailable (${operation}: ${rootCause(error)}); requests that need it answer 503 until it recovers`, STORE_WARNING_CODE);
+  }
+}
+
+/** A store call succeeded: the end of the outage, if one is on. One comparison otherwise. */
+export function noteStoreSuccess(): void {
+  if (storeOutage === undefined) return;
+  const { since, warned } = storeOutage;
+  storeOutage = undefined;
+  if (warned) warn(`The revocation store is available again after ${((Date.now() - since) / 1000).toFixed(1)} s`, STORE_WARNING_CODE);
+}
+
+/** A key set fetch failed: the start of that set's outage, unless one is on. */
+export function noteKeySetFailure(uri: string, error: unknown): void {
+  if (keySetOutages.has(uri)) return;
+  keySetOutages.set(uri, { since: Date.now(), warned: true });
+  warn(`The key set ${shown(uri)} is unavailable (${rootCause(error)}); tokens that need it answer 503 until it recovers`, KEY_SET_WARNING_CODE);
+}
+
+/** A key set fetch succeeded: the end of that set's outage, if one is on. */
+export function noteKeySetSuccess(uri: string): void {
+  const outage = keySetOutages.get(uri);
+  if (outage === undefined) return;
+  keySetOutages.delete(uri);
+  warn(`The key set ${shown(uri)} is available again after ${((Date.now() - outage.since) / 1000).toFixed(1)} s`, KEY_SET_WARNING_CODE);
+}
+
+/** Forgets every outage in progress (`JwtManager.reset()`: the next configuration starts with none). */
+export function forgetOutages(): void {
+  storeOutage = undefined;
+  keySetOutages.clear();
+}
