@@ -109,6 +109,10 @@ describe('package: npm pack, installed into a fresh app', function () {
     assert.match(output, /3 passing/);
   });
 
+  it('ships the MIT LICENSE in the package', () => {
+    assert.match(readFileSync(join(app, 'node_modules', 'koa-jwt-extended', 'LICENSE'), 'utf8'), /^MIT License\n/);
+  });
+
   it('the installed CLI runs: npx koa-jwt-extended secret', () => {
     assert.match(run('npx', ['koa-jwt-extended', 'secret'], app), /^[A-Za-z0-9_-]{86}\n$/);
   });

@@ -1,6 +1,6 @@
 /**
  * The public types under a user's strict tsconfig: spec/types/app.ts (with its
- * `@ts-expect-error` wrong uses) and the README's example files must compile with
+ * `@ts-expect-error` wrong uses) and the named example files of the README and docs/ must compile with
  * zero diagnostics. `koa-jwt-extended` resolves to src/ here; the pack spec does
  * the same against the published .d.ts.
  */
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
-import { readmeExamples } from '../support/readme';
+import { docExamples } from '../support/readme';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -38,7 +38,7 @@ describe('types: a strict-mode app against the public API', function () {
 
   before(() => {
     mkdirSync(dir, { recursive: true });
-    for (const [name, text] of Object.entries({ ...readmeExamples(), 'wrong.ts': "import { createAccessToken } from 'koa-jwt-extended';\nvoid createAccessToken(true);\n" })) {
+    for (const [name, text] of Object.entries({ ...docExamples(), 'wrong.ts': "import { createAccessToken } from 'koa-jwt-extended';\nvoid createAccessToken(true);\n" })) {
       files[name] = join(dir, name);
       writeFileSync(files[name], text);
     }
@@ -49,9 +49,10 @@ describe('types: a strict-mode app against the public API', function () {
     assert.deepEqual(diagnostics([join(__dirname, 'app.ts')]), []);
   });
 
-  it("the README's quickstart and testing example compile", () => {
-    assert.deepEqual(Object.keys(files).sort(), ['app.ts', 'profile.controller.ts', 'profile.spec.ts', 'wrong.ts']);
-    assert.deepEqual(diagnostics([files['app.ts'], files['profile.controller.ts'], files['profile.spec.ts']]), []);
+  it("the README's quickstart and the guides' named examples compile", () => {
+    const examples = Object.keys(files).filter((name) => name !== 'wrong.ts').sort();
+    assert.deepEqual(examples, ['app.ts', 'observability.ts', 'plain-koa.ts', 'profile.controller.ts', 'profile.spec.ts']);
+    assert.deepEqual(diagnostics(examples.map((name) => files[name])), []);
   });
 
   it('a wrong use without its directive is reported (the check can fail)', () => {
