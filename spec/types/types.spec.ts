@@ -17,7 +17,9 @@ const USER_OPTIONS: ts.CompilerOptions = {
   strict: true, experimentalDecorators: true, emitDecoratorMetadata: true, target: ts.ScriptTarget.ES2022,
   module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16, esModuleInterop: true,
   skipLibCheck: true, noEmit: true, types: ['node', 'mocha'],
-  paths: { 'koa-jwt-extended': [join(ROOT, 'src/index.ts')], 'koa-jwt-extended/testing': [join(ROOT, 'src/testing/index.ts')] },
+  paths: { 'koa-jwt-extended': [join(ROOT, 'src/index.ts')], 'koa-jwt-extended/testing': [join(ROOT, 'src/testing/index.ts')],
+    'koa-jwt-extended/opentelemetry': [join(ROOT, 'src/opentelemetry/index.ts')],
+  },
 };
 
 let previous: ts.Program | undefined;
@@ -51,7 +53,7 @@ describe('types: a strict-mode app against the public API', function () {
 
   it("the README's quickstart and the guides' named examples compile", () => {
     const examples = Object.keys(files).filter((name) => name !== 'wrong.ts').sort();
-    assert.deepEqual(examples, ['app.ts', 'observability.ts', 'plain-koa.ts', 'profile.controller.ts', 'profile.spec.ts']);
+    assert.deepEqual(examples, ['app.ts', 'observability.ts', 'plain-koa.ts', 'profile.controller.ts', 'profile.spec.ts', 'telemetry.ts']);
     assert.deepEqual(diagnostics(examples.map((name) => files[name])), []);
   });
 
