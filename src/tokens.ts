@@ -5,7 +5,8 @@ import type { AccessTokenOptions, RefreshTokenOptions } from './core/issue';
 import { JwtUsageError } from './core/errors';
 import { JwtManager, type RevocationTarget, type RevokeTokenOptions } from './core/manager';
 import type { TokenPayload } from './core/responses';
-import type { RotateOptions, TokenPair } from './core/rotation';
+import { rotate, type RotateOptions, type TokenPair } from './core/rotation';
+import { refuseUsedRefreshToken } from './core/sessions';
 import { requestContext } from './koa/context';
 import type { JwtPayload } from './core/payload';
 import type { StoredToken } from './store/token-store';
@@ -16,13 +17,30 @@ import type { StoredToken } from './store/token-store';
  *
  * @example const accessToken = await createAccessToken(username, { fresh: true })
  */
-export function createAccessToken(identity: string | number | object, options?: AccessTokenOptions): Promise<string> {
+export async function createAccessToken(identity: string | number | object, options?: AccessTokenOptions): Promise<string> {
+  await refuseMintingWithUsedToken();
   return JwtManager.instance.createAccessToken(identity, options);
 }
 
 /** @example const refreshToken = await createRefreshToken(username) */
-export function createRefreshToken(identity: string | number | object, options?: RefreshTokenOptions): Promise<string> {
+export async function createRefreshToken(identity: string | number | object, options?: RefreshTokenOptions): Promise<string> {
+  await refuseMintingWithUsedToken();
   return JwtManager.instance.createRefreshToken(identity, options);
+}
+
+/** Requests whose refresh token this request rotated itself: minting after that is the route's business. */
+const rotatedIn = new WeakSet<object>();
+
+/**
+ * In a refresh route, a refresh token already rotated (a retry inside the reuse interval passes
+ * the guard) yields only the pair `rotateRefreshToken()` handed out: minting anything else with
+ * it is reuse (the family is revoked, `401 Token has been revoked`).
+ */
+async function refuseMintingWithUsedToken(): Promise<void> {
+  const context = requestContext.getStore();
+  if (context?.guard === undefined || context.payload?.type !== 'refresh' || rotatedIn.has(context)) return;
+  const config = JwtManager.instance.config;
+  if (config.revocation?.refreshRotation) await refuseUsedRefreshToken(config, context.payload);
 }
 
 /**
@@ -85,11 +103,14 @@ export interface RotateRefreshTokenOptions extends RotateOptions {
 export async function rotateRefreshToken(options: RotateRefreshTokenOptions = {}): Promise<TokenPair> {
   const manager = JwtManager.instance;
   const { token, payload, ...rotateOptions } = options;
-  const presented = payload ?? (token !== undefined ? await manager.decodeToken(token) : requestContext.getStore()?.payload);
+  const context = requestContext.getStore();
+  const presented = payload ?? (token !== undefined ? await manager.decodeToken(token) : context?.payload);
   if (presented === undefined) {
     throw new JwtUsageError('rotateRefreshToken() found no refresh token: call it inside a @RefreshRequired() route, or pass { token } or { payload }');
   }
-  return manager.rotateRefreshToken(presented as TokenPayload, rotateOptions);
+  const pair = await rotate(manager.config, manager, presented as TokenPayload, rotateOptions);
+  if (context !== undefined) rotatedIn.add(context);
+  return pair;
 }
 
 /** @example const { token, revoked } = await getStoredToken(jti) */

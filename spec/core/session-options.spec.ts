@@ -27,6 +27,23 @@ describe('core: session options and usage', () => {
     ]);
   });
 
+  it('reuseIntervalSeconds defaults to 10, maxSessionLifetime to no bound', () => {
+    const { revocation } = JwtManager.configure({ secret: SECRET, revocation: { store: new MemoryTokenStore() } }).config;
+    assert.equal(revocation!.reuseIntervalSeconds, 10);
+    assert.equal(revocation!.maxSessionLifetime, undefined);
+  });
+
+  it('maxSessionLifetime takes a duration, and refuses a bad one at configure()', () => {
+    const { revocation } = JwtManager.configure({ secret: SECRET, revocation: { store: new MemoryTokenStore(), maxSessionLifetime: '90d' } }).config;
+    assert.equal(revocation!.maxSessionLifetime, 90 * 24 * 3600);
+    assert.deepEqual(problemsOf({ store: new MemoryTokenStore(), maxSessionLifetime: '90' }), [
+      "revocation.maxSessionLifetime must be seconds or a string with a unit like '15m' or '30d', got '90' (a unitless string is ambiguous: use a number of seconds or add a unit)",
+    ]);
+    assert.deepEqual(problemsOf({ store: new MemoryTokenStore(), maxSessionLifetime: 0 }), [
+      'revocation.maxSessionLifetime must be a positive duration (leave it unset for no bound)',
+    ]);
+  });
+
   it('refreshRotation on a 0.1 custom store names the methods it lacks', () => {
     assert.deepEqual(problemsOf({ store: new CountingStore(), refreshRotation: true }), [
       'revocation.refreshRotation needs a store with inspect, useRefreshToken, revokeFamily (this store lacks them; MemoryTokenStore, RedisTokenStore and TieredTokenStore have them)',

@@ -24,6 +24,13 @@ class SessionController {
     return rotateRefreshToken();
   }
 
+  /** A refresh route that does not rotate: mints a new access token from the refresh token. */
+  @Post('/mint')
+  @RefreshRequired()
+  async mint(@Identity() who: string) {
+    return { accessToken: await createAccessToken(who) };
+  }
+
   /** For `requestContext: false`: the payload comes from @Claims(). */
   @Post('/refresh-explicit')
   @RefreshRequired()
@@ -60,12 +67,36 @@ describe('koa: sessions over HTTP', () => {
       expectResponse(await me(res.body.accessToken), 200, { who: 'alice' });
     });
 
-    it('refuses the spent refresh token at the guard: 401, and the family access token with it', async () => {
-      start({ refreshRotation: true });
+    it('refuses the spent refresh token at the guard (interval 0): 401, and the family access token with it', async () => {
+      start({ refreshRotation: true, reuseIntervalSeconds: 0 });
       const spent = await createRefreshToken('alice');
       const { accessToken } = (await post('/refresh', spent)).body;
       expectResponse(await post('/refresh', spent), 401, REVOKED);
       expectResponse(await me(accessToken), 401, REVOKED);
+    });
+
+    it('two tabs refreshing at once (default interval) both get the same pair, which works afterwards', async () => {
+      start({ refreshRotation: true });
+      const token = await createRefreshToken('alice');
+      const [a, b] = await Promise.all([post('/refresh', token), post('/refresh', token)]);
+      expectResponse(b, 200, a.body);
+      expectResponse(await me(a.body.accessToken), 200, { who: 'alice' });
+      assert.equal((await post('/refresh', a.body.refreshToken)).status, 200);
+    });
+
+    it('inside the interval a used refresh token yields only its pair: a route minting with it refuses it as reuse', async () => {
+      start({ refreshRotation: true });
+      const token = await createRefreshToken('alice');
+      const pair = (await post('/refresh', token)).body;
+      expectResponse(await post('/mint', token), 401, REVOKED);
+      expectResponse(await post('/refresh', pair.refreshToken), 401, REVOKED); // the family is gone
+    });
+
+    it('a route minting with an unused refresh token still works (the refused case above is reuse only)', async () => {
+      start({ refreshRotation: true });
+      const res = await post('/mint', await createRefreshToken('alice'));
+      assert.equal(res.status, 200);
+      expectResponse(await me(res.body.accessToken), 200, { who: 'alice' });
     });
 
     it('answers a retry inside reuseIntervalSeconds with the same pair', async () => {
@@ -77,7 +108,7 @@ describe('koa: sessions over HTTP', () => {
     });
 
     it('works with requestContext: false when the route passes the payload', async () => {
-      start({ refreshRotation: true }, { requestContext: false });
+      start({ refreshRotation: true, reuseIntervalSeconds: 0 }, { requestContext: false });
       const token = await createRefreshToken('alice');
       assert.equal((await post('/refresh-explicit', token)).status, 200);
       expectResponse(await post('/refresh-explicit', token), 401, REVOKED);

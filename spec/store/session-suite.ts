@@ -18,6 +18,7 @@ import request from 'supertest';
 import { MemoryTokenStore } from '../../src';
 import { listenTestApp } from '../support/app';
 import { expectResponse } from '../support/assert-response';
+import { useMovableClock } from '../support/clock';
 import { SECRET } from '../support/server';
 import { type RedisEnv, useRedisEnv } from './redis-env';
 import { eventually } from './redis-suite';
@@ -229,7 +230,8 @@ export function defineSessionSuite(stores: SessionStores): void {
       assert.equal(await check(refreshToken, REFRESH), 'ok');
     });
 
-    it('refuses a rotated refresh token presented again, and revokes its whole family', async () => {
+    it('refuses a rotated refresh token presented again (interval 0), and revokes its whole family', async () => {
+      await configure({ refreshRotation: true, reuseIntervalSeconds: 0 });
       const first = await createRefreshToken('alice');
       const second = await rotate(first);
       const newest = await rotate(second.refreshToken);
@@ -240,15 +242,25 @@ export function defineSessionSuite(stores: SessionStores): void {
       assert.equal(await check(unrelated, REFRESH), 'ok');
     });
 
-    it('of 5 concurrent rotations with one token, exactly one succeeds', async () => {
+    it('of 5 concurrent rotations with one token (interval 0), exactly one succeeds', async () => {
+      await configure({ refreshRotation: true, reuseIntervalSeconds: 0 });
       const first = await createRefreshToken('alice');
       const results = await Promise.allSettled(Array.from({ length: 5 }, () => rotate(first)));
       assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
       for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof RevokedTokenError, String(r.reason));
     });
 
-    it('answers a retry inside reuseIntervalSeconds with the same pair, and the guard lets it through', async () => {
-      await configure({ refreshRotation: true, reuseIntervalSeconds: 10 });
+    it('the default interval is 10 s: 20 concurrent rotations with one token all get one pair, and it works afterwards', async () => {
+      assert.equal(JwtManager.instance.config.revocation!.reuseIntervalSeconds, 10);
+      const first = await createRefreshToken('alice');
+      const pairs = await Promise.all(Array.from({ length: 20 }, () => rotate(first)));
+      for (const pair of pairs) assert.deepEqual(pair, pairs[0]);
+      assert.equal(await check(pairs[0].accessToken), 'ok');
+      const next = await rotate(pairs[0].refreshToken);
+      assert.equal(await check(next.refreshToken, REFRESH), 'ok');
+    });
+
+    it('answers a retry inside the interval with the same two token strings, and the guard lets it through', async () => {
       const first = await createRefreshToken('alice');
       const answer = await rotate(first);
       assert.equal(await check(first, REFRESH), 'ok');
@@ -256,8 +268,22 @@ export function defineSessionSuite(stores: SessionStores): void {
       assert.equal(await check(answer.refreshToken, REFRESH), 'ok');
     });
 
+    it('after the interval the used token is reuse: refused, the family revoked', async () => {
+      const clock = useMovableClock();
+      try {
+        const first = await createRefreshToken('alice');
+        const answer = await rotate(first);
+        clock.advance(10_500);
+        assert.equal(await check(answer.refreshToken, REFRESH), 'ok');
+        await assert.rejects(rotate(first), RevokedTokenError);
+        assert.equal(await check(answer.refreshToken, REFRESH), REVOKED);
+        assert.equal(await check(answer.accessToken), REVOKED);
+      } finally {
+        clock.restore();
+      }
+    });
+
     it('once the family has moved on, a second use of an older token is reuse even inside the interval', async () => {
-      await configure({ refreshRotation: true, reuseIntervalSeconds: 10 });
       const first = await createRefreshToken('alice');
       const second = await rotate(first);
       const third = await rotate(second.refreshToken);
@@ -265,14 +291,56 @@ export function defineSessionSuite(stores: SessionStores): void {
       assert.equal(await check(third.refreshToken, REFRESH), REVOKED);
     });
 
+    it('a losing candidate pair is never recorded (allowlist): only the pair handed out is stored', async () => {
+      const first = await createRefreshToken('alice');
+      await Promise.all(Array.from({ length: 10 }, () => rotate(first)));
+      const stored = await store.findByIdentity('alice');
+      assert.equal(stored.length, 3); // the first refresh token and the one pair
+    });
+
     it('treats a second use as reuse when reuseIntervalSeconds is 0', async () => {
+      await configure({ refreshRotation: true, reuseIntervalSeconds: 0 });
       const first = await createRefreshToken('alice');
       const answer = await rotate(first);
       await assert.rejects(rotate(first), RevokedTokenError);
       assert.equal(await check(answer.refreshToken, REFRESH), REVOKED);
     });
 
+    describe('maxSessionLifetime', () => {
+      it('caps the first refresh token and every rotated one at the first iat + the bound', async () => {
+        await configure({ refreshRotation: true, maxSessionLifetime: '1h' });
+        const clock = useMovableClock();
+        try {
+          const first = await createRefreshToken('alice');
+          const start = payloadOf(first).iat as number;
+          assert.equal(payloadOf(first).exp, start + 3600);
+          let token = first;
+          for (let i = 0; i < 3; i += 1) {
+            clock.advance(900_000);
+            const pair = await rotate(token);
+            assert.ok((payloadOf(pair.refreshToken).exp as number) <= start + 3600);
+            assert.ok((payloadOf(pair.accessToken).exp as number) <= start + 3600);
+            token = pair.refreshToken;
+          }
+          assert.equal(await check(token, REFRESH), 'ok');
+          clock.advance(900_000); // the session's end: no rotation extends it
+          assert.equal(await check(token, REFRESH), '401 Token has expired');
+          await assert.rejects(rotate(token), { status: 401, message: 'Token has expired' });
+        } finally {
+          clock.restore();
+        }
+      });
+
+      it('unset: rotation extends the session by the refresh lifetime each time', async () => {
+        await configure({ refreshRotation: true });
+        const first = await createRefreshToken('alice');
+        const pair = await rotate(first);
+        assert.equal(payloadOf(pair.refreshToken).exp, (payloadOf(pair.refreshToken).iat as number) + 30 * 24 * 3600);
+      });
+    });
+
     if (stores.second) it('carries family revocation to another instance within the propagation bound', async () => {
+      await configure({ refreshRotation: true, reuseIntervalSeconds: 0 });
       const first = await createRefreshToken('alice');
       const { refreshToken } = await rotate(first);
       const other = await otherInstance();
@@ -318,9 +386,113 @@ export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<R
       const pair = await JwtManager.instance.rotateRefreshToken(payloadOf(first));
       const key = store.keys.family(payloadOf(first).fam as string);
       near(await redis.env.admin.ttl(key), days(30));
-      const stored = JSON.stringify(await redis.env.admin.hgetall(key));
+      const answerKey = store.keys.familyAnswer(payloadOf(first).fam as string);
+      const answerTtl = await redis.env.admin.pttl(answerKey);
+      assert.ok(answerTtl > 0 && answerTtl <= 10_000, `the answer is kept the interval only (PTTL ${answerTtl})`);
+      const stored = JSON.stringify([await redis.env.admin.hgetall(key), await redis.env.admin.get(answerKey)]);
       const pieces = [...pair.accessToken.split('.'), ...pair.refreshToken.split('.')]; // header, payload, signature of each
       assert.deepEqual(pieces.filter((piece) => stored.includes(piece)), []);
+    });
+
+    it("a family's stored state does not grow with its rotations (1 vs 1000): same keys, same bytes", async () => {
+      JwtManager.configure({ secret: SECRET, revocation: { store, mode: 'blocklist', refreshRotation: true } });
+      const footprint = async () => {
+        const nodes = redis.env.admin instanceof Cluster ? redis.env.admin.nodes('master') : [redis.env.admin];
+        const keys = (await Promise.all(nodes.map((node) => node.keys(`${redis.prefix}*`)))).flat().sort();
+        const bytes = await Promise.all(keys.map(async (key) => Number(await redis.env.admin.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'))));
+        return { keys: keys.map((key) => key.slice(redis.prefix.length, redis.prefix.length + 2)), bytes: bytes.reduce((a, b) => a + b, 0) };
+      };
+      let token = await createRefreshToken('alice');
+      token = (await JwtManager.instance.rotateRefreshToken(payloadOf(token))).refreshToken;
+      const afterOne = await footprint();
+      for (let i = 1; i < 1000; i += 1) token = (await JwtManager.instance.rotateRefreshToken(payloadOf(token))).refreshToken;
+      const afterThousand = await footprint();
+      if (redis.env.kind === 'standalone') console.log(`      stored after 1 rotation: ${JSON.stringify(afterOne)}; after 1000: ${JSON.stringify(afterThousand)}`);
+      assert.deepEqual(afterThousand.keys, afterOne.keys);
+      assert.ok(afterThousand.bytes <= afterOne.bytes + 16, `${afterOne.bytes} -> ${afterThousand.bytes} bytes`);
+    });
+  });
+
+  for (const kind of ['RedisTokenStore', 'TieredTokenStore'] as const) describe(`${kind}: data that does not parse exactly is a store error (503)`, () => {
+    const UNAVAILABLE = '503 Token revocation store unavailable';
+    let store: RedisTokenStore | TieredTokenStore;
+    beforeEach(async () => {
+      store = kind === 'RedisTokenStore' ? redis.track(new RedisTokenStore(options())) : redis.track(new TieredTokenStore(options()));
+      if (store instanceof TieredTokenStore) await eventually(async () => assert.equal((store as TieredTokenStore).isLinkUp, true));
+    });
+    const keys = () => (store instanceof TieredTokenStore ? store.redisStore.keys : store.keys);
+    const configureMode = (mode: 'allowlist' | 'blocklist', refreshRotation = false) =>
+      JwtManager.configure({ secret: SECRET, revocation: { store, checks: 'all', mode, refreshRotation } });
+    const check = (token: string, requirement = ACCESS) => outcome(JwtManager.instance.verifier, token, requirement);
+
+    const RECORDS: Array<[string, (token: TokenPayload) => string]> = [
+      ['revoked "true"', (token) => JSON.stringify({ revoked: 'true', token })],
+      ['revoked "false"', (token) => JSON.stringify({ revoked: 'false', token })],
+      ['revoked 1', (token) => JSON.stringify({ revoked: 1, token })],
+      ['revoked 0', (token) => JSON.stringify({ revoked: 0, token })],
+      ['revoked null', (token) => JSON.stringify({ revoked: null, token })],
+      ['no revoked', (token) => JSON.stringify({ token })],
+      ['no token', () => JSON.stringify({ revoked: false })],
+      ['token a string', () => JSON.stringify({ revoked: false, token: 'x' })],
+      ['token an array', () => JSON.stringify({ revoked: false, token: [] })],
+      ['an extra field', (token) => JSON.stringify({ revoked: false, token, extra: 1 })],
+      ['an array', () => '[false]'],
+      ['not JSON', () => '{"revoked":false,'],
+      ['empty', () => ''],
+    ];
+    for (const mode of ['allowlist', 'blocklist'] as const) {
+      for (const [name, value] of RECORDS) it(`${mode}: a token record with ${name}`, async () => {
+        configureMode(mode);
+        const token = await createAccessToken('alice');
+        await redis.env.admin.set(keys().token(payloadOf(token).jti as string), value(payloadOf(token)));
+        assert.equal(await check(token), UNAVAILABLE);
+      });
+
+      it(`${mode}: a token record of the wrong Redis type (a hash)`, async () => {
+        configureMode(mode);
+        const token = await createAccessToken('alice');
+        const key = keys().token(payloadOf(token).jti as string);
+        await redis.env.admin.del(key);
+        await redis.env.admin.hset(key, 'revoked', 'true');
+        assert.equal(await check(token), UNAVAILABLE);
+      });
+
+      for (const cutoff of ['abc', '', '1.5', '-1', '1e400', 'Infinity', '99999999999999999999', ' 12']) {
+        it(`${mode}: a cut-off of ${JSON.stringify(cutoff)}, for the check, for revokeAllTokens and for a new token`, async () => {
+          configureMode(mode);
+          const token = await createAccessToken('alice');
+          await redis.env.admin.set(keys().cutoff('alice'), cutoff);
+          assert.equal(await check(token), UNAVAILABLE);
+          await assert.rejects(revokeAllTokens('alice'), { status: 503 });
+          if (store instanceof RedisTokenStore) await assert.rejects(createAccessToken('alice'), { status: 503 });
+        });
+      }
+
+      const FAMILIES: Array<[string, Record<string, string>]> = [
+        ['revoked "true"', { revoked: 'true' }],
+        ['revoked "0"', { revoked: '0' }],
+        ['cur without par and at', { cur: 'x' }],
+        ['par and at without cur', { par: 'x', at: '1' }],
+        ['at not a number', { cur: 'x', par: 'y', at: 'soon' }],
+        ['an empty cur', { cur: '', par: 'y', at: '1' }],
+      ];
+      for (const [name, fields] of FAMILIES) it(`${mode}: a family with ${name}, for the check and for a rotation`, async () => {
+        configureMode(mode, true);
+        const token = await createRefreshToken('alice');
+        await redis.env.admin.hset(keys().family(payloadOf(token).fam as string), fields);
+        assert.equal(await check(token, REFRESH), UNAVAILABLE);
+        await assert.rejects(JwtManager.instance.rotateRefreshToken(payloadOf(token)), { status: 503 });
+      });
+    }
+
+    it('revoking a malformed record is a store error too, and leaves it as it was', async () => {
+      configureMode('allowlist');
+      const token = await createAccessToken('alice');
+      const key = keys().token(payloadOf(token).jti as string);
+      const bad = JSON.stringify({ revoked: 'false', token: payloadOf(token) });
+      await redis.env.admin.set(key, bad);
+      await assert.rejects(revokeToken(token), { status: 503 });
+      assert.equal(await redis.env.admin.get(key), bad);
     });
   });
 

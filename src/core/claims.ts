@@ -6,13 +6,13 @@
 import { ExpiredTokenError, InvalidTokenError } from './errors';
 import type { JwtConfig } from './options';
 import type { TokenPayload } from './responses';
-import { CUTOFF_CLAIM, FAMILY_CLAIM } from './sessions';
+import { CUTOFF_CLAIM, FAMILY_CLAIM, SESSION_START_CLAIM } from './sessions';
 
 export type TokenType = 'access' | 'refresh';
 
 /** Claims the library writes itself: a custom claim may not overwrite them. */
 export function reservedClaims(config: JwtConfig): ReadonlySet<string> {
-  const sessions = config.revocation ? [FAMILY_CLAIM, CUTOFF_CLAIM] : []; // issue 13
+  const sessions = config.revocation ? [FAMILY_CLAIM, CUTOFF_CLAIM, SESSION_START_CLAIM] : []; // issue 13
   return new Set([config.identityClaim, 'sub', 'type', 'fresh', 'jti', 'iat', 'nbf', 'exp', 'aud', 'iss', 'csrf', '__proto__', ...sessions]);
 }
 

@@ -14,7 +14,7 @@ import { JwtUsageError } from './errors';
 import { isPlainObject } from './jws';
 import type { JwtConfig } from './options';
 import type { Loaders, TokenPayload } from './responses';
-import { CUTOFF_CLAIM, FAMILY_CLAIM, isCheckedType } from './sessions';
+import { cappedExpiry, CUTOFF_CLAIM, FAMILY_CLAIM, isCheckedType, SESSION_START_CLAIM } from './sessions';
 import { callStore, storeFailure } from './store-call';
 
 export interface AccessTokenOptions {
@@ -102,7 +102,7 @@ async function resolveIdentity(identity: unknown, loaders: Partial<Loaders>, ver
 /**
  * Creates, signs and (when checked) stores a token.
  *
- * `family` (internal, from `rotateRefreshToken`) puts the token in an existing refresh-token family.
+ * `session` (internal, from `rotateRefreshToken`) puts the token in an existing refresh-token family.
  *
  * @example await issueToken(config, loaders, 'access', 'alice', { fresh: true })
  */
@@ -112,8 +112,35 @@ export async function issueToken(
   type: TokenType,
   identityOrUser: unknown,
   options: AccessTokenOptions = {},
-  family?: string,
+  session?: InheritedSession,
 ): Promise<string> {
+  const { token, payload, identity } = await signToken(config, loaders, type, identityOrUser, options, session);
+  await recordToken(config, type, identity, payload);
+  return token;
+}
+
+/** What a rotated token inherits from the token it replaces (see sessions.ts). */
+export interface InheritedSession {
+  family: string;
+  /** The presented token's cut-off generation: it passed the check, so it is the current one (no store read). */
+  generation: number | undefined;
+  /** Unix seconds: when the family's first refresh token was issued (`maxSessionLifetime` counts from it). */
+  startedAt: number;
+}
+
+/**
+ * Creates and signs a token without recording it (rotation records only the pair it hands out).
+ *
+ * @example const { token, payload } = await signToken(config, loaders, 'refresh', 'alice', {}, inherited)
+ */
+export async function signToken(
+  config: JwtConfig,
+  loaders: Partial<Loaders>,
+  type: TokenType,
+  identityOrUser: unknown,
+  options: AccessTokenOptions = {},
+  session?: InheritedSession,
+): Promise<{ token: string; payload: TokenPayload; identity: string }> {
   const signing = config.keys.signing;
   if (!signing.key) throw new JwtUsageError(config.jwks || config.decodeKeyLoader
     ? 'this configuration verifies tokens with jwksUri or decodeKeyLoader and has no key to create them (give privateKey or secret)'
@@ -131,36 +158,38 @@ export async function issueToken(
   if (type === 'access') payload.fresh = freshClaim(options.fresh, now);
   Object.assign(payload, { jti: randomUUID(), iat: now });
   if (config.encodeNbf) payload.nbf = now;
-  if (seconds !== false) payload.exp = now + seconds;
+  const exp = cappedExpiry(config, type, seconds === false ? undefined : now + seconds, now, session);
+  if (exp !== undefined) payload.exp = exp;
   if (config.audienceClaim !== undefined) payload.aud = config.audienceClaim;
   if (config.issuerClaim !== undefined) payload.iss = config.issuerClaim;
   if (needsCsrfClaim(config, options.csrf)) payload.csrf = randomUUID();
-  Object.assign(payload, claims, await sessionClaims(config, type, String(identity), family));
+  Object.assign(payload, claims, await sessionClaims(config, type, String(identity), now, session));
   const signOptions: jwt.SignOptions = { algorithm: signing.algorithm }; // keeps our own iat
   if (signing.kid !== undefined) signOptions.keyid = signing.kid;
   if (Object.keys(headers).length > 0) signOptions.header = { ...headers, alg: signing.algorithm } as jwt.JwtHeader;
-  const token = jwt.sign(payload, signing.key, signOptions);
-  await recordToken(config, type, String(identity), payload);
-  return token;
+  return { token: jwt.sign(payload, signing.key, signOptions), payload, identity: String(identity) };
 }
 
-/** `gen` for a checked token (when the store keeps cut-offs) and `fam` under refresh rotation. */
-async function sessionClaims(config: JwtConfig, type: TokenType, identity: string, family: string | undefined): Promise<Record<string, unknown>> {
+/** `gen` for a checked token (when the store keeps cut-offs); `fam` and `fst` under refresh rotation. */
+async function sessionClaims(
+  config: JwtConfig, type: TokenType, identity: string, now: number, session: InheritedSession | undefined,
+): Promise<Record<string, unknown>> {
   const revocation = config.revocation;
   if (!revocation) return {};
   const claims: Record<string, unknown> = {};
   const store = revocation.store;
   if (isCheckedType(revocation, type) && typeof store.cutoff === 'function') {
     const failed = (error: unknown) => storeFailure('The cut-off of the identity could not be read from the revocation store; the token was not issued', error);
-    claims[CUTOFF_CLAIM] = await callStore('cutoff', () => store.cutoff!(identity), failed);
+    claims[CUTOFF_CLAIM] = session?.generation ?? await callStore('cutoff', () => store.cutoff!(identity), failed);
   }
-  if (family !== undefined) claims[FAMILY_CLAIM] = family;
+  if (session !== undefined) claims[FAMILY_CLAIM] = session.family;
   else if (revocation.refreshRotation && type === 'refresh') claims[FAMILY_CLAIM] = randomUUID();
+  if (revocation.refreshRotation && type === 'refresh') claims[SESSION_START_CLAIM] = session?.startedAt ?? now;
   return claims;
 }
 
 /** Allowlist mode: the record of a checked token, written before the token is handed out. */
-async function recordToken(config: JwtConfig, type: TokenType, identity: string, payload: TokenPayload): Promise<void> {
+export async function recordToken(config: JwtConfig, type: TokenType, identity: string, payload: TokenPayload): Promise<void> {
   const revocation = config.revocation;
   if (!isCheckedType(revocation, type) || revocation.mode !== 'allowlist') return;
   const exp = payload.exp as number | undefined;

@@ -33,8 +33,17 @@ export interface RevocationOptions {
   mode?: RevocationMode;
   /** Refresh tokens are used once: `rotateRefreshToken()` in `@RefreshRequired()` routes, reuse revokes the family. Default false. */
   refreshRotation?: boolean;
-  /** A retry of the same rotation within this many seconds gets the same new pair instead of tripping reuse detection. Default 0. */
+  /**
+   * A retry (or a concurrent rotation, another tab) with the same refresh token within this many
+   * seconds gets the same new pair instead of tripping reuse detection; 0 = strict use-once.
+   * Default 10.
+   */
   reuseIntervalSeconds?: number;
+  /**
+   * Absolute session lifetime (seconds or `'30d'`-style): no refresh token of a family expires
+   * after the first one's `iat` + this, whatever the rotations. Default unset (no bound).
+   */
+  maxSessionLifetime?: number | string;
 }
 
 /** The resolved `revocation` option. */
@@ -44,6 +53,8 @@ export interface RevocationConfig {
   mode: RevocationMode;
   refreshRotation: boolean;
   reuseIntervalSeconds: number;
+  /** Seconds; `undefined` = no bound. */
+  maxSessionLifetime: number | undefined;
 }
 
 function revocationOption(value: unknown, problems: string[]): RevocationConfig | undefined {
@@ -54,16 +65,23 @@ function revocationOption(value: unknown, problems: string[]): RevocationConfig 
   if (!store || methods.some((m) => typeof store[m] !== 'function')) {
     problems.push('revocation.store must be a TokenStore (MemoryTokenStore, RedisTokenStore, TieredTokenStore or your own)');
   }
-  const { checks = 'refresh', mode = 'allowlist', refreshRotation = false, reuseIntervalSeconds = 0 } = revocation;
+  const { checks = 'refresh', mode = 'allowlist', refreshRotation = false, reuseIntervalSeconds = 10, maxSessionLifetime } = revocation;
   if (checks !== 'refresh' && checks !== 'all') problems.push(`revocation.checks must be 'refresh' or 'all', got ${describe(checks)}`);
   if (mode !== 'allowlist' && mode !== 'blocklist') problems.push(`revocation.mode must be 'allowlist' or 'blocklist', got ${describe(mode)}`);
   if (typeof refreshRotation !== 'boolean') problems.push(`revocation.refreshRotation must be true or false, got ${describe(refreshRotation)}`);
   if (typeof reuseIntervalSeconds !== 'number' || !Number.isInteger(reuseIntervalSeconds) || reuseIntervalSeconds < 0 || reuseIntervalSeconds > 300) {
     problems.push(`revocation.reuseIntervalSeconds must be a whole number of seconds from 0 to 300, got ${typeof reuseIntervalSeconds === 'number' ? reuseIntervalSeconds : describe(reuseIntervalSeconds)}`);
   }
+  let sessionLifetime: number | undefined;
+  if (maxSessionLifetime !== undefined) {
+    const parsed = parseDuration(maxSessionLifetime);
+    if ('problem' in parsed) problems.push(`revocation.maxSessionLifetime ${parsed.problem}`);
+    else if (parsed.seconds === false || parsed.seconds <= 0) problems.push('revocation.maxSessionLifetime must be a positive duration (leave it unset for no bound)');
+    else sessionLifetime = parsed.seconds;
+  }
   const missing = store && refreshRotation === true ? missingMethods(store, ROTATION_METHODS) : [];
   if (missing.length > 0) problems.push(`revocation.refreshRotation needs a store with ${missing.join(', ')} (this store lacks them; MemoryTokenStore, RedisTokenStore and TieredTokenStore have them)`);
-  return { store: store as TokenStore, checks, mode, refreshRotation, reuseIntervalSeconds } as RevocationConfig;
+  return { store: store as TokenStore, checks, mode, refreshRotation, reuseIntervalSeconds, maxSessionLifetime: sessionLifetime } as RevocationConfig;
 }
 // --- end issue 13 ---
 

@@ -2,18 +2,26 @@
  * Refresh-token rotation (RFC 9700 §4.14.2): the presented refresh token is marked used in
  * its family, atomically in the store, and a new pair in the same family is the answer.
  *
- * The new pair is minted before the store decides, so a retry inside `reuseIntervalSeconds`
- * can be given the first answer: the store keeps it sealed (AES-256-GCM under a key derived
- * from the signing key and the used jti), so reading Redis does not hand out live tokens.
- * A pair minted by a call that loses the race is never handed out.
+ * Single successor. A retry or a concurrent rotation with the same token inside
+ * `reuseIntervalSeconds` gets the *same* two token strings, so two tabs refreshing at once both
+ * end up with a working pair. Why sealed rather than derived: a pair re-derived from the parent
+ * (jti and times from a keyed hash) gives the same strings only where signing is deterministic
+ * (HMAC, RSA PKCS#1 v1.5, EdDSA), not with ES* or PS*, and only while every claims loader answers
+ * alike. So each caller mints a candidate pair, the store's one atomic step (a Lua script on
+ * Redis: one round trip) keeps the winner's sealed (AES-256-GCM, key derived from the signing
+ * key and the used jti: reading Redis hands out no live token) for the interval only (`PX`),
+ * and every other caller within it gets that one back and writes nothing. A losing candidate is
+ * never recorded nor handed out. The family's state is a fixed set of fields (newest jti, parent,
+ * when), never a record per rotation.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { nowSeconds } from './claims';
 import { publishRefreshReuse, publishRevocation } from './diagnostics';
-import { JwtUsageError, RevokedTokenError } from './errors';
-import { AccessTokenOptions, issueToken, RefreshTokenOptions } from './issue';
+import { ExpiredTokenError, JwtUsageError, RevokedTokenError } from './errors';
+import { AccessTokenOptions, recordToken, RefreshTokenOptions, signToken } from './issue';
 import type { JwtConfig } from './options';
 import type { Loaders, TokenPayload } from './responses';
-import { checkSession, familyOf, keepUntil } from './sessions';
+import { checkSession, CUTOFF_CLAIM, familyOf, keepUntil, sessionStartOf } from './sessions';
 import { callStore, unavailable } from './store-call';
 import { checkRequirement, REFRESH } from './verify';
 
@@ -52,32 +60,46 @@ function open(sealed: string, key: Buffer): TokenPair {
 }
 
 /**
- * Rotates the verified refresh token `presented`: the new pair, the first answer again for a
- * retry inside the reuse interval, or `RevokedTokenError` (reuse, or a revoked family).
+ * Rotates the verified refresh token `presented`: the new pair, the same pair again for a retry
+ * inside the reuse interval, or `RevokedTokenError` (reuse, or a revoked family).
  *
  * @example const { accessToken, refreshToken } = await rotate(config, manager, payload)
  */
-export async function rotate(config: JwtConfig, loaders: Partial<Loaders>, presented: TokenPayload, options: RotateOptions = {}): Promise<TokenPair> {
+export async function rotate(
+  config: JwtConfig, loaders: Partial<Loaders>, presented: TokenPayload, options: RotateOptions = {},
+): Promise<TokenPair> {
   const revocation = config.revocation;
   if (!revocation?.refreshRotation) {
     throw new JwtUsageError('rotateRefreshToken() needs refresh rotation: configure revocation: { store, refreshRotation: true }');
   }
   checkRequirement(presented, REFRESH);
-  // the guard has checked it already; a token or payload passed in by hand has not (cheap when the tier knows it)
+  const startedAt = sessionStartOf(presented);
+  if (revocation.maxSessionLifetime !== undefined && nowSeconds() >= startedAt + revocation.maxSessionLifetime) {
+    throw new ExpiredTokenError(presented); // the session has reached its absolute end
+  }
+  // the guard has checked it already (then the tier answers at once); a token or payload passed in by hand has not
   await checkSession(config, revocation, presented);
   const identity = presented[config.identityClaim];
   const family = familyOf(presented, revocation)!;
-  const access = { ...options.access, fresh: false };
-  const pair: TokenPair = {
-    accessToken: await issueToken(config, loaders, 'access', identity, access, family),
-    refreshToken: await issueToken(config, loaders, 'refresh', identity, options.refresh, family),
-  };
+  const generation = typeof presented[CUTOFF_CLAIM] === 'number' ? (presented[CUTOFF_CLAIM] as number) : undefined;
+  const inherited = { family, generation, startedAt };
+  const access = await signToken(config, loaders, 'access', identity, { ...options.access, fresh: false }, inherited);
+  const refresh = await signToken(config, loaders, 'refresh', identity, options.refresh, inherited);
+  const pair: TokenPair = { accessToken: access.token, refreshToken: refresh.token };
   const jti = presented.jti as string;
   const reuseIntervalMs = revocation.reuseIntervalSeconds * 1000;
   const key = reuseIntervalMs > 0 ? answerKey(config, jti) : undefined;
-  const use = { family, jti, now: Date.now(), reuseIntervalMs, answer: key ? seal(pair, key) : '', keepUntil: keepUntil(config) };
+  const use = {
+    family, jti, successor: refresh.payload.jti as string, now: Date.now(), reuseIntervalMs,
+    answer: key ? seal(pair, key) : '', keepUntil: keepUntil(config),
+  };
   const result = await callStore('useRefreshToken', () => revocation.store.useRefreshToken!(use), unavailable);
-  if (result.outcome === 'rotated') return pair;
+  if (result.outcome === 'rotated') {
+    // allowlist: only the pair handed out is recorded (a losing candidate never is)
+    await recordToken(config, 'access', access.identity, access.payload);
+    await recordToken(config, 'refresh', refresh.identity, refresh.payload);
+    return pair;
+  }
   if (result.outcome === 'retry' && key !== undefined) {
     try {
       return open(result.answer, key);

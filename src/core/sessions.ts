@@ -29,6 +29,28 @@ import type { StoredToken, TokenQuery, TokenState, TokenStore } from '../store/t
 export const FAMILY_CLAIM = 'fam';
 /** The private claim holding the cut-off generation current when the token was created. */
 export const CUTOFF_CLAIM = 'gen';
+/** The private claim holding when a refresh token's family started (the first token's `iat`): `maxSessionLifetime` counts from it. */
+export const SESSION_START_CLAIM = 'fst';
+
+/**
+ * A new token's `exp` under `maxSessionLifetime`: a refresh token (and the access token of a
+ * rotated pair) never outlives its family's start + the bound, whatever its own lifetime.
+ */
+export function cappedExpiry(
+  config: JwtConfig, type: 'access' | 'refresh', exp: number | undefined, now: number, session: { startedAt: number } | undefined,
+): number | undefined {
+  const bound = config.revocation?.maxSessionLifetime;
+  if (bound === undefined || (type === 'access' && session === undefined)) return exp;
+  const end = (session?.startedAt ?? now) + bound;
+  return exp === undefined ? end : Math.min(exp, end);
+}
+
+/** When the family of a refresh token started: its `fst` claim, else (a token from before 0.3) its own `iat`. */
+export function sessionStartOf(payload: TokenPayload): number {
+  const start = payload[SESSION_START_CLAIM];
+  if (typeof start === 'number' && Number.isFinite(start)) return start;
+  return typeof payload.iat === 'number' ? payload.iat : Math.floor(Date.now() / 1000);
+}
 
 /** Whether the store is asked about tokens of this type (`checks: 'refresh'` leaves access tokens alone). */
 export function isCheckedType(revocation: RevocationConfig | undefined, type: unknown): revocation is RevocationConfig {
@@ -108,10 +130,39 @@ function judgeState(state: TokenState, query: TokenQuery, config: JwtConfig, rev
   }
   const usedAt = state.family?.usedAt;
   if (!revocation.refreshRotation || payload.type !== 'refresh' || usedAt === undefined) return undefined;
+  // an honest retry (a lost answer, another tab): passes, but yields only the pair already handed out
+  if (isInsideReuseInterval(revocation, usedAt)) return undefined;
+  return reuseDetected(config, revocation, query.family!, payload);
+}
+
+function isInsideReuseInterval(revocation: RevocationConfig, usedAt: number): boolean {
   const intervalMs = revocation.reuseIntervalSeconds * 1000;
-  if (intervalMs > 0 && Date.now() - usedAt <= intervalMs) return undefined; // an honest retry: the route answers it
-  publishRefreshReuse(payload, query.family!);
-  return revokeFamily(config, revocation.store, query.family!).then(() => { throw new RevokedTokenError(payload); });
+  return intervalMs > 0 && Date.now() - usedAt <= intervalMs;
+}
+
+/** A used refresh token presented again: the family is revoked (confirmed by the tiered store), then the refusal. */
+async function reuseDetected(config: JwtConfig, revocation: RevocationConfig, family: string, payload: TokenPayload): Promise<never> {
+  publishRefreshReuse(payload, family);
+  await revokeFamily(config, revocation.store, family);
+  throw new RevokedTokenError(payload);
+}
+
+/**
+ * Inside the reuse interval a used refresh token passes the guard so that `rotateRefreshToken()`
+ * can answer the pair it already handed out; minting anything else with it (a refresh route
+ * calling `createAccessToken()`) is reuse: the family is revoked and this rejects with
+ * `RevokedTokenError`. A no-op for an unused token, or with rotation off.
+ *
+ * @example await refuseUsedRefreshToken(config, payload) // before minting in a refresh route
+ */
+export async function refuseUsedRefreshToken(config: JwtConfig, payload: TokenPayload): Promise<void> {
+  const revocation = config.revocation;
+  if (!revocation?.refreshRotation || payload.type !== 'refresh' || typeof revocation.store.inspect !== 'function') return;
+  const query: TokenQuery = { jti: payload.jti as string, identity: String(payload[config.identityClaim]), family: familyOf(payload, revocation) };
+  const store = revocation.store;
+  const state = peekSafely(() => store.peekState?.(query)) ?? (await callStore('inspect', () => store.inspect!(query), unavailable));
+  if (state.family?.usedAt === undefined) return;
+  await reuseDetected(config, revocation, query.family!, payload);
 }
 
 /** Reuse detected: the whole family goes, kept revoked as long as any of its tokens can live. */

@@ -9,13 +9,23 @@ interface Cutoff {
   expiresAtMs: number;
 }
 
+/** One family, of a fixed shape whatever its number of rotations (the same rule as the Redis store). */
 interface Family {
   revoked: boolean;
-  /** The jti rotated last: only its answer is kept (the same rule as the Redis store). */
-  last?: string;
-  /** Rotated jtis: when, and what a retry inside the reuse interval gets. */
-  used: Map<string, { at: number; answer: string }>;
+  /** The family's newest refresh token (the last rotation's successor); `undefined` until rotated. */
+  current?: string;
+  /** The jti rotated last, when, and what a retry of it inside the interval gets (until `answerUntil`). */
+  parent?: string;
+  at: number;
+  answer: string;
+  answerUntil: number;
   expiresAtMs: number;
+}
+
+/** When `jti` was rotated: exact for the one rotated last, `0` for an older one, `undefined` if unused. */
+function usedAt(family: Family, jti: string): number | undefined {
+  if (family.current === undefined || jti === family.current) return undefined;
+  return jti === family.parent ? family.at : 0;
 }
 
 /** Unix seconds (or `undefined` = never) as ms since the epoch. */
@@ -55,33 +65,30 @@ export class MemorySessions {
     const cutoff = this.cutoff(query.identity);
     if (query.family === undefined) return { cutoff, family: undefined };
     const family = this.family(query.family);
-    return { cutoff, family: { revoked: family?.revoked ?? false, usedAt: family?.used.get(query.jti)?.at } };
+    return { cutoff, family: { revoked: family?.revoked ?? false, usedAt: family && usedAt(family, query.jti) } };
   }
 
   useRefreshToken(use: RefreshTokenUse): RefreshTokenUseOutcome {
     this.wrote();
-    const family: Family = this.family(use.family) ?? { revoked: false, used: new Map(), expiresAtMs: 0 };
+    const family: Family = this.family(use.family) ?? { revoked: false, at: 0, answer: '', answerUntil: 0, expiresAtMs: 0 };
     if (family.revoked) return { outcome: 'revoked' };
     family.expiresAtMs = Math.max(family.expiresAtMs, toMs(use.keepUntil));
     this.families.set(use.family, family);
-    const used = family.used.get(use.jti);
-    if (used === undefined) {
-      const previous = family.last === undefined ? undefined : family.used.get(family.last);
-      if (previous) previous.answer = '';
-      family.used.set(use.jti, { at: use.now, answer: use.answer });
-      family.last = use.jti;
-      return { outcome: 'rotated' };
+    if (family.current !== undefined && use.jti !== family.current) {
+      const isRetry = use.jti === family.parent && use.reuseIntervalMs > 0 && use.now - family.at <= use.reuseIntervalMs;
+      if (isRetry && family.answer !== '' && use.now <= family.answerUntil) return { outcome: 'retry', answer: family.answer };
+      Object.assign(family, { revoked: true, answer: '' });
+      return { outcome: 'reused' };
     }
-    const isRetry = use.reuseIntervalMs > 0 && used.answer !== '' && use.now - used.at <= use.reuseIntervalMs;
-    if (isRetry) return { outcome: 'retry', answer: used.answer };
-    family.revoked = true;
-    return { outcome: 'reused' };
+    const answer = use.reuseIntervalMs > 0 ? use.answer : '';
+    Object.assign(family, { current: use.successor, parent: use.jti, at: use.now, answer, answerUntil: use.now + use.reuseIntervalMs });
+    return { outcome: 'rotated' };
   }
 
   revokeFamily(name: string, keepUntil: number | undefined): void {
     this.wrote();
-    const family = this.family(name) ?? { revoked: true, used: new Map(), expiresAtMs: 0 };
-    family.revoked = true;
+    const family = this.family(name) ?? { revoked: true, at: 0, answer: '', answerUntil: 0, expiresAtMs: 0 };
+    Object.assign(family, { revoked: true, answer: '' });
     family.expiresAtMs = Math.max(family.expiresAtMs, toMs(keepUntil));
     this.families.set(name, family);
   }

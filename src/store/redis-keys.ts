@@ -6,7 +6,7 @@
  * - `jwt:i:{<identity>}`  the identity index: a sorted set of jtis scored by their
  *                         `expiresAt` (`+inf` for a token that never expires);
  * - `jwt:g:{<identity>}`  the identity's cut-off generation, `jwt:f:{<family>}` a refresh-token
- *                         family (see redis-sessions.ts);
+ *                         family and `jwt:fa:{<family>}` its last answer (see redis-sessions.ts);
  * - `jwt:invalidate`      the pub/sub channel on which every write announces the tier key it
  *                         changed: `t:<jti>`, `g:<identity>` or `f:<family>`.
  *
@@ -21,6 +21,13 @@
  * which also encodes `{`, `}`, `:` and `%`), so no value can close a hash tag early, look like
  * another kind of key, or equal the encoding of another value.
  */
+
+import { TokenStoreError } from '../core/errors';
+
+/** The store error for data in Redis that does not parse exactly. */
+export function malformed(what: string, why: string): TokenStoreError {
+  return new TokenStoreError(`Redis token store: malformed ${what} (${why})`);
+}
 
 /** The prefix used when none is given. */
 export const DEFAULT_KEY_PREFIX = 'jwt:';
@@ -50,6 +57,11 @@ export class RedisKeys {
   /** The key of the refresh-token family `family` (one hash, so one slot). */
   family(family: string): string {
     return `${this.prefix}f:{${encodeURIComponent(family)}}`;
+  }
+
+  /** The sealed answer of a family's last rotation, kept for the reuse interval (same slot as the family). */
+  familyAnswer(family: string): string {
+    return `${this.prefix}fa:{${encodeURIComponent(family)}}`;
   }
 
   /** The pub/sub channel announcing changed jtis. */

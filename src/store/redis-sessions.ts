@@ -1,21 +1,29 @@
 /**
- * Session state in Redis (issue 13): per-identity cut-offs and refresh-token families.
+ * Session state in Redis (issue 13, 0.3 H): per-identity cut-offs and refresh-token families.
  *
- * - `<prefix>g:{<identity>}` the identity's cut-off generation (a string), kept for the longest
- *   token lifetime after each `revokeAll`;
- * - `<prefix>f:{<family>}` one hash per family: `revoked`, `until` (how long to keep it), `last`
- *   (the jti rotated last), and one `u:<jti>` field per rotated refresh token holding
- *   `<usedAt ms>|<sealed answer>`. Only the last rotation keeps its answer: once the family has
- *   moved on, a second use of an older token is reuse even inside the interval, and the hash
- *   grows by a few dozen bytes per rotation, not by a token pair.
+ * - `<prefix>g:{<identity>}` the identity's cut-off generation (a string of digits), kept for the
+ *   longest token lifetime after each `revokeAll`;
+ * - `<prefix>f:{<family>}` one hash per family, of a fixed shape whatever its number of
+ *   rotations: `revoked` (`1` once revoked), `cur` (the jti of the family's newest refresh token),
+ *   `par` (the jti rotated last, its parent), `at` (when `par` was rotated, ms) and `until` (how
+ *   long to keep the hash). A refresh token of the family is unused when it is `cur` (or the
+ *   family was never rotated), a retry when it is `par` inside the reuse interval, and reuse
+ *   otherwise;
+ * - `<prefix>fa:{<family>}` the sealed answer of the last rotation (the successor pair, AES-GCM),
+ *   kept exactly the reuse interval (`PX`), so a retry gets the same two token strings and no
+ *   answer outlives the interval. Same hash tag as the family, so one slot on a Cluster.
  *
- * A family is one key, so one hash slot on a Cluster: the use-once script touches nothing else
- * and is atomic there too. Every write publishes, in the same script, the tier key it changed
- * (`g:<identity>`, `f:<family>`) on the invalidation channel.
+ * Both keys of a family share one slot: the use-once script touches nothing else and is atomic
+ * there too. Every write publishes, in the same script, the tier key it changed (`g:<identity>`,
+ * `f:<family>`) on the invalidation channel, plus a confirmation request when the caller asked
+ * for one (see tiered.ts).
+ *
+ * Everything read back is parsed strictly: a cut-off that is not a whole number, a family hash
+ * of another shape, is a `TokenStoreError` (503), never "not revoked".
  */
 import type Redis from 'ioredis';
 import type { Cluster } from 'ioredis';
-import type { RedisKeys } from './redis-keys';
+import { malformed, type RedisKeys } from './redis-keys';
 import type { FamilyState, RefreshTokenUse, RefreshTokenUseOutcome } from './token-store';
 
 /** A bounded Redis call that turns every failure into a `TokenStoreError`. */
@@ -28,11 +36,20 @@ export const tierKey = {
   family: (family: string) => `f:${family}`,
 };
 
-const REVOKE_ALL = `
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-local generation = string.format('%.0f', math.max(current + 1, tonumber(ARGV[1])))
+/** Publishes ARGV[n] (the tier key) and, when non-empty, ARGV[n + 1] (its confirmation request). */
+const ANNOUNCE = `
+local function announce(channel, message, confirm)
+  redis.call('PUBLISH', channel, message)
+  if confirm ~= '' then redis.call('PUBLISH', channel, confirm) end
+end
+`;
+
+const REVOKE_ALL = `${ANNOUNCE}
+local known = redis.call('GET', KEYS[1]) or '0'
+if not string.match(known, '^%d+$') then return redis.error_reply('ERR malformed cut-off') end
+local generation = string.format('%.0f', math.max(tonumber(known) + 1, tonumber(ARGV[1])))
 if ARGV[2] == '' then redis.call('SET', KEYS[1], generation) else redis.call('SET', KEYS[1], generation, 'EX', ARGV[2]) end
-redis.call('PUBLISH', ARGV[3], ARGV[4])
+announce(ARGV[3], ARGV[4], ARGV[5])
 return generation`;
 
 // Keeps a family hash until the latest 'until' it was ever given ('inf' = for ever).
@@ -44,47 +61,80 @@ local function keep(key, untilTs)
     redis.call('PERSIST', key)
     return
   end
+  if known and not string.match(known, '^%d+$') then error('malformed family') end
   local latest = math.max(tonumber(known or '0'), tonumber(untilTs))
   redis.call('HSET', key, 'until', string.format('%.0f', latest))
   redis.call('EXPIREAT', key, latest)
 end
 `;
 
-// The use-once step: ARGV = jti, now ms, reuse interval ms, answer, keep until, channel, message.
-const USE_REFRESH_TOKEN = `${KEEP_FAMILY}
-if redis.call('HGET', KEYS[1], 'revoked') then return {'revoked'} end
-local field = 'u:' .. ARGV[1]
-local used = redis.call('HGET', KEYS[1], field)
-if used then
-  local sep = string.find(used, '|', 1, true)
-  local at = tonumber(string.sub(used, 1, sep - 1))
+// The use-once step. KEYS: family, answer. ARGV: jti, now ms, reuse interval ms, sealed answer,
+// successor jti, keep until, channel, message, confirmation request (published on reuse only).
+const USE_REFRESH_TOKEN = `${ANNOUNCE}${KEEP_FAMILY}
+local f = redis.call('HMGET', KEYS[1], 'revoked', 'cur', 'par', 'at')
+local revoked, cur, par, at = f[1], f[2], f[3], f[4]
+if revoked and revoked ~= '1' then return redis.error_reply('ERR malformed family') end
+if revoked then return {'revoked'} end
+if (cur == false) ~= (par == false) or (cur == false) ~= (at == false) or (at and not string.match(at, '^%d+$')) then
+  return redis.error_reply('ERR malformed family')
+end
+if cur and ARGV[1] ~= cur then
   local interval = tonumber(ARGV[3])
-  local answer = string.sub(used, sep + 1)
-  if interval > 0 and answer ~= '' and tonumber(ARGV[2]) - at <= interval then return {'retry', answer} end
+  if ARGV[1] == par and interval > 0 and tonumber(ARGV[2]) - tonumber(at) <= interval then
+    local answer = redis.call('GET', KEYS[2])
+    if answer then return {'retry', answer} end
+  end
   redis.call('HSET', KEYS[1], 'revoked', '1')
-  keep(KEYS[1], ARGV[5])
-  redis.call('PUBLISH', ARGV[6], ARGV[7])
+  keep(KEYS[1], ARGV[6])
+  redis.call('DEL', KEYS[2])
+  announce(ARGV[7], ARGV[8], ARGV[9])
   return {'reused'}
 end
-local last = redis.call('HGET', KEYS[1], 'last')
-if last then
-  local previous = redis.call('HGET', KEYS[1], 'u:' .. last)
-  if previous then redis.call('HSET', KEYS[1], 'u:' .. last, string.sub(previous, 1, string.find(previous, '|', 1, true))) end
-end
-redis.call('HSET', KEYS[1], field, ARGV[2] .. '|' .. ARGV[4], 'last', ARGV[1])
-keep(KEYS[1], ARGV[5])
-redis.call('PUBLISH', ARGV[6], ARGV[7])
+redis.call('HSET', KEYS[1], 'cur', ARGV[5], 'par', ARGV[1], 'at', ARGV[2])
+keep(KEYS[1], ARGV[6])
+if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[3]) else redis.call('DEL', KEYS[2]) end
+announce(ARGV[7], ARGV[8], '')
 return {'rotated'}`;
 
-const REVOKE_FAMILY = `${KEEP_FAMILY}
+const REVOKE_FAMILY = `${ANNOUNCE}${KEEP_FAMILY}
 redis.call('HSET', KEYS[1], 'revoked', '1')
 keep(KEYS[1], ARGV[1])
-redis.call('PUBLISH', ARGV[2], ARGV[3])
+redis.call('DEL', KEYS[2])
+announce(ARGV[2], ARGV[3], ARGV[4])
 return 1`;
 
 function untilArg(unixSeconds: number | undefined): string {
   return unixSeconds === undefined ? 'inf' : String(Math.ceil(unixSeconds));
 }
+
+const DIGITS = /^\d+$/;
+
+/** A cut-off read back: a whole number, else a store error. */
+export function parseCutoff(value: string | null): number {
+  if (value === null) return 0;
+  const cutoff = Number(value);
+  if (!DIGITS.test(value) || !Number.isSafeInteger(cutoff)) throw malformed('cut-off', 'not a whole number');
+  return cutoff;
+}
+
+/** What one jti is to its family, from the family hash's `revoked`, `cur`, `par` and `at`, strictly. */
+export function parseFamily(jti: string, [revoked, cur, par, at]: (string | null)[]): FamilyState {
+  if (revoked !== null && revoked !== '1') throw malformed('family', '"revoked" is not 1');
+  const rotated = [cur, par, at].filter((field) => field !== null).length;
+  if (rotated !== 0 && rotated !== 3) throw malformed('family', 'cur, par and at not all present');
+  if (rotated === 3 && (cur === '' || par === '' || !DIGITS.test(at!))) throw malformed('family', 'cur, par or at of the wrong shape');
+  // unused: never rotated, or the family's newest; a retry candidate: rotated last; else used long ago
+  const usedAt = rotated === 0 || jti === cur ? undefined : jti === par ? Number(at) : 0;
+  return { revoked: revoked === '1', usedAt };
+}
+
+/** What a write announces: the tier key, and (when asked) the confirmation request naming it. */
+export interface Announcement {
+  /** The confirmation request published after the tier key; `''` for none. */
+  confirm: string;
+}
+
+const NO_CONFIRM: Announcement = { confirm: '' };
 
 /** The Redis side of cut-offs and families, for one store's client and keys. */
 export class RedisSessions {
@@ -95,37 +145,42 @@ export class RedisSessions {
   ) {}
 
   async cutoff(identity: string): Promise<number> {
-    const value = await this.call('cutoff', () => this.client.get(this.keys.cutoff(identity)));
-    return value === null ? 0 : Number(value);
+    return parseCutoff(await this.call('cutoff', () => this.client.get(this.keys.cutoff(identity))));
   }
 
-  async revokeAll(identity: string, keepSeconds: number | undefined): Promise<number> {
+  async revokeAll(identity: string, keepSeconds: number | undefined, announce = NO_CONFIRM): Promise<number> {
     const keep = keepSeconds === undefined ? '' : String(Math.max(1, Math.ceil(keepSeconds)));
     const value = await this.call('revokeAll', () =>
-      this.client.eval(REVOKE_ALL, 1, this.keys.cutoff(identity), String(Date.now()), keep, this.keys.channel, tierKey.cutoff(identity)),
+      this.client.eval(
+        REVOKE_ALL, 1, this.keys.cutoff(identity), String(Date.now()), keep, this.keys.channel, tierKey.cutoff(identity), announce.confirm,
+      ),
     );
-    return Number(value);
+    return parseCutoff(String(value));
   }
 
   async family(family: string, jti: string): Promise<FamilyState> {
-    const [revoked, used] = await this.call('inspect', () => this.client.hmget(this.keys.family(family), 'revoked', `u:${jti}`));
-    return { revoked: revoked !== null, usedAt: used === null ? undefined : Number(used.slice(0, used.indexOf('|'))) };
+    const fields = await this.call('inspect', () => this.client.hmget(this.keys.family(family), 'revoked', 'cur', 'par', 'at'));
+    return parseFamily(jti, fields);
   }
 
-  async useRefreshToken(use: RefreshTokenUse): Promise<RefreshTokenUseOutcome> {
+  async useRefreshToken(use: RefreshTokenUse, announce = NO_CONFIRM): Promise<RefreshTokenUseOutcome> {
     const reply = (await this.call('useRefreshToken', () =>
       this.client.eval(
-        USE_REFRESH_TOKEN, 1, this.keys.family(use.family), use.jti, String(use.now), String(use.reuseIntervalMs),
-        use.answer, untilArg(use.keepUntil), this.keys.channel, tierKey.family(use.family),
+        USE_REFRESH_TOKEN, 2, this.keys.family(use.family), this.keys.familyAnswer(use.family),
+        use.jti, String(use.now), String(use.reuseIntervalMs), use.answer, use.successor, untilArg(use.keepUntil),
+        this.keys.channel, tierKey.family(use.family), announce.confirm,
       ),
     )) as [string, string?];
     const outcome = reply[0] as RefreshTokenUseOutcome['outcome'];
     return outcome === 'retry' ? { outcome, answer: reply[1] ?? '' } : ({ outcome } as RefreshTokenUseOutcome);
   }
 
-  async revokeFamily(family: string, keepUntil: number | undefined): Promise<void> {
+  async revokeFamily(family: string, keepUntil: number | undefined, announce = NO_CONFIRM): Promise<void> {
     await this.call('revokeFamily', () =>
-      this.client.eval(REVOKE_FAMILY, 1, this.keys.family(family), untilArg(keepUntil), this.keys.channel, tierKey.family(family)),
+      this.client.eval(
+        REVOKE_FAMILY, 2, this.keys.family(family), this.keys.familyAnswer(family), untilArg(keepUntil),
+        this.keys.channel, tierKey.family(family), announce.confirm,
+      ),
     );
   }
 }

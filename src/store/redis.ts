@@ -5,8 +5,8 @@ import { rootCauseMessage } from '../core/store-call';
 import type {
   RefreshTokenUse, RefreshTokenUseOutcome, StoreEntry, StoredToken, TokenQuery, TokenState, TokenStore,
 } from './token-store';
-import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_KEY_PREFIX, RedisKeys, withTimeout } from './redis-keys';
-import { RedisSessions, tierKey } from './redis-sessions';
+import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_KEY_PREFIX, malformed, RedisKeys, withTimeout } from './redis-keys';
+import { type Announcement, RedisSessions, tierKey } from './redis-sessions';
 
 /** A Redis connection the stores accept: a standalone client, a Cluster, or a URL. */
 export type RedisConnection = Redis | Cluster | string;
@@ -43,6 +43,7 @@ return redis.call('ZRANGE', KEYS[1], 0, -1)`;
 const ADD_RECORD = `
 if ARGV[2] == '' then redis.call('SET', KEYS[1], ARGV[1]) else redis.call('SET', KEYS[1], ARGV[1], 'EXAT', ARGV[2]) end
 if ARGV[5] == 'true' then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
+if ARGV[5] == 'true' and ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[3], ARGV[6]) end
 return 1`;
 
 // Flips the revoked flag in place (the record always starts with it: see `serialize`), keeps the
@@ -50,11 +51,12 @@ return 1`;
 const SET_REVOKED = `
 local v = redis.call('GET', KEYS[1])
 if not v then return false end
-local rest = string.match(v, '^{"revoked":%a+,(.*)$')
-if not rest then return redis.error_reply('ERR unexpected token record format') end
+local rest = string.match(v, '^{"revoked":true,(.*)$') or string.match(v, '^{"revoked":false,(.*)$')
+if not rest then return redis.error_reply('ERR malformed token record') end
 v = '{"revoked":' .. ARGV[1] .. ',' .. rest
 redis.call('SET', KEYS[1], v, 'KEEPTTL', 'XX')
 redis.call('PUBLISH', ARGV[2], ARGV[3])
+if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[4]) end
 return v`;
 
 /** The record as stored: `revoked` first, so the flag can be rewritten without parsing. */
@@ -62,9 +64,29 @@ function serialize(record: StoredToken): string {
   return JSON.stringify({ revoked: record.revoked, token: record.token });
 }
 
-function parse(value: string): StoredToken {
-  const { revoked, token } = JSON.parse(value) as StoredToken;
-  return { token, revoked };
+/**
+ * A record read back from Redis, strictly: exactly `{ revoked: boolean, token: object }`.
+ * Anything else (`"revoked":"true"`, `1`, a missing field, bad JSON) is a store error (503):
+ * Redis is trusted, but a record written by hand or by another program is never read as valid.
+ */
+export function parseRecord(value: string): StoredToken {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw malformed('token record', 'not JSON');
+  }
+  if (!isPlainRecord(parsed)) throw malformed('token record', 'not an object');
+  const { revoked, token } = parsed;
+  const keys = Object.keys(parsed);
+  if (keys.length !== 2 || typeof revoked !== 'boolean' || !isPlainRecord(token)) {
+    throw malformed('token record', 'not exactly { revoked: boolean, token: object }');
+  }
+  return { token: token as StoredToken['token'], revoked };
+}
+
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function nowSeconds(): number {
@@ -125,7 +147,8 @@ export class RedisTokenStore implements TokenStore {
     this.sessions = new RedisSessions(this.client, this.keys, (operation, command) => this.call(operation, command));
   }
 
-  async add(entry: StoreEntry): Promise<void> {
+  /** `announce` (the tiered store's): a confirmation request published after a revocation's tier key. */
+  async add(entry: StoreEntry, announce?: Announcement): Promise<void> {
     const expiresAt = entry.expiresAt === undefined ? undefined : Math.ceil(entry.expiresAt);
     const now = nowSeconds();
     if (expiresAt !== undefined && expiresAt <= now) return; // already dead: nothing to remember
@@ -136,22 +159,24 @@ export class RedisTokenStore implements TokenStore {
     const tokenKey = this.keys.token(entry.jti);
     const value = serialize(entry.record);
     const expiry = expiresAt === undefined ? '' : String(expiresAt);
-    const announce = String(entry.record.revoked);
+    const isRevocation = String(entry.record.revoked);
     await this.call('add', () =>
-      this.client.eval(ADD_RECORD, 1, tokenKey, value, expiry, this.keys.channel, tierKey.token(entry.jti), announce),
+      this.client.eval(
+        ADD_RECORD, 1, tokenKey, value, expiry, this.keys.channel, tierKey.token(entry.jti), isRevocation, announce?.confirm ?? '',
+      ),
     );
   }
 
   async find(jti: string): Promise<StoredToken | undefined> {
     const value = await this.call('find', () => this.client.get(this.keys.token(jti)));
-    return value === null ? undefined : parse(value);
+    return value === null ? undefined : parseRecord(value);
   }
 
-  async setRevoked(jti: string, revoked: boolean): Promise<StoredToken | undefined> {
+  async setRevoked(jti: string, revoked: boolean, announce?: Announcement): Promise<StoredToken | undefined> {
     const value = await this.call('setRevoked', () =>
-      this.client.eval(SET_REVOKED, 1, this.keys.token(jti), String(revoked), this.keys.channel, tierKey.token(jti)),
+      this.client.eval(SET_REVOKED, 1, this.keys.token(jti), String(revoked), this.keys.channel, tierKey.token(jti), announce?.confirm ?? ''),
     );
-    return typeof value === 'string' ? parse(value) : undefined;
+    return typeof value === 'string' ? parseRecord(value) : undefined;
   }
 
   async findByIdentity(identity: string): Promise<StoredToken[]> {
@@ -183,17 +208,17 @@ export class RedisTokenStore implements TokenStore {
   }
 
   /** Atomic (one Lua script); announced on the invalidation channel. */
-  revokeAll(identity: string, keepSeconds: number | undefined): Promise<number> {
-    return this.sessions.revokeAll(identity, keepSeconds);
+  revokeAll(identity: string, keepSeconds: number | undefined, announce?: Announcement): Promise<number> {
+    return this.sessions.revokeAll(identity, keepSeconds, announce);
   }
 
-  /** Atomic (one Lua script on the family's one key, so one slot on a Cluster). */
-  useRefreshToken(use: RefreshTokenUse): Promise<RefreshTokenUseOutcome> {
-    return this.sessions.useRefreshToken(use);
+  /** Atomic: one Lua script (one round trip) on the family's two keys, one slot on a Cluster. */
+  useRefreshToken(use: RefreshTokenUse, announce?: Announcement): Promise<RefreshTokenUseOutcome> {
+    return this.sessions.useRefreshToken(use, announce);
   }
 
-  revokeFamily(family: string, keepUntil: number | undefined): Promise<void> {
-    return this.sessions.revokeFamily(family, keepUntil);
+  revokeFamily(family: string, keepUntil: number | undefined, announce?: Announcement): Promise<void> {
+    return this.sessions.revokeFamily(family, keepUntil, announce);
   }
 
   async close(): Promise<void> {
@@ -227,7 +252,7 @@ export class RedisTokenStore implements TokenStore {
       this.client instanceof Cluster
         ? await Promise.all(keys.map((key) => this.call('read', () => this.client.get(key))))
         : await this.call('read', () => this.client.mget(keys));
-    return values.filter((value): value is string => value !== null).map(parse);
+    return values.filter((value): value is string => value !== null).map(parseRecord);
   }
 
   /** Runs one Redis call (the session module uses it too), bounded in time; any failure becomes a `TokenStoreError`. */

@@ -50,7 +50,10 @@ export interface TokenQuery {
 export interface FamilyState {
   /** The whole family is revoked (reuse detected, or revoked on purpose). */
   revoked: boolean;
-  /** When the queried jti was rotated (ms since the epoch); `undefined` if it never was. */
+  /**
+   * When the queried jti was rotated (ms since the epoch): exact for the jti rotated last, `0`
+   * for one rotated before it (the store keeps no per-rotation record); `undefined` if it never was.
+   */
   usedAt: number | undefined;
 }
 
@@ -69,6 +72,8 @@ export interface RefreshTokenUse {
   family: string;
   /** The jti of the refresh token being rotated. */
   jti: string;
+  /** The jti of the successor refresh token (in `answer`): the family's only unused token once rotated. */
+  successor: string;
   /** Now, in ms since the epoch (the caller's clock). */
   now: number;
   /**
@@ -76,7 +81,10 @@ export interface RefreshTokenUse {
    * and so is any second use once a newer token of the family has been rotated.
    */
   reuseIntervalMs: number;
-  /** Opaque, already encrypted: what a retry inside the interval gets back. `''` when the interval is 0. */
+  /**
+   * Opaque, already encrypted: what a retry inside the interval gets back, kept no longer than
+   * the interval. `''` when the interval is 0.
+   */
   answer: string;
   /** Unix seconds until which the family's state must be kept (the newest refresh token's `exp`); `undefined` = for ever. */
   keepUntil: number | undefined;
@@ -137,7 +145,8 @@ export interface TokenStore {
   revokeAll?(identity: string, keepSeconds: number | undefined): Promise<number>;
   /**
    * Marks `use.jti` used in its family, atomically: of concurrent calls with one jti exactly one
-   * gets `rotated`. See {@link RefreshTokenUseOutcome} for the others.
+   * gets `rotated`; inside the interval the others get `retry` with its answer and write nothing.
+   * A family's state is O(1) in its rotations. See {@link RefreshTokenUseOutcome}.
    */
   useRefreshToken?(use: RefreshTokenUse): Promise<RefreshTokenUseOutcome>;
   /** Revokes a whole family; kept until `keepUntil` (unix seconds, `undefined` = for ever). Resolves once stored. */
