@@ -56,3 +56,8 @@ export type {
 } from './store/token-store';
 // package issue (#15): typed payloads
 export type { JwtPayload, StandardClaims } from './core/payload';
+// --- issue 24: DPoP (RFC 9449) sender-constrained tokens ---
+export { verifyDpopProof, getDpopThumbprint } from './koa/dpop';
+export { DpopError } from './core/dpop/errors';
+export type { DpopOptions, ProofAlgorithm } from './core/dpop/options';
+export type { OnceEntry, OnceOutcome } from './store/token-store';

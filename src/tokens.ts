@@ -8,6 +8,9 @@ import type { TokenPayload } from './core/responses';
 import { rotate, type RotateOptions, type TokenPair } from './core/rotation';
 import { refuseUsedRefreshToken } from './core/sessions';
 import { requestContext } from './koa/context';
+import { getDpopThumbprint } from './koa/dpop';
+import { boundThumbprint } from './core/dpop/binding';
+import { invalidProof, proofRequired } from './core/dpop/errors';
 import type { JwtPayload } from './core/payload';
 import type { StoredToken } from './store/token-store';
 
@@ -108,9 +111,23 @@ export async function rotateRefreshToken(options: RotateRefreshTokenOptions = {}
   if (presented === undefined) {
     throw new JwtUsageError('rotateRefreshToken() found no refresh token: call it inside a @RefreshRequired() route, or pass { token } or { payload }');
   }
+  requireProofOfBoundKey(presented as TokenPayload, manager);
   const pair = await rotate(manager.config, manager, presented as TokenPayload, rotateOptions);
   if (context !== undefined) rotatedIn.add(context);
   return pair;
+}
+
+/**
+ * A DPoP-bound refresh token rotates only with a proof by its key in this request (the guard
+ * checked one; a token passed in by hand outside a guard has none). With the request context
+ * off, the guard of the route is what checked it.
+ */
+function requireProofOfBoundKey(presented: TokenPayload, manager: JwtManager): void {
+  const jkt = boundThumbprint(presented);
+  if (jkt === undefined || !manager.config.requestContext) return;
+  const thumbprint = getDpopThumbprint();
+  if (thumbprint === undefined) throw proofRequired(manager.config.dpop.algorithms);
+  if (thumbprint !== jkt) throw invalidProof(manager.config.dpop.algorithms, 'the proof key is not the key the refresh token is bound to');
 }
 
 /** @example const { token, revoked } = await getStoredToken(jti) */

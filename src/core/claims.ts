@@ -13,7 +13,7 @@ export type TokenType = 'access' | 'refresh';
 /** Claims the library writes itself: a custom claim may not overwrite them. */
 export function reservedClaims(config: JwtConfig): ReadonlySet<string> {
   const sessions = config.revocation ? [FAMILY_CLAIM, CUTOFF_CLAIM, SESSION_START_CLAIM] : []; // issue 13
-  return new Set([config.identityClaim, 'sub', 'type', 'fresh', 'jti', 'iat', 'nbf', 'exp', 'aud', 'iss', 'csrf', '__proto__', ...sessions]);
+  return new Set([config.identityClaim, 'sub', 'type', 'fresh', 'jti', 'iat', 'nbf', 'exp', 'aud', 'iss', 'csrf', 'cnf', '__proto__', ...sessions]);
 }
 
 export function nowSeconds(): number {

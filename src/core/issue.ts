@@ -35,6 +35,11 @@ export interface AccessTokenOptions {
   csrf?: boolean;
   /** Extra JOSE header fields (never `alg`, `typ`, `kid`, `crit`, `jku`, `x5u`, `jwk`, `x5c`). */
   headers?: Record<string, unknown>;
+  /**
+   * Binds the token to a DPoP key (RFC 9449 §6): its RFC 7638 thumbprint, as `verifyDpopProof(ctx)`
+   * resolves it. Written as `cnf: { jkt }`; the token is then accepted only with a proof by that key.
+   */
+  dpopJkt?: string;
 }
 
 export type RefreshTokenOptions = Omit<AccessTokenOptions, 'fresh'>;
@@ -84,6 +89,14 @@ function checkHeaders(headers: unknown, source: string): Record<string, unknown>
     if (RESERVED_HEADERS.has(name)) throw new JwtUsageError(`${source}: the header '${name}' is reserved and cannot be set`);
   }
   return headers;
+}
+
+const JKT = /^[A-Za-z0-9_-]{43}$/;
+
+/** A SHA-256 JWK thumbprint (43 base64url characters), as `verifyDpopProof()` resolves it. */
+function checkedJkt(jkt: unknown): string {
+  if (typeof jkt !== 'string' || !JKT.test(jkt)) throw new JwtUsageError(`dpopJkt must be a JWK SHA-256 thumbprint (43 base64url characters) as verifyDpopProof(ctx) resolves it, got ${describe(jkt)}`);
+  return jkt;
 }
 
 /** A non-empty string; with `verifySub: false` a finite number too (fje apps with integer user ids). */
@@ -163,6 +176,7 @@ export async function signToken(
   if (config.audienceClaim !== undefined) payload.aud = config.audienceClaim;
   if (config.issuerClaim !== undefined) payload.iss = config.issuerClaim;
   if (needsCsrfClaim(config, options.csrf)) payload.csrf = randomUUID();
+  if (options.dpopJkt !== undefined) payload.cnf = { jkt: checkedJkt(options.dpopJkt) };
   Object.assign(payload, claims, await sessionClaims(config, type, String(identity), now, session));
   const signOptions: jwt.SignOptions = { algorithm: signing.algorithm }; // keeps our own iat
   if (signing.kid !== undefined) signOptions.keyid = signing.kid;

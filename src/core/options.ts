@@ -14,6 +14,7 @@ import { Algorithm, buildKeyRing, describeKeyRing, KeyInput, KeyRing, SUPPORTED_
 import type { DecodeKeyLoader } from './key-source';
 import { showAs } from './safe-view';
 import type { Loaders } from './responses';
+import { DpopConfig, dpopOption, DpopOptions } from './dpop/options';
 import { missingMethods, ROTATION_METHODS, type TokenStore } from '../store/token-store';
 
 export type TokenLocation = 'headers' | 'cookies' | 'query' | 'json';
@@ -166,6 +167,8 @@ export interface JwtOptions extends Partial<Loaders> {
   decodeIssuer?: string;
   /** Writes `nbf` into new tokens. Default true. */
   encodeNbf?: boolean;
+  /** Sender-constrained tokens (RFC 9449 DPoP): see docs/dpop.md. Bound tokens are checked even without it. */
+  dpop?: DpopOptions;
 }
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/; // an RFC 9110 token
@@ -293,6 +296,8 @@ export interface JwtConfig extends Omit<Defaulted, 'accessTokenExpires' | 'refre
   /** Remote verification keys, when `jwksUri` is set. */
   jwks: { uri: URL; cacheMaxAgeSeconds: number } | undefined;
   decodeKeyLoader: DecodeKeyLoader | undefined;
+  /** DPoP (issue 24): the defaults when the option is not given. */
+  dpop: DpopConfig;
 }
 
 const LOADER_NAMES = [
@@ -308,6 +313,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'secret', 'privateKey', 'publicKey', 'kid', 'verificationKeys', 'revocation', 'audience', 'issuer', 'cookieDomain',
   // interop (issue 14)
   'jwksUri', 'jwksCacheMaxAge', 'decodeKeyLoader', 'encodeAudience', 'decodeAudience', 'encodeIssuer', 'decodeIssuer',
+  'dpop', // issue 24
 ]);
 
 function durationOption(name: string, value: unknown, problems: string[]): number | false {
@@ -352,6 +358,7 @@ export function resolveOptions(options: JwtOptions): JwtConfig {
   }
   if (merged.cookieSameSite === 'none' && !merged.cookieSecure) problems.push("cookieSameSite 'none' needs cookieSecure: true (browsers refuse it otherwise)");
   const interop = interopOptions(merged, problems);
+  const dpop = dpopOption(options.dpop, merged.secret !== undefined || merged.privateKey !== undefined, problems);
   const keys = SUPPORTED_ALGORITHMS.includes(merged.algorithm) ? buildKeys(merged, problems) : undefined;
   // an unknown algorithm must not hide a bad secret: every problem is listed at once
   if (keys === undefined && !SUPPORTED_ALGORITHMS.includes(merged.algorithm) && merged.secret !== undefined) {
@@ -366,7 +373,7 @@ export function resolveOptions(options: JwtOptions): JwtConfig {
   const config = {
     ...settings, tokenLocation: tokenLocation as TokenLocation[], keys: keys!, accessTokenExpires, refreshTokenExpires, revocation,
     audience, cookieDomain: merged.cookieDomain, csrfMethodSet: new Set(merged.csrfMethods),
-    headerKey: merged.headerName.toLowerCase(), loaders, ...interop,
+    headerKey: merged.headerName.toLowerCase(), loaders, ...interop, dpop,
   } as JwtConfig;
   return Object.freeze(showAs(config, 'JwtConfig', describeConfig));
 }
@@ -378,9 +385,10 @@ export function resolveOptions(options: JwtOptions): JwtConfig {
  * @example console.log(describeConfig(JwtManager.instance.config).keys)
  */
 export function describeConfig(config: JwtConfig): Record<string, unknown> {
-  const { keys, revocation, loaders, csrfMethodSet, headerKey, decodeKeyLoader, ...settings } = config;
+  const { keys, revocation, loaders, csrfMethodSet, headerKey, decodeKeyLoader, dpop, ...settings } = config;
   return {
     ...settings,
+    dpop: dpop && { required: dpop.required, algorithms: dpop.algorithms, proofMaxAgeSeconds: dpop.proofMaxAgeSeconds, nonce: dpop.nonce, origin: dpop.origin },
     decodeKeyLoader: decodeKeyLoader === undefined ? undefined : 'function',
     keys: describeKeyRing(keys),
     revocation: revocation && { store: revocation.store?.constructor?.name ?? typeof revocation.store, checks: revocation.checks },

@@ -19,6 +19,7 @@ import { nowSeconds } from './claims';
 import { publishRefreshReuse, publishRevocation } from './diagnostics';
 import { ExpiredTokenError, JwtUsageError, RevokedTokenError } from './errors';
 import { AccessTokenOptions, recordToken, RefreshTokenOptions, signToken } from './issue';
+import { boundThumbprint } from './dpop/binding';
 import type { JwtConfig } from './options';
 import type { Loaders, TokenPayload } from './responses';
 import { checkSession, CUTOFF_CLAIM, familyOf, keepUntil, sessionStartOf } from './sessions';
@@ -81,10 +82,13 @@ export async function rotate(
   await checkSession(config, revocation, presented);
   const identity = presented[config.identityClaim];
   const family = familyOf(presented, revocation)!;
+  // a DPoP-bound refresh token (its proof checked by the guard) passes its key on to the new pair
+  const jkt = boundThumbprint(presented);
+  const binding = jkt === undefined ? {} : { dpopJkt: jkt };
   const generation = typeof presented[CUTOFF_CLAIM] === 'number' ? (presented[CUTOFF_CLAIM] as number) : undefined;
   const inherited = { family, generation, startedAt };
-  const access = await signToken(config, loaders, 'access', identity, { ...options.access, fresh: false }, inherited);
-  const refresh = await signToken(config, loaders, 'refresh', identity, options.refresh, inherited);
+  const access = await signToken(config, loaders, 'access', identity, { ...options.access, fresh: false, ...binding }, inherited);
+  const refresh = await signToken(config, loaders, 'refresh', identity, { ...options.refresh, ...binding }, inherited);
   const pair: TokenPair = { accessToken: access.token, refreshToken: refresh.token };
   const jti = presented.jti as string;
   const reuseIntervalMs = revocation.reuseIntervalSeconds * 1000;

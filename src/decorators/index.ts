@@ -10,6 +10,7 @@ import { JwtManager, onConfigure } from '../core/manager';
 import type { TokenPayload } from '../core/responses';
 import { JwtRequestContext, requestContext, runInRequestScope } from '../koa/context';
 import { Guard, GuardOptions, refusal, ROUTE_PROOF, RouteProof } from '../koa/guard';
+import { setDpopRefusalHeaders } from '../koa/dpop';
 import {
   effectiveGuard, guardCount, INJECTING_PARAMS, installRouteHooks, ownerOf, recordClassGuard, recordMethodGuard, routeMethods, routeOf,
 } from './routes';
@@ -65,6 +66,7 @@ const WRAPPERS = new WeakSet<Function>();
 /** A refusal as routing-controllers sends it (the loader's status and body); anything else unchanged. */
 export async function toHttpError(error: unknown, ctx: Context | undefined): Promise<unknown> {
   if (!(error instanceof JwtError)) return error;
+  if (ctx !== undefined) setDpopRefusalHeaders(ctx, error);
   const response = await refusal(error, JwtManager.instance, ctx);
   return new JwtHttpError(response.status, response.body, error);
 }

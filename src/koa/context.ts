@@ -27,6 +27,10 @@ export interface JwtRequestContext {
   csrfChecked?: boolean;
   /** The user `userLookupLoader` loaded for this token, if one is configured. */
   user?: unknown;
+  /** The thumbprint of the DPoP proof verified with this token (a DPoP-bound token). */
+  dpopThumbprint?: string;
+  /** For the testing kit's `withToken`: the request a DPoP proof is checked against. */
+  dpopRequest?: { method: string; uri: string; dpop: string | undefined };
 }
 
 /**

@@ -12,6 +12,8 @@ export interface FoundToken {
   location: TokenLocation;
   /** For a cookie token on a CSRF-protected method: the header value to match (checked after verification). */
   csrfValue?: string;
+  /** The token came as `Authorization: DPoP <token>` (RFC 9449 §7.1). */
+  dpopScheme?: boolean;
 }
 
 const WHITESPACE_OR_COMMA = /[\s,]/;
@@ -115,6 +117,50 @@ function headerValue(ctx: Context, config: JwtConfig): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
+const DPOP_SCHEME = 'dpop';
+
+/**
+ * The token of `Authorization: DPoP <token>` (RFC 9449 §7.1: read from Authorization only,
+ * whatever `headerName` says), or `undefined` when no field of the header has that scheme.
+ * A value with no comma that does not start with a 'd' is answered at once (the Bearer hot path).
+ *
+ * @example dpopSchemeToken('DPoP eyJ...') // 'eyJ...'
+ */
+export function dpopSchemeToken(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const [start, end] = headerBounds(value);
+  const first = value.charCodeAt(start) | 0x20;
+  if (first !== 0x64 && value.indexOf(',') < 0) return undefined;
+  let found: [number, number] | undefined;
+  for (let fieldStart = start; fieldStart <= end;) {
+    let fieldEnd = fieldStart;
+    while (fieldEnd < end && value.charCodeAt(fieldEnd) !== COMMA) fieldEnd++;
+    const from = skipWhitespace(value, fieldStart, fieldEnd);
+    const to = trimmedEnd(value, from, fieldEnd);
+    if (value.slice(from, wordEnd(value, from, to)).toLowerCase() === DPOP_SCHEME) {
+      if (found) throw badDpopHeader();
+      found = [from, to];
+    }
+    fieldStart = fieldEnd + 1;
+  }
+  if (found === undefined) return undefined;
+  const [from, to] = found;
+  const tokenStart = skipWhitespace(value, wordEnd(value, from, to), to);
+  if (tokenStart === to || wordEnd(value, tokenStart, to) !== to) throw badDpopHeader();
+  return value.slice(tokenStart, to);
+}
+
+function badDpopHeader(): InvalidTokenError {
+  return new InvalidTokenError("Bad Authorization header. Expected 'Authorization: DPoP <JWT>'", 'ERR_JWT_BAD_HEADER');
+}
+
+function fromHeaders(ctx: Context, config: JwtConfig): FoundToken {
+  const authorization = ctx.req.headers.authorization;
+  const dpopToken = dpopSchemeToken(Array.isArray(authorization) ? authorization.join(', ') : authorization);
+  if (dpopToken !== undefined) return { token: dpopToken, location: 'headers', dpopScheme: true };
+  return { token: tokenFromHeader(headerValue(ctx, config), config), location: 'headers' };
+}
+
 function fromCookies(ctx: Context, config: JwtConfig, type: TokenType, method: string | undefined): FoundToken {
   const name = type === 'access' ? config.accessCookieName : config.refreshCookieName;
   const token = ctx.cookies.get(name, { signed: false }); // a JWT is signed already; app.keys must not demand a .sig cookie
@@ -150,7 +196,7 @@ function fromJson(ctx: Context, config: JwtConfig, type: TokenType): FoundToken 
 function fromLocation(ctx: Context, config: JwtConfig, location: TokenLocation, type: TokenType, method: string | undefined): FoundToken {
   switch (location) {
     case 'headers':
-      return { token: tokenFromHeader(headerValue(ctx, config), config), location };
+      return fromHeaders(ctx, config);
     case 'cookies':
       return fromCookies(ctx, config, type, method);
     case 'query':

@@ -14,7 +14,9 @@ import { TOKEN_LOCATIONS, TokenLocation } from '../core/options';
 import { errorResponse, LoaderResponse, TokenPayload } from '../core/responses';
 import type { AuthorizeOptions, Requirement } from '../core/verify';
 import { JwtRequestContext, requestContext } from './context';
-import { extractToken } from './extract';
+import { confirmRequestSender, setDpopRefusalHeaders } from './dpop';
+import { extractToken, FoundToken } from './extract';
+import type { ProofRequest } from '../core/dpop/verifier';
 
 /**
  * What a guard demands, the same for every door (fje 4's `jwt_required` arguments).
@@ -141,9 +143,9 @@ export class Guard {
       const options = csrfChecked ? { csrfValue, skipRevocationCheck: this.skipRevocationCheck } : this.authorizeOptions;
       const payload = verifier.authorizeNow(token, this.requirement, options);
       if (payload instanceof Promise) {
-        return payload.then((p) => this.finish({ token, payload: p, guard: this, ctx, location, csrfChecked }, manager)).catch((e) => refusedAt(e, location));
+        return payload.then((p) => this.confirmSender({ token, payload: p, guard: this, ctx, location, csrfChecked }, found, manager)).catch((e) => refusedAt(e, location));
       }
-      const finished = this.finish({ token, payload, guard: this, ctx, location, csrfChecked }, manager);
+      const finished = this.confirmSender({ token, payload, guard: this, ctx, location, csrfChecked }, found, manager);
       return finished instanceof Promise ? finished.catch((e) => refusedAt(e, location)) : finished;
     } catch (error) {
       return refusedAt(error, location);
@@ -157,7 +159,16 @@ export class Guard {
       throw new NoAuthorizationError(`Missing ${manager.config.headerName} Header`);
     }
     const payload = await manager.verifier.authorize(token, this.requirement, { skipRevocationCheck: this.skipRevocationCheck });
-    return this.finish({ token, payload, guard: this }, manager);
+    const dpopRequest = requestContext.getStore()?.dpopRequest; // withToken(token, fn, { dpop }) stands in for the request
+    return this.confirmSender({ token, payload, guard: this }, { token, dpopScheme: dpopRequest !== undefined }, manager, dpopRequest);
+  }
+
+  /** DPoP (RFC 9449): the token's sender, after the token's own checks (revocation included), before the rest. */
+  private confirmSender(context: JwtRequestContext, found: FoundToken | { token: string; dpopScheme?: boolean }, manager: JwtManager, dpopRequest?: ProofRequest): JwtRequestContext | Promise<JwtRequestContext> {
+    const thumbprint = confirmRequestSender(context.ctx as Context | undefined, found, context.payload!, manager.config, dpopRequest);
+    if (thumbprint === undefined) return this.finish(context, manager);
+    if (typeof thumbprint === 'string') return this.finish(Object.assign(context, { dpopThumbprint: thumbprint }), manager);
+    return thumbprint.then((settled) => this.finish(Object.assign(context, { dpopThumbprint: settled }), manager));
   }
 
   /**
@@ -228,6 +239,7 @@ async function respondRefused(ctx: Context, error: unknown, guard: Guard, manage
   const response = await refusal(error, manager, ctx);
   ctx.status = response.status;
   ctx.body = response.body;
+  if (setDpopRefusalHeaders(ctx, error)) return; // set whatever the loader answered (RFC 9449 §7.1)
   const challenge = response.status === 401 ? bearerChallenge(error, guard, manager) : undefined;
   if (challenge !== undefined) ctx.set('WWW-Authenticate', challenge);
 }

@@ -7,6 +7,8 @@
  *                         `expiresAt` (`+inf` for a token that never expires);
  * - `jwt:g:{<identity>}`  the identity's cut-off generation, `jwt:f:{<family>}` a refresh-token
  *                         family and `jwt:fa:{<family>}` its last answer (see redis-sessions.ts);
+ * - `jwt:o:{<thumbprint>}` the DPoP proofs seen for one key: a sorted set of jtis scored by
+ *                         their expiry in epoch ms (see `rememberOnce` in redis.ts);
  * - `jwt:invalidate`      the pub/sub channel on which every write announces the tier key it
  *                         changed: `t:<jti>`, `g:<identity>` or `f:<family>`.
  *
@@ -62,6 +64,11 @@ export class RedisKeys {
   /** The sealed answer of a family's last rotation, kept for the reuse interval (same slot as the family). */
   familyAnswer(family: string): string {
     return `${this.prefix}fa:{${encodeURIComponent(family)}}`;
+  }
+
+  /** The DPoP replay records of one key thumbprint: a sorted set of jtis scored by expiry (epoch ms). */
+  once(group: string): string {
+    return `${this.prefix}o:{${encodeURIComponent(group)}}`;
   }
 
   /** The pub/sub channel announcing changed jtis. */

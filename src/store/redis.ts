@@ -3,7 +3,7 @@ import { publishStoreError } from '../core/diagnostics';
 import { TokenStoreError } from '../core/errors';
 import { rootCauseMessage } from '../core/store-call';
 import type {
-  RefreshTokenUse, RefreshTokenUseOutcome, StoreEntry, StoredToken, TokenQuery, TokenState, TokenStore,
+  OnceEntry, OnceOutcome, RefreshTokenUse, RefreshTokenUseOutcome, StoreEntry, StoredToken, TokenQuery, TokenState, TokenStore,
 } from './token-store';
 import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_KEY_PREFIX, malformed, RedisKeys, withTimeout } from './redis-keys';
 import { type Announcement, RedisSessions, tierKey } from './redis-sessions';
@@ -58,6 +58,20 @@ redis.call('SET', KEYS[1], v, 'KEEPTTL', 'XX')
 redis.call('PUBLISH', ARGV[2], ARGV[3])
 if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[4]) end
 return v`;
+
+// DPoP replay cache: one sorted set per key thumbprint, jti -> expiry (epoch ms). Expired members
+// go first (Redis's clock, so every instance trims alike); a live member is a replay; a full set
+// refuses (never evicts a live record); the key lives as long as its longest-lived member.
+const REMEMBER_ONCE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 'seen' end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 'full' end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[1], top[2])
+return 'new'`;
 
 /** The record as stored: `revoked` first, so the flag can be rewritten without parsing. */
 function serialize(record: StoredToken): string {
@@ -219,6 +233,19 @@ export class RedisTokenStore implements TokenStore {
 
   revokeFamily(family: string, keepUntil: number | undefined, announce?: Announcement): Promise<void> {
     return this.sessions.revokeFamily(family, keepUntil, announce);
+  }
+
+  /**
+   * DPoP replay cache: one Lua script on the thumbprint's one key (one slot on a Cluster), so
+   * of concurrent calls with one jti on any instances exactly one gets `'new'`. Bounded per
+   * thumbprint by `maxPerGroup`; expiry by Redis's clock.
+   */
+  async rememberOnce(entry: OnceEntry): Promise<OnceOutcome> {
+    const answer = await this.call('rememberOnce', () =>
+      this.client.eval(REMEMBER_ONCE, 1, this.keys.once(entry.group), entry.key, String(Math.ceil(entry.expiresAt)), String(entry.maxPerGroup)),
+    );
+    if (answer === 'new' || answer === 'seen' || answer === 'full') return answer;
+    throw new TokenStoreError(`Redis token store: rememberOnce answered ${String(answer)}`);
   }
 
   async close(): Promise<void> {

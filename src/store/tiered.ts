@@ -1,7 +1,7 @@
 import Redis, { Cluster } from 'ioredis';
 import { publishStoreError } from '../core/diagnostics';
 import type {
-  FamilyState, RefreshTokenUse, RefreshTokenUseOutcome, StoreEntry, StoredToken, TokenQuery, TokenState, TokenStore,
+  FamilyState, OnceEntry, OnceOutcome, RefreshTokenUse, RefreshTokenUseOutcome, StoreEntry, StoredToken, TokenQuery, TokenState, TokenStore,
 } from './token-store';
 import { RedisTokenStore, ownedClientOptions, type RedisTokenStoreOptions } from './redis';
 import { withTimeout } from './redis-keys';
@@ -189,6 +189,11 @@ export class TieredTokenStore implements TokenStore {
 
   revokeFamily(family: string, keepUntil: number | undefined): Promise<void> {
     return this.writing(tierKey.family(family), () => this.redisStore.revokeFamily(family, keepUntil));
+  }
+
+  /** DPoP replay cache: decided by Redis alone (never the tier), shared by every instance. */
+  rememberOnce(entry: OnceEntry): Promise<OnceOutcome> {
+    return this.redisStore.rememberOnce(entry);
   }
 
   findByIdentity(identity: string): Promise<StoredToken[]> {

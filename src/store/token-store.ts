@@ -101,6 +101,22 @@ export type RefreshTokenUseOutcome =
   | { outcome: 'reused' }
   | { outcome: 'revoked' };
 
+/**
+ * One record the DPoP replay cache keeps once (`rememberOnce`): `key` (a proof's jti) in
+ * `group` (its key's thumbprint) until `expiresAt`.
+ */
+export interface OnceEntry {
+  group: string;
+  key: string;
+  /** Epoch ms after which the record may go (the proof's iat has left the window by then). */
+  expiresAt: number;
+  /** Most live records `group` may hold; one more is `'full'` (refused, nothing dropped). */
+  maxPerGroup: number;
+}
+
+/** `new`: recorded now; `seen`: already recorded and live (a replay); `full`: the group holds `maxPerGroup` live records. */
+export type OnceOutcome = 'new' | 'seen' | 'full';
+
 export interface TokenStore {
   /** Stores the record of a newly created token (or a blocklist revocation). Resolves only once it is stored. */
   add(entry: StoreEntry): Promise<void>;
@@ -151,6 +167,12 @@ export interface TokenStore {
   useRefreshToken?(use: RefreshTokenUse): Promise<RefreshTokenUseOutcome>;
   /** Revokes a whole family; kept until `keepUntil` (unix seconds, `undefined` = for ever). Resolves once stored. */
   revokeFamily?(family: string, keepUntil: number | undefined): Promise<void>;
+  /**
+   * DPoP replay cache (issue 24): records `entry.key` in `entry.group` unless it is already
+   * there and live, atomically across every instance sharing the store; never drops a live
+   * record (a full group answers `'full'`). Without it, proofs are remembered in process memory.
+   */
+  rememberOnce?(entry: OnceEntry): Promise<OnceOutcome>;
 }
 
 /** The methods `revokeAllTokens()` needs of a store. */

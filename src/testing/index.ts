@@ -13,12 +13,16 @@ import { requestContext } from '../koa/context';
 import { wrapGuardedRoutes } from '../decorators';
 
 export { JwtHttpError } from '../decorators';
+export { dpopProof, dpopThumbprint } from './dpop';
+export type { DpopKey, DpopProofOptions } from './dpop';
 
 /**
  * An access token signed with the configured key (and recorded in the revocation
  * store when access tokens are checked), so it passes or fails exactly as a real one.
+ * `dpopJkt` binds it to a DPoP key (`await dpopThumbprint(key)`).
  *
  * @example const token = await fakeAccessToken('alice', { fresh: true, claims: { roles: ['admin'] } })
+ * @example const bound = await fakeAccessToken('alice', { dpopJkt: await dpopThumbprint(privateKey) })
  */
 export function fakeAccessToken(identity: string | number | object, options: AccessTokenOptions = {}): Promise<string> {
   return JwtManager.instance.createAccessToken(identity, options);
@@ -86,12 +90,30 @@ export function foreignAccessToken(identity: string): string {
  * (type, freshness, revocation) and get `@Identity()` / `@Claims()` injected; a
  * refusal rejects with a `JwtHttpError` whose `status` and `body` are the route's answer.
  *
+ * A DPoP-bound token needs the request its proof is for (`request`), as a route would.
+ *
  * @example
  * const result = await withToken(await fakeAccessToken('alice'), () => controller.profile());
+ * @example
+ * const proof = await dpopProof(key, { htm: 'GET', htu: 'https://api.example.com/me', token });
+ * await withToken(token, () => controller.profile(), { method: 'GET', url: 'https://api.example.com/me', dpop: proof });
  */
-export function withToken<T>(token: string | undefined, fn: () => T | Promise<T>): Promise<T> {
+export function withToken<T>(token: string | undefined, fn: () => T | Promise<T>, request?: WithTokenRequest): Promise<T> {
   wrapGuardedRoutes();
-  return requestContext.run({ token, payload: undefined, guard: undefined }, async () => fn());
+  const dpopRequest = request === undefined ? undefined : { method: request.method, uri: request.url.split(/[?#]/)[0], dpop: request.dpop };
+  return requestContext.run({ token, payload: undefined, guard: undefined, dpopRequest }, async () => fn());
+}
+
+/**
+ * The request `withToken` stands for, when its token is DPoP-bound: the token then counts as
+ * sent with the `DPoP` scheme, and `dpop` (from `dpopProof()`) is checked against `method` and `url`.
+ */
+export interface WithTokenRequest {
+  method: string;
+  /** The request's absolute URL, e.g. `'https://api.example.com/me'`. */
+  url: string;
+  /** The `DPoP` header; leave it out to see the refusal of a bound token without a proof. */
+  dpop?: string;
 }
 
 /**
