@@ -53,7 +53,9 @@ const BASE64URL_SEGMENT = /^[A-Za-z0-9_-]+$/;
 export function wellFormedJwt(proof: string, config: DpopConfig): ProofParts {
   if (proof.length > MAX_PROOF_LENGTH) throw invalidProof(config.algorithms, 'the proof is too long');
   const parts = proof.split('.');
-  if (parts.length !== 3 || !parts.every((part) => BASE64URL_SEGMENT.test(part) && part.length % 4 !== 1)) {
+  // an empty signature (alg none) parses, so that step 5 is what refuses it
+  const isSegment = (part: string, index: number) => (index === 2 && part === '') || (BASE64URL_SEGMENT.test(part) && part.length % 4 !== 1);
+  if (parts.length !== 3 || !parts.every(isSegment)) {
     throw invalidProof(config.algorithms, 'the proof is not a compact JWS');
   }
   const [headerSegment, payloadSegment, signature] = parts;
