@@ -63,6 +63,7 @@ describe('DPoP: the proof checks over HTTP (RFC 9449 §4.3)', () => {
     assert.equal(res.status, 200);
     const jkt = await dpopThumbprint(key.privateKey);
     assert.equal(res.body.jkt, jkt);
+    assert.equal(res.body.seen, jkt, 'getDpopThumbprint() after verifyDpopProof(ctx)');
     assert.deepEqual((await decodeToken(res.body.access)).cnf, { jkt });
     assert.deepEqual((await decodeToken(res.body.refresh)).cnf, { jkt });
   });

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import Router from '@koa/router';
 import {
-  createAccessToken, createRefreshToken, getDpopThumbprint, getJwtIdentity, JwtError, JwtManager, JwtOptions, jwtRequired,
+  createAccessToken, createRefreshToken, getDpopThumbprint, getJwtIdentity, JwtError, JwtManager, JwtOptions, jwtContext, jwtRequired,
   rotateRefreshToken, verifyDpopProof, verifyJwtInRequest,
 } from '../../src';
 import { DpopError } from '../../src/core/dpop/errors';
@@ -20,6 +20,7 @@ export const ecKey = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
 export function dpopApp(): Koa {
   const app = new Koa();
   app.silent = true;
+  app.use(jwtContext()); // the getters after verifyJwtInRequest / verifyDpopProof
   // the README's one-line error middleware, plus the DPoP headers of an escaping refusal
   app.use(async (ctx, next) => {
     try {
@@ -36,6 +37,7 @@ export function dpopApp(): Koa {
     const dpopJkt = await verifyDpopProof(ctx);
     ctx.body = {
       jkt: dpopJkt ?? null,
+      seen: getDpopThumbprint() ?? null,
       access: await createAccessToken('alice', { dpopJkt }),
       refresh: await createRefreshToken('alice', { dpopJkt }),
     };
