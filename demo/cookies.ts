@@ -7,8 +7,8 @@
 import type { Context } from 'koa';
 import { Body, ContentType, Controller, Ctx, Get, JsonController, Post } from 'routing-controllers';
 import {
-  createAccessToken, createRefreshToken, Identity, JwtManager, JwtOptional, JwtRequired, RefreshRequired,
-  setAccessCookies, setRefreshCookies, unsetJwtCookies,
+  Claims, createAccessToken, createRefreshToken, Identity, JwtManager, JwtOptional, JwtPayload, JwtRequired, RefreshRequired,
+  revokeToken, setAccessCookies, setRefreshCookies, unsetJwtCookies,
 } from 'koa-jwt-extended';
 import { checkPassword, LoginBody } from './controllers';
 
@@ -31,8 +31,14 @@ export class CookieAuthController {
     return { refresh: true };
   }
 
+  /**
+   * Revokes the refresh token (so a copy of the cookie stops working), then clears the cookies.
+   * Without a refresh cookie it only clears them; with one, its CSRF header is needed.
+   */
   @Post('/logout')
-  logout(@Ctx() ctx: Context) {
+  @RefreshRequired({ optional: true, locations: ['cookies'], skipRevocationCheck: true })
+  async logout(@Ctx() ctx: Context, @Claims() refresh?: JwtPayload) {
+    if (refresh) await revokeToken(refresh);
     unsetJwtCookies(ctx);
     return { logout: true };
   }
@@ -99,7 +105,7 @@ const actions = {
   'protected-no-csrf': () => call('POST', '/cookie/protected', {}),
   refresh: () => call('POST', '/cookie/refresh', { [NAMES.refreshCsrfHeaderName]: readCookie(NAMES.refreshCsrfCookieName) }),
   whoami: () => call('GET', '/cookie/whoami', {}),
-  logout: () => call('POST', '/cookie/logout', {}),
+  logout: () => call('POST', '/cookie/logout', { [NAMES.refreshCsrfHeaderName]: readCookie(NAMES.refreshCsrfCookieName) }),
 };
 for (const [id, action] of Object.entries(actions)) document.getElementById(id).addEventListener('click', action);
 </script>

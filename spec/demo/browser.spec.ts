@@ -38,6 +38,38 @@ describe('demo: JWT in cookies over HTTP', () => {
     assert.deepEqual(res.body, { msg: 'Missing cookie "access_token_cookie"' });
   });
 
+  /** The Cookie header and the refresh CSRF value of a fresh cookie login. */
+  async function cookieLogin(): Promise<{ cookie: string; refreshCsrf: string }> {
+    const res = await request(server).post('/cookie/login').send({ username: 'test', password: 'test' });
+    const cookies = (res.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]);
+    const refreshCsrf = cookies.find((c) => c.startsWith('csrf_refresh_token='))!.split('=')[1];
+    return { cookie: cookies.join('; '), refreshCsrf };
+  }
+
+  it('logout revokes the refresh token: a copy of the cookie taken before is refused afterwards', async () => {
+    const { cookie, refreshCsrf } = await cookieLogin();
+    const before = await request(server).post('/cookie/refresh').set('Cookie', cookie).set('X-CSRF-TOKEN', refreshCsrf);
+    assert.deepEqual([before.status, before.body], [200, { refresh: true }]);
+    const second = await cookieLogin();
+    const logout = await request(server).post('/cookie/logout').set('Cookie', second.cookie).set('X-CSRF-TOKEN', second.refreshCsrf);
+    assert.deepEqual([logout.status, logout.body], [200, { logout: true }]);
+    const copied = await request(server).post('/cookie/refresh').set('Cookie', second.cookie).set('X-CSRF-TOKEN', second.refreshCsrf);
+    assert.deepEqual([copied.status, copied.body], [401, { msg: 'Token has been revoked' }]);
+  });
+
+  it('logout with a refresh cookie but no CSRF header is refused and revokes nothing', async () => {
+    const { cookie, refreshCsrf } = await cookieLogin();
+    const logout = await request(server).post('/cookie/logout').set('Cookie', cookie);
+    assert.deepEqual([logout.status, logout.body], [401, { msg: 'Missing CSRF token' }]);
+    const still = await request(server).post('/cookie/refresh').set('Cookie', cookie).set('X-CSRF-TOKEN', refreshCsrf);
+    assert.deepEqual([still.status, still.body], [200, { refresh: true }]);
+  });
+
+  it('logout without cookies only clears them: 200', async () => {
+    const res = await request(server).post('/cookie/logout');
+    assert.deepEqual([res.status, res.body], [200, { logout: true }]);
+  });
+
   it('POST /cookie/login with a wrong password: 401 Bad username or password, no cookies', async () => {
     const res = await request(server).post('/cookie/login').send({ username: 'test', password: 'nope' });
     assert.equal(res.status, 401);
