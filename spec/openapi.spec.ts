@@ -3,9 +3,9 @@
  * schemes in use, and a `security` entry on exactly the guarded operations.
  */
 import assert from 'node:assert/strict';
-import { Get, getMetadataArgsStorage, JsonController, Post } from 'routing-controllers';
+import { Authorized, Delete, Get, getMetadataArgsStorage, JsonController, Param, Post } from 'routing-controllers';
 import { routingControllersToSpec } from 'routing-controllers-openapi';
-import { addJwtSecurity, FreshJwtRequired, JwtManager, JwtOptional, JwtOptions, JwtRequired, RefreshRequired } from '../src';
+import { addJwtSecurity, FreshJwtRequired, JwtManager, JwtOptional, JwtOptions, JwtRequired, openApiStorage, RefreshRequired } from '../src';
 import { SECRET } from './support/server';
 
 @JsonController('/docs-open')
@@ -60,6 +60,59 @@ function documentFor(controllers: Function[]) {
   return routingControllersToSpec(view);
 }
 
+/** An abstract base with routes, served only by the controllers that extend it. */
+abstract class DocsCrudBase {
+  @Get('/list')
+  list() {
+    return [];
+  }
+
+  @Delete('/:id')
+  remove(@Param('id') id: string) {
+    return { removed: id };
+  }
+}
+
+@JsonController('/docs-admin')
+@JwtRequired({ roles: ['admin'] })
+class DocsAdminController extends DocsCrudBase {}
+
+@JsonController('/docs-public')
+class DocsPublicController extends DocsCrudBase {}
+
+@JsonController('/docs-authorized')
+class DocsAuthorizedController {
+  @Get('/mine')
+  @Authorized()
+  mine() {
+    return {};
+  }
+
+  @Get('/open')
+  open() {
+    return {};
+  }
+}
+
+@JsonController('/docs-authorized-class')
+@Authorized(['admin'])
+class DocsAuthorizedClassController {
+  @Get('/all')
+  all() {
+    return {};
+  }
+}
+
+/** openApiStorage() limited to these controllers (other specs register controllers too). */
+function viewFor(controllers: Function[]) {
+  const mine = new Set(controllers);
+  const view = openApiStorage();
+  return Object.assign(Object.create(view), {
+    actions: view.actions.filter((a) => mine.has(a.target)),
+    controllers: view.controllers.filter((c) => mine.has(c.target)),
+  });
+}
+
 interface Doc {
   paths: Record<string, Record<string, { security?: unknown }>>;
   components?: { securitySchemes?: Record<string, unknown> };
@@ -110,5 +163,45 @@ describe('openapi: addJwtSecurity() on a routing-controllers-openapi document', 
     assert.deepEqual(doc.paths['/docs/items/{id}'].get.security, [{ headerAuth: [] }]);
     assert.equal(doc.components?.securitySchemes?.bearerAuth, undefined);
     assert.deepEqual((doc.components?.securitySchemes?.headerAuth as { name: string }).name, 'X-Token');
+  });
+});
+
+describe('openapi: controllers with an abstract base, and @Authorized routes', () => {
+  beforeEach(() => JwtManager.configure({ secret: SECRET }));
+  afterEach(() => JwtManager.reset());
+
+  it('routingControllersToSpec() crashes on the raw storage with an abstract base (why openApiStorage exists)', () => {
+    const storage = getMetadataArgsStorage();
+    const mine = new Set<Function>([DocsCrudBase, DocsAdminController]);
+    const raw = Object.assign(Object.create(storage), {
+      actions: storage.actions.filter((a) => mine.has(a.target)),
+      controllers: storage.controllers.filter((c) => mine.has(c.target)),
+    });
+    assert.throws(() => routingControllersToSpec(raw), TypeError);
+  });
+
+  it('openApiStorage() lists each inherited route under every controller that serves it', () => {
+    const doc = routingControllersToSpec(viewFor([DocsAdminController, DocsPublicController])) as unknown as Doc;
+    assert.deepEqual(Object.keys(doc.paths).sort(), ['/docs-admin/list', '/docs-admin/{id}', '/docs-public/list', '/docs-public/{id}']);
+  });
+
+  it('an inherited route under a guarded class gets security; the same route under an open class does not', () => {
+    const doc = addJwtSecurity(routingControllersToSpec(viewFor([DocsAdminController, DocsPublicController]))) as unknown as Doc;
+    assert.deepEqual(doc.paths['/docs-admin/list'].get.security, [{ bearerAuth: [] }]);
+    assert.deepEqual(doc.paths['/docs-admin/{id}'].delete.security, [{ bearerAuth: [] }]);
+    assert.equal(doc.paths['/docs-public/list'].get.security, undefined);
+    assert.equal(doc.paths['/docs-public/{id}'].delete.security, undefined);
+  });
+
+  it('@Authorized() on a method gets security; its open neighbour does not', () => {
+    const doc = addJwtSecurity(routingControllersToSpec(viewFor([DocsAuthorizedController]))) as unknown as Doc;
+    assert.deepEqual(doc.paths['/docs-authorized/mine'].get.security, [{ bearerAuth: [] }]);
+    assert.equal(doc.paths['/docs-authorized/open'].get.security, undefined);
+  });
+
+  it('@Authorized() on a class covers its routes, with the configured locations', () => {
+    JwtManager.configure({ secret: SECRET, tokenLocation: ['headers', 'cookies'] });
+    const doc = addJwtSecurity(routingControllersToSpec(viewFor([DocsAuthorizedClassController]))) as unknown as Doc;
+    assert.deepEqual(doc.paths['/docs-authorized-class/all'].get.security, [{ bearerAuth: [] }, { cookieAuth: [] }]);
   });
 });

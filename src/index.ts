@@ -43,7 +43,7 @@ export type { TieredTokenStoreOptions } from './store/tiered';
 export { KeySetUnavailableError } from './core/jwks';
 export type { DecodeKeyLoader } from './core/key-source';
 // OpenAPI (0.2 F)
-export { addJwtSecurity } from './openapi';
+export { addJwtSecurity, openApiStorage } from './openapi';
 export type { OpenApiDocument } from './openapi';
 // --- issue 13 (sessions): blocklist mode, log out everywhere, refresh rotation ---
 export { revokeAllTokens, rotateRefreshToken } from './tokens';

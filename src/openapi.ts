@@ -4,10 +4,11 @@
  * plain document object, so routing-controllers-openapi stays the app's own dependency.
  */
 import { getMetadataArgsStorage } from 'routing-controllers';
+import type { MetadataArgsStorage } from 'routing-controllers';
 import { JwtManager } from './core/manager';
 import type { JwtConfig, TokenLocation } from './core/options';
 import { effectiveGuard } from './decorators/routes';
-import type { Guard } from './koa/guard';
+import { Guard } from './koa/guard';
 
 /** The part of an OpenAPI 3 document this function reads and writes. */
 export interface OpenApiDocument {
@@ -17,6 +18,7 @@ export interface OpenApiDocument {
 }
 
 type SecurityRequirement = Record<string, string[]>;
+type ActionMetadataArgs = MetadataArgsStorage['actions'][number];
 
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
 
@@ -72,12 +74,57 @@ interface GuardedRoute {
   guard: Guard;
 }
 
-/** Every guarded route in routing-controllers' metadata, as routing-controllers-openapi names it. */
+/**
+ * The routes each controller serves, as routing-controllers resolves them: its own actions and
+ * those of its base classes (the nearest declaration of a method wins), each with the controller
+ * as its target. Actions of a class that is no controller (an abstract base) appear only under
+ * the controllers that extend it.
+ */
+function servedActions(storage: MetadataArgsStorage): ActionMetadataArgs[] {
+  const served: ActionMetadataArgs[] = [];
+  for (const controller of storage.controllers) {
+    const seen = new Set<string>();
+    for (let target: Function | null = controller.target; target && target !== Function.prototype; target = Object.getPrototypeOf(target)) {
+      for (const action of storage.actions) {
+        if (action.target !== target || seen.has(action.method)) continue;
+        seen.add(action.method);
+        served.push({ ...action, target: controller.target });
+      }
+    }
+  }
+  return served;
+}
+
+/**
+ * routing-controllers' metadata storage as routing-controllers-openapi should read it: every
+ * route under the controller that serves it, inherited routes included, and nothing under a base
+ * class that is no controller. `routingControllersToSpec()` crashes on the global storage when a
+ * controller extends an abstract base with routes (the base's actions have no controller); give
+ * it this view instead.
+ *
+ * @example
+ * const spec = addJwtSecurity(routingControllersToSpec(openApiStorage(), { routePrefix: '/api' }), { routePrefix: '/api' });
+ */
+export function openApiStorage(storage: MetadataArgsStorage = getMetadataArgsStorage()): MetadataArgsStorage {
+  return Object.assign(Object.create(storage) as MetadataArgsStorage, { actions: servedActions(storage) });
+}
+
+/** routing-controllers' `@Authorized()` on the route's method or its controller class (answered by `jwtAuthorizationChecker`). */
+function isAuthorized(storage: MetadataArgsStorage, target: Function, method: string): boolean {
+  return storage.responseHandlers.some((handler) => handler.type === 'authorized' && handler.target === target
+    && (handler.method === method || handler.method === undefined));
+}
+
+/** What `jwtAuthorizationChecker` accepts: an access token from the configured locations. */
+let authorizedGuard: Guard | undefined;
+
+/** Every guarded route routing-controllers serves, as routing-controllers-openapi names it. */
 function guardedRoutes(routePrefix: string): GuardedRoute[] {
   const storage = getMetadataArgsStorage();
   const routes: GuardedRoute[] = [];
-  for (const action of storage.actions) {
-    const guard = effectiveGuard(action.target, action.method);
+  for (const action of servedActions(storage)) {
+    const guard = effectiveGuard(action.target, action.method)
+      ?? (isAuthorized(storage, action.target, action.method) ? (authorizedGuard ??= new Guard({})) : undefined);
     if (!guard) continue;
     const controller = storage.controllers.find((c) => c.target === action.target);
     const route = typeof action.route === 'string' ? action.route : '';
@@ -90,12 +137,13 @@ function guardedRoutes(routePrefix: string): GuardedRoute[] {
 /**
  * Adds the security schemes in use (`bearerAuth` for header tokens, `cookieAuth` with the
  * `csrfToken` header for cookie tokens on CSRF-checked methods, `queryAuth`) and a
- * `security` entry on exactly the guarded operations; an optional route gets `[{}, ...]`
- * (anonymous allowed). Operations are matched by routing-controllers-openapi's operationId
+ * `security` entry on exactly the guarded operations (guard decorators, class guards and
+ * inherited routes, and routing-controllers' `@Authorized()` answered by `jwtAuthorizationChecker`);
+ * an optional route gets `[{}, ...]` (anonymous allowed). Operations are matched by routing-controllers-openapi's operationId
  * (`Controller.method`), else by path and method. Returns the same document.
  *
  * @example
- * const spec = addJwtSecurity(routingControllersToSpec(getMetadataArgsStorage(), { routePrefix: '/api' }), { routePrefix: '/api' });
+ * const spec = addJwtSecurity(routingControllersToSpec(openApiStorage(), { routePrefix: '/api' }), { routePrefix: '/api' });
  */
 export function addJwtSecurity<D extends object>(document: D, options: { routePrefix?: string } = {}): D {
   const spec = document as OpenApiDocument;
