@@ -10,8 +10,7 @@ import { JwtError, JwtManager, JwtOptions, MemoryTokenStore, TokenStore, TokenSt
 import { AuthController, DemoError, findDemoUser, ProtectedController, TokensController } from './controllers';
 import { CookieAuthController, CookiePageController } from './cookies';
 import { JwksController } from './jwks';
-
-export const DEMO_SECRET = 'super-secret-demo-key-change-me-in-production!';
+import { demoSecret } from './secret';
 
 const ENDPOINTS = {
   'POST /login': 'body {"username","password"} -> fresh access token + refresh token (user test/test, admin/admin)',
@@ -103,7 +102,7 @@ export interface DemoOptions {
  */
 export function createDemoApp(options: DemoOptions = {}): Koa {
   JwtManager.configure({
-    secret: process.env.JWT_SECRET ?? DEMO_SECRET,
+    secret: demoSecret().secret,
     accessTokenExpires: '5m',
     revocation: { store: options.store ?? new MemoryTokenStore(), checks: 'refresh', refreshRotation: true },
     // the seed's custom claims example

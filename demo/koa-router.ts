@@ -11,6 +11,7 @@ import {
   createAccessToken, createRefreshToken, getJwtClaims, getJwtIdentity, JwtError, JwtManager, jwtContext, jwtRequired, MemoryTokenStore,
   verifyJwtInRequest,
 } from 'koa-jwt-extended';
+import { demoSecret, describeDemoSecret } from './secret';
 
 const USERS: Record<string, string> = { test: 'test', admin: 'admin' };
 
@@ -75,7 +76,7 @@ async function jsonErrors(ctx: Koa.Context, next: Koa.Next): Promise<void> {
  *
  * @example createRouterDemoApp().listen(5001)
  */
-export function createRouterDemoApp(secret = process.env.JWT_SECRET ?? 'super-secret-demo-key-change-me-in-production!'): Koa {
+export function createRouterDemoApp(secret = demoSecret().secret): Koa {
   JwtManager.configure({
     secret,
     accessTokenExpires: '5m',
@@ -93,5 +94,8 @@ export function createRouterDemoApp(secret = process.env.JWT_SECRET ?? 'super-se
 if (require.main === module) {
   const port = Number(process.env.PORT ?? 5001);
   const host = process.env.HOST ?? '127.0.0.1';
-  createRouterDemoApp().listen(port, host, () => console.log(`koa-jwt-extended plain Koa demo on http://${host}:${port}`));
+  createRouterDemoApp().listen(port, host, () => {
+    console.log(`koa-jwt-extended plain Koa demo on http://${host}:${port}`);
+    console.log(describeDemoSecret());
+  });
 }

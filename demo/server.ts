@@ -6,6 +6,7 @@
  */
 import { TieredTokenStore } from 'koa-jwt-extended';
 import { createDemoApp } from './app';
+import { describeDemoSecret } from './secret';
 
 const port = Number(process.env.PORT ?? 5000);
 const host = process.env.HOST ?? '127.0.0.1';
@@ -15,4 +16,5 @@ const store = redisUrl ? new TieredTokenStore({ redis: redisUrl, keyPrefix }) : 
 createDemoApp({ store }).listen(port, host, () => {
   const storeName = store ? `tiered LRU + Redis store at ${redisUrl}, keys under ${keyPrefix ?? 'jwt:'}` : 'memory store';
   console.log(`koa-jwt-extended demo on http://${host}:${port} (${storeName}; GET / lists the endpoints)`);
+  console.log(describeDemoSecret());
 });

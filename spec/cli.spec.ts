@@ -87,6 +87,21 @@ describe('CLI: npx koa-jwt-extended', () => {
       assert.equal(createPublicKey(readFileSync(join(workDir, 'jwt-ES384-public.pem'))).asymmetricKeyType, 'ec');
     });
 
+    it('creates a missing --out directory (and its parents), private to the user', () => {
+      const out = join(workDir, 'keys', 'jwt');
+      const run = cli(['keys', 'ES256', '--out', out]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(createPrivateKey(readFileSync(join(out, 'jwt-ES256-private.pem'))).asymmetricKeyType, 'ec');
+      assert.equal(statSync(out).mode & 0o777, 0o700);
+    });
+
+    it('refuses an --out that is a file: exit 1, no stack', () => {
+      writeFileSync(join(workDir, 'keys'), 'not a directory');
+      const run = cli(['keys', 'ES256', '--out', 'keys']);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /keys exists and is not a directory/);
+    });
+
     it('refuses to overwrite an existing key file: exit 1, file untouched', () => {
       writeFileSync(join(workDir, 'jwt-PS256-private.pem'), 'mine');
       const run = cli(['keys', 'PS256']);

@@ -5,7 +5,7 @@
  * Every failure is one line on stderr, never a stack trace.
  */
 import { createPublicKey, generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { JwtConfigurationError, JwtError } from './core/errors';
@@ -47,12 +47,22 @@ function generatePair(algorithm: string): { privateKey: KeyObject; publicKey: Ke
   return generateKeyPairSync('rsa', { modulusLength: 2048 });
 }
 
+/** Creates `--out` (and its parents) when missing; private to the user, as the key in it will be. */
+function makeOutDir(outDir: string): void {
+  if (existsSync(outDir)) {
+    if (!statSync(outDir).isDirectory()) throw new Refusal(`${outDir} exists and is not a directory`);
+    return;
+  }
+  mkdirSync(outDir, { recursive: true, mode: 0o700 });
+}
+
 function writeKeys(algorithm: string | undefined, outDir: string): void {
   if (algorithm === undefined) throw new UsageError('keys needs an algorithm, e.g. keys RS256');
   if (!(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(algorithm)) {
     const why = algorithm.startsWith('HS') ? `${algorithm} uses a shared secret, not a key pair: run \`koa-jwt-extended secret\`` : `unknown algorithm '${algorithm}'`;
     throw new UsageError(`${why} (key pairs: ${ASYMMETRIC_ALGORITHMS.join(', ')})`, false);
   }
+  makeOutDir(outDir);
   const privatePath = join(outDir, `jwt-${algorithm}-private.pem`);
   const publicPath = join(outDir, `jwt-${algorithm}-public.pem`);
   for (const path of [privatePath, publicPath]) if (existsSync(path)) throw new Refusal(`${path} exists; not overwriting it`);

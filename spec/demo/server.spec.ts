@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { networkInterfaces } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { freePort, requireRedis, startStandalone, StandaloneRedis } from '../support/redis';
@@ -21,7 +22,7 @@ interface Demo {
 /** Starts demo/server.ts as `npm run demo` does (only `env` of the demo's variables set), resolving once it listens. */
 function startDemo(env: Record<string, string>): Promise<Demo> {
   const inherited = { ...process.env };
-  for (const name of ['HOST', 'PORT', 'REDIS_URL', 'REDIS_KEY_PREFIX']) delete inherited[name];
+  for (const name of ['HOST', 'PORT', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'JWT_SECRET']) delete inherited[name];
   const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'demo/server.ts'], {
     cwd: ROOT, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -29,7 +30,7 @@ function startDemo(env: Record<string, string>): Promise<Demo> {
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes('koa-jwt-extended demo on')) resolve({ child, banner: output });
+      if (output.includes('koa-jwt-extended demo on') && output.includes('signing with')) resolve({ child, banner: output });
     });
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.once('exit', (code) => reject(new Error(`the demo exited with ${code}: ${output}`)));
@@ -93,6 +94,48 @@ describe('demo: the server process', function () {
     const port = await freePort();
     demo = await startDemo({ PORT: String(port), HOST: '0.0.0.0' });
     assert.equal(await probe(address!, port), 200);
+  });
+
+  describe('its secret', () => {
+    async function tokenOf(port: number): Promise<string> {
+      const login = await postJson(port, '/login', { username: 'test', password: 'test' });
+      assert.equal(login.status, 200);
+      return login.body.access_token;
+    }
+    async function statusWith(port: number, token: string): Promise<number> {
+      return (await fetch(`http://127.0.0.1:${port}/protected`, { headers: { authorization: `Bearer ${token}` } })).status;
+    }
+    let other: Demo | undefined;
+    afterEach(() => stopDemo(other));
+
+    it('without JWT_SECRET: a random one per run, said at start-up; another run refuses its tokens', async () => {
+      const [first, second] = [await freePort(), await freePort()];
+      demo = await startDemo({ PORT: String(first) });
+      other = await startDemo({ PORT: String(second) });
+      assert.match(demo.banner, /JWT_SECRET is not set: signing with a random secret made for this run/);
+      const token = await tokenOf(first);
+      assert.equal(await statusWith(first, token), 200);
+      assert.equal(await statusWith(second, token), 422); // signed with the first run's secret
+    });
+
+    it('with JWT_SECRET: signs with it, and two runs accept each other\'s tokens', async () => {
+      const secret = 'a-secret-for-this-test-only-0123456789abcdef';
+      const [first, second] = [await freePort(), await freePort()];
+      demo = await startDemo({ PORT: String(first), JWT_SECRET: secret });
+      other = await startDemo({ PORT: String(second), JWT_SECRET: secret });
+      assert.match(demo.banner, /signing with JWT_SECRET/);
+      assert.doesNotMatch(demo.banner, new RegExp(secret));
+      assert.equal(await statusWith(second, await tokenOf(first)), 200);
+    });
+
+    it('no file of demo/ holds a fixed secret', () => {
+      const dir = join(ROOT, 'demo');
+      for (const file of readdirSync(dir).filter((name) => name.endsWith('.ts'))) {
+        const text = readFileSync(join(dir, file), 'utf8');
+        assert.doesNotMatch(text, /secret\w*\s*(=|:|\?\?|\|\|)\s*['"`][^'"`\n]{16,}['"`]/i, file);
+        assert.doesNotMatch(text, /super-secret/i, file);
+      }
+    });
   });
 
   describe('with REDIS_URL', () => {

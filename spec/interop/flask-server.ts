@@ -23,7 +23,7 @@ export interface FlaskApp {
 /**
  * Runs flask_app.py on a free loopback port with `secret` as JWT_SECRET_KEY.
  *
- * @example const flask = await startFlask(DEMO_SECRET); request(flask.url).get('/protected')
+ * @example const flask = await startFlask(secret); request(flask.url).get('/protected')
  */
 export function startFlask(secret: string): Promise<FlaskApp> {
   const child: ChildProcess = spawn(PYTHON, [join(__dirname, 'flask_app.py')], {

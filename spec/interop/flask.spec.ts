@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import request from 'supertest';
-import { createDemoApp, DEMO_SECRET } from '../../demo/app';
+import { randomBytes } from 'node:crypto';
+import { createDemoApp } from '../../demo/app';
 import { createAccessToken, JwtManager, JwtOptions } from '../../src';
 import { foreignAccessToken } from '../../src/testing';
 import { expectResponse } from '../support/assert-response';
@@ -16,6 +17,8 @@ function cookiesOf(res: request.Response): { header: string; values: Record<stri
 }
 
 const bearer = (token: string) => `Bearer ${token}`;
+/** The secret both apps share for this run (the demo has no fixed one). */
+const SHARED_SECRET = randomBytes(32).toString('base64url');
 
 /**
  * The real Flask-JWT-Extended 4.4.4 (Debian's package) and our demo app, sharing a secret,
@@ -33,7 +36,7 @@ describe('interop: Flask-JWT-Extended 4 <-> koa-jwt-extended demo, over HTTP', f
       console.warn(`\n  !!! SKIPPING the Flask-JWT-Extended interop spec: ${missing}\n`);
       this.skip();
     }
-    flask = await startFlask(DEMO_SECRET);
+    flask = await startFlask(SHARED_SECRET);
   });
   after(() => flask?.stop());
   afterEach(() => {
@@ -47,7 +50,7 @@ describe('interop: Flask-JWT-Extended 4 <-> koa-jwt-extended demo, over HTTP', f
    * default expired answer, and no user lookup (Flask's users are not the demo's).
    */
   function startDemo(jwt: Partial<JwtOptions> = {}): Server {
-    demo = createDemoApp({ jwt: { secret: DEMO_SECRET, revocation: undefined, expiredTokenLoader: undefined, userLookupLoader: undefined, ...jwt } }).listen(0);
+    demo = createDemoApp({ jwt: { secret: SHARED_SECRET, revocation: undefined, expiredTokenLoader: undefined, userLookupLoader: undefined, ...jwt } }).listen(0);
     return demo;
   }
 
