@@ -173,6 +173,9 @@ export interface JwtOptions extends Partial<Loaders> {
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/; // an RFC 9110 token
 const COOKIE_NAME = HEADER_NAME;
+/** Printable ASCII without `;` (a Set-Cookie attribute Node and `cookies` accept: anything else is a 500 at login). */
+const COOKIE_PATH = /^\/[\x21-\x3a\x3c-\x7e]*$/;
+const COOKIE_DOMAIN = /^[\x21-\x3a\x3c-\x7e]+$/;
 
 /** The class-validator schema: one decorator line per simple rule. */
 class OptionsSchema {
@@ -199,11 +202,11 @@ class OptionsSchema {
   @Matches(COOKIE_NAME, { message: '$property must be a valid cookie name' }) refreshCookieName!: string;
   @Matches(COOKIE_NAME, { message: '$property must be a valid cookie name' }) accessCsrfCookieName!: string;
   @Matches(COOKIE_NAME, { message: '$property must be a valid cookie name' }) refreshCsrfCookieName!: string;
-  @Matches(/^\/[^;\s]*$/, { message: "$property must be a path starting with '/'" }) accessCookiePath!: string;
-  @Matches(/^\/[^;\s]*$/, { message: "$property must be a path starting with '/'" }) refreshCookiePath!: string;
-  @Matches(/^\/[^;\s]*$/, { message: "$property must be a path starting with '/'" }) accessCsrfCookiePath!: string;
-  @Matches(/^\/[^;\s]*$/, { message: "$property must be a path starting with '/'" }) refreshCsrfCookiePath!: string;
-  @IsOptional() @IsString() @Matches(/^[^;\s]+$/, { message: 'cookieDomain must be a domain' }) cookieDomain?: string;
+  @Matches(COOKIE_PATH, { message: "$property must be a path starting with '/'" }) accessCookiePath!: string;
+  @Matches(COOKIE_PATH, { message: "$property must be a path starting with '/'" }) refreshCookiePath!: string;
+  @Matches(COOKIE_PATH, { message: "$property must be a path starting with '/'" }) accessCsrfCookiePath!: string;
+  @Matches(COOKIE_PATH, { message: "$property must be a path starting with '/'" }) refreshCsrfCookiePath!: string;
+  @IsOptional() @IsString() @Matches(COOKIE_DOMAIN, { message: 'cookieDomain must be a domain' }) cookieDomain?: string;
   @IsBoolean() cookieSecure!: boolean;
   @IsIn(['strict', 'lax', 'none', false]) cookieSameSite!: string | false;
   @IsBoolean() sessionCookie!: boolean;

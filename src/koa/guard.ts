@@ -7,6 +7,7 @@
  */
 import type { Context, Middleware, Next } from 'koa';
 import type { TokenType } from '../core/claims';
+import { invalidTokenChallenge } from '../core/challenge';
 import { publishAllowed, publishRefused } from '../core/diagnostics';
 import { ForbiddenError, JwtError, JwtUsageError, NoAuthorizationError, TokenVerificationError, UserLookupError } from '../core/errors';
 import { JwtManager } from '../core/manager';
@@ -230,7 +231,7 @@ function bearerChallenge(error: JwtError, guard: Guard, manager: JwtManager): st
     return missing && (guard.locations ?? tokenLocation).includes('headers') ? headerType : undefined;
   }
   if (REFUSED_AT.get(error) !== 'headers') return undefined;
-  return `${headerType} error="invalid_token", error_description="${error.message.replace(/["\\]/g, '')}"`;
+  return invalidTokenChallenge(headerType, error);
 }
 
 /** Writes the refusal of a request; anything that is not a refusal propagates (a 500 for the app to log). */
