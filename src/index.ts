@@ -8,7 +8,8 @@
 
 // Setup: one manager, configured once at start-up
 export { JwtManager } from './core/manager';
-export type { JwtOptions, TokenLocation, RevocationChecks, RevocationMode, RevocationOptions } from './core/options';
+export type { JwtOptions, JwtConfig, TokenLocation, RevocationChecks, RevocationMode, RevocationOptions } from './core/options';
+export type { Duration } from './core/duration';
 export type { Loaders, LoaderResponse, TokenPayload } from './core/responses';
 
 // Guards: decorators, Koa middleware, the imperative check, routing-controllers' checkers
@@ -39,7 +40,7 @@ export type { TokenPair, RotateOptions } from './core/rotation';
 export { MemoryTokenStore } from './store/memory';
 export type { MemoryTokenStoreOptions } from './store/memory';
 export { RedisTokenStore } from './store/redis';
-export type { RedisTokenStoreOptions } from './store/redis';
+export type { RedisTokenStoreOptions, RedisConnection } from './store/redis';
 export { TieredTokenStore } from './store/tiered';
 export type { TieredTokenStoreOptions } from './store/tiered';
 export type {
@@ -57,6 +58,7 @@ export {
   RevokedTokenError, StoreUnavailableError, TokenNotFoundError, TokenStoreError, JwtConfigurationError, JwtUsageError,
   ForbiddenError, UserLookupError, TokenVerificationError,
 } from './core/errors';
+export type { JwtErrorKind } from './core/errors';
 
 // Keys and outside identity providers
 export type { Algorithm, KeyInput, VerificationKeyOptions } from './core/keys';
