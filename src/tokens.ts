@@ -25,7 +25,11 @@ export async function createAccessToken(identity: string | number | object, opti
   return JwtManager.instance.createAccessToken(identity, options);
 }
 
-/** @example const refreshToken = await createRefreshToken(username) */
+/**
+ * A signed refresh token for `identity` (stored when refresh tokens are checked).
+ *
+ * @example const refreshToken = await createRefreshToken(username)
+ */
 export async function createRefreshToken(identity: string | number | object, options?: RefreshTokenOptions): Promise<string> {
   await refuseMintingWithUsedToken();
   return JwtManager.instance.createRefreshToken(identity, options);
@@ -130,17 +134,29 @@ function requireProofOfBoundKey(presented: TokenPayload, manager: JwtManager): v
   if (thumbprint !== jkt) throw invalidProof(manager.config.dpop.algorithms, 'the proof key is not the key the refresh token is bound to');
 }
 
-/** @example const { token, revoked } = await getStoredToken(jti) */
+/**
+ * The store's record of one token: its payload and whether it is revoked. Rejects with `TokenNotFoundError` for an unknown jti.
+ *
+ * @example const { token, revoked } = await getStoredToken(jti)
+ */
 export function getStoredToken(jti: string): Promise<StoredToken> {
   return JwtManager.instance.getStoredToken(jti);
 }
 
-/** @example const mine = await getStoredTokens(getJwtIdentity()!) */
+/**
+ * The store's records of one identity's tokens (in blocklist mode, its revocations).
+ *
+ * @example const mine = await getStoredTokens(getJwtIdentity()!)
+ */
 export function getStoredTokens(identity: string): Promise<StoredToken[]> {
   return JwtManager.instance.getStoredTokens(identity);
 }
 
-/** @example const all = await getAllStoredTokens() */
+/**
+ * Every record in the store (Redis: `SCAN` on every master, never `KEYS`).
+ *
+ * @example const all = await getAllStoredTokens()
+ */
 export function getAllStoredTokens(): Promise<StoredToken[]> {
   return JwtManager.instance.getAllStoredTokens();
 }

@@ -34,6 +34,9 @@ const revocation = diagnostics.channel(REVOCATION_CHANNEL);
 const reuse = diagnostics.channel(REUSE_CHANNEL);
 const jwksFetch = diagnostics.channel(JWKS_FETCH_CHANNEL);
 
+/**
+ * Published on `REFUSED_CHANNEL` for every refused request.
+ */
 export interface RefusedMessage {
   error: Error;
   ctx: unknown;
@@ -41,18 +44,27 @@ export interface RefusedMessage {
   status?: number;
 }
 
+/**
+ * Published on `ALLOWED_CHANNEL` for every request a guard let through.
+ */
 export interface AllowedMessage {
   /** The verified payload; `undefined` for an optional route that got no token. */
   payload: Record<string, unknown> | undefined;
   ctx: unknown;
 }
 
+/**
+ * Published on `STORE_ERROR_CHANNEL` for every failed store call.
+ */
 export interface StoreErrorMessage {
   error: unknown;
   /** The store method or library step that failed, e.g. `'find'`, `'add'`, `'subscribe'`. */
   operation: string;
 }
 
+/**
+ * Published on `STORE_CALL_CHANNEL` after every store call that leaves the process, with its duration in seconds.
+ */
 export interface StoreCallMessage {
   operation: string;
   /** Seconds from the call to its settling. */
@@ -61,8 +73,14 @@ export interface StoreCallMessage {
   error?: unknown;
 }
 
+/**
+ * What a revocation covered: one token, every token of an identity, or a refresh-token family.
+ */
 export type RevocationKind = 'token' | 'identity' | 'family';
 
+/**
+ * Published on `REVOCATION_CHANNEL` for every revocation the store confirmed.
+ */
 export interface RevocationMessage {
   kind: RevocationKind;
   jti?: string;
@@ -70,11 +88,17 @@ export interface RevocationMessage {
   family?: string;
 }
 
+/**
+ * Published on `REUSE_CHANNEL` when a used refresh token is presented again.
+ */
 export interface RefreshReuseMessage {
   payload: Record<string, unknown>;
   family: string;
 }
 
+/**
+ * Published on `JWKS_FETCH_CHANNEL` after every fetch of a remote key set or issuer metadata.
+ */
 export interface JwksFetchMessage {
   uri: string;
   outcome: 'success' | 'error';

@@ -29,6 +29,8 @@ export function setErrorMessageKey(key: string): void {
  * routing-controllers action it answers with its own status and the default JSON
  * body (`httpCode`, `toJSON()`); in plain Koa, Koa's error handling sees `status`
  * and `expose: true`. Never a 500 and never a stack.
+ *
+ * @example if (error instanceof JwtError) { ctx.status = error.status; ctx.body = error.toJSON(); }
  */
 export class JwtError extends Error {
   /** Koa sends the message of an exposed error to the client. */
@@ -66,49 +68,77 @@ export class JwtError extends Error {
   }
 }
 
-/** No token where one was required (401, `unauthorizedLoader`). */
+/**
+ * No token where one was required (401, `unauthorizedLoader`).
+ *
+ * @example throw new NoAuthorizationError('Missing Authorization Header')
+ */
 export class NoAuthorizationError extends JwtError {
   constructor(message: string, code = 'ERR_JWT_MISSING') {
     super('unauthorized', code, 401, message);
   }
 }
 
-/** A CSRF double-submit failure (401, `unauthorizedLoader`, as Flask-JWT-Extended answers it). */
+/**
+ * A CSRF double-submit failure (401, `unauthorizedLoader`, as Flask-JWT-Extended answers it).
+ *
+ * @example if (error instanceof CsrfError) log.warn('CSRF header missing or wrong')
+ */
 export class CsrfError extends JwtError {
   constructor(message: string) {
     super('unauthorized', 'ERR_JWT_CSRF', 401, message);
   }
 }
 
-/** Anything wrong with the token itself or the header carrying it (422, `invalidTokenLoader`). */
+/**
+ * Anything wrong with the token itself or the header carrying it (422, `invalidTokenLoader`).
+ *
+ * @example decodeKeyLoader: (header) => keys.get(header.kid as string) ?? Promise.reject(new InvalidTokenError('Unknown tenant'))
+ */
 export class InvalidTokenError extends JwtError {
   constructor(message: string, code = 'ERR_JWT_INVALID', cause?: unknown) {
     super('invalid', code, 422, message, { cause });
   }
 }
 
-/** A well-signed token past its `exp` (401, `expiredTokenLoader`). */
+/**
+ * A well-signed token past its `exp` (401, `expiredTokenLoader`).
+ *
+ * @example await decodeToken(token).catch((e) => { if (e instanceof ExpiredTokenError) return decodeToken(token, { allowExpired: true }); throw e; })
+ */
 export class ExpiredTokenError extends JwtError {
   constructor(payload: Record<string, unknown>) {
     super('expired', 'ERR_JWT_EXPIRED', 401, 'Token has expired', { payload });
   }
 }
 
-/** A non-fresh access token on a fresh-only route (401, `needsFreshTokenLoader`). */
+/**
+ * A non-fresh access token on a fresh-only route (401, `needsFreshTokenLoader`).
+ *
+ * @example if (error instanceof FreshTokenRequiredError) ctx.redirect('/login?fresh=1')
+ */
 export class FreshTokenRequiredError extends JwtError {
   constructor(payload: Record<string, unknown>) {
     super('needsFresh', 'ERR_JWT_NOT_FRESH', 401, 'Fresh token required', { payload });
   }
 }
 
-/** A revoked token, or a checked token the store does not know (401, `revokedTokenLoader`). */
+/**
+ * A revoked token, or a checked token the store does not know (401, `revokedTokenLoader`).
+ *
+ * @example if (error instanceof RevokedTokenError) unsetJwtCookies(ctx)
+ */
 export class RevokedTokenError extends JwtError {
   constructor(payload: Record<string, unknown>) {
     super('revoked', 'ERR_JWT_REVOKED', 401, 'Token has been revoked', { payload });
   }
 }
 
-/** The revocation store could not answer: fail closed (503). */
+/**
+ * The revocation store could not answer: fail closed (503).
+ *
+ * @example if (error instanceof StoreUnavailableError) ctx.set('Retry-After', '5')
+ */
 export class StoreUnavailableError extends JwtError {
   constructor(cause?: unknown) {
     super('storeUnavailable', 'ERR_JWT_STORE_UNAVAILABLE', 503, 'Token revocation store unavailable', {
@@ -117,28 +147,44 @@ export class StoreUnavailableError extends JwtError {
   }
 }
 
-/** The roles or the `claimsCheck` of a route refused a verified token (403, `forbiddenLoader`). */
+/**
+ * The roles or the `claimsCheck` of a route refused a verified token (403, `forbiddenLoader`).
+ *
+ * @example claimsCheck: (payload) => payload.plan === 'pro' // anything else answers ForbiddenError's 403
+ */
 export class ForbiddenError extends JwtError {
   constructor(payload: Record<string, unknown>) {
     super('forbidden', 'ERR_JWT_FORBIDDEN', 403, 'Insufficient permissions', { payload });
   }
 }
 
-/** `userLookupLoader` found no user for a verified token (401, `userLookupErrorLoader`). */
+/**
+ * `userLookupLoader` found no user for a verified token (401, `userLookupErrorLoader`).
+ *
+ * @example if (error instanceof UserLookupError) log.info('token of a deleted user', error.payload?.sub)
+ */
 export class UserLookupError extends JwtError {
   constructor(payload: Record<string, unknown>, identity: unknown) {
     super('userLookup', 'ERR_JWT_USER_LOOKUP', 401, `Error loading the user ${String(identity)}`, { payload });
   }
 }
 
-/** `tokenVerificationLoader` returned false (400, `tokenVerificationFailedLoader`). */
+/**
+ * `tokenVerificationLoader` returned false (400, `tokenVerificationFailedLoader`).
+ *
+ * @example tokenVerificationLoader: (payload) => payload.aud === 'orders' // false answers TokenVerificationError's 400
+ */
 export class TokenVerificationError extends JwtError {
   constructor(payload: Record<string, unknown>) {
     super('verificationFailed', 'ERR_JWT_VERIFICATION_FAILED', 400, 'User claims verification failed', { payload });
   }
 }
 
-/** `getStoredToken(jti)` and friends on a jti the store does not hold (404 when it escapes an action). */
+/**
+ * `getStoredToken(jti)` and friends on a jti the store does not hold (404 when it escapes an action).
+ *
+ * @example await revokeToken(jti).catch((e) => { if (!(e instanceof TokenNotFoundError)) throw e; })
+ */
 export class TokenNotFoundError extends Error {
   readonly code = 'ERR_JWT_TOKEN_NOT_FOUND';
   readonly status = 404;
@@ -161,6 +207,8 @@ export class TokenNotFoundError extends Error {
  * A token store write or read that failed outside a request's check (creation, revoke,
  * listing). Escaping an action it answers 503 with a fixed message: the cause is for
  * the log, never for the client.
+ *
+ * @example await createAccessToken('alice').catch((e) => { if (e instanceof TokenStoreError) return retryLater(); throw e; })
  */
 export class TokenStoreError extends Error {
   readonly code = 'ERR_JWT_STORE';
@@ -180,7 +228,11 @@ export class TokenStoreError extends Error {
   }
 }
 
-/** `JwtManager.configure()` with bad options: every problem is listed in `problems`. */
+/**
+ * `JwtManager.configure()` with bad options: every problem is listed in `problems`.
+ *
+ * @example try { JwtManager.configure(options) } catch (e) { if (e instanceof JwtConfigurationError) console.error(e.problems) }
+ */
 export class JwtConfigurationError extends Error {
   readonly code = 'ERR_JWT_CONFIGURATION';
   constructor(readonly problems: string[]) {
@@ -189,7 +241,11 @@ export class JwtConfigurationError extends Error {
   }
 }
 
-/** Misuse of the library by the calling code (wrong argument, called outside a request...). */
+/**
+ * Misuse of the library by the calling code (wrong argument, called outside a request...).
+ *
+ * @example getJwtIdentity() // outside a verified request: throws a JwtUsageError that names the fix
+ */
 export class JwtUsageError extends Error {
   readonly code = 'ERR_JWT_USAGE';
   constructor(message: string) {

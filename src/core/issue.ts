@@ -17,6 +17,9 @@ import type { Loaders, TokenPayload } from './responses';
 import { cappedExpiry, CUTOFF_CLAIM, FAMILY_CLAIM, isCheckedType, SESSION_START_CLAIM } from './sessions';
 import { callStore, storeFailure } from './store-call';
 
+/**
+ * Options of one new access token: freshness, lifetime, extra claims and header fields.
+ */
 export interface AccessTokenOptions {
   /**
    * Marks the token fresh (just logged in with a password). Default false. A duration
@@ -42,6 +45,9 @@ export interface AccessTokenOptions {
   dpopJkt?: string;
 }
 
+/**
+ * Options of one new refresh token: those of an access token without `fresh`.
+ */
 export type RefreshTokenOptions = Omit<AccessTokenOptions, 'fresh'>;
 
 function lifetime(config: JwtConfig, type: TokenType, expiresIn: unknown): number | false {

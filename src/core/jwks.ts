@@ -22,6 +22,8 @@ export const jwksTiming = { cooldownMs: 30_000, timeoutMs: 5_000 };
  * The JWK Set at `jwksUri` could not be fetched or read (unreachable, timeout, not 200,
  * not a JWK Set): fail closed, 503 `Key set unavailable`. Answered by `storeUnavailableLoader`
  * (the loader of every 503); the fetch error is the `cause`.
+ *
+ * @example if (error instanceof KeySetUnavailableError) log.warn('identity provider unreachable', error.cause)
  */
 export class KeySetUnavailableError extends JwtError {
   constructor(cause?: unknown) {

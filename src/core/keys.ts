@@ -14,6 +14,9 @@ export const ASYMMETRIC_ALGORITHMS = [
 ] as const;
 export const SUPPORTED_ALGORITHMS: readonly string[] = [...HMAC_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS];
 
+/**
+ * A signing algorithm: HS256/384/512, RS256/384/512, PS256/384/512 or ES256/384/512.
+ */
 export type Algorithm = (typeof HMAC_ALGORITHMS)[number] | (typeof ASYMMETRIC_ALGORITHMS)[number];
 
 /** A PEM string, a Buffer holding PEM (or raw secret bytes), or a ready `KeyObject`. */

@@ -37,6 +37,11 @@ export function onConfigure(listener: (manager: JwtManager) => void): void {
   configureListeners.push(listener);
 }
 
+/**
+ * The one manager of an app: its validated configuration, keys, store and loaders. Configure it once at start-up; the token functions, guards and getters use it.
+ *
+ * @example JwtManager.configure({ secret: process.env.JWT_SECRET!, revocation: { store: new MemoryTokenStore() } })
+ */
 export class JwtManager implements Partial<Loaders> {
   readonly config: JwtConfig;
   readonly verifier: TokenVerifier;

@@ -17,8 +17,14 @@ import type { Loaders } from './responses';
 import { DpopConfig, dpopOption, DpopOptions } from './dpop/options';
 import { missingMethods, ROTATION_METHODS, type TokenStore } from '../store/token-store';
 
+/**
+ * Where a token is read from: the `Authorization` header, cookies, the query string or the JSON body.
+ */
 export type TokenLocation = 'headers' | 'cookies' | 'query' | 'json';
 export const TOKEN_LOCATIONS: readonly TokenLocation[] = ['headers', 'cookies', 'query', 'json'];
+/**
+ * Which tokens the revocation store is asked about: refresh tokens only, or every token.
+ */
 export type RevocationChecks = 'refresh' | 'all';
 
 // --- issue 13 (sessions): the revocation option grows mode, refreshRotation, reuseIntervalSeconds ---

@@ -6,6 +6,9 @@
 import { JwtError } from './errors';
 import type { JwtPayload } from './payload';
 
+/**
+ * What a response loader answers: the status and the JSON body, sent as they are.
+ */
 export interface LoaderResponse {
   status: number;
   body: unknown;
@@ -22,6 +25,9 @@ export type TokenPayload = JwtPayload;
  */
 export type RequestContextArg = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/**
+ * The replaceable callbacks: response loaders (refusals) and the loaders that build or look up tokens and users. Give them to `configure()` or set them on the manager.
+ */
 export interface Loaders {
   /** Extra claims for every new token of `identity` (the seed's `user_claims_loader`). */
   userClaimsLoader(identity: string): MaybePromise<Record<string, unknown>>;

@@ -32,6 +32,9 @@ export interface TokenPair {
   refreshToken: string;
 }
 
+/**
+ * The store-facing options of one rotation (the presented refresh token and the successor pair).
+ */
 export interface RotateOptions {
   /** Options of the new access token (never fresh: it comes from a refresh). */
   access?: Omit<AccessTokenOptions, 'fresh'>;

@@ -22,6 +22,8 @@ import { requireReflectMetadata } from './reflect-metadata';
  * method called from another route), the client gets this status and body, not a 500.
  * `B` types the body: by default the `{ msg }`-style object of the default answers
  * (`e.body.msg`); give your loaders' body type when they answer otherwise.
+ *
+ * @example await assert.rejects(withToken(token, () => controller.changePassword()), (e: JwtHttpError) => e.status === 401)
  */
 export class JwtHttpError<B = Record<string, unknown>> extends HttpError {
   constructor(readonly status: number, readonly body: B, override readonly cause: JwtError) {

@@ -17,6 +17,9 @@ import {
 /** The instrumentation scope's name, as dashboards filter by it. */
 export const INSTRUMENTATION_NAME = 'koa-jwt-extended';
 
+/**
+ * The OpenTelemetry providers to report to (default: the global ones).
+ */
 export interface InstrumentJwtOptions {
   /** Where the instruments are created; default: the global one (`metrics.getMeterProvider()`). */
   meterProvider?: MeterProvider;

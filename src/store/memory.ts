@@ -9,6 +9,9 @@ import type {
   RefreshTokenUse, RefreshTokenUseOutcome, StoreEntry, StoredToken, TokenQuery, TokenState, TokenStore,
 } from './token-store';
 
+/**
+ * Bounds of the in-process store.
+ */
 export interface MemoryTokenStoreOptions {
   /** Most records kept, all identities together (folded revocation bounds count as records). Default 100 000. */
   max?: number;

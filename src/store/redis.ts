@@ -11,6 +11,9 @@ import { type Announcement, RedisSessions, tierKey } from './redis-sessions';
 /** A Redis connection the stores accept: a standalone client, a Cluster, or a URL. */
 export type RedisConnection = Redis | Cluster | string;
 
+/**
+ * The Redis connection (client or URL), key prefix and command timeout of a Redis-backed store.
+ */
 export interface RedisTokenStoreOptions {
   /**
    * An ioredis client (standalone or `Cluster`), or a `redis://` URL. From a URL the store

@@ -26,6 +26,9 @@ interface FamilyEntry {
   until: number;
 }
 
+/**
+ * The Redis options plus the in-process tier: its size and how long an entry may be served without Redis.
+ */
 export interface TieredTokenStoreOptions extends RedisTokenStoreOptions {
   /** Most entries of each kind (records, cut-offs, families) held in the local tier; least recently used go first (second chance). Default 10 000. */
   max?: number;

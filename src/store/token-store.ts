@@ -117,6 +117,9 @@ export interface OnceEntry {
 /** `new`: recorded now; `seen`: already recorded and live (a replay); `full`: the group holds `maxPerGroup` live records. */
 export type OnceOutcome = 'new' | 'seen' | 'full';
 
+/**
+ * What a revocation store implements. The built-in stores are `MemoryTokenStore`, `RedisTokenStore` and `TieredTokenStore`; a custom store implements this interface.
+ */
 export interface TokenStore {
   /** Stores the record of a newly created token (or a blocklist revocation). Resolves only once it is stored. */
   add(entry: StoreEntry): Promise<void>;

@@ -10,6 +10,9 @@ import { JwtUsageError } from '../core/errors';
 /** A proof key: a private `KeyObject`, both halves as `KeyObject`s, or a WebCrypto key pair. */
 export type DpopKey = KeyObject | { privateKey: KeyObject; publicKey: KeyObject } | webcrypto.CryptoKeyPair;
 
+/**
+ * What a test DPoP proof is made for: the request it accompanies and the token it is bound to.
+ */
 export interface DpopProofOptions {
   /** The request's method, e.g. `'GET'`. */
   htm: string;

@@ -28,7 +28,11 @@ export function fakeAccessToken(identity: string | number | object, options: Acc
   return JwtManager.instance.createAccessToken(identity, options);
 }
 
-/** @example const token = await fakeRefreshToken('alice') */
+/**
+ * A refresh token signed with the configured key (and recorded when refresh tokens are checked), so it passes or fails exactly as a real one.
+ *
+ * @example const token = await fakeRefreshToken('alice')
+ */
 export function fakeRefreshToken(identity: string | number | object, options: RefreshTokenOptions = {}): Promise<string> {
   return JwtManager.instance.createRefreshToken(identity, options);
 }

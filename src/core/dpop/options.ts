@@ -8,6 +8,9 @@ import { normaliseOrigin } from './htu';
 
 /** The asymmetric JWS algorithms a proof may be signed with (RFC 9449 §4.3 step 5: never `none` or an HMAC). */
 export const PROOF_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'EdDSA', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512'] as const;
+/**
+ * An algorithm a DPoP proof may be signed with.
+ */
 export type ProofAlgorithm = (typeof PROOF_ALGORITHMS)[number];
 
 /** What `JwtManager.configure({ dpop })` accepts. */
