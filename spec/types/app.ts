@@ -17,7 +17,9 @@ interface AppClaims {
 
 JwtManager.configure({
   secret: 'types-spec-secret-of-at-least-32-bytes',
-  userIdentityLoader: (user) => (user as { id: string }).id,
+  userIdentityLoader: (user: { id: string }) => user.id,
+  // fje's additional_claims_loader(user): the user object createAccessToken() was given
+  userClaimsLoader: (user: { id: string } | string) => ({ tenant: typeof user === 'string' ? 'default' : user.id }),
   // the loaders get the payload typed: jti is a string
   revokedTokenLoader: (payload) => ({ status: 401, body: { msg: `revoked: ${payload.jti.slice(0, 8)}` } }),
 });

@@ -110,12 +110,20 @@ function isIdentity(value: unknown, verifySub: boolean): value is string | numbe
   return (typeof value === 'string' && value !== '') || (!verifySub && typeof value === 'number' && Number.isFinite(value));
 }
 
-async function resolveIdentity(identity: unknown, loaders: Partial<Loaders>, verifySub: boolean): Promise<string | number> {
-  const resolved = isIdentity(identity, verifySub) || !loaders.userIdentityLoader ? identity : await loaders.userIdentityLoader(identity);
+/**
+ * The identity to write, and what the claims and headers loaders receive: the object given
+ * when `userIdentityLoader` mapped it (fje's `additional_claims_loader(user)`), else the
+ * identity. An identity given as such (a string; a number with `verifySub: false`) is never
+ * passed to `userIdentityLoader`, so rotation and string logins keep working with one set.
+ */
+async function resolveIdentity(given: unknown, loaders: Partial<Loaders>, verifySub: boolean): Promise<{ identity: string | number; subject: unknown }> {
+  if (isIdentity(given, verifySub)) return { identity: given, subject: given };
+  const resolved = loaders.userIdentityLoader ? await loaders.userIdentityLoader(given) : given;
   if (!isIdentity(resolved, verifySub)) {
-    throw new JwtUsageError(`the identity must be a non-empty string (got ${describe(resolved)}); set userIdentityLoader to map a user object to one`);
+    const fix = loaders.userIdentityLoader ? 'userIdentityLoader must return one' : 'set userIdentityLoader to map a user object to one';
+    throw new JwtUsageError(`the identity must be a non-empty string (got ${describe(resolved)}); ${fix}`);
   }
-  return resolved;
+  return { identity: resolved, subject: given };
 }
 
 /**
@@ -164,12 +172,13 @@ export async function signToken(
   if (!signing.key) throw new JwtUsageError(config.jwks || config.decodeKeyLoader
     ? 'this configuration verifies tokens with jwksUri or decodeKeyLoader and has no key to create them (give privateKey or secret)'
     : 'this configuration has a publicKey only: it verifies tokens but cannot create them (give privateKey)');
-  const identity = await resolveIdentity(identityOrUser, loaders, config.verifySub);
+  const { identity, subject } = await resolveIdentity(identityOrUser, loaders, config.verifySub);
   const seconds = lifetime(config, type, options.expiresIn);
   const reserved = reservedClaims(config);
   const wantsClaims = type === 'access' || config.claimsInRefreshTokens;
-  const loaded = wantsClaims && loaders.userClaimsLoader ? await loaders.userClaimsLoader(identity as string) : undefined;
-  const loadedHeaders = loaders.additionalHeadersLoader ? await loaders.additionalHeadersLoader(String(identity)) : undefined;
+  const loaded = wantsClaims && loaders.userClaimsLoader ? await loaders.userClaimsLoader(subject as string) : undefined;
+  const headersSubject = typeof subject === 'object' ? subject : String(identity);
+  const loadedHeaders = loaders.additionalHeadersLoader ? await loaders.additionalHeadersLoader(headersSubject as string) : undefined;
   const headers = { ...checkHeaders(loadedHeaders, 'additionalHeadersLoader result'), ...checkHeaders(options.headers, 'headers') };
   const claims = { ...checkCustomClaims(loaded, reserved, 'userClaimsLoader result'), ...checkCustomClaims(options.claims, reserved, 'claims') };
   const now = nowSeconds();

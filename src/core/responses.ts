@@ -29,10 +29,18 @@ export type RequestContextArg = any; // eslint-disable-line @typescript-eslint/n
  * The replaceable callbacks: response loaders (refusals) and the loaders that build or look up tokens and users. Give them to `configure()` or set them on the manager.
  */
 export interface Loaders {
-  /** Extra claims for every new token of `identity` (the seed's `user_claims_loader`). */
-  userClaimsLoader(identity: string): MaybePromise<Record<string, unknown>>;
-  /** Maps a user object given to `createAccessToken` to its string identity. */
-  userIdentityLoader(user: unknown): MaybePromise<string>;
+  /**
+   * Extra claims for every new token (fje's `additional_claims_loader`): gets what was given to
+   * `createAccessToken()`, the user object itself when `userIdentityLoader` mapped one, else the
+   * identity (a number only with `verifySub: false`). Typed loosely so `(identity: string)` and
+   * `(user: User)` both compile: annotate the parameter as your app passes it.
+   */
+  userClaimsLoader(identityOrUser: any): MaybePromise<Record<string, unknown>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /**
+   * Maps a user object given to `createAccessToken()` / `createRefreshToken()` to its string
+   * identity (fje's `user_identity_loader`). Not called for an identity given as a string.
+   */
+  userIdentityLoader(user: any): MaybePromise<string>; // eslint-disable-line @typescript-eslint/no-explicit-any
   /** The 401 for a missing token, scheme or CSRF token. */
   unauthorizedLoader(reason: string, ctx?: RequestContextArg): MaybePromise<LoaderResponse>;
   /** Every 422, including a token of the wrong type. */
@@ -52,8 +60,8 @@ export interface Loaders {
   userLookupLoader(payload: TokenPayload): MaybePromise<unknown>;
   /** A global check after verification (fje's `token_verification_loader`); `false` refuses with 400. */
   tokenVerificationLoader(payload: TokenPayload): MaybePromise<boolean>;
-  /** Extra JOSE header fields for every new token of `identity`. */
-  additionalHeadersLoader(identity: string): MaybePromise<Record<string, unknown>>;
+  /** Extra JOSE header fields for every new token: gets the identity as a string, or the user object as `userClaimsLoader` does. */
+  additionalHeadersLoader(identityOrUser: any): MaybePromise<Record<string, unknown>>; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
 export type ResponseLoaderName =
