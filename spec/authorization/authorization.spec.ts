@@ -25,16 +25,20 @@ const lookup = (payload: Record<string, unknown>) => {
   return USERS[payload.sub as string] ?? null;
 };
 
+/** Served only with a userLookupLoader: @CurrentJwtUser() without one refuses the server build. */
 @JsonController('/authz')
-class AuthzController {
+class UserController {
   @Get('/me')
   @JwtRequired()
   async me(@CurrentJwtUser() user: User) {
     const viaGetter = getCurrentUser<User>();
-    const nested = await this.helper();
+    const nested = await new AuthzController().helper();
     return { user, sameAsGetter: viaGetter === user, nested };
   }
+}
 
+@JsonController('/authz')
+class AuthzController {
   @JwtRequired()
   async helper() {
     return getCurrentUser<User>()?.name;
@@ -75,7 +79,8 @@ describe('authorization: current user, roles, claims checks', () => {
   let server: Server;
   function start(options: Partial<JwtOptions> = {}) {
     JwtManager.configure({ secret: SECRET, ...options });
-    const app = createKoaServer({ controllers: [AuthzController], authorizationChecker: jwtAuthorizationChecker, currentUserChecker: jwtCurrentUserChecker });
+    const controllers = options.userLookupLoader ? [UserController, AuthzController] : [AuthzController];
+    const app = createKoaServer({ controllers, authorizationChecker: jwtAuthorizationChecker, currentUserChecker: jwtCurrentUserChecker });
     app.silent = true;
     server = app.listen(0);
     lookups = 0;
@@ -227,9 +232,9 @@ describe('authorization: current user, roles, claims checks', () => {
     });
 
     it('the user lookup runs for direct calls too', async () => {
-      const result = (await withToken(await fakeAccessToken('alice'), () => new AuthzController().me(undefined as unknown as User))) as { user: User };
+      const result = (await withToken(await fakeAccessToken('alice'), () => new UserController().me(undefined as unknown as User))) as { user: User };
       assert.deepEqual(result.user, USERS.alice);
-      await assert.rejects(withToken(await fakeAccessToken('mallory'), () => new AuthzController().me(undefined as unknown as User)),
+      await assert.rejects(withToken(await fakeAccessToken('mallory'), () => new UserController().me(undefined as unknown as User)),
         (e: JwtHttpError) => e.status === 401);
     });
   });

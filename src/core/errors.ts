@@ -26,9 +26,10 @@ export function setErrorMessageKey(key: string): void {
 
 /**
  * Base class of every error a request can be refused with. Thrown out of a
- * routing-controllers action it answers with its own status and the default JSON
- * body (`httpCode`, `toJSON()`); in plain Koa, Koa's error handling sees `status`
- * and `expose: true`. Never a 500 and never a stack.
+ * routing-controllers action (or a plain Koa handler behind `jwtRequired()`) it answers
+ * through the loaders, like a guard refusal; elsewhere its `httpCode` / `toJSON()` give
+ * the default answer, and Koa's error handling sees `status` and `expose: true`.
+ * Never a 500 and never a stack.
  *
  * @example if (error instanceof JwtError) { ctx.status = error.status; ctx.body = error.toJSON(); }
  */

@@ -12,9 +12,10 @@ import { JwtRequestContext, requestContext, runInRequestScope } from '../koa/con
 import { Guard, GuardOptions, refusal, ROUTE_PROOF, RouteProof } from '../koa/guard';
 import { setDpopRefusalHeaders } from '../koa/dpop';
 import {
-  effectiveGuard, guardCount, INJECTING_PARAMS, installRouteHooks, ownerOf, recordClassGuard, recordMethodGuard, routeMethods, routeOf,
+  effectiveGuard, guardCount, INJECTING_PARAMS, installRouteHooks, ownerOf, recordClassGuard, recordMethodGuard, routeMethods, routeOf, USER_PARAMS,
 } from './routes';
 import { requireReflectMetadata } from './reflect-metadata';
+import { answerEscapedErrors } from './escaped-errors';
 
 /**
  * A refusal of a directly called method: what the HTTP route would have answered.
@@ -56,7 +57,11 @@ interface Injected {
 function injectedValue(kind: InjectedKind, context: JwtRequestContext | undefined): unknown {
   const payload = context?.payload;
   if (kind === 'claims') return payload;
-  if (kind === 'user') return context?.user;
+  if (kind === 'user') {
+    // a route built before configure(), or a direct call: refused here rather than a silent undefined
+    if (JwtManager.instance.userLookupLoader === undefined) throw new JwtUsageError('@CurrentJwtUser() needs a userLookupLoader: JwtManager.configure({ userLookupLoader })');
+    return context?.user;
+  }
   return payload?.[JwtManager.instance.config.identityClaim];
 }
 
@@ -72,6 +77,8 @@ export async function toHttpError(error: unknown, ctx: Context | undefined): Pro
   const response = await refusal(error, JwtManager.instance, ctx);
   return new JwtHttpError(response.status, response.body, error);
 }
+
+answerEscapedErrors(toHttpError);
 
 /** A call the current request's context does not cover: checked as the method's own route would be, then run in its context. */
 async function guardedCall(self: unknown, original: Function, guard: Guard, target: Function, method: string | symbol, args: unknown[], injected: readonly Injected[]) {
@@ -268,6 +275,7 @@ function injector(kind: InjectedKind): ParameterDecorator {
     })(target, method as string, index);
     const params = getMetadataArgsStorage().params;
     INJECTING_PARAMS.add(params[params.length - 1]);
+    if (kind === 'user') USER_PARAMS.add(params[params.length - 1]);
   };
 }
 

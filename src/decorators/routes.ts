@@ -11,6 +11,7 @@
  */
 import { getMetadataArgsStorage } from 'routing-controllers';
 import { JwtUsageError } from '../core/errors';
+import { JwtManager } from '../core/manager';
 import type { Guard } from '../koa/guard';
 import { ROUTE_PROOF } from '../koa/guard';
 
@@ -25,6 +26,22 @@ const CLASS_GUARDS = new WeakMap<Function, Guard>();
 export const GUARD_MIDDLEWARES = new WeakSet<Function>();
 /** The parameter records of `@Identity()`, `@Claims()` and `@CurrentJwtUser()`. */
 export const INJECTING_PARAMS = new WeakSet<object>();
+/** The parameter records of `@CurrentJwtUser()` (they need a `userLookupLoader`). */
+export const USER_PARAMS = new WeakSet<object>();
+
+/**
+ * `@CurrentJwtUser()` with no `userLookupLoader` would always inject `undefined` (fje raises
+ * there): refused when routing-controllers builds the route, the manager configured by then.
+ * Not yet configured: the parameter refuses at request time instead (see the injector).
+ */
+function checkUserLookup(params: readonly ParamArgs[], target: Function, method: MethodName): void {
+  if (!JwtManager.isConfigured || JwtManager.instance.userLookupLoader !== undefined) return;
+  if (!params.some((p) => USER_PARAMS.has(p))) return;
+  throw new JwtUsageError(
+    `${target.name}.${String(method)} uses @CurrentJwtUser() but no userLookupLoader is configured: ` +
+      'JwtManager.configure({ userLookupLoader: (payload) => findUser(payload.sub) }) before the server is built',
+  );
+}
 
 /** Resolved guards per class and method; dropped whenever a guard decorator is applied. */
 let resolved = new WeakMap<Function, Map<MethodName, Guard | null>>();
@@ -172,10 +189,12 @@ export function installRouteHooks(
             'add @JwtRequired() (or @JwtOptional()) to the method or its class',
         );
       }
+      if (served) checkUserLookup(params, target, method);
       return params;
     }
     const owner = wrap(target, method);
     const params = filterParams((owner as { constructor: Function }).constructor, method);
+    if (storage.controllers.some((c) => c.target === target)) checkUserLookup(params, target, method);
     // with the request context, the wrapper knows a routed call by it; without, by this parameter
     return needsProof() ? [...params, proofParam(owner, method)] : params;
   };

@@ -288,5 +288,17 @@ function proceed(ctx: Context, next: Next, context: JwtRequestContext, manager: 
   exposeOnState(ctx, context);
   publishAllowed(context.payload, ctx);
   (ctx.state as Record<symbol, unknown>)[ROUTE_PROOF] = (context.guard as Guard).proof;
-  return manager.config.requestContext ? requestContext.run(context, next) : next();
+  const rest = manager.config.requestContext ? requestContext.run(context, next) : next();
+  return rest.then(undefined, (error: unknown) => answerEscaped(ctx, error, manager));
+}
+
+/**
+ * A `JwtError` thrown downstream of the guard (a handler's `decodeToken()` of an expired token)
+ * answers through the loaders, as the guard's own refusals do; anything else propagates.
+ */
+async function answerEscaped(ctx: Context, error: unknown, manager: JwtManager): Promise<void> {
+  if (!(error instanceof JwtError)) throw error;
+  const response = await refusal(error, manager, ctx);
+  ctx.status = response.status;
+  ctx.body = response.body;
 }
