@@ -102,6 +102,19 @@ describe('CLI: npx koa-jwt-extended', () => {
       assert.match(run.stderr, /keys exists and is not a directory/);
     });
 
+    it('writes an EdDSA (Ed25519) pair that signs and verifies; verify --public-key picks EdDSA from the key', async () => {
+      const run = cli(['keys', 'EdDSA']);
+      assert.equal(run.code, 0, run.stderr);
+      const privatePem = readFileSync(join(workDir, 'jwt-EdDSA-private.pem'), 'utf8');
+      const publicPath = join(workDir, 'jwt-EdDSA-public.pem');
+      assert.equal(createPublicKey(readFileSync(publicPath)).asymmetricKeyType, 'ed25519');
+      JwtManager.configure({ algorithm: 'EdDSA', privateKey: privatePem });
+      const token = await createAccessToken('alice');
+      const verified = cli(['verify', token, '--public-key', publicPath]);
+      assert.equal(verified.code, 0, verified.stderr);
+      assert.match(verified.stdout, /^valid \(EdDSA\)/);
+    });
+
     it('refuses to overwrite an existing key file: exit 1, file untouched', () => {
       writeFileSync(join(workDir, 'jwt-PS256-private.pem'), 'mine');
       const run = cli(['keys', 'PS256']);

@@ -16,7 +16,7 @@ import { JwtManager } from './core/manager';
 const USAGE = `Usage: koa-jwt-extended <command>
 
   secret                      print a strong random secret (64 random bytes, base64url)
-  keys <alg> [--out <dir>]    write a PEM key pair for RS256..RS512, PS256..PS512, ES256..ES512
+  keys <alg> [--out <dir>]    write a PEM key pair for RS256..RS512, PS256..PS512, ES256..ES512, EdDSA
                               into <dir> (default .): jwt-<alg>-private.pem, jwt-<alg>-public.pem
   decode <token>              print a token's header and payload, times as ISO dates (NOT verified)
   verify <token>              verify a token with JWT_SECRET (HS*) or --public-key <file>
@@ -44,6 +44,7 @@ function printSecret(): void {
 function generatePair(algorithm: string): { privateKey: KeyObject; publicKey: KeyObject } {
   const curve = EC_CURVES[algorithm];
   if (curve !== undefined) return generateKeyPairSync('ec', { namedCurve: curve });
+  if (algorithm === 'EdDSA') return generateKeyPairSync('ed25519');
   return generateKeyPairSync('rsa', { modulusLength: 2048 });
 }
 
@@ -104,6 +105,7 @@ function decode(token: string): void {
 
 /** The algorithm a public key verifies by default: its curve's ES*, else RS256. */
 function defaultAlgorithm(publicKey: KeyObject): string {
+  if (publicKey.asymmetricKeyType === 'ed25519') return 'EdDSA';
   const curve = publicKey.asymmetricKeyDetails?.namedCurve;
   const match = Object.entries(EC_CURVES).find(([, name]) => name === curve);
   return match ? match[0] : 'RS256';

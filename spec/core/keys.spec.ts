@@ -55,7 +55,7 @@ describe('core: key ring at configure()', () => {
     });
 
     it('a privateKey for an HMAC algorithm', () => {
-      assertRefused({ algorithm: 'HS256', secret: TEST_SECRET, privateKey: testKey('rsaA').privatePem }, /privateKey is for RS\/PS\/ES algorithms/);
+      assertRefused({ algorithm: 'HS256', secret: TEST_SECRET, privateKey: testKey('rsaA').privatePem }, /privateKey is for RS\/PS\/ES\/EdDSA algorithms/);
     });
 
     it('an RSA key of 1024 bits', () => {

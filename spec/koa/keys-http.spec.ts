@@ -6,7 +6,7 @@ import { accessClaims, Jose, listenTestApp, loadJose } from '../support/app';
 import { keyFor, TEST_SECRET } from '../support/keys';
 
 const ALGORITHMS: Algorithm[] = [
-  'HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512',
+  'HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA',
 ];
 
 function optionsFor(algorithm: Algorithm): JwtOptions {

@@ -51,6 +51,7 @@ export function craftToken(header: Record<string, unknown>, payload: Record<stri
   let signature: Buffer;
   if (alg.startsWith('HS')) signature = createHmac(hash, key as Buffer).update(input).digest();
   else if (alg.startsWith('PS')) signature = cryptoSign(hash, Buffer.from(input), { key: key as KeyObject, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
+  else if (alg === 'EdDSA') signature = cryptoSign(null, Buffer.from(input), key as KeyObject);
   else if (alg.startsWith('ES')) signature = cryptoSign(hash, Buffer.from(input), { key: key as KeyObject, dsaEncoding: 'ieee-p1363' });
   else signature = cryptoSign(hash, Buffer.from(input), key as KeyObject);
   return `${input}.${signature.toString('base64url')}`;

@@ -11,7 +11,7 @@ export interface TestKeyPair {
   publicKey: KeyObject;
 }
 
-type KeyName = 'rsaA' | 'rsaB' | 'rsa1024' | 'p256' | 'p256b' | 'p384' | 'p521';
+type KeyName = 'rsaA' | 'rsaB' | 'rsa1024' | 'p256' | 'p256b' | 'p384' | 'p521' | 'ed25519' | 'ed25519b' | 'ed448';
 
 const cache = new Map<KeyName, TestKeyPair>();
 
@@ -20,7 +20,10 @@ function generate(name: KeyName): TestKeyPair {
   const curve = curves[name];
   const publicKeyEncoding = { type: 'spki', format: 'pem' } as const;
   const privateKeyEncoding = { type: 'pkcs8', format: 'pem' } as const;
-  const pair = curve
+  const edwards = name === 'ed448' ? 'ed448' : name.startsWith('ed25519') ? 'ed25519' : undefined;
+  const pair = edwards
+    ? generateKeyPairSync(edwards as 'ed25519', { publicKeyEncoding, privateKeyEncoding })
+    : curve
     ? generateKeyPairSync('ec', { namedCurve: curve, publicKeyEncoding, privateKeyEncoding })
     : generateKeyPairSync('rsa', { modulusLength: name === 'rsa1024' ? 1024 : 2048, publicKeyEncoding, privateKeyEncoding });
   return {
@@ -43,6 +46,7 @@ export function testKey(name: KeyName): TestKeyPair {
 
 /** The key pair an asymmetric algorithm is tested with (RS/PS share one RSA key). */
 export function keyFor(algorithm: string): TestKeyPair {
+  if (algorithm === 'EdDSA') return testKey('ed25519');
   if (algorithm.startsWith('ES')) return testKey(({ ES256: 'p256', ES384: 'p384', ES512: 'p521' } as const)[algorithm as 'ES256']);
   return testKey('rsaA');
 }

@@ -5,7 +5,7 @@
  * never thrown, so `configure()` lists every one at once.
  */
 import { describe, parseDuration } from './duration';
-import { buildKeyRing, isHmac, keyRingWithoutLocalKeys, KeyRing } from './keys';
+import { buildKeyRing, isHmac, keyRingWithoutLocalKeys, KeyRing, SUPPORTED_ALGORITHMS } from './keys';
 import type { Defaulted, JwtConfig, JwtOptions } from './options';
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -33,7 +33,9 @@ function keySourceProblems(merged: JwtOptions, problems: string[]): void {
     if (merged.jwksCacheMaxAge !== undefined) problems.push('jwksCacheMaxAge needs jwksUri');
     return;
   }
-  if (isHmac(merged.algorithm ?? 'HS256')) problems.push("jwksUri needs an asymmetric algorithm (RS/PS/ES), e.g. algorithm: 'RS256'");
+  const verifiedWith = Array.isArray(merged.algorithms) ? merged.algorithms : [merged.algorithm ?? 'HS256'];
+  const hmac = verifiedWith.filter((algorithm) => isHmac(algorithm));
+  if (hmac.length > 0) problems.push(`jwksUri needs asymmetric algorithms (RS/PS/ES/EdDSA): ${hmac.join(', ')} is never published in a JWK Set; e.g. algorithms: ['RS256']`);
   if (merged.secret !== undefined) problems.push('jwksUri cannot be used with secret: HMAC secrets are never published in a JWK Set');
   if (merged.publicKey !== undefined) problems.push('jwksUri cannot be used with publicKey: the key set gives the verification keys');
 }
@@ -69,4 +71,30 @@ export function buildKeys(merged: Defaulted & JwtOptions, problems: string[]): K
   const ownKeys = merged.secret !== undefined || merged.privateKey !== undefined || merged.publicKey !== undefined;
   if (!ownKeys && (merged.jwksUri !== undefined || merged.decodeKeyLoader !== undefined)) return keyRingWithoutLocalKeys(merged.algorithm);
   return buildKeyRing(merged, problems);
+}
+
+/** The problem with an `algorithm` that is not one name: the signing algorithm is one, the allow-list is `algorithms`. */
+export function algorithmListProblem(algorithm: unknown): string | undefined {
+  if (!Array.isArray(algorithm)) return undefined;
+  return "algorithm is the one algorithm tokens are signed with, not a list: give the algorithms tokens may be verified with as algorithms: ['RS256', 'ES256'] (and algorithm: 'RS256' if this app signs tokens)";
+}
+
+/**
+ * `algorithms`, the verification allow-list (RFC 8725 §3.1): default the algorithms of the
+ * configured keys (`algorithm` and any `verificationKeys`). Given explicitly, it must hold
+ * every algorithm a configured key verifies with, or tokens signed here would be refused.
+ */
+export function allowListOption(merged: JwtOptions, keys: KeyRing | undefined, problems: string[]): ReadonlySet<string> | undefined {
+  const { algorithms } = merged;
+  if (algorithms === undefined) return keys?.algorithms;
+  const valid = Array.isArray(algorithms) && algorithms.length > 0 && algorithms.every((a) => typeof a === 'string' && SUPPORTED_ALGORITHMS.includes(a));
+  if (!valid) {
+    problems.push(`algorithms must be a non-empty list among ${SUPPORTED_ALGORITHMS.join(', ')} ('none' is never allowed), got ${describe(algorithms)}`);
+    return undefined;
+  }
+  if (new Set(algorithms).size !== algorithms.length) problems.push('algorithms lists an algorithm twice');
+  const hasLocalKeys = keys !== undefined && (keys.current?.key !== undefined || keys.byKid.size > 0);
+  const left = hasLocalKeys ? [...keys.algorithms].filter((a) => !algorithms.includes(a as never)) : [];
+  if (left.length > 0) problems.push(`algorithms leaves out ${left.join(', ')}, which the configured keys verify with (add it, or remove that key)`);
+  return new Set(algorithms);
 }

@@ -11,7 +11,7 @@ import { nowSeconds, reservedClaims, TokenType } from './claims';
 import { needsCsrfClaim } from './csrf';
 import { parseDuration, describe } from './duration';
 import { JwtUsageError } from './errors';
-import { isPlainObject } from './jws';
+import { isPlainObject, signEdDsa } from './jws';
 import type { JwtConfig } from './options';
 import type { Loaders, TokenPayload } from './responses';
 import { cappedExpiry, CUTOFF_CLAIM, FAMILY_CLAIM, isCheckedType, SESSION_START_CLAIM } from './sessions';
@@ -193,10 +193,14 @@ export async function signToken(
   if (needsCsrfClaim(config, options.csrf)) payload.csrf = randomUUID();
   if (options.dpopJkt !== undefined) payload.cnf = { jkt: checkedJkt(options.dpopJkt) };
   Object.assign(payload, claims, await sessionClaims(config, type, String(identity), now, session));
-  const signOptions: jwt.SignOptions = { algorithm: signing.algorithm }; // keeps our own iat
+  const signOptions: jwt.SignOptions = { algorithm: signing.algorithm as jwt.Algorithm }; // keeps our own iat
   if (signing.kid !== undefined) signOptions.keyid = signing.kid;
   if (Object.keys(headers).length > 0) signOptions.header = { ...headers, alg: signing.algorithm } as jwt.JwtHeader;
-  return { token: jwt.sign(payload, signing.key, signOptions), payload, identity: String(identity) };
+  // jsonwebtoken 9 has no EdDSA: that one is signed with node:crypto, in the same header layout
+  const token = signing.algorithm === 'EdDSA'
+    ? signEdDsa(payload, signing.key, { kid: signing.kid, header: signOptions.header as Record<string, unknown> | undefined })
+    : jwt.sign(payload, signing.key, signOptions);
+  return { token, payload, identity: String(identity) };
 }
 
 /** `gen` for a checked token (when the store keeps cut-offs); `fam` and `fst` under refresh rotation. */

@@ -3,7 +3,7 @@
  * parsed from the payload before its signature is known good. Every failure is
  * an `InvalidTokenError` with a short reason, never a raw `SyntaxError`.
  */
-import { constants, createHmac, KeyObject, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
+import { constants, createHmac, KeyObject, sign as cryptoSign, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
 import { InvalidTokenError } from './errors';
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
@@ -91,6 +91,8 @@ export function signatureVerificationFailed(): InvalidTokenError {
 
 const HASHES: Record<string, string> = { '256': 'sha256', '384': 'sha384', '512': 'sha512' };
 const ES_SIGNATURE_BYTES: Record<string, number> = { ES256: 64, ES384: 96, ES512: 132 };
+/** An Ed25519 signature is always 64 bytes (RFC 8032 §5.1.6). */
+const ED25519_SIGNATURE_BYTES = 64;
 
 /** Checks a signature with `algorithm` (already on the allow-list) and `key`. */
 export function isSignatureValid(algorithm: string, key: KeyObject, signingInput: string, signature: Buffer): boolean {
@@ -106,10 +108,36 @@ export function isSignatureValid(algorithm: string, key: KeyObject, signingInput
     if (family === 'PS') {
       return cryptoVerify(hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature);
     }
+    if (algorithm === 'EdDSA') {
+      // EdDSA hashes inside the algorithm: no digest name (RFC 8037 §3.1)
+      return signature.length === ED25519_SIGNATURE_BYTES && key.asymmetricKeyType === 'ed25519' && cryptoVerify(null, data, key, signature);
+    }
     // raw r||s has one length per curve; refuse any other shape without asking OpenSSL
     if (signature.length !== ES_SIGNATURE_BYTES[algorithm]) return false;
     return cryptoVerify(hash, data, { key, dsaEncoding: 'ieee-p1363' }, signature);
   } catch {
     return false; // a signature of the wrong shape for the key is just a bad signature
   }
+}
+
+function encodeJson(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+/**
+ * Signs a compact JWS with EdDSA (Ed25519), which jsonwebtoken 9 lacks. The header is laid
+ * out as jsonwebtoken lays out its own (`alg`, `typ`, `kid`, then extra fields), so tokens of
+ * every algorithm look alike to a reader.
+ *
+ * @example signEdDsa(payload, privateKey, { kid: 'k1' })
+ */
+export function signEdDsa(
+  payload: Record<string, unknown>,
+  key: KeyObject,
+  options: { kid?: string; header?: Record<string, unknown> } = {},
+): string {
+  const header: Record<string, unknown> = { alg: 'EdDSA', typ: 'JWT', kid: options.kid, ...options.header };
+  header.alg = 'EdDSA'; // extra fields never choose the algorithm
+  const signingInput = `${encodeJson(header)}.${encodeJson(payload)}`;
+  return `${signingInput}.${cryptoSign(null, Buffer.from(signingInput), key).toString('base64url')}`;
 }

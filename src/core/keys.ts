@@ -4,13 +4,13 @@
  * A key ring holds the signing key and every key a token may be verified with,
  * indexed by `kid` (rotation: old public keys stay until their tokens expire).
  */
-import { createHash, createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, createSecretKey, JsonWebKey, KeyObject } from 'node:crypto';
 import { showAs } from './safe-view';
 import { InvalidTokenError } from './errors';
 
 export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
 export const ASYMMETRIC_ALGORITHMS = [
-  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512',
+  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA',
 ] as const;
 export const SUPPORTED_ALGORITHMS: readonly string[] = [...HMAC_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS];
 
@@ -19,8 +19,11 @@ export const SUPPORTED_ALGORITHMS: readonly string[] = [...HMAC_ALGORITHMS, ...A
  */
 export type Algorithm = (typeof HMAC_ALGORITHMS)[number] | (typeof ASYMMETRIC_ALGORITHMS)[number];
 
-/** A PEM string, a Buffer holding PEM (or raw secret bytes), or a ready `KeyObject`. */
-export type KeyInput = string | Buffer | KeyObject;
+/**
+ * A PEM string, a Buffer holding PEM (or raw secret bytes), a ready `KeyObject`, or (for
+ * RS/PS/ES/EdDSA keys) a JWK object such as `{ kty: 'OKP', crv: 'Ed25519', x }`.
+ */
+export type KeyInput = string | Buffer | KeyObject | JsonWebKey;
 
 /** An extra key a token may be verified with (rotation). */
 export interface VerificationKeyOptions {
@@ -55,8 +58,14 @@ const MIN_RSA_BITS = 2048;
 /** The curve of each ES* algorithm (also what the CLI generates). */
 export const EC_CURVES: Record<string, string> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
 
-export function isHmac(algorithm: string): boolean {
-  return algorithm.startsWith('HS');
+export function isHmac(algorithm: unknown): boolean {
+  return typeof algorithm === 'string' && algorithm.startsWith('HS');
+}
+
+/** A JWK given as an object (`kty` present): node:crypto reads it with `format: 'jwk'`. */
+function isJwkObject(input: unknown): input is JsonWebKey {
+  return typeof input === 'object' && input !== null && !Buffer.isBuffer(input) && !(input instanceof KeyObject)
+    && typeof (input as { kty?: unknown }).kty === 'string';
 }
 
 /** Any PEM block (key or certificate): its public bytes must never become an HMAC secret. */
@@ -99,6 +108,7 @@ function secretKey(input: unknown, algorithm: string, label: string, problems: s
 /** Whether a key input holds a private key (so it must never be given as a public key). */
 function holdsPrivateKey(input: unknown): boolean {
   if (input instanceof KeyObject) return input.type === 'private';
+  if (isJwkObject(input)) return input.d !== undefined;
   if (typeof input !== 'string' && !Buffer.isBuffer(input)) return false;
   try {
     createPrivateKey(input);
@@ -116,7 +126,11 @@ function asymmetricKey(input: unknown, kind: 'private' | 'public', label: string
       if (input.type !== 'private') throw new Error('a public key was given where a private key is needed');
       return input;
     }
-    if (typeof input !== 'string' && !Buffer.isBuffer(input)) throw new Error('expected a PEM string, Buffer or KeyObject');
+    if (isJwkObject(input)) {
+      if (input.kty === 'oct') throw new Error('a symmetric JWK (kty oct) was given');
+      return kind === 'private' ? createPrivateKey({ key: input, format: 'jwk' }) : createPublicKey({ key: input, format: 'jwk' });
+    }
+    if (typeof input !== 'string' && !Buffer.isBuffer(input)) throw new Error('expected a PEM string, Buffer, KeyObject or JWK object');
     return kind === 'private' ? createPrivateKey(input) : createPublicKey(input);
   } catch (error) {
     problems.push(`${label} is not a usable ${kind} key: ${(error as Error).message}`);
@@ -124,10 +138,15 @@ function asymmetricKey(input: unknown, kind: 'private' | 'public', label: string
   }
 }
 
-/** Checks an asymmetric key fits the algorithm: key type, RSA size, EC curve. */
+/** Checks an asymmetric key fits the algorithm: key type, RSA size, EC curve, Ed25519 for EdDSA. */
 function checkKeyFits(key: KeyObject, algorithm: string, label: string, problems: string[]): void {
   const type = key.asymmetricKeyType;
   const details = key.asymmetricKeyDetails ?? {};
+  if (algorithm === 'EdDSA') {
+    // RFC 8037 allows Ed448 too; we verify Ed25519 only (one signature length, one curve to test)
+    if (type !== 'ed25519') problems.push(`${label} must be an Ed25519 key for EdDSA (got ${type})`);
+    return;
+  }
   if (algorithm.startsWith('ES')) {
     if (type !== 'ec' || details.namedCurve !== EC_CURVES[algorithm]) {
       problems.push(`${label} must be an EC key on curve ${EC_CURVES[algorithm]} for ${algorithm} (got ${type}${details.namedCurve ? ' ' + details.namedCurve : ''})`);
@@ -145,7 +164,9 @@ function checkKeyFits(key: KeyObject, algorithm: string, label: string, problems
 /** RFC 7638 JWK thumbprint: a stable default `kid` for an asymmetric key. */
 export function jwkThumbprint(publicKey: KeyObject): string {
   const jwk = publicKey.export({ format: 'jwk' }) as Record<string, string>;
-  const members = jwk.kty === 'RSA' ? { e: jwk.e, kty: jwk.kty, n: jwk.n } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y };
+  // the required members in lexicographic order (RFC 7638 §3.2; OKP from RFC 8037 §2)
+  const members = jwk.kty === 'RSA' ? { e: jwk.e, kty: jwk.kty, n: jwk.n }
+    : jwk.kty === 'OKP' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y };
   return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
 }
 
@@ -176,8 +197,8 @@ export function buildVerificationKey(
 ): KeyObject | undefined {
   const { algorithm } = options;
   if (isHmac(algorithm)) {
-    if (options.publicKey !== undefined) problems.push(scoped(label, `publicKey is for RS/PS/ES algorithms, not ${algorithm}`));
-    if (options.privateKey !== undefined) problems.push(scoped(label, `privateKey is for RS/PS/ES algorithms, not ${algorithm}`));
+    if (options.publicKey !== undefined) problems.push(scoped(label, `publicKey is for RS/PS/ES/EdDSA algorithms, not ${algorithm}`));
+    if (options.privateKey !== undefined) problems.push(scoped(label, `privateKey is for RS/PS/ES/EdDSA algorithms, not ${algorithm}`));
     return secretKey(options.secret, algorithm, member(label, 'secret'), problems);
   }
   if (options.secret !== undefined) {

@@ -9,7 +9,7 @@ import {
 } from 'class-validator';
 import { parseDuration, describe, Duration } from './duration';
 import { JwtConfigurationError } from './errors';
-import { buildKeys, interopOptions } from './interop-options';
+import { algorithmListProblem, allowListOption, buildKeys, interopOptions } from './interop-options';
 import { Algorithm, buildKeyRing, describeKeyRing, KeyInput, KeyRing, SUPPORTED_ALGORITHMS, VerificationKeyOptions } from './keys';
 import type { DecodeKeyLoader } from './key-source';
 import { showAs } from './safe-view';
@@ -95,7 +95,14 @@ function revocationOption(value: unknown, problems: string[]): RevocationConfig 
 /** Everything `JwtManager.configure()` accepts. Only `secret` (or keys) is required. */
 export interface JwtOptions extends Partial<Loaders> {
   secret?: KeyInput;
+  /** The algorithm tokens are signed with (one name). Default `'HS256'`, or the first of `algorithms`. */
   algorithm?: Algorithm;
+  /**
+   * The algorithms a token may be verified with (the allow-list, RFC 8725 §3.1). Default: the
+   * algorithm of each configured key, i.e. `[algorithm]`. For an identity provider that signs
+   * with several, e.g. `['RS256', 'ES256', 'EdDSA']`; each key must still fit the token's `alg`.
+   */
+  algorithms?: Algorithm[];
   privateKey?: KeyInput;
   publicKey?: KeyInput;
   /** `kid` header of the signing key; asymmetric keys default to their RFC 7638 thumbprint. */
@@ -307,6 +314,9 @@ export interface JwtConfig extends Omit<Defaulted, 'accessTokenExpires' | 'refre
   decodeKeyLoader: DecodeKeyLoader | undefined;
   /** DPoP (issue 24): the defaults when the option is not given. */
   dpop: DpopConfig;
+  // identity providers (0.3 J)
+  /** The verification allow-list: `algorithms`, or the algorithms of the configured keys. */
+  algorithms: ReadonlySet<string>;
 }
 
 const LOADER_NAMES = [
@@ -320,6 +330,7 @@ const LOADER_NAMES = [
 const KNOWN_OPTIONS = new Set<string>([
   ...Object.keys(DEFAULTS), ...LOADER_NAMES,
   'secret', 'privateKey', 'publicKey', 'kid', 'verificationKeys', 'revocation', 'audience', 'issuer', 'cookieDomain',
+  'algorithms', // 0.3 J
   // interop (issue 14)
   'jwksUri', 'jwksCacheMaxAge', 'decodeKeyLoader', 'encodeAudience', 'decodeAudience', 'encodeIssuer', 'decodeIssuer',
   'dpop', // issue 24
@@ -349,12 +360,16 @@ export function resolveOptions(options: JwtOptions): JwtConfig {
   if (typeof options !== 'object' || options === null) throw new JwtConfigurationError(['options must be an object']);
   const problems: string[] = [];
   for (const name of Object.keys(options)) if (!KNOWN_OPTIONS.has(name)) problems.push(`unknown option '${name}'`);
-  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as JwtOptions;
+  // with only an allow-list given, tokens are signed with its first algorithm
+  if (defined.algorithm === undefined && Array.isArray(defined.algorithms) && typeof defined.algorithms[0] === 'string') defined.algorithm = defined.algorithms[0];
   const merged = { ...DEFAULTS, ...defined } as Defaulted & JwtOptions;
+  const listProblem = algorithmListProblem(merged.algorithm);
+  if (listProblem !== undefined) problems.push(listProblem);
   const tokenLocation = Array.isArray(merged.tokenLocation) ? merged.tokenLocation : [merged.tokenLocation];
   if (tokenLocation.length === 0) problems.push('tokenLocation must name at least one location');
   if (new Set(tokenLocation).size !== tokenLocation.length) problems.push('tokenLocation lists a location twice');
-  problems.push(...schemaProblems({ ...merged, tokenLocation }));
+  problems.push(...schemaProblems({ ...merged, tokenLocation }).filter((p) => listProblem === undefined || !p.startsWith('algorithm must be one of')));
   const accessTokenExpires = durationOption('accessTokenExpires', merged.accessTokenExpires, problems);
   const refreshTokenExpires = durationOption('refreshTokenExpires', merged.refreshTokenExpires, problems);
   const revocation = revocationOption(options.revocation, problems);
@@ -373,6 +388,7 @@ export function resolveOptions(options: JwtOptions): JwtConfig {
   if (keys === undefined && !SUPPORTED_ALGORITHMS.includes(merged.algorithm) && merged.secret !== undefined) {
     buildKeyRing({ algorithm: 'HS256', secret: merged.secret }, problems);
   }
+  const algorithms = allowListOption(merged, keys, problems);
   if (problems.length > 0) throw new JwtConfigurationError(problems);
   const decodeAudience = merged.decodeAudience ?? merged.audience;
   const audience = decodeAudience === undefined ? undefined : [decodeAudience].flat();
@@ -382,7 +398,7 @@ export function resolveOptions(options: JwtOptions): JwtConfig {
   const config = {
     ...settings, tokenLocation: tokenLocation as TokenLocation[], keys: keys!, accessTokenExpires, refreshTokenExpires, revocation,
     audience, cookieDomain: merged.cookieDomain, csrfMethodSet: new Set(merged.csrfMethods),
-    headerKey: merged.headerName.toLowerCase(), loaders, ...interop, dpop,
+    headerKey: merged.headerName.toLowerCase(), loaders, ...interop, dpop, algorithms: algorithms!,
   } as JwtConfig;
   return Object.freeze(showAs(config, 'JwtConfig', describeConfig));
 }
@@ -394,9 +410,10 @@ export function resolveOptions(options: JwtOptions): JwtConfig {
  * @example console.log(describeConfig(JwtManager.instance.config).keys)
  */
 export function describeConfig(config: JwtConfig): Record<string, unknown> {
-  const { keys, revocation, loaders, csrfMethodSet, headerKey, decodeKeyLoader, dpop, ...settings } = config;
+  const { keys, revocation, loaders, csrfMethodSet, headerKey, decodeKeyLoader, dpop, algorithms, ...settings } = config;
   return {
     ...settings,
+    algorithms: [...algorithms],
     dpop: dpop && { required: dpop.required, algorithms: dpop.algorithms, proofMaxAgeSeconds: dpop.proofMaxAgeSeconds, nonce: dpop.nonce, origin: dpop.origin },
     decodeKeyLoader: decodeKeyLoader === undefined ? undefined : 'function',
     keys: describeKeyRing(keys),

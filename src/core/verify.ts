@@ -44,7 +44,7 @@ export const REFRESH: Requirement = Object.freeze({ type: 'refresh', fresh: fals
 /** Refuses a header RFC 8725 says to refuse; answers the algorithm, now known to be on the allow-list. */
 function checkHeader(header: Record<string, unknown>, config: JwtConfig): Algorithm {
   const { alg } = header;
-  if (typeof alg !== 'string' || !config.keys.algorithms.has(alg)) throw algNotAllowed();
+  if (typeof alg !== 'string' || !config.algorithms.has(alg)) throw algNotAllowed();
   if (header.crit !== undefined) {
     throw new InvalidTokenError('Unsupported critical header parameters (crit)', 'ERR_JWT_CRIT');
   }
