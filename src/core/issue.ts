@@ -15,7 +15,7 @@ import { isPlainObject, signEdDsa } from './jws';
 import type { JwtConfig } from './options';
 import type { Loaders, TokenPayload } from './responses';
 import { cappedExpiry, CUTOFF_CLAIM, FAMILY_CLAIM, isCheckedType, SESSION_START_CLAIM } from './sessions';
-import { callStore, storeFailure } from './store-call';
+import { callStore, isCutoffAnswer, storeFailure } from './store-call';
 
 /**
  * Options of one new access token: freshness, lifetime, extra claims and header fields.
@@ -213,7 +213,7 @@ async function sessionClaims(
   const store = revocation.store;
   if (isCheckedType(revocation, type) && typeof store.cutoff === 'function') {
     const failed = (error: unknown) => storeFailure('The cut-off of the identity could not be read from the revocation store; the token was not issued', error);
-    claims[CUTOFF_CLAIM] = session?.generation ?? await callStore('cutoff', () => store.cutoff!(identity), failed);
+    claims[CUTOFF_CLAIM] = session?.generation ?? await callStore('cutoff', () => store.cutoff!(identity), failed, isCutoffAnswer);
   }
   if (session !== undefined) claims[FAMILY_CLAIM] = session.family;
   else if (revocation.refreshRotation && type === 'refresh') claims[FAMILY_CLAIM] = randomUUID();

@@ -23,7 +23,7 @@ import { boundThumbprint } from './dpop/binding';
 import type { JwtConfig } from './options';
 import type { Loaders, TokenPayload } from './responses';
 import { checkSession, CUTOFF_CLAIM, familyOf, keepUntil, sessionStartOf } from './sessions';
-import { callStore, unavailable } from './store-call';
+import { callStore, isRefreshUseAnswer, unavailable } from './store-call';
 import { checkRequirement, REFRESH } from './verify';
 
 /** What `rotateRefreshToken()` resolves with. */
@@ -100,7 +100,7 @@ export async function rotate(
     family, jti, successor: refresh.payload.jti as string, now: Date.now(), reuseIntervalMs,
     answer: key ? seal(pair, key) : '', keepUntil: keepUntil(config),
   };
-  const result = await callStore('useRefreshToken', () => revocation.store.useRefreshToken!(use), unavailable);
+  const result = await callStore('useRefreshToken', () => revocation.store.useRefreshToken!(use), unavailable, isRefreshUseAnswer);
   if (result.outcome === 'rotated') {
     // allowlist: only the pair handed out is recorded (a losing candidate never is)
     await recordToken(config, 'access', access.identity, access.payload);

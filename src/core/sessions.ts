@@ -18,9 +18,9 @@
  * `reuseIntervalSeconds`, revokes the family (RFC 9700 §4.14.2). A refresh token without `fam`
  * (made before rotation was turned on) is its own family, named by its jti.
  */
-import { publishRefreshReuse, publishRevocation, publishStoreError } from './diagnostics';
+import { publishRefreshReuse, publishRevocation } from './diagnostics';
 import { RevokedTokenError } from './errors';
-import { callStore, unavailable } from './store-call';
+import { callStore, isRecordAnswer, isTokenStateAnswer, peekRecord, peekTokenState, unavailable } from './store-call';
 import type { JwtConfig, RevocationConfig } from './options';
 import type { TokenPayload } from './responses';
 import type { StoredToken, TokenQuery, TokenState, TokenStore } from '../store/token-store';
@@ -92,36 +92,21 @@ export function checkSession(config: JwtConfig, revocation: RevocationConfig, pa
   const store = revocation.store;
   const jti = payload.jti as string;
   if (typeof store.inspect !== 'function') {
-    const known = peekSafely(() => store.peek?.(jti));
+    const known = peekRecord(store, jti);
     const judge = (record: StoredToken | undefined): undefined => {
       if (isRecordRevoked(record, revocation)) throw new RevokedTokenError(payload);
       return undefined;
     };
     if (known !== undefined) return judge(known);
-    return callStore('find', () => store.find(jti), unavailable).then(judge);
+    return callStore('find', () => store.find(jti), unavailable, isRecordAnswer).then(judge);
   }
   const query: TokenQuery = { jti, identity: String(payload[config.identityClaim]), family: familyOf(payload, revocation) };
   if (typeof payload.iat === 'number') query.issuedAt = payload.iat;
-  let state: TokenState | undefined;
-  try {
-    state = store.peekState?.(query); // the hot path: no closure, no promise
-  } catch (error) {
-    publishStoreError(error, 'peek');
-    throw unavailable(error);
-  }
+  const state = peekTokenState(store, query); // the hot path: no closure, no promise
   if (state !== undefined) return judgeState(state, query, config, revocation, payload);
-  return callStore('inspect', () => store.inspect!(query), unavailable).then((found) => judgeState(found, query, config, revocation, payload));
+  return callStore('inspect', () => store.inspect!(query), unavailable, isTokenStateAnswer).then((found) => judgeState(found, query, config, revocation, payload));
 }
 
-/** A synchronous store read; a custom store that throws there answers 503, not 500. */
-function peekSafely<T>(peek: () => T): T {
-  try {
-    return peek();
-  } catch (error) {
-    publishStoreError(error, 'peek');
-    throw unavailable(error);
-  }
-}
 
 function judgeState(state: TokenState, query: TokenQuery, config: JwtConfig, revocation: RevocationConfig, payload: TokenPayload): Promise<void> | undefined {
   const generation = typeof payload[CUTOFF_CLAIM] === 'number' ? (payload[CUTOFF_CLAIM] as number) : 0;
@@ -160,7 +145,7 @@ export async function refuseUsedRefreshToken(config: JwtConfig, payload: TokenPa
   if (!revocation?.refreshRotation || payload.type !== 'refresh' || typeof revocation.store.inspect !== 'function') return;
   const query: TokenQuery = { jti: payload.jti as string, identity: String(payload[config.identityClaim]), family: familyOf(payload, revocation) };
   const store = revocation.store;
-  const state = peekSafely(() => store.peekState?.(query)) ?? (await callStore('inspect', () => store.inspect!(query), unavailable));
+  const state = peekTokenState(store, query) ?? (await callStore('inspect', () => store.inspect!(query), unavailable, isTokenStateAnswer));
   if (state.family?.usedAt === undefined) return;
   await reuseDetected(config, revocation, query.family!, payload);
 }

@@ -1,0 +1,195 @@
+/**
+ * THREATS.md "the contract of a plug-in" (DESIGN 0.3 G): a custom store whose methods break the
+ * `TokenStore` interface fails closed. One method misbehaves at a time (throws, rejects, a thenable
+ * that rejects or whose `then` throws, a promise from a synchronous method, answers of the wrong
+ * shape); every request is answered 503 `Token revocation store unavailable` over HTTP, never
+ * allowed, never a 500, and the process sees no unhandled rejection.
+ */
+import assert from 'node:assert/strict';
+import type { Server } from 'node:http';
+import Koa from 'koa';
+import Router from '@koa/router';
+import request from 'supertest';
+import {
+  createAccessToken, createRefreshToken, decodeToken, JwtManager, jwtRequired, MemoryTokenStore, revokeToken, rotateRefreshToken,
+} from '../../src';
+import type { RevocationMode, TokenStore } from '../../src';
+
+const SECRET = 'misbehaving-store-secret-0123456789-abcdef';
+const UNAVAILABLE = { msg: 'Token revocation store unavailable' };
+
+type Misbehaviour = (...args: unknown[]) => unknown;
+
+/** A memory store behind a proxy: `misbehave(method, how)` replaces one method; the store's own calls stay real. */
+function proxiedStore(options: { legacy: boolean }) {
+  const inner = new MemoryTokenStore();
+  const hidden = options.legacy ? new Set(['inspect', 'peekState', 'cutoff', 'revokeAll', 'useRefreshToken', 'revokeFamily']) : new Set<string>();
+  const replaced = new Map<string | symbol, Misbehaviour>();
+  const store = new Proxy(inner, {
+    get(target, property) {
+      if (typeof property === 'string' && hidden.has(property)) return undefined;
+      if (replaced.has(property)) return replaced.get(property);
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+    has(target, property) {
+      return !(typeof property === 'string' && hidden.has(property)) && Reflect.has(target, property);
+    },
+  }) as unknown as TokenStore;
+  return {
+    store,
+    misbehave(method: string, how: Misbehaviour | undefined) {
+      if (how === undefined) replaced.delete(method);
+      else replaced.set(method, how);
+    },
+  };
+}
+
+const boom = () => new Error('the custom store broke');
+/** Ways any method can break its contract. */
+const ALWAYS: Record<string, Misbehaviour> = {
+  'throws': () => { throw boom(); },
+  'returns a rejected promise': () => Promise.reject(boom()),
+  'returns a thenable that rejects': () => ({ then: (_: unknown, reject: (e: unknown) => void) => reject(boom()) }),
+  'returns a thenable whose then throws': () => ({ then: () => { throw boom(); } }),
+  'returns a thenable whose then getter throws': () => ({ get then() { throw boom(); } }),
+};
+/** Wrong shapes for a method answering a record (`peek`, `find`). */
+const RECORD_SHAPES: Record<string, unknown> = {
+  'null': null, 'a number': 42, 'a string': 'revoked', 'an array': [], 'an empty object': {},
+  'revoked as a string': { token: {}, revoked: 'true' }, 'no token': { revoked: false },
+};
+/** Wrong shapes for a method answering a TokenState (`peekState`, `inspect`). */
+const STATE_SHAPES: Record<string, unknown> = {
+  'null': null, 'a number': 0, 'a string': 'ok', 'an empty object': {},
+  'a cut-off as a string': { record: { token: {}, revoked: false }, cutoff: '0', family: undefined },
+  'a negative cut-off': { record: { token: {}, revoked: false }, cutoff: -1, family: undefined },
+  'a NaN cut-off': { record: { token: {}, revoked: false }, cutoff: Number.NaN, family: undefined },
+  'a bad record': { record: { token: {}, revoked: 'no' }, cutoff: 0, family: undefined },
+  'a bad family': { record: { token: {}, revoked: false }, cutoff: 0, family: { revoked: 'false', usedAt: undefined } },
+};
+/** Synchronous methods handing back a promise or thenable, even of a good answer. */
+const SYNC_PROMISES: Record<string, (good: unknown) => Misbehaviour> = {
+  'returns a promise of a good answer': (good) => () => Promise.resolve(good),
+  'returns a rejected promise': () => () => Promise.reject(boom()),
+  'returns a promise that never settles': () => () => new Promise(() => {}),
+  'returns a thenable of a good answer': (good) => () => ({ then: (resolve: (v: unknown) => void) => resolve(good) }),
+};
+
+function startApp(store: TokenStore, mode: RevocationMode, legacy: boolean): Server {
+  JwtManager.configure({ secret: SECRET, revocation: { store, checks: 'all', mode, refreshRotation: !legacy } });
+  const app = new Koa();
+  app.silent = true;
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      const failure = error as { status?: number; toJSON?: () => unknown };
+      ctx.status = failure.status ?? 500;
+      ctx.body = failure.toJSON?.() ?? { msg: 'internal' };
+    }
+  });
+  const router = new Router();
+  router.get('/protected', jwtRequired(), (ctx) => { ctx.body = { ok: true }; });
+  router.post('/login', async (ctx) => { ctx.body = { token: await createAccessToken('alice') }; });
+  router.post('/refresh', jwtRequired({ refresh: true }), async (ctx) => { ctx.body = await rotateRefreshToken(); });
+  router.post('/revoke/:jti', async (ctx) => {
+    await revokeToken(ctx.params.jti, { identity: 'alice', expiresAt: Math.floor(Date.now() / 1000) + 600 });
+    ctx.body = { revoked: true };
+  });
+  app.use(router.routes());
+  return app.listen(0);
+}
+
+describe('a custom store that breaks the interface fails closed (0.3 G)', function () {
+  this.timeout(120_000);
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  let server: Server | undefined;
+  before(() => process.on('unhandledRejection', onUnhandled));
+  after(() => process.off('unhandledRejection', onUnhandled));
+  beforeEach(() => { unhandled.length = 0; });
+  afterEach(async () => {
+    server?.close();
+    server = undefined;
+    JwtManager.reset();
+    await new Promise((resolve) => setTimeout(resolve, 20)); // let any stray rejection surface
+    assert.deepEqual(unhandled.map(String), [], 'unhandled rejections');
+  });
+
+  /** Each misbehaviour of `method`, one at a time: `path` is asked with a fresh token and must answer 503. */
+  async function eachMisbehaviour(
+    setup: { mode: RevocationMode; legacy: boolean }, method: string, ways: Record<string, Misbehaviour>,
+    ask: (server: Server) => Promise<request.Response>, prepare?: (misbehave: ReturnType<typeof proxiedStore>['misbehave']) => void,
+    more: Record<string, Misbehaviour> = {},
+  ): Promise<void> {
+    ways = { ...ways, ...more };
+    const proxied = proxiedStore({ legacy: setup.legacy });
+    server = startApp(proxied.store, setup.mode, setup.legacy);
+    const good = await ask(server);
+    assert.ok(good.status === 200, `the well-behaved store passes first: ${good.status} ${good.text}`);
+    for (const [name, how] of Object.entries(ways)) {
+      prepare?.(proxied.misbehave);
+      proxied.misbehave(method, how);
+      const res = await ask(server);
+      proxied.misbehave(method, undefined);
+      assert.deepEqual([res.status, res.body], [503, UNAVAILABLE], `${setup.mode}${setup.legacy ? ' legacy' : ''} ${method} ${name}: ${res.text}`);
+    }
+  }
+
+  const protectedRoute = async (server: Server) => {
+    const token = await createAccessToken('alice');
+    return request(server).get('/protected').set('Authorization', `Bearer ${token}`);
+  };
+  const wrongShapes = (shapes: Record<string, unknown>, sync: boolean) =>
+    Object.fromEntries(Object.entries(shapes).map(([name, value]) => [`answers ${name}`, sync ? () => value : async () => value]));
+  const syncPromises = (good: unknown) =>
+    Object.fromEntries(Object.entries(SYNC_PROMISES).map(([name, make]) => [name, make(good)]));
+  const goodRecord = { token: { sub: 'alice' }, revoked: false };
+  const goodState = { record: goodRecord, cutoff: 0, family: undefined };
+
+  for (const mode of ['allowlist', 'blocklist'] as const) {
+    describe(`${mode} mode`, () => {
+      it('peek (a store without inspect): every misbehaviour is 503', async () => {
+        await eachMisbehaviour({ mode, legacy: true }, 'peek', { ...ALWAYS, ...wrongShapes(RECORD_SHAPES, true), ...syncPromises(goodRecord) }, protectedRoute);
+      });
+
+      it('find (a store without inspect): every misbehaviour is 503', async () => {
+        await eachMisbehaviour({ mode, legacy: true }, 'find', { ...ALWAYS, ...wrongShapes(RECORD_SHAPES, false) }, protectedRoute,
+          (misbehave) => misbehave('peek', () => undefined)); // an honest "not in memory": find is asked
+      });
+
+      it('peekState: every misbehaviour is 503', async () => {
+        await eachMisbehaviour({ mode, legacy: false }, 'peekState', { ...ALWAYS, ...wrongShapes(STATE_SHAPES, true), ...syncPromises(goodState) }, protectedRoute);
+      });
+
+      it('inspect (peekState answering undefined): every misbehaviour is 503', async () => {
+        await eachMisbehaviour({ mode, legacy: false }, 'inspect', { ...ALWAYS, ...wrongShapes(STATE_SHAPES, false) }, protectedRoute,
+          (misbehave) => misbehave('peekState', () => undefined)); // an honest "not in memory": inspect is asked
+      });
+
+      it('add and cutoff (creating a token): every failure is 503, no token handed out', async () => {
+        for (const method of ['add', 'cutoff']) {
+          if (mode === 'blocklist' && method === 'add') continue; // a blocklist records nothing at creation
+          await eachMisbehaviour({ mode, legacy: false }, method, ALWAYS,
+            async (server) => request(server).post('/login'), undefined, method === 'cutoff' ? wrongShapes({ 'a string': '1', 'a negative number': -1, 'NaN': Number.NaN, 'null': null }, false) : {});
+          server?.close();
+          JwtManager.reset();
+        }
+      });
+
+      it('useRefreshToken (rotation): every misbehaviour is 503', async () => {
+        await eachMisbehaviour({ mode, legacy: false }, 'useRefreshToken', { ...ALWAYS, ...wrongShapes({ 'null': null, 'an empty object': {}, 'an unknown outcome': { outcome: 'maybe' } }, false) },
+          async (server) => request(server).post('/refresh').set('Authorization', `Bearer ${await createRefreshToken('alice')}`));
+      });
+
+      it('setRevoked (revokeToken): every failure is 503', async () => {
+        const method = mode === 'allowlist' ? 'setRevoked' : 'add';
+        await eachMisbehaviour({ mode, legacy: false }, method, ALWAYS, async (server) => {
+          const jti = (await decodeToken(await createAccessToken('alice'))).jti as string;
+          return request(server).post(`/revoke/${jti}`);
+        });
+      });
+    });
+  }
+});
