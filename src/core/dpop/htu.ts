@@ -6,6 +6,8 @@
  * decoded, hex digits upper-case).
  */
 
+import { BoundedMap } from '../bounded-map';
+
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
 const PERCENT_ENCODED = /%([0-9a-fA-F]{2})/g;
 
@@ -58,6 +60,23 @@ export function normaliseOrigin(origin: string): string | undefined {
  * @example htuMatches('https://api.example.com/me?x=1', 'https://api.example.com:443/me') // true
  */
 export function htuMatches(htu: string, requestUri: string): boolean {
-  const presented = normaliseHtu(htu);
-  return presented !== undefined && presented === normaliseHtu(requestUri);
+  const presented = normalisedOnce(htu);
+  return presented !== undefined && presented === normalisedOnce(requestUri);
+}
+
+/**
+ * Normalised URIs by their spelling: an app has few routes and a client spells its htu as the
+ * request's, so a request costs two Map lookups instead of two URL parses. Recomputable: a bound
+ * that drops entries costs only time.
+ */
+const NORMALISED = new BoundedMap<string | null>(2000);
+const MAX_MEMO_LENGTH = 2048;
+
+function normalisedOnce(uri: string): string | undefined {
+  if (uri.length > MAX_MEMO_LENGTH) return normaliseHtu(uri);
+  const known = NORMALISED.get(uri);
+  if (known !== undefined) return known ?? undefined;
+  const normalised = normaliseHtu(uri);
+  NORMALISED.set(uri, normalised ?? null);
+  return normalised;
 }
