@@ -6,11 +6,12 @@ import 'reflect-metadata';
 import Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
 import { BadRequestError, HttpError, useKoaServer } from 'routing-controllers';
-import { JwtError, JwtManager, JwtOptions, MemoryTokenStore, TokenStore, TokenStoreError } from 'koa-jwt-extended';
+import { DpopError, JwtError, JwtManager, JwtOptions, MemoryTokenStore, TokenStore, TokenStoreError } from 'koa-jwt-extended';
 import { AuthController, DemoError, findDemoUser, ProtectedController, TokensController } from './controllers';
 import { CookieAuthController, CookiePageController } from './cookies';
 import { JwksController } from './jwks';
 import { demoSecret } from './secret';
+import { DpopAuthController, DpopPageController } from './dpop';
 
 const ENDPOINTS = {
   'POST /login': 'body {"username","password"} -> fresh access token + refresh token (user test/test, admin/admin)',
@@ -29,6 +30,7 @@ const ENDPOINTS = {
   'GET /auth/all-tokens': 'every stored token (admin only)',
   'GET /.well-known/jwks.json': 'the public keys as a JWK Set (empty for HS* secrets)',
   'GET /cookie-demo': 'a browser page: login, protected POST, refresh and logout with JWT cookies and CSRF',
+  'GET /dpop': 'a browser page: a non-extractable WebCrypto key, login with a DPoP proof, protected calls with proofs (RFC 9449)',
 };
 
 /** Turns every error into `{ msg }` JSON with the right status: never a stack trace. */
@@ -43,6 +45,7 @@ async function jsonErrors(ctx: Koa.Context, next: Koa.Next): Promise<void> {
     const { status, msg } = describeError(error);
     ctx.status = status;
     ctx.body = { msg };
+    if (error instanceof DpopError) ctx.set(error.headers); // WWW-Authenticate: DPoP ..., DPoP-Nonce
     if (status >= 500) ctx.app.emit('error', error, ctx);
   }
 }
@@ -124,7 +127,7 @@ export function createDemoApp(options: DemoOptions = {}): Koa {
   app.use(bodyParser());
   app.use(shallowBodies);
   useKoaServer(app, {
-    controllers: [AuthController, ProtectedController, TokensController, JwksController, CookieAuthController, CookiePageController],
+    controllers: [AuthController, ProtectedController, TokensController, JwksController, CookieAuthController, CookiePageController, DpopAuthController, DpopPageController],
     defaultErrorHandler: false,
     validation: { forbidUnknownValues: true },
   });
