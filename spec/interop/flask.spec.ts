@@ -47,10 +47,11 @@ describe('interop: Flask-JWT-Extended 4 <-> koa-jwt-extended demo, over HTTP', f
 
   /**
    * The demo with the shared secret; no allowlist (Flask's tokens are in no store of ours), the
-   * default expired answer, and no user lookup (Flask's users are not the demo's).
+   * default expired answer, and a user lookup that knows every identity (Flask's users are not
+   * the demo's; the demo's @CurrentJwtUser() route needs a lookup to be built at all).
    */
   function startDemo(jwt: Partial<JwtOptions> = {}): Server {
-    demo = createDemoApp({ jwt: { secret: SHARED_SECRET, revocation: undefined, expiredTokenLoader: undefined, userLookupLoader: undefined, ...jwt } }).listen(0);
+    demo = createDemoApp({ jwt: { secret: SHARED_SECRET, revocation: undefined, expiredTokenLoader: undefined, userLookupLoader: (payload) => ({ username: String(payload.sub) }), ...jwt } }).listen(0);
     return demo;
   }
 
