@@ -182,6 +182,34 @@ describe('DPoP: flows', () => {
     });
   });
 
+  describe('a custom store with rememberOnce', () => {
+    const misbehaviours: [string, () => unknown][] = [
+      ['answers something else', () => Promise.resolve('maybe')],
+      ['rejects', () => Promise.reject(new Error('down'))],
+      ['throws synchronously', () => { throw new Error('broken'); }],
+      ['returns a non-promise junk value', () => 42],
+    ];
+    for (const [name, rememberOnce] of misbehaviours) {
+      it(`that ${name}: 503, never accepted`, async () => {
+        const store = Object.assign(new MemoryTokenStore(), { rememberOnce });
+        app = await startDpopApp({ revocation: { store, checks: 'refresh' } });
+        const token = await fakeAccessToken('alice', { dpopJkt: await dpopThumbprint(key.privateKey) });
+        const res = await request(app.server).get('/me').set('Authorization', `DPoP ${token}`)
+          .set('DPoP', await dpopProof(key.privateKey, { htm: 'GET', htu: htu(), token }));
+        assert.equal(res.status, 503);
+        assert.deepEqual(res.body, { msg: 'Token revocation store unavailable' });
+      });
+    }
+    it("that answers 'seen': the proof is a replay", async () => {
+      const store = Object.assign(new MemoryTokenStore(), { rememberOnce: async () => 'seen' as const });
+      app = await startDpopApp({ revocation: { store, checks: 'refresh' } });
+      const token = await fakeAccessToken('alice', { dpopJkt: await dpopThumbprint(key.privateKey) });
+      const res = await request(app.server).get('/me').set('Authorization', `DPoP ${token}`)
+        .set('DPoP', await dpopProof(key.privateKey, { htm: 'GET', htu: htu(), token }));
+      assert.equal(res.status, 401);
+    });
+  });
+
   describe('loaders', () => {
     it('unauthorizedLoader(reason, ctx) answers a DPoP refusal; the challenge is set anyway', async () => {
       const seen: string[] = [];
