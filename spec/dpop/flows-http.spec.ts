@@ -191,7 +191,7 @@ describe('DPoP: flows', () => {
     ];
     for (const [name, rememberOnce] of misbehaviours) {
       it(`that ${name}: 503, never accepted`, async () => {
-        const store = Object.assign(new MemoryTokenStore(), { rememberOnce });
+        const store = Object.assign(new MemoryTokenStore(), { rememberOnce }) as unknown as MemoryTokenStore; // misbehaving on purpose
         app = await startDpopApp({ revocation: { store, checks: 'refresh' } });
         const token = await fakeAccessToken('alice', { dpopJkt: await dpopThumbprint(key.privateKey) });
         const res = await request(app.server).get('/me').set('Authorization', `DPoP ${token}`)
