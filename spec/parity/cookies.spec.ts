@@ -160,9 +160,7 @@ describe('parity with fje 4: cookies', () => {
   }
 
   // fje: test_cookie_access (test_multiple_token_locations.py), both apps: tokenLocation and a route's locations
-  // Pending on the isolation branch (issue 20 A): CSRF is decided by the route's declared method, so a
-  // GET on a route declared @Get and @Post is refused 401 Missing CSRF token. Un-skip when it lands.
-  it.skip('test_cookie_access: a GET with the cookie passes a GET/POST route, location cookies', async () => {
+  it('test_cookie_access: a GET with the cookie passes a GET/POST route, location cookies', async () => {
     start({ tokenLocation: ['headers', 'cookies', 'query', 'json'] });
     const login = await request(server!).get('/fje-loc/cookie_login').expect(200);
     const res = await request(server!).get('/fje-loc/protected').set('Cookie', cookieHeader(login));

@@ -20,6 +20,17 @@ export function needsCsrfClaim(config: JwtConfig, requested: boolean | undefined
   return config.cookieCsrfProtect && (requested ?? config.tokenLocation.includes('cookies'));
 }
 
+/**
+ * Whether a cookie token must come with its CSRF header on a request (or a call
+ * checked as one) with HTTP method `method`: CSRF protection is on and `method` is one
+ * of `csrfMethods`. The one CSRF rule of every door.
+ *
+ * @example if (csrfRequired(config, ctx.method)) checkCsrf(payload, ctx.get(config.accessCsrfHeaderName))
+ */
+export function csrfRequired(config: JwtConfig, method: string): boolean {
+  return config.cookieCsrfProtect && config.csrfMethodSet.has(method);
+}
+
 function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
 }

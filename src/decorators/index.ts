@@ -6,13 +6,14 @@
 import type { Context } from 'koa';
 import { createParamDecorator, getMetadataArgsStorage, HttpError } from 'routing-controllers';
 import { JwtError, JwtUsageError, TokenNotFoundError, TokenStoreError } from '../core/errors';
+import { csrfRequired } from '../core/csrf';
 import { JwtManager, onConfigure } from '../core/manager';
 import type { TokenPayload } from '../core/responses';
 import { JwtRequestContext, requestContext, runInRequestScope } from '../koa/context';
 import { Guard, GuardOptions, refusal, ROUTE_PROOF, RouteProof } from '../koa/guard';
 import { setDpopRefusalHeaders } from '../koa/dpop';
 import {
-  effectiveGuard, guardCount, INJECTING_PARAMS, installRouteHooks, ownerOf, recordClassGuard, recordMethodGuard, routeMethods, routeOf, USER_PARAMS,
+  effectiveGuard, guardCount, INJECTING_PARAMS, installRouteHooks, ownerOf, recordClassGuard, recordMethodGuard, routeMethods, routeTypes, USER_PARAMS,
 } from './routes';
 import { requireReflectMetadata } from './reflect-metadata';
 import { answerEscapedErrors } from './escaped-errors';
@@ -89,7 +90,7 @@ async function guardedCall(self: unknown, original: Function, guard: Guard, targ
     const manager = JwtManager.instance;
     context = ctx === undefined
       ? await guard.authorizeToken(current?.token, manager)
-      : await guard.authenticate(ctx, manager, routeMethod(target, method) ?? ctx.method);
+      : await guard.authenticate(ctx, manager, directCallMethod(target, method, ctx.method));
   } catch (error) {
     throw await toHttpError(error, ctx);
   }
@@ -102,39 +103,42 @@ function fill(args: unknown[], injected: readonly Injected[], context: JwtReques
   for (const { index, kind } of injected) args[index] = injectedValue(kind, context);
 }
 
-/** Route HTTP methods, per class and method name (read on direct calls of cookie-token requests). */
-const ROUTE_METHODS = new WeakMap<Function, Map<string | symbol, string | null>>();
+/** Route types per class and method (read on direct calls of cookie-token requests). */
+const ROUTE_TYPES = new WeakMap<Function, Map<string | symbol, readonly string[]>>();
 
-/** The HTTP method of the route `method` serves, upper-case (`@All()` counts as a state-changing method). */
-function routeMethod(target: Function, method: string | symbol): string | undefined {
-  let methods = ROUTE_METHODS.get(target);
-  if (!methods) ROUTE_METHODS.set(target, (methods = new Map()));
-  let found = methods.get(method);
-  if (found === undefined) {
-    const type = routeOf(target, method)?.type;
-    methods.set(method, (found = type === undefined ? null : type === 'all' ? 'POST' : type.toUpperCase()));
-  }
-  return found ?? undefined;
+/**
+ * The HTTP method a direct call of `method` is checked as, for CSRF (0.2's rule): one of
+ * its routes' methods that needs CSRF if any does (`@All()` serves them all), else its
+ * first route's method; a method with no route is checked as the current request.
+ */
+function directCallMethod(target: Function, method: string | symbol, requestMethod: string): string {
+  let byMethod = ROUTE_TYPES.get(target);
+  if (!byMethod) ROUTE_TYPES.set(target, (byMethod = new Map()));
+  let types = byMethod.get(method);
+  if (types === undefined) byMethod.set(method, (types = Object.freeze(routeTypes(target, method).map((t) => t.toUpperCase()))));
+  if (types.length === 0) return requestMethod;
+  const config = JwtManager.instance.config;
+  if (types.includes('ALL')) return config.csrfMethods[0] ?? 'GET';
+  return types.find((type) => csrfRequired(config, type)) ?? types[0];
 }
 
 /**
  * Whether the request's context already holds what `guard` would decide for a call of
- * `method`: the same guard checked this request, and CSRF cannot differ (the token did not
- * come from a cookie, or CSRF was checked, or the method's route does not need it). A routed
- * call is such a call; so is a `super` call or a call of another route with the same guard.
+ * `target`'s `method`: the same guard checked this request, and CSRF cannot differ (the
+ * token did not come from a cookie, or CSRF was checked, or this is the call of the route
+ * that guard served, whose CSRF was decided by the request's own method, or the method's
+ * routes do not need it). A routed call is such a call; so is a `super` call.
  */
 function contextCovers(current: JwtRequestContext, guard: Guard, target: Function, method: string | symbol): boolean {
   if (current.guard !== guard) return false;
   if (current.location !== 'cookies' || current.csrfChecked === true) return true;
-  const config = JwtManager.instance.config;
-  const httpMethod = routeMethod(target, method) ?? (current.ctx as Context).method;
-  return !config.cookieCsrfProtect || !config.csrfMethodSet.has(httpMethod);
+  if (current.route !== undefined && current.route.method === method && current.route.target === target) return true;
+  return !csrfRequired(JwtManager.instance.config, directCallMethod(target, method, (current.ctx as Context).method));
 }
 
 /**
  * Makes sure the function called for `target`'s `method` is wrapped; returns the
- * prototype that owns it. The wrapper looks the guard up by the instance's class at call
- * time, so one wrapper on a base class serves every subclass with its own guard.
+ * prototype that owns it. One wrapper on a base class serves every subclass with its own guard.
  */
 function wrapMethod(target: Function, method: string | symbol): object {
   const owner = ownerOf(target, method);
@@ -147,12 +151,26 @@ function wrapMethod(target: Function, method: string | symbol): object {
   return owner;
 }
 
+/**
+ * The class whose route rules decide a call on `self` of the function `owner` declares:
+ * the receiver's own class when `self` is an instance of the declaring class (a subclass
+ * may guard the route its own way), else none (a foreign receiver: `.call({})`, a
+ * listener's emitter, a timer, a mixin's class), and the declaring class decides.
+ */
+function receiverClass(self: unknown, owner: object): Function | undefined {
+  if (typeof self !== 'object' || self === null || !Object.prototype.isPrototypeOf.call(owner, self)) return undefined;
+  const proto = Object.getPrototypeOf(self) as { constructor?: unknown };
+  const own = Object.prototype.hasOwnProperty.call(proto, 'constructor') ? proto.constructor : undefined;
+  return typeof own === 'function' && own.prototype === proto ? own : undefined;
+}
+
 function guardFunction(original: Function, owner: object, method: string | symbol): Function {
   const declaringClass = (owner as { constructor: Function }).constructor;
   // not async: when its own route middleware already checked the request, the call costs nothing extra
   const guarded = function guarded(this: unknown, ...args: unknown[]): unknown {
-    const target = typeof this === 'object' && this !== null ? (this as object).constructor : declaringClass;
-    const guard = effectiveGuard(target, method);
+    const target = receiverClass(this, owner) ?? declaringClass;
+    // the receiver's class rules (a subclass's @JwtOptional() override relaxes); never less than none: the declaring class's guard
+    const guard = effectiveGuard(target, method) ?? effectiveGuard(declaringClass, method);
     const proof = args[args.length - 1];
     if (proof instanceof RouteProof) {
       args.pop(); // our own rest array: no copy
@@ -209,6 +227,17 @@ onConfigure(wrapGuardedRoutes);
 
 type GuardDecorator = MethodDecorator & ClassDecorator;
 
+/**
+ * A decorator factory applied as the decorator itself (`@JwtRequired` without `()`): the
+ * engine calls it with the class, or with (prototype, name, descriptor), or with a standard
+ * decorator's (value, context). `tsc` reports it, but transpile-only runners (ts-node
+ * --transpile-only, SWC, esbuild, Babel) would leave the route open; so it throws when the
+ * class is defined. Guard options are one plain object, never a function, never two arguments.
+ */
+function refuseBareUse(name: string, args: IArguments, takesOptions: boolean): void {
+  if (args.length > (takesOptions ? 1 : 0) || typeof args[0] === 'function') throw new JwtUsageError(`Write @${name}() with parentheses`);
+}
+
 function protect(options: GuardOptions): GuardDecorator {
   const guard = new Guard(options); // bad options fail here, when the class is defined
   return ((target: object, method?: string | symbol, descriptor?: PropertyDescriptor) => {
@@ -235,16 +264,19 @@ function protect(options: GuardOptions): GuardDecorator {
  * @example @Delete('/:id') @JwtRequired({ roles: ['admin'] }) remove() {}
  */
 export function JwtRequired(options: GuardOptions = {}): GuardDecorator {
+  refuseBareUse('JwtRequired', arguments, true);
   return protect(options);
 }
 
 /** A fresh access token is required (`@JwtRequired({ fresh: true })`). @example @Post('/password') @FreshJwtRequired() change() {} */
 export function FreshJwtRequired(options: Omit<GuardOptions, 'fresh'> = {}): GuardDecorator {
+  refuseBareUse('FreshJwtRequired', arguments, true);
   return protect({ ...options, fresh: true });
 }
 
 /** A refresh token is required (`@JwtRequired({ refresh: true })`). @example @Post('/refresh') @RefreshRequired() refresh() {} */
 export function RefreshRequired(options: Omit<GuardOptions, 'refresh'> = {}): GuardDecorator {
+  refuseBareUse('RefreshRequired', arguments, true);
   return protect({ ...options, refresh: true });
 }
 
@@ -255,6 +287,7 @@ export function RefreshRequired(options: Omit<GuardOptions, 'refresh'> = {}): Gu
  * @example @Get('/feed') @JwtOptional() feed(@Identity() who?: string) {}
  */
 export function JwtOptional(options: Omit<GuardOptions, 'optional'> = {}): GuardDecorator {
+  refuseBareUse('JwtOptional', arguments, true);
   return protect({ ...options, optional: true });
 }
 
@@ -281,15 +314,18 @@ function injector(kind: InjectedKind): ParameterDecorator {
 
 /** Injects the token's identity. @example me(@Identity() username: string) {} */
 export function Identity(): ParameterDecorator {
+  refuseBareUse('Identity', arguments, false);
   return injector('identity');
 }
 
 /** Injects the verified payload (custom claims at the top level). @example me(@Claims() claims: JwtPayload<{ roles: string[] }>) {} */
 export function Claims(): ParameterDecorator {
+  refuseBareUse('Claims', arguments, false);
   return injector('claims');
 }
 
 /** Injects the user `userLookupLoader` loaded for the token. @example me(@CurrentJwtUser() user: User) {} */
 export function CurrentJwtUser(): ParameterDecorator {
+  refuseBareUse('CurrentJwtUser', arguments, false);
   return injector('user');
 }

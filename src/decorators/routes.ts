@@ -90,6 +90,22 @@ export function routeOf(target: Function, method: MethodName): Storage['actions'
   return undefined;
 }
 
+/**
+ * The HTTP methods (routing-controllers' lower-case types, `'all'` included) of every
+ * route `method` has on `target`: those of the nearest class in its chain declaring any
+ * (`@Get() @Post()` stacked on one method gives both).
+ *
+ * @example routeTypes(CallsController, 'act') // ['all']
+ */
+export function routeTypes(target: Function, method: MethodName): string[] {
+  const actions = getMetadataArgsStorage().actions;
+  for (const c of chain(target)) {
+    const types = actions.filter((a) => a.target === c && a.method === method).map((a) => a.type);
+    if (types.length > 0) return types;
+  }
+  return [];
+}
+
 /** Every route method `target` serves, its own and inherited, as routing-controllers collects them. */
 export function routeMethods(target: Function): string[] {
   const classes = new Set(chain(target));
@@ -175,7 +191,7 @@ export function installRouteHooks(
     // an open route of a class with guarded methods: a guarded method it calls is checked against this request
     if (!guard) return hasGuards(target) ? [{ target, method, middleware: contextMiddleware, afterAction: false }, ...uses] : uses;
     wrap(target, method);
-    return [{ target, method, middleware: guard.middleware, afterAction: false }, ...uses];
+    return [{ target, method, middleware: guard.middlewareFor(target, method), afterAction: false }, ...uses];
   };
   storage.filterParamsWithTargetAndMethod = (target: Function, method: string) => {
     const guard = effectiveGuard(target, method);

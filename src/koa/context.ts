@@ -31,6 +31,14 @@ export interface JwtRequestContext {
   dpopThumbprint?: string;
   /** For the testing kit's `withToken`: the request a DPoP proof is checked against. */
   dpopRequest?: { method: string; uri: string; dpop: string | undefined };
+  /** The decorated route whose own guard made this context: a call of its method is the routed call. */
+  route?: GuardedRoute;
+}
+
+/** A decorated route: the controller class served and the method its requests call. */
+export interface GuardedRoute {
+  readonly target: Function;
+  readonly method: string | symbol;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { Context } from 'koa';
 import { CsrfError, InvalidTokenError, NoAuthorizationError } from '../core/errors';
 import type { TokenType } from '../core/claims';
 import type { JwtConfig, TokenLocation } from '../core/options';
+import { csrfRequired } from '../core/csrf';
 
 export interface FoundToken {
   token: string;
@@ -165,7 +166,7 @@ function fromCookies(ctx: Context, config: JwtConfig, type: TokenType, method: s
   const name = type === 'access' ? config.accessCookieName : config.refreshCookieName;
   const token = ctx.cookies.get(name, { signed: false }); // a JWT is signed already; app.keys must not demand a .sig cookie
   if (!token) throw new NoAuthorizationError(`Missing cookie "${name}"`);
-  if (!config.cookieCsrfProtect || !config.csrfMethodSet.has(method ?? ctx.method)) return { token, location: 'cookies' };
+  if (!csrfRequired(config, method ?? ctx.method)) return { token, location: 'cookies' };
   const headerName = type === 'access' ? config.accessCsrfHeaderName : config.refreshCsrfHeaderName;
   const csrfValue = ctx.get(headerName);
   if (csrfValue === '') throw new CsrfError('Missing CSRF token');

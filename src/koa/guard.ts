@@ -14,7 +14,7 @@ import { JwtManager } from '../core/manager';
 import { TOKEN_LOCATIONS, TokenLocation } from '../core/options';
 import { errorResponse, LoaderResponse, TokenPayload } from '../core/responses';
 import type { AuthorizeOptions, Requirement } from '../core/verify';
-import { JwtRequestContext, requestContext } from './context';
+import { GuardedRoute, JwtRequestContext, requestContext } from './context';
 import { confirmRequestSender, setDpopRefusalHeaders } from './dpop';
 import { extractToken, FoundToken } from './extract';
 import type { ProofRequest } from '../core/dpop/verifier';
@@ -95,6 +95,8 @@ export class Guard {
   /** The one proof this guard's route middleware hands its method. */
   readonly proof: RouteProof = new RouteProof(this);
   private routeMiddleware: Middleware | undefined;
+  /** One middleware per decorated route this guard serves (built once, when the route is). */
+  private readonly decoratedRoutes = new Map<Function, Map<string | symbol, Middleware>>();
   /** What the verifier is told when there is no CSRF value to match (one object, not one per request). */
   private readonly authorizeOptions: AuthorizeOptions;
 
@@ -121,7 +123,20 @@ export class Guard {
 
   /** This guard as a Koa middleware (one per guard). */
   get middleware(): Middleware {
-    return (this.routeMiddleware ??= guardMiddleware(this));
+    return (this.routeMiddleware ??= guardMiddleware(this, undefined));
+  }
+
+  /**
+   * This guard as the middleware of the decorated route serving `target`'s `method`: the
+   * context it makes names the route, so the method's wrapper knows the routed call (whose
+   * CSRF this middleware decided by the request's method) from a direct call.
+   */
+  middlewareFor(target: Function, method: string | symbol): Middleware {
+    let byMethod = this.decoratedRoutes.get(target);
+    if (!byMethod) this.decoratedRoutes.set(target, (byMethod = new Map()));
+    let middleware = byMethod.get(method);
+    if (!middleware) byMethod.set(method, (middleware = guardMiddleware(this, Object.freeze({ target, method }))));
+    return middleware;
   }
 
   /**
@@ -250,7 +265,7 @@ async function respondRefused(ctx: Context, error: unknown, guard: Guard, manage
  * routing-controllers middleware would become a 500) and runs the rest of the route
  * inside the request context, with the payload on `ctx.state.jwt`.
  */
-function guardMiddleware(guard: Guard): Middleware {
+function guardMiddleware(guard: Guard, route: GuardedRoute | undefined): Middleware {
   // not async: on the hot path (no store round trip) a request costs no extra promise
   return function jwtGuard(ctx, next) {
     const manager = JwtManager.instance;
@@ -260,8 +275,8 @@ function guardMiddleware(guard: Guard): Middleware {
     } catch (error) {
       return refuse(ctx, error, guard, manager);
     }
-    if (!(context instanceof Promise)) return proceed(ctx, next, context, manager);
-    return context.then((settled) => proceed(ctx, next, settled, manager), (error) => refuse(ctx, error, guard, manager));
+    if (!(context instanceof Promise)) return proceed(ctx, next, context, manager, route);
+    return context.then((settled) => proceed(ctx, next, settled, manager, route), (error) => refuse(ctx, error, guard, manager));
   };
 }
 
@@ -283,10 +298,11 @@ export function exposeOnState(ctx: Context, context: JwtRequestContext): void {
 }
 
 /** Runs the rest of the route: the payload on `ctx.state.jwt`, the proof for the method, the request context. */
-function proceed(ctx: Context, next: Next, context: JwtRequestContext, manager: JwtManager): Promise<unknown> {
+function proceed(ctx: Context, next: Next, context: JwtRequestContext, manager: JwtManager, route: GuardedRoute | undefined): Promise<unknown> {
   if (ctx.method === 'OPTIONS' && context.payload === undefined) return answerOptions(ctx);
   exposeOnState(ctx, context);
   publishAllowed(context.payload, ctx);
+  context.route = route;
   (ctx.state as Record<symbol, unknown>)[ROUTE_PROOF] = (context.guard as Guard).proof;
   const rest = manager.config.requestContext ? requestContext.run(context, next) : next();
   return rest.then(undefined, (error: unknown) => answerEscaped(ctx, error, manager));
