@@ -5,19 +5,26 @@
  */
 import type { Context } from 'koa';
 import type { Action } from 'routing-controllers';
-import { ForbiddenError, NoAuthorizationError } from '../core/errors';
+import { ForbiddenError } from '../core/errors';
 import { JwtManager } from '../core/manager';
 import type { TokenPayload } from '../core/responses';
 import { hasAnyRole, ROUTE_PROOF } from '../koa/guard';
-import { verifyJwtInRequest } from '../koa/middleware';
+import { verifyRequest } from '../koa/middleware';
 import { toHttpError } from './index';
 
 const OPTIONAL = Object.freeze({ optional: true });
+const REQUIRED = Object.freeze({});
 
-/** The request's verified payload: the route guard's, or verified here (optional). */
-async function requestPayload(ctx: Context): Promise<TokenPayload | undefined> {
-  if ((ctx.state as Record<symbol, unknown>)[ROUTE_PROOF] !== undefined) return ctx.state.jwt as TokenPayload | undefined;
-  return verifyJwtInRequest(ctx, OPTIONAL);
+/**
+ * The request's verified payload: the route guard's, or verified here. `required`: a
+ * missing token is refused as every door refuses it (`Missing JWT in headers or cookies (...)`).
+ */
+async function requestPayload(ctx: Context, required: boolean): Promise<TokenPayload | undefined> {
+  if ((ctx.state as Record<symbol, unknown>)[ROUTE_PROOF] !== undefined) {
+    const payload = ctx.state.jwt as TokenPayload | undefined;
+    if (payload !== undefined || !required) return payload;
+  }
+  return verifyRequest(ctx, required ? REQUIRED : OPTIONAL); // the refusal is published once, by toHttpError
 }
 
 /**
@@ -31,8 +38,7 @@ export async function jwtAuthorizationChecker(action: Action, roles: string[]): 
   const ctx = action.context as Context;
   const manager = JwtManager.instance;
   try {
-    const payload = await requestPayload(ctx);
-    if (payload === undefined) throw new NoAuthorizationError(`Missing ${manager.config.headerName} Header`);
+    const payload = (await requestPayload(ctx, true))!;
     if (roles.length > 0 && !hasAnyRole(payload[manager.config.rolesClaim], roles)) throw new ForbiddenError(payload);
     return true;
   } catch (error) {
@@ -50,7 +56,7 @@ export async function jwtAuthorizationChecker(action: Action, roles: string[]): 
 export async function jwtCurrentUserChecker(action: Action): Promise<unknown> {
   const ctx = action.context as Context;
   try {
-    const payload = await requestPayload(ctx);
+    const payload = await requestPayload(ctx, false);
     if (payload === undefined) return undefined;
     return JwtManager.instance.userLookupLoader ? ctx.state.jwtUser : payload;
   } catch (error) {

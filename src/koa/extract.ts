@@ -93,7 +93,7 @@ export function tokenFromHeader(value: string | undefined, config: JwtConfig): s
   }
   const text = value ?? '';
   const [start, end] = headerBounds(text);
-  if (start === end) throw new NoAuthorizationError(`Missing ${headerName} Header`);
+  if (start === end) throw new NoAuthorizationError(missingHeaderMessage(config));
   if (headerType === '') {
     if (wordEnd(text, start, end) !== end) throw new InvalidTokenError(`Bad ${headerName} header. Expected '${headerName}: <JWT>'`, 'ERR_JWT_BAD_HEADER');
     return text.slice(start, end);
@@ -111,6 +111,13 @@ export function tokenFromHeader(value: string | undefined, config: JwtConfig): s
   }
   return text.slice(tokenStart, to);
 }
+
+// Flask-JWT-Extended's texts for a location holding no token
+const missingHeaderMessage = (config: JwtConfig) => `Missing ${config.headerName} Header`;
+const missingCookieMessage = (name: string) => `Missing cookie "${name}"`;
+// fje 4's text, misspelling included: clients match on it
+const missingQueryMessage = (name: string) => `Missing '${name}' query paramater`;
+const NOT_JSON_MESSAGE = 'Invalid content-type. Must be application/json.';
 
 /** The raw auth header value (Node lower-cases header names: `config.headerKey`; repeated headers are joined). */
 function headerValue(ctx: Context, config: JwtConfig): string | undefined {
@@ -165,7 +172,7 @@ function fromHeaders(ctx: Context, config: JwtConfig): FoundToken {
 function fromCookies(ctx: Context, config: JwtConfig, type: TokenType, method: string | undefined): FoundToken {
   const name = type === 'access' ? config.accessCookieName : config.refreshCookieName;
   const token = ctx.cookies.get(name, { signed: false }); // a JWT is signed already; app.keys must not demand a .sig cookie
-  if (!token) throw new NoAuthorizationError(`Missing cookie "${name}"`);
+  if (!token) throw new NoAuthorizationError(missingCookieMessage(name));
   if (!csrfRequired(config, method ?? ctx.method)) return { token, location: 'cookies' };
   const headerName = type === 'access' ? config.accessCsrfHeaderName : config.refreshCsrfHeaderName;
   const csrfValue = ctx.get(headerName);
@@ -177,15 +184,14 @@ function fromQuery(ctx: Context, config: JwtConfig): FoundToken {
   const name = config.queryStringName;
   const value = ctx.query[name];
   if (Array.isArray(value)) throw new InvalidTokenError(`Bad query string: "${name}" given more than once`, 'ERR_JWT_BAD_QUERY');
-  // fje 4's text, misspelling included: clients match on it
-  if (!value) throw new NoAuthorizationError(`Missing '${name}' query paramater`);
+  if (!value) throw new NoAuthorizationError(missingQueryMessage(name));
   return { token: value, location: 'query' };
 }
 
 function fromJson(ctx: Context, config: JwtConfig, type: TokenType): FoundToken {
   const key = type === 'access' ? config.jsonKey : config.refreshJsonKey;
   if (!ctx.request.is('application/json', '+json')) {
-    throw new NoAuthorizationError('Invalid content-type. Must be application/json.');
+    throw new NoAuthorizationError(NOT_JSON_MESSAGE);
   }
   const body = (ctx.request as { body?: unknown }).body;
   const value = typeof body === 'object' && body !== null && Object.prototype.hasOwnProperty.call(body, key) ? (body as Record<string, unknown>)[key] : undefined;
@@ -231,7 +237,34 @@ export function extractToken(
       missing.push(error.message);
     }
   }
-  if (locations.length === 1) throw new NoAuthorizationError(missing[0]);
+  throw missingIn(locations, missing);
+}
+
+/** One refusal for a token found in none of `locations`, from what each location said. */
+function missingIn(locations: readonly TokenLocation[], missing: string[]): NoAuthorizationError {
+  if (locations.length === 1) return new NoAuthorizationError(missing[0]);
   const names = `${locations.slice(0, -1).join(', ')} or ${locations[locations.length - 1]}`;
-  throw new NoAuthorizationError(`Missing JWT in ${names} (${missing.join('; ')})`);
+  return new NoAuthorizationError(`Missing JWT in ${names} (${missing.join('; ')})`);
+}
+
+/**
+ * What `extractToken` refuses a request with that carries nothing in any of `locations`
+ * (no header, no cookie, no query parameter, no JSON body): for the doors with no request
+ * to read (the testing kit's `withToken(undefined, ...)`), so every door says the same.
+ *
+ * @example throw missingTokenError(config, ['headers', 'cookies'], 'access')
+ */
+export function missingTokenError(config: JwtConfig, locations: readonly TokenLocation[], type: TokenType): NoAuthorizationError {
+  return missingIn(locations, locations.map((location) => {
+    switch (location) {
+      case 'headers':
+        return missingHeaderMessage(config);
+      case 'cookies':
+        return missingCookieMessage(type === 'access' ? config.accessCookieName : config.refreshCookieName);
+      case 'query':
+        return missingQueryMessage(config.queryStringName);
+      case 'json':
+        return NOT_JSON_MESSAGE;
+    }
+  }));
 }

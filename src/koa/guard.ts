@@ -16,7 +16,7 @@ import { errorResponse, LoaderResponse, TokenPayload } from '../core/responses';
 import type { AuthorizeOptions, Requirement } from '../core/verify';
 import { GuardedRoute, JwtRequestContext, requestContext } from './context';
 import { confirmRequestSender, setDpopRefusalHeaders } from './dpop';
-import { extractToken, FoundToken } from './extract';
+import { extractToken, FoundToken, missingTokenError } from './extract';
 import type { ProofRequest } from '../core/dpop/verifier';
 
 /**
@@ -68,6 +68,37 @@ function optionProblems(options: GuardOptions): string[] {
   return problems;
 }
 
+/** The option names in a list, for the comparison that must not allocate. */
+const OPTION_LIST: readonly string[] = Object.freeze([...OPTION_NAMES]);
+
+/** A copy of guard options (lists copied too) and how many keys they had. */
+interface OptionsSnapshot {
+  values: Record<string, unknown>;
+  keys: number;
+}
+
+function snapshot(options: GuardOptions): OptionsSnapshot {
+  const values: Record<string, unknown> = {};
+  for (const name of OPTION_LIST) {
+    const value = (options as Record<string, unknown>)[name];
+    values[name] = Array.isArray(value) ? [...value] : value;
+  }
+  return { values, keys: keyCount(options) };
+}
+
+function sameValue(now: unknown, was: unknown): boolean {
+  if (!Array.isArray(now) || !Array.isArray(was)) return now === was;
+  if (now.length !== was.length) return false;
+  for (let i = 0; i < now.length; i++) if (now[i] !== was[i]) return false;
+  return true;
+}
+
+function keyCount(options: object): number {
+  let count = 0;
+  for (const key in options) if (Object.prototype.hasOwnProperty.call(options, key)) count++;
+  return count;
+}
+
 /** Where the route middleware leaves its proof for the method wrapper. */
 export const ROUTE_PROOF = Symbol('koa-jwt-extended:route-proof');
 
@@ -97,6 +128,8 @@ export class Guard {
   private routeMiddleware: Middleware | undefined;
   /** One middleware per decorated route this guard serves (built once, when the route is). */
   private readonly decoratedRoutes = new Map<Function, Map<string | symbol, Middleware>>();
+  /** The options as given, copied: `isMadeOf` tells a later change of the same object. */
+  private readonly madeOf: OptionsSnapshot;
   /** What the verifier is told when there is no CSRF value to match (one object, not one per request). */
   private readonly authorizeOptions: AuthorizeOptions;
 
@@ -107,6 +140,7 @@ export class Guard {
   constructor(options: GuardOptions = {}) {
     const problems = optionProblems(options);
     if (problems.length > 0) throw new JwtUsageError(`Invalid guard options:\n  - ${problems.join('\n  - ')}`);
+    this.madeOf = snapshot(options);
     const refresh = options.refresh === true;
     this.requirement = Object.freeze({
       type: options.verifyType === false ? 'any' : refresh ? 'refresh' : 'access',
@@ -119,6 +153,18 @@ export class Guard {
     this.roles = options.roles === undefined ? undefined : Object.freeze([...options.roles]);
     this.claimsCheck = options.claimsCheck;
     this.authorizeOptions = Object.freeze({ skipRevocationCheck: this.skipRevocationCheck });
+  }
+
+  /**
+   * Whether `options` still say what they said when this guard was made from them (every
+   * option, list contents and the number of own keys compared; nothing allocated).
+   *
+   * @example if (!guard.isMadeOf(options)) guard = new Guard(options)
+   */
+  isMadeOf(options: GuardOptions): boolean {
+    const was = this.madeOf.values;
+    for (const name of OPTION_LIST) if (!sameValue((options as Record<string, unknown>)[name], was[name])) return false;
+    return keyCount(options) === this.madeOf.keys;
   }
 
   /** This guard as a Koa middleware (one per guard). */
@@ -172,7 +218,7 @@ export class Guard {
   async authorizeToken(token: string | undefined, manager: JwtManager): Promise<JwtRequestContext> {
     if (token === undefined || token === '') {
       if (this.optional) return { token: undefined, payload: undefined, guard: this };
-      throw new NoAuthorizationError(`Missing ${manager.config.headerName} Header`);
+      throw missingTokenError(manager.config, this.locations ?? manager.config.tokenLocation, this.extractAs);
     }
     const payload = await manager.verifier.authorize(token, this.requirement, { skipRevocationCheck: this.skipRevocationCheck });
     const dpopRequest = requestContext.getStore()?.dpopRequest; // withToken(token, fn, { dpop }) stands in for the request
@@ -195,16 +241,21 @@ export class Guard {
   private finish(context: JwtRequestContext, manager: JwtManager): JwtRequestContext | Promise<JwtRequestContext> {
     const needed = manager.tokenVerificationLoader !== undefined || this.roles !== undefined || this.claimsCheck !== undefined
       || manager.userLookupLoader !== undefined;
-    return needed && context.payload !== undefined ? this.finishAsync(context, context.payload, manager) : context;
+    if (!needed || context.payload === undefined) return context;
+    const outer = requestContext.getStore();
+    // the checks run in this token's context, so the getters work inside them (fje's get_jwt() in its callbacks)
+    return manager.config.requestContext
+      ? requestContext.run(context, () => this.finishAsync(context, context.payload!, manager, outer))
+      : this.finishAsync(context, context.payload, manager, outer);
   }
 
-  private async finishAsync(context: JwtRequestContext, payload: TokenPayload, manager: JwtManager): Promise<JwtRequestContext> {
+  private async finishAsync(context: JwtRequestContext, payload: TokenPayload, manager: JwtManager, outer: JwtRequestContext | undefined): Promise<JwtRequestContext> {
     if (manager.tokenVerificationLoader && (await manager.tokenVerificationLoader(payload)) !== true) throw new TokenVerificationError(payload);
     if (this.roles !== undefined && !hasAnyRole(payload[manager.config.rolesClaim], this.roles)) throw new ForbiddenError(payload);
     if (this.claimsCheck !== undefined && (await this.claimsCheck(payload)) !== true) throw new ForbiddenError(payload);
     if (manager.userLookupLoader) {
-      const current = requestContext.getStore(); // a guarded method called from a handler: the request's user, loaded once
-      const user = current?.user !== undefined && current.token === context.token ? current.user : await manager.userLookupLoader(payload);
+      // a guarded method called from a handler: the request's user, loaded once
+      const user = outer?.user !== undefined && outer.token === context.token ? outer.user : await manager.userLookupLoader(payload);
       if (user === null || user === undefined) throw new UserLookupError(payload, payload[manager.config.identityClaim]);
       context.user = user;
     }

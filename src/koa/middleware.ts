@@ -46,7 +46,7 @@ export function jwtContext(): Middleware {
   };
 }
 
-/** Guards of `verifyJwtInRequest`, by options object, so a call site reuses its guard. */
+/** Guards of `verifyJwtInRequest`, by options object, so a call site reuses its guard (remade when the object changes). */
 const IMPERATIVE_GUARDS = new WeakMap<GuardOptions, Guard>();
 const DEFAULT_GUARD_OPTIONS: GuardOptions = Object.freeze({});
 
@@ -69,20 +69,31 @@ const DEFAULT_GUARD_OPTIONS: GuardOptions = Object.freeze({});
  * });
  */
 export async function verifyJwtInRequest(ctx: Context, options: GuardOptions = DEFAULT_GUARD_OPTIONS): Promise<TokenPayload | undefined> {
-  const manager = JwtManager.instance;
-  let guard = IMPERATIVE_GUARDS.get(options);
-  if (!guard) IMPERATIVE_GUARDS.set(options, (guard = new Guard(options)));
-  let context;
   try {
-    context = await guard.authenticate(ctx, manager);
+    return await verifyRequest(ctx, options);
   } catch (error) {
     if (error instanceof JwtError) publishRefused(error, ctx, error.status);
     throw error;
   }
+}
+
+/**
+ * `verifyJwtInRequest` for doors that answer a refusal themselves through `refusal()`,
+ * which publishes it (routing-controllers' checkers): the same check, published once.
+ */
+export async function verifyRequest(ctx: Context, options: GuardOptions): Promise<TokenPayload | undefined> {
+  const context = await imperativeGuard(options).authenticate(ctx, JwtManager.instance);
   // only the context run() entered for this very request: one left by anything else could be another request's
   const scope = scopeOf(ctx);
   if (scope !== undefined) Object.assign(scope, context);
   exposeOnState(ctx, context);
   publishAllowed(context.payload, ctx);
   return context.payload;
+}
+
+/** The guard for `options`: the one made for this object before, unless the object has changed since. */
+function imperativeGuard(options: GuardOptions): Guard {
+  let guard = IMPERATIVE_GUARDS.get(options);
+  if (guard === undefined || !guard.isMadeOf(options)) IMPERATIVE_GUARDS.set(options, (guard = new Guard(options)));
+  return guard;
 }
