@@ -8,17 +8,13 @@
  * answer of the wrong shape, are store failures (503), never "allowed"; a promise handed
  * back where none was expected is settled here so its rejection is never unhandled.
  */
-import { publishStoreError } from './diagnostics';
+import { publishStoreCall, publishStoreError, storeCallStart } from './diagnostics';
+import { rootCauseMessage } from './root-cause';
+import { noteStoreSuccess } from './store-health';
 import { StoreUnavailableError, TokenStoreError } from './errors';
 import type { StoredToken, TokenQuery, TokenState, TokenStore } from '../store/token-store';
 
-/** The message of the innermost `cause` (the root of a chain of wrapped errors). */
-export function rootCauseMessage(error: unknown): string {
-  let current = error;
-  for (let depth = 0; depth < 10 && current instanceof Error && current.cause !== undefined; depth += 1) current = current.cause;
-  if (current instanceof Error) return `${current.name}: ${current.message}`;
-  return String(current);
-}
+export { rootCauseMessage };
 
 /** A `TokenStoreError` for `what`, saying its root cause. @example storeFailure('revoke the token', error) */
 export function storeFailure(what: string, cause: unknown): TokenStoreError {
@@ -43,14 +39,19 @@ export class StoreContractError extends Error {
 export async function callStore<T>(
   operation: string, call: () => T | Promise<T>, wrap: (error: unknown) => Error, isValid?: (answer: unknown) => boolean,
 ): Promise<T> {
+  const start = storeCallStart();
+  let answer: T;
   try {
-    const answer = await call();
+    answer = await call();
     if (isValid !== undefined && !isValid(answer)) throw new StoreContractError(operation, `answered ${describeAnswer(answer)}`);
-    return answer;
   } catch (error) {
+    publishStoreCall(operation, start, error);
     publishStoreError(error, operation);
     throw wrap(error);
   }
+  publishStoreCall(operation, start);
+  noteStoreSuccess();
+  return answer;
 }
 
 /** A failed store call inside a request: fail closed with a 503 that keeps the cause. */
