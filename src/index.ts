@@ -56,13 +56,14 @@ export type { SetCookiesOptions, UnsetCookiesOptions } from './koa/cookies';
 export {
   JwtError, NoAuthorizationError, CsrfError, InvalidTokenError, ExpiredTokenError, FreshTokenRequiredError,
   RevokedTokenError, StoreUnavailableError, TokenNotFoundError, TokenStoreError, JwtConfigurationError, JwtUsageError,
-  ForbiddenError, UserLookupError, TokenVerificationError,
+  ForbiddenError, InsufficientScopeError, UserLookupError, TokenVerificationError,
 } from './core/errors';
 export type { JwtErrorKind } from './core/errors';
 
 // Keys and outside identity providers
 export type { Algorithm, KeyInput, VerificationKeyOptions } from './core/keys';
 export type { DecodeKeyLoader } from './core/key-source';
+export type { IssuerOptions } from './core/idp-options';
 export { KeySetUnavailableError } from './core/jwks';
 
 // Sender-constrained tokens: DPoP (RFC 9449)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import request from 'supertest';
-import { decodeToken, JwtOptions } from '../../src';
+import { decodeToken, JwtManager, JwtOptions } from '../../src';
 import { KeySetUnavailableError } from '../../src';
 import { jwksTiming } from '../../src/core/jwks';
 import { accessClaims, craftToken } from '../support/app';
@@ -42,8 +42,10 @@ describe('koa: remote keys from jwksUri', () => {
 
   const me = (token: string) => request(server!).get('/interop/me').set('Authorization', `Bearer ${token}`);
 
-  it('the contract timings: a refetch on an unknown kid at most every 30 s, a 5 s timeout', () => {
-    assert.deepEqual(DEFAULT_TIMING, { cooldownMs: 30_000, timeoutMs: 5_000 });
+  it('the contract timings: a refetch on an unknown kid at most every 30 s (jwksCooldown), a 5 s timeout, a first backoff of 1 s', () => {
+    assert.deepEqual(DEFAULT_TIMING, { timeoutMs: 5_000, firstBackoffMs: 1_000 });
+    start();
+    assert.deepEqual(JwtManager.instance.config.jwksTiming, { cacheMaxAgeSeconds: 600, cooldownSeconds: 30 });
   });
 
   it('a token signed with a key of the set opens the route', async () => {
@@ -78,17 +80,18 @@ describe('koa: remote keys from jwksUri', () => {
   });
 
   it('rotation: a token with a new kid triggers exactly one refetch and passes', async () => {
-    jwksTiming.cooldownMs = 0;
-    start();
+    start({ jwksCooldown: 1 });
     expectResponse(await me(signed('a')), 200, { identity: 'alice' });
     jwks.publish([{ kid: 'a', key: testKey('rsaA').publicKey }, { kid: 'b', key: testKey('rsaB').publicKey }]);
+    await sleep(1100);
     expectResponse(await me(signed('b', 'rsaB')), 200, { identity: 'alice' });
     assert.equal(jwks.fetches, 2);
   });
 
   it('an unknown kid after the refetch: 422 Unknown key id (kid)', async () => {
-    jwksTiming.cooldownMs = 0;
-    start();
+    start({ jwksCooldown: 1 });
+    expectResponse(await me(signed('a')), 200, { identity: 'alice' });
+    await sleep(1100);
     expectResponse(await me(signed('nobody')), 422, { msg: 'Unknown key id (kid)' });
     assert.equal(jwks.fetches, 2);
   });
@@ -101,8 +104,7 @@ describe('koa: remote keys from jwksUri', () => {
   });
 
   it('rate limit: once the cooldown has passed, many unknown kids cause one refetch', async () => {
-    jwksTiming.cooldownMs = 1000;
-    start();
+    start({ jwksCooldown: 1 });
     expectResponse(await me(signed('a')), 200, { identity: 'alice' });
     await sleep(1100);
     for (let i = 0; i < 10; i += 1) expectResponse(await me(signed(`forged-${i}`)), 422, { msg: 'Unknown key id (kid)' });
@@ -110,11 +112,11 @@ describe('koa: remote keys from jwksUri', () => {
   });
 
   it('a key removed from the set stops verifying cached tokens after the next refetch', async () => {
-    jwksTiming.cooldownMs = 0;
-    start();
+    start({ jwksCooldown: 1 });
     const old = signed('a');
     expectResponse(await me(old), 200, { identity: 'alice' }); // verified and cached
     jwks.publish([{ kid: 'b', key: testKey('rsaB').publicKey }]);
+    await sleep(1100);
     expectResponse(await me(signed('b', 'rsaB')), 200, { identity: 'alice' }); // the refetch
     expectResponse(await me(old), 422, { msg: 'Unknown key id (kid)' });
   });
@@ -153,12 +155,17 @@ describe('koa: remote keys from jwksUri', () => {
     expectResponse(await me(signed('a')), 503, { msg: 'Key set unavailable' });
   });
 
-  it('a key set that comes back: the next request passes', async () => {
+  it('a key set that comes back: refused at once (no fetch) during the backoff, then the next request passes', async () => {
+    jwksTiming.firstBackoffMs = 300;
     jwks.mode = 'error';
     start();
     expectResponse(await me(signed('a')), 503, { msg: 'Key set unavailable' });
     jwks.mode = 'ok';
+    expectResponse(await me(signed('a')), 503, { msg: 'Key set unavailable' });
+    assert.equal(jwks.fetches, 1);
+    await sleep(350);
     expectResponse(await me(signed('a')), 200, { identity: 'alice' });
+    assert.equal(jwks.fetches, 2);
   });
 
   it('storeUnavailableLoader answers the 503 of the key set', async () => {

@@ -54,3 +54,13 @@ export function authChallenge(scheme: string, parameters: Record<string, string>
 export function invalidTokenChallenge(scheme: string, error: JwtError): string {
   return authChallenge(scheme, { error: 'invalid_token', error_description: DESCRIPTION[error.kind] ?? DESCRIPTION.invalid });
 }
+
+/**
+ * RFC 6750 §3.1's challenge for a token that lacks a scope (the 403 of a route's `scopes`).
+ * The guard only accepts scope tokens of RFC 6749 §3.3's characters, so none is dropped here.
+ *
+ * @example insufficientScopeChallenge('Bearer', ['api:write']) // 'Bearer error="insufficient_scope", scope="api:write"'
+ */
+export function insufficientScopeChallenge(scheme: string, scopes: readonly string[]): string {
+  return authChallenge(scheme, { error: 'insufficient_scope', scope: scopes.join(' ') });
+}

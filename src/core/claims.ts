@@ -98,8 +98,44 @@ function checkFresh(payload: Record<string, unknown>): void {
   }
 }
 
+/**
+ * The value at a claim path: `['roles']` is the top-level `roles`, `['realm_access', 'roles']`
+ * Keycloak's nested list. Only own properties of plain objects are followed.
+ *
+ * @example claimAt(payload, ['realm_access', 'roles']) // ['admin']
+ */
+export function claimAt(payload: Record<string, unknown>, path: readonly string[]): unknown {
+  let value: unknown = payload;
+  for (const name of path) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.hasOwn(value, name)) return undefined;
+    value = (value as Record<string, unknown>)[name];
+  }
+  return value;
+}
+
+/** The scopes a token grants: `scope` (space-delimited, RFC 9068 / RFC 8693) or else `scp` (a list, or Entra's string). */
+function grantedScopes(payload: Record<string, unknown>): unknown[] {
+  const claim = payload.scope !== undefined ? payload.scope : payload.scp;
+  if (typeof claim === 'string') return claim.split(' ');
+  return Array.isArray(claim) ? claim : [];
+}
+
+/**
+ * Whether a token grants every one of `required` (exact, case-sensitive match, RFC 6749 §3.3).
+ *
+ * @example grantsAllScopes({ scope: 'api:read api:write' }, ['api:write']) // true
+ */
+export function grantsAllScopes(payload: Record<string, unknown>, required: readonly string[]): boolean {
+  const granted = grantedScopes(payload);
+  return required.every((scope) => granted.includes(scope));
+}
+
 /** Checks that hold for the token's whole life: presence and types of claims, iss, aud. */
-export function checkStaticClaims(payload: Record<string, unknown>, config: JwtConfig): asserts payload is TokenPayload {
+export function checkStaticClaims(
+  payload: Record<string, unknown>,
+  config: JwtConfig,
+  policy: { issuer: string | undefined; audience: readonly string[] | undefined } = config,
+): asserts payload is TokenPayload {
   checkIdentity(payload, config);
   checkTypeAndJti(payload, config);
   // exp is required unless this kind of token never expires here (an untyped token is an access token)
@@ -110,8 +146,8 @@ export function checkStaticClaims(payload: Record<string, unknown>, config: JwtC
   optionalNumericDate(payload, 'iat');
   checkFresh(payload);
   if (payload.csrf !== undefined && typeof payload.csrf !== 'string') throw invalid('Invalid claim: csrf must be a string');
-  if (config.issuer !== undefined) checkIssuer(payload, config.issuer);
-  if (config.audience !== undefined) checkAudience(payload, config.audience);
+  if (policy.issuer !== undefined) checkIssuer(payload, policy.issuer);
+  if (policy.audience !== undefined) checkAudience(payload, policy.audience);
 }
 
 /**

@@ -19,6 +19,14 @@ export type JwtErrorKind =
 /** The `errorMessageKey` of the configured manager (set by it), `'msg'` before any configuration. */
 let messageKey = 'msg';
 
+/** The status of a refused token (`invalidTokenStatus`): 422 (fje), or 401 for RFC 6750 clients. */
+let invalidTokenStatus = 422;
+
+/** Called by `JwtManager.configure()`: every `InvalidTokenError` made afterwards carries this status. */
+export function setInvalidTokenStatus(status: 422 | 401): void {
+  invalidTokenStatus = status;
+}
+
 /** Called by `JwtManager.configure()` so an error's `toJSON()` answers with the configured key. */
 export function setErrorMessageKey(key: string): void {
   messageKey = key;
@@ -98,7 +106,7 @@ export class CsrfError extends JwtError {
  */
 export class InvalidTokenError extends JwtError {
   constructor(message: string, code = 'ERR_JWT_INVALID', cause?: unknown) {
-    super('invalid', code, 422, message, { cause });
+    super('invalid', code, invalidTokenStatus, message, { cause });
   }
 }
 
@@ -156,6 +164,18 @@ export class StoreUnavailableError extends JwtError {
 export class ForbiddenError extends JwtError {
   constructor(payload: Record<string, unknown>) {
     super('forbidden', 'ERR_JWT_FORBIDDEN', 403, 'Insufficient permissions', { payload });
+  }
+}
+
+/**
+ * A verified token that lacks a scope the route's `scopes` option requires (403, `forbiddenLoader`;
+ * the guard adds RFC 6750 §3.1's `insufficient_scope` challenge naming `scopes`).
+ *
+ * @example throw new InsufficientScopeError(payload, ['api:write'])
+ */
+export class InsufficientScopeError extends JwtError {
+  constructor(payload: Record<string, unknown>, readonly scopes: readonly string[]) {
+    super('forbidden', 'ERR_JWT_INSUFFICIENT_SCOPE', 403, 'Insufficient scope', { payload });
   }
 }
 

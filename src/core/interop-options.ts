@@ -28,16 +28,16 @@ function keySourceProblems(merged: JwtOptions, problems: string[]): void {
   const remote = merged.jwksUri !== undefined ? 'jwksUri' : merged.decodeKeyLoader !== undefined ? 'decodeKeyLoader' : undefined;
   if (merged.decodeKeyLoader !== undefined && typeof merged.decodeKeyLoader !== 'function') problems.push('decodeKeyLoader must be a function (header, payload) => key');
   if (merged.jwksUri !== undefined && merged.decodeKeyLoader !== undefined) problems.push('give jwksUri or decodeKeyLoader, not both');
+  const remoteSource = merged.jwksUri !== undefined ? 'jwksUri' : 'issuerDiscovery';
   if (remote !== undefined && merged.verificationKeys !== undefined) problems.push(`verificationKeys cannot be used with ${remote}: it picks the verification keys`);
-  if (merged.jwksUri === undefined) {
-    if (merged.jwksCacheMaxAge !== undefined) problems.push('jwksCacheMaxAge needs jwksUri');
-    return;
-  }
+  const remoteSets = merged.jwksUri !== undefined || merged.issuerDiscovery === true || Array.isArray(merged.issuers);
+  if (!remoteSets && merged.jwksCacheMaxAge !== undefined) problems.push('jwksCacheMaxAge needs jwksUri (or issuerDiscovery, or issuers)');
+  if (merged.jwksUri === undefined && merged.issuerDiscovery !== true) return;
   const verifiedWith = Array.isArray(merged.algorithms) ? merged.algorithms : [merged.algorithm ?? 'HS256'];
   const hmac = verifiedWith.filter((algorithm) => isHmac(algorithm));
-  if (hmac.length > 0) problems.push(`jwksUri needs asymmetric algorithms (RS/PS/ES/EdDSA): ${hmac.join(', ')} is never published in a JWK Set; e.g. algorithms: ['RS256']`);
-  if (merged.secret !== undefined) problems.push('jwksUri cannot be used with secret: HMAC secrets are never published in a JWK Set');
-  if (merged.publicKey !== undefined) problems.push('jwksUri cannot be used with publicKey: the key set gives the verification keys');
+  if (hmac.length > 0) problems.push(`${remoteSource} needs asymmetric algorithms (RS/PS/ES/EdDSA): ${hmac.join(', ')} is never published in a JWK Set; e.g. algorithms: ['RS256']`);
+  if (merged.secret !== undefined) problems.push(`${remoteSource} cannot be used with secret: HMAC secrets are never published in a JWK Set`);
+  if (merged.publicKey !== undefined) problems.push(`${remoteSource} cannot be used with publicKey: the key set gives the verification keys`);
 }
 
 /** The resolved interop options: split aud/iss, remote keys, the key loader. */
@@ -69,7 +69,8 @@ export function interopOptions(merged: Defaulted & JwtOptions, problems: string[
 /** The key ring; with remote or loaded keys and no key of its own, a ring with the allow-list only. */
 export function buildKeys(merged: Defaulted & JwtOptions, problems: string[]): KeyRing | undefined {
   const ownKeys = merged.secret !== undefined || merged.privateKey !== undefined || merged.publicKey !== undefined;
-  if (!ownKeys && (merged.jwksUri !== undefined || merged.decodeKeyLoader !== undefined)) return keyRingWithoutLocalKeys(merged.algorithm);
+  const otherKeys = merged.jwksUri !== undefined || merged.decodeKeyLoader !== undefined || merged.issuerDiscovery === true || Array.isArray(merged.issuers);
+  if (!ownKeys && otherKeys) return keyRingWithoutLocalKeys(merged.algorithm);
   return buildKeyRing(merged, problems);
 }
 

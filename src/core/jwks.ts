@@ -1,22 +1,21 @@
 /**
- * Remote keys from a JWK Set URL (`jwksUri`). Fetching, caching, the cooldown on
- * refetches and the timeout are jose's `createRemoteJWKSet`; this module maps its
- * answers onto ours (422 for a token no key fits, 503 when the set cannot be had)
- * and says which fetch of the set a key came from, so a verified-token cache never
- * outlives a key that left the set.
+ * Remote keys from a JWK Set URL (`jwksUri`). Caching, the cooldown on refetches for an
+ * unknown `kid`, one in-flight fetch shared by concurrent callers and the timeout are
+ * jose's `createRemoteJWKSet`. What it lacks is added through its `customFetch` hook:
+ * the failure backoff (no fetch, and an immediate 503, while waiting) and the bounds on
+ * a set's size (1 MiB, 1 000 keys). This module maps jose's answers onto ours (422 for a
+ * token no key fits, 503 when the set cannot be had) and says which fetch of the set a key
+ * came from, so a verified-token cache never outlives a key that left the set.
  */
 import { KeyObject } from 'node:crypto';
 import { InvalidTokenError, JwtError } from './errors';
 import { Algorithm, algNotAllowed, keyFitsAlgorithm, VerificationKey } from './keys';
+import { FetchBackoff, fetchJson, jwksTiming, REMOTE_LIMITS, RemoteFetchError } from './remote-fetch';
 
 type Jose = typeof import('jose', { with: { 'resolution-mode': 'import' } });
 type RemoteJwks = ReturnType<Jose['createRemoteJWKSet']>;
 
-/**
- * How often an unknown `kid` may trigger a refetch, and how long a fetch may take.
- * Internal: the contract fixes 30 s and 5 s; the specs shorten them.
- */
-export const jwksTiming = { cooldownMs: 30_000, timeoutMs: 5_000 };
+export { jwksTiming } from './remote-fetch';
 
 /**
  * The JWK Set at `jwksUri` could not be fetched or read (unreachable, timeout, not 200,
@@ -48,12 +47,31 @@ function tokenRefusal(error: unknown): InvalidTokenError | undefined {
   return undefined;
 }
 
+/** A parsed answer that is a JWK Set within the bounds, or why it is not. */
+function checkKeySet(value: unknown): void {
+  const keys = (value as { keys?: unknown } | null)?.keys;
+  if (typeof value !== 'object' || value === null || !Array.isArray(keys)) throw new RemoteFetchError('the answer is not a JWK Set');
+  if (keys.length > REMOTE_LIMITS.maxKeys) throw new RemoteFetchError(`the JWK Set holds ${keys.length} keys, more than ${REMOTE_LIMITS.maxKeys}`);
+  if (!keys.every((key) => typeof key === 'object' && key !== null && !Array.isArray(key))) throw new RemoteFetchError('the JWK Set holds a member that is no JWK');
+}
+
+/** How the set is fetched: `cacheMaxAgeMs` (`jwksCacheMaxAge`) and `cooldownMs` (`jwksCooldown`). */
+export interface RemoteKeySetTiming {
+  cacheMaxAgeMs: number;
+  cooldownMs: number;
+}
+
 export class RemoteKeySet {
   private remote: Promise<RemoteJwks> | undefined;
   /** jose writes each fetched set here (`jwks`) with its time (`uat`). */
   private readonly fetched: { uat?: number; jwks?: object } = {};
+  private readonly backoff: FetchBackoff;
+  private readonly cacheMaxAgeMs: number;
 
-  constructor(private readonly uri: URL, private readonly cacheMaxAgeMs: number) {}
+  constructor(readonly uri: URL, private readonly timing: RemoteKeySetTiming) {
+    this.cacheMaxAgeMs = timing.cacheMaxAgeMs;
+    this.backoff = new FetchBackoff(timing.cooldownMs);
+  }
 
   /**
    * Whether a token verified with a key of fetch `generation` may be served from cache:
@@ -86,13 +104,34 @@ export class RemoteKeySet {
     return { key: { kid, algorithm, key }, generation: this.fetched.jwks! };
   }
 
+  /**
+   * jose's fetch, through the backoff and the bounds: while waiting after a failure nothing
+   * goes out and jose's caller is refused at once; a set that is too large or no JWK Set is
+   * a failure like a 500 (jose would otherwise refetch it on the next request).
+   */
+  private readonly fetchSet = async (url: string, init: Parameters<typeof fetchJson>[1]) => {
+    const waiting = this.backoff.waiting();
+    if (waiting !== undefined) throw waiting;
+    let json: unknown;
+    try {
+      json = await fetchJson(url, init);
+      checkKeySet(json);
+    } catch (error) {
+      this.backoff.failed(error);
+      throw error;
+    }
+    this.backoff.succeeded();
+    return { status: 200, json: async () => json } as unknown as Response; // jose reads only these two
+  };
+
   /** jose 6 is ESM only: imported on first use (a CommonJS build cannot require it on every Node 20). */
   private load(): Promise<RemoteJwks> {
     this.remote ??= import('jose').then((jose) =>
       jose.createRemoteJWKSet(this.uri, {
         cacheMaxAge: this.cacheMaxAgeMs,
-        cooldownDuration: jwksTiming.cooldownMs,
+        cooldownDuration: this.timing.cooldownMs,
         timeoutDuration: jwksTiming.timeoutMs,
+        [jose.customFetch]: this.fetchSet,
         [jose.jwksCache]: this.fetched as Record<string, never>, // starts empty; jose writes each fetch into it
       }),
     );

@@ -6,7 +6,7 @@
  */
 import { InvalidTokenError } from './errors';
 import { decodeJsonSegment, ParsedToken } from './jws';
-import { RemoteKeySet } from './jwks';
+import { RemoteKeySet, RemoteKeySetTiming } from './jwks';
 import { Algorithm, algNotAllowed, buildVerificationKey, isHmac, KeyInput, KeyRing, VerificationKey } from './keys';
 import type { JwtConfig } from './options';
 
@@ -50,11 +50,12 @@ class LocalKeySource implements KeySource {
   }
 }
 
-class RemoteKeySource implements KeySource {
+/** Keys from a JWK Set URL. */
+export class RemoteKeySource implements KeySource {
   private readonly keySet: RemoteKeySet;
 
-  constructor(uri: URL, cacheMaxAgeSeconds: number) {
-    this.keySet = new RemoteKeySet(uri, cacheMaxAgeSeconds * 1000);
+  constructor(uri: URL, timing: RemoteKeySetTiming) {
+    this.keySet = new RemoteKeySet(uri, timing);
   }
 
   keyFor(parsed: ParsedToken, algorithm: Algorithm): Promise<ChosenKey> {
@@ -88,13 +89,18 @@ class LoaderKeySource implements KeySource {
   }
 }
 
+/** The timing of every remote key set of a configuration, in milliseconds. */
+export function remoteTiming(config: JwtConfig): RemoteKeySetTiming {
+  return { cacheMaxAgeMs: config.jwksTiming.cacheMaxAgeSeconds * 1000, cooldownMs: config.jwksTiming.cooldownSeconds * 1000 };
+}
+
 /**
  * The key source a configuration verifies with.
  *
  * @example const source = keySourceFor(config); const key = await source.keyFor(parsed, 'RS256')
  */
 export function keySourceFor(config: JwtConfig): KeySource {
-  if (config.jwks) return new RemoteKeySource(config.jwks.uri, config.jwks.cacheMaxAgeSeconds);
+  if (config.jwks) return new RemoteKeySource(config.jwks.uri, remoteTiming(config));
   if (config.decodeKeyLoader) return new LoaderKeySource(config.decodeKeyLoader);
   return new LocalKeySource(config.keys);
 }

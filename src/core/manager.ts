@@ -4,7 +4,7 @@
  */
 import { publishRevocation } from './diagnostics';
 import { forgetOutages } from './store-health';
-import { JwtConfigurationError, JwtUsageError, setErrorMessageKey, TokenNotFoundError } from './errors';
+import { JwtConfigurationError, JwtUsageError, setErrorMessageKey, setInvalidTokenStatus, TokenNotFoundError } from './errors';
 import { AccessTokenOptions, issueToken, RefreshTokenOptions } from './issue';
 import { publicJwks } from './keys';
 import { describeConfig, JwtOptions, resolveOptions, JwtConfig } from './options';
@@ -77,6 +77,7 @@ export class JwtManager implements Partial<Loaders> {
   static configure(options: JwtOptions): JwtManager {
     current = new JwtManager(resolveOptions(options));
     setErrorMessageKey(current.config.errorMessageKey);
+    setInvalidTokenStatus(current.config.invalidTokenStatus);
     for (const listener of configureListeners) listener(current);
     return current;
   }
@@ -96,6 +97,7 @@ export class JwtManager implements Partial<Loaders> {
   static reset(): void {
     current = undefined;
     setErrorMessageKey('msg');
+    setInvalidTokenStatus(422);
     forgetOutages();
   }
 

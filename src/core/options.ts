@@ -10,6 +10,7 @@ import {
 import { parseDuration, describe, Duration } from './duration';
 import { JwtConfigurationError } from './errors';
 import { algorithmListProblem, allowListOption, buildKeys, interopOptions } from './interop-options';
+import { IdpConfig, idpOptions, IssuerOptions } from './idp-options';
 import { Algorithm, buildKeyRing, describeKeyRing, KeyInput, KeyRing, SUPPORTED_ALGORITHMS, VerificationKeyOptions } from './keys';
 import type { DecodeKeyLoader } from './key-source';
 import { showAs } from './safe-view';
@@ -155,8 +156,12 @@ export interface JwtOptions extends Partial<Loaders> {
   jsonKey?: string;
   refreshJsonKey?: string;
   // current user and authorization (0.2 C)
-  /** The claim `roles` guard options and `@Authorized(roles)` read (a string or a list of strings). Default `'roles'`. */
-  rolesClaim?: string;
+  /**
+   * The claim `roles` guard options and `@Authorized(roles)` read (its value a string or a list of
+   * strings). Default `'roles'`. A string is one top-level claim name, dots included
+   * (`'https://example.com/roles'`); a list is a path into nested claims: `['realm_access', 'roles']` (Keycloak).
+   */
+  rolesClaim?: string | string[];
   /** Put `userClaimsLoader` claims into refresh tokens too (fje's JWT_CLAIMS_IN_REFRESH_TOKEN). Default false. */
   claimsInRefreshTokens?: boolean;
   // interop: Flask-JWT-Extended 4 and outside issuers (issue 14)
@@ -180,6 +185,21 @@ export interface JwtOptions extends Partial<Loaders> {
   decodeIssuer?: string;
   /** Writes `nbf` into new tokens. Default true. */
   encodeNbf?: boolean;
+  // identity providers (0.3 J)
+  /**
+   * The header `typ` values accepted (RFC 9068 §4, RFC 8725 §3.11), e.g. `'at+jwt'`; compared
+   * case-insensitively, `application/` optional. A token with another or no `typ` is
+   * `422 Invalid token type (typ)`. Default: not checked.
+   */
+  typ?: string | string[];
+  /** After a failed JWK Set fetch, the longest wait before the next (backoff from 1 s); also the least time between refetches for an unknown `kid`. Default '30s'. */
+  jwksCooldown?: Duration;
+  /** Reads the JWK Set URL from `<issuer>/.well-known/openid-configuration` (`issuer` or `decodeIssuer` required). Default false. */
+  issuerDiscovery?: boolean;
+  /** Several issuers at once: a token's `iss` picks its entry (keys, audience, algorithms, typ) before any key is fetched. */
+  issuers?: IssuerOptions[];
+  /** `401` answers every refusal of a token that would be 422 with 401 and `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750). Default 422 (fje). */
+  invalidTokenStatus?: 422 | 401;
   /** Sender-constrained tokens (RFC 9449 DPoP): see docs/dpop.md. Bound tokens are checked even without it. */
   dpop?: DpopOptions;
 }
@@ -232,7 +252,6 @@ class OptionsSchema {
   @IsString() @IsNotEmpty() @MaxLength(256) queryStringName!: string;
   @IsString() @IsNotEmpty() jsonKey!: string;
   @IsString() @IsNotEmpty() refreshJsonKey!: string;
-  @IsString() @IsNotEmpty() rolesClaim!: string;
   @IsBoolean() claimsInRefreshTokens!: boolean;
   // interop (issue 14)
   @IsBoolean() verifySub!: boolean;
@@ -280,7 +299,7 @@ export const DEFAULTS = {
   queryStringName: 'jwt',
   jsonKey: 'access_token',
   refreshJsonKey: 'refresh_token',
-  rolesClaim: 'roles',
+  rolesClaim: 'roles' as string | string[],
   claimsInRefreshTokens: false,
   // interop (issue 14)
   verifySub: true,
@@ -291,7 +310,9 @@ export const DEFAULTS = {
 export type Defaulted = typeof DEFAULTS;
 
 /** The resolved, validated configuration. */
-export interface JwtConfig extends Omit<Defaulted, 'accessTokenExpires' | 'refreshTokenExpires'> {
+export interface JwtConfig extends Omit<Defaulted, 'accessTokenExpires' | 'refreshTokenExpires' | 'rolesClaim'>, IdpConfig {
+  /** As given; `rolesPath` is what is read. */
+  rolesClaim: string | readonly string[];
   keys: KeyRing;
   /** Seconds, or `false` when that token kind never expires. */
   accessTokenExpires: number | false;
@@ -330,7 +351,7 @@ const LOADER_NAMES = [
 const KNOWN_OPTIONS = new Set<string>([
   ...Object.keys(DEFAULTS), ...LOADER_NAMES,
   'secret', 'privateKey', 'publicKey', 'kid', 'verificationKeys', 'revocation', 'audience', 'issuer', 'cookieDomain',
-  'algorithms', // 0.3 J
+  'algorithms', 'typ', 'jwksCooldown', 'issuerDiscovery', 'issuers', 'invalidTokenStatus', // 0.3 J
   // interop (issue 14)
   'jwksUri', 'jwksCacheMaxAge', 'decodeKeyLoader', 'encodeAudience', 'decodeAudience', 'encodeIssuer', 'decodeIssuer',
   'dpop', // issue 24
@@ -389,6 +410,7 @@ export function resolveOptions(options: JwtOptions): JwtConfig {
     buildKeyRing({ algorithm: 'HS256', secret: merged.secret }, problems);
   }
   const algorithms = allowListOption(merged, keys, problems);
+  const idp = idpOptions(merged, problems);
   if (problems.length > 0) throw new JwtConfigurationError(problems);
   const decodeAudience = merged.decodeAudience ?? merged.audience;
   const audience = decodeAudience === undefined ? undefined : [decodeAudience].flat();
@@ -398,7 +420,7 @@ export function resolveOptions(options: JwtOptions): JwtConfig {
   const config = {
     ...settings, tokenLocation: tokenLocation as TokenLocation[], keys: keys!, accessTokenExpires, refreshTokenExpires, revocation,
     audience, cookieDomain: merged.cookieDomain, csrfMethodSet: new Set(merged.csrfMethods),
-    headerKey: merged.headerName.toLowerCase(), loaders, ...interop, dpop, algorithms: algorithms!,
+    headerKey: merged.headerName.toLowerCase(), loaders, ...interop, dpop, algorithms: algorithms!, ...idp,
   } as JwtConfig;
   return Object.freeze(showAs(config, 'JwtConfig', describeConfig));
 }

@@ -9,7 +9,9 @@ import { checkStaticClaims, checkTimeClaims, isFreshAt, nowSeconds, tokenTypeOf,
 import { checkCsrf } from './csrf';
 import { FreshTokenRequiredError, InvalidTokenError, JwtUsageError } from './errors';
 import { decodeJsonSegment, isSignatureValid, parseCompactToken, ParsedToken, signatureVerificationFailed } from './jws';
-import { KeySource, keySourceFor } from './key-source';
+import { typeKey } from './idp-options';
+import { policiesFor, policyOfIssuer, VerificationPolicy } from './issuer-policy';
+import type { KeySource } from './key-source';
 import { Algorithm, algNotAllowed, VerificationKey } from './keys';
 import type { JwtConfig } from './options';
 import type { TokenPayload } from './responses';
@@ -41,12 +43,18 @@ export const ACCESS: Requirement = Object.freeze({ type: 'access', fresh: false 
 export const FRESH_ACCESS: Requirement = Object.freeze({ type: 'access', fresh: true });
 export const REFRESH: Requirement = Object.freeze({ type: 'refresh', fresh: false });
 
-/** Refuses a header RFC 8725 says to refuse; answers the algorithm, now known to be on the allow-list. */
-function checkHeader(header: Record<string, unknown>, config: JwtConfig): Algorithm {
+/**
+ * Refuses a header RFC 8725 says to refuse (alg off the allow-list, any `crit`, a `typ` not
+ * accepted when `typ` is configured, §3.11); answers the algorithm, now on the allow-list.
+ */
+function checkHeader(header: Record<string, unknown>, policy: VerificationPolicy): Algorithm {
   const { alg } = header;
-  if (typeof alg !== 'string' || !config.algorithms.has(alg)) throw algNotAllowed();
+  if (typeof alg !== 'string' || !policy.algorithms.has(alg)) throw algNotAllowed();
   if (header.crit !== undefined) {
     throw new InvalidTokenError('Unsupported critical header parameters (crit)', 'ERR_JWT_CRIT');
+  }
+  if (policy.typ !== undefined && (typeof header.typ !== 'string' || !policy.typ.has(typeKey(header.typ)))) {
+    throw new InvalidTokenError('Invalid token type (typ)', 'ERR_JWT_TYP');
   }
   return alg as Algorithm;
 }
@@ -67,6 +75,8 @@ function deepFreeze<T>(value: T): T {
 interface Verified {
   payload: TokenPayload;
   generation?: object;
+  /** The key source of its issuer, when `issuers` lists several (else the verifier's own). */
+  source?: KeySource;
 }
 
 /** A cache entry: the verified token, whole, beside what its verification found. */
@@ -98,11 +108,16 @@ export class TokenVerifier {
   /** Verified payloads by cache key, each with its whole token; hits still re-run the time checks. */
   private readonly verified: BoundedMap<CachedToken, number> | undefined;
   private readonly keys: KeySource;
+  private readonly policy: VerificationPolicy;
+  private readonly byIssuer: ReadonlyMap<string, VerificationPolicy> | undefined;
 
   constructor(private readonly config: JwtConfig) {
     const max = config.verifiedTokenCacheSize;
     this.verified = max > 0 ? new BoundedMap<CachedToken, number>(max) : undefined;
-    this.keys = keySourceFor(config);
+    const { main, byIssuer } = policiesFor(config);
+    this.policy = main;
+    this.keys = main.keys;
+    this.byIssuer = byIssuer;
   }
 
   /**
@@ -116,7 +131,7 @@ export class TokenVerifier {
     if (typeof token !== 'string' || token === '') throw new InvalidTokenError('Token must be a non-empty string', 'ERR_JWT_MALFORMED');
     const cached = this.verified?.get(cacheKey(token));
     // a token verified with a remote key is served from cache only while that key set fetch is current
-    if (cached !== undefined && cached.token === token && this.keys.isCurrent(cached.verified.generation)) {
+    if (cached !== undefined && cached.token === token && (cached.verified.source ?? this.keys).isCurrent(cached.verified.generation)) {
       return this.checkTimes(cached.verified.payload, options);
     }
     const verified = this.verifyUncached(token);
@@ -138,7 +153,7 @@ export class TokenVerifier {
   }
 
   private remember(token: string, verified: Verified, options: { allowExpired?: boolean }): TokenPayload {
-    if (this.keys.isCurrent(verified.generation)) this.verified?.set(cacheKey(token), { token, verified });
+    if ((verified.source ?? this.keys).isCurrent(verified.generation)) this.verified?.set(cacheKey(token), { token, verified });
     return this.checkTimes(verified.payload, options);
   }
 
@@ -149,21 +164,25 @@ export class TokenVerifier {
 
   private verifyUncached(token: string): Verified | Promise<Verified> {
     const parsed = parseCompactToken(token, this.config.maxTokenLength);
-    const algorithm = checkHeader(parsed.header, this.config);
-    const key = this.keys.keyFor(parsed, algorithm);
-    if (key instanceof Promise) return key.then((chosen) => this.checkSigned(parsed, chosen.key, chosen.generation));
-    return this.checkSigned(parsed, key, undefined);
+    // with several issuers, the token's iss picks the rules (and keys) before any key is looked up
+    const policy = this.byIssuer === undefined ? this.policy : policyOfIssuer(parsed, this.byIssuer);
+    const algorithm = checkHeader(parsed.header, policy);
+    const key = policy.keys.keyFor(parsed, algorithm);
+    if (key instanceof Promise) return key.then((chosen) => this.checkSigned(parsed, chosen.key, chosen.generation, policy));
+    return this.checkSigned(parsed, key, undefined, policy);
   }
 
-  private checkSigned(parsed: ParsedToken, key: VerificationKey, generation: object | undefined): Verified {
+  private checkSigned(parsed: ParsedToken, key: VerificationKey, generation: object | undefined, policy: VerificationPolicy): Verified {
     if (!isSignatureValid(key.algorithm, key.key, parsed.signingInput, parsed.signature)) {
       throw signatureVerificationFailed();
     }
     const decoded = decodeJsonSegment(parsed.payloadSegment, 'payload');
-    checkStaticClaims(decoded, this.config);
+    checkStaticClaims(decoded, this.config, policy);
     const payload = withUntypedDefaults(decoded);
     HEADERS.set(payload, deepFreeze(parsed.header));
-    return { payload: deepFreeze(payload), generation };
+    const verified: Verified = { payload: deepFreeze(payload), generation };
+    if (policy.keys !== this.keys) verified.source = policy.keys;
+    return verified;
   }
 
   /**

@@ -5,6 +5,7 @@
  */
 import type { Context } from 'koa';
 import type { Action } from 'routing-controllers';
+import { claimAt } from '../core/claims';
 import { ForbiddenError } from '../core/errors';
 import { JwtManager } from '../core/manager';
 import type { TokenPayload } from '../core/responses';
@@ -39,7 +40,7 @@ export async function jwtAuthorizationChecker(action: Action, roles: string[]): 
   const manager = JwtManager.instance;
   try {
     const payload = (await requestPayload(ctx, true))!;
-    if (roles.length > 0 && !hasAnyRole(payload[manager.config.rolesClaim], roles)) throw new ForbiddenError(payload);
+    if (roles.length > 0 && !hasAnyRole(claimAt(payload, manager.config.rolesPath), roles)) throw new ForbiddenError(payload);
     return true;
   } catch (error) {
     throw await toHttpError(error, ctx);

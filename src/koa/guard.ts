@@ -6,10 +6,10 @@
  * thin shells over it; no rule lives in a door.
  */
 import type { Context, Middleware, Next } from 'koa';
-import type { TokenType } from '../core/claims';
-import { invalidTokenChallenge } from '../core/challenge';
+import { claimAt, grantsAllScopes, type TokenType } from '../core/claims';
+import { insufficientScopeChallenge, invalidTokenChallenge } from '../core/challenge';
 import { publishAllowed, publishRefused } from '../core/diagnostics';
-import { ForbiddenError, JwtError, JwtUsageError, NoAuthorizationError, TokenVerificationError, UserLookupError } from '../core/errors';
+import { ForbiddenError, InsufficientScopeError, JwtError, JwtUsageError, NoAuthorizationError, TokenVerificationError, UserLookupError } from '../core/errors';
 import { JwtManager } from '../core/manager';
 import { TOKEN_LOCATIONS, TokenLocation } from '../core/options';
 import { errorResponse, LoaderResponse, TokenPayload } from '../core/responses';
@@ -41,9 +41,16 @@ export interface GuardOptions {
   roles?: string[];
   /** A custom claims check after verification: anything but `true` answers 403. */
   claimsCheck?: (payload: TokenPayload) => boolean | Promise<boolean>;
+  /**
+   * Passes when the token grants every one of these, from `scope` (space-delimited) or `scp`;
+   * else `403 Insufficient scope` with `WWW-Authenticate: Bearer error="insufficient_scope"`.
+   */
+  scopes?: string[];
 }
 
-const OPTION_NAMES = new Set(['optional', 'fresh', 'refresh', 'locations', 'verifyType', 'skipRevocationCheck', 'roles', 'claimsCheck']);
+const OPTION_NAMES = new Set(['optional', 'fresh', 'refresh', 'locations', 'verifyType', 'skipRevocationCheck', 'roles', 'claimsCheck', 'scopes']);
+/** RFC 6749 §3.3's scope-token: `%x21 / %x23-5B / %x5D-7E`, so it fits a quoted challenge parameter as is. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
 /** Every problem with a set of guard options, so a bad decorator fails when its class is defined. */
 function optionProblems(options: GuardOptions): string[] {
@@ -65,6 +72,10 @@ function optionProblems(options: GuardOptions): string[] {
     problems.push('roles must be a non-empty list of non-empty strings');
   }
   if (options.claimsCheck !== undefined && typeof options.claimsCheck !== 'function') problems.push('claimsCheck must be a function');
+  const { scopes } = options;
+  if (scopes !== undefined && (!Array.isArray(scopes) || scopes.length === 0 || scopes.some((s) => typeof s !== 'string' || !SCOPE_TOKEN.test(s)))) {
+    problems.push('scopes must be a non-empty list of scope names (printable ASCII without spaces, quotes or backslashes, RFC 6749 §3.3)');
+  }
   return problems;
 }
 
@@ -122,6 +133,7 @@ export class Guard {
   readonly locations: readonly TokenLocation[] | undefined;
   readonly skipRevocationCheck: boolean;
   readonly roles: readonly string[] | undefined;
+  readonly scopes: readonly string[] | undefined;
   readonly claimsCheck: GuardOptions['claimsCheck'];
   /** The one proof this guard's route middleware hands its method. */
   readonly proof: RouteProof = new RouteProof(this);
@@ -151,6 +163,7 @@ export class Guard {
     this.locations = options.locations === undefined ? undefined : Object.freeze([options.locations].flat());
     this.skipRevocationCheck = options.skipRevocationCheck === true;
     this.roles = options.roles === undefined ? undefined : Object.freeze([...options.roles]);
+    this.scopes = options.scopes === undefined ? undefined : Object.freeze([...options.scopes]);
     this.claimsCheck = options.claimsCheck;
     this.authorizeOptions = Object.freeze({ skipRevocationCheck: this.skipRevocationCheck });
   }
@@ -239,7 +252,7 @@ export class Guard {
    * here runs for a refused token or an anonymous optional request.
    */
   private finish(context: JwtRequestContext, manager: JwtManager): JwtRequestContext | Promise<JwtRequestContext> {
-    const needed = manager.tokenVerificationLoader !== undefined || this.roles !== undefined || this.claimsCheck !== undefined
+    const needed = manager.tokenVerificationLoader !== undefined || this.roles !== undefined || this.scopes !== undefined || this.claimsCheck !== undefined
       || manager.userLookupLoader !== undefined;
     if (!needed || context.payload === undefined) return context;
     const outer = requestContext.getStore();
@@ -251,7 +264,8 @@ export class Guard {
 
   private async finishAsync(context: JwtRequestContext, payload: TokenPayload, manager: JwtManager, outer: JwtRequestContext | undefined): Promise<JwtRequestContext> {
     if (manager.tokenVerificationLoader && (await manager.tokenVerificationLoader(payload)) !== true) throw new TokenVerificationError(payload);
-    if (this.roles !== undefined && !hasAnyRole(payload[manager.config.rolesClaim], this.roles)) throw new ForbiddenError(payload);
+    if (this.roles !== undefined && !hasAnyRole(claimAt(payload, manager.config.rolesPath), this.roles)) throw new ForbiddenError(payload);
+    if (this.scopes !== undefined && !grantsAllScopes(payload, this.scopes)) throw new InsufficientScopeError(payload, this.scopes);
     if (this.claimsCheck !== undefined && (await this.claimsCheck(payload)) !== true) throw new ForbiddenError(payload);
     if (manager.userLookupLoader) {
       // a guarded method called from a handler: the request's user, loaded once
@@ -300,6 +314,13 @@ function bearerChallenge(error: JwtError, guard: Guard, manager: JwtManager): st
   return invalidTokenChallenge(headerType, error);
 }
 
+/** RFC 6750 §3.1: the challenge of a 403 for a token that lacks a required scope. */
+function scopeChallenge(error: InsufficientScopeError, manager: JwtManager): string | undefined {
+  const { headerKey, headerType } = manager.config;
+  if (headerType === '' || headerKey !== 'authorization' || REFUSED_AT.get(error) !== 'headers') return undefined;
+  return insufficientScopeChallenge(headerType, error.scopes);
+}
+
 /** Writes the refusal of a request; anything that is not a refusal propagates (a 500 for the app to log). */
 async function respondRefused(ctx: Context, error: unknown, guard: Guard, manager: JwtManager): Promise<void> {
   if (!(error instanceof JwtError)) throw error;
@@ -307,7 +328,8 @@ async function respondRefused(ctx: Context, error: unknown, guard: Guard, manage
   ctx.status = response.status;
   ctx.body = response.body;
   if (setDpopRefusalHeaders(ctx, error)) return; // set whatever the loader answered (RFC 9449 §7.1)
-  const challenge = response.status === 401 ? bearerChallenge(error, guard, manager) : undefined;
+  const challenge = response.status === 401 ? bearerChallenge(error, guard, manager)
+    : response.status === 403 && error instanceof InsufficientScopeError ? scopeChallenge(error, manager) : undefined;
   if (challenge !== undefined) ctx.set('WWW-Authenticate', challenge);
 }
 
