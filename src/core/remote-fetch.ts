@@ -5,6 +5,7 @@
  * fetches per window, never one per inbound request. Used for JWK Sets and for the
  * discovery metadata that names them.
  */
+import { noteKeySetFailure, noteKeySetSuccess } from './store-health';
 import { jwksFetchObserved, publishJwksFetch } from './diagnostics';
 
 /** The bounds of what a remote key set may be: larger is refused as unavailable (0.3 J). */
@@ -88,9 +89,11 @@ export async function fetchJson(url: string | URL, init: { signal?: AbortSignal;
       throw new RemoteFetchError(`the answer from ${String(url)} is not JSON`, undefined, error);
     }
     if (started >= 0) publishJwksFetch({ uri: String(url), outcome: 'success', duration: (performance.now() - started) / 1000 });
+    noteKeySetSuccess(String(url));
     return parsed;
   } catch (error) {
     if (started >= 0) publishJwksFetch({ uri: String(url), outcome: 'error', duration: (performance.now() - started) / 1000, error });
+    noteKeySetFailure(String(url), error);
     throw error;
   }
 }
