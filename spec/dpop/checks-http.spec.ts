@@ -108,6 +108,19 @@ describe('DPoP: the proof checks over HTTP (RFC 9449 §4.3)', () => {
     }
   });
 
+  it('htu: a Host that smuggles a path, query or fragment is refused; the honest Host passes', async () => {
+    const host = new URL(app.origin).host;
+    // a proof made for another path of the same method: the Host moves /me out of what htu is compared with
+    const forReport = () => dpopProof(key.privateKey, { htm: 'GET', htu: htu('/public-report'), token });
+    const forRoot = () => dpopProof(key.privateKey, { htm: 'GET', htu: htu('/'), token });
+    refusedFor(await get(await forReport()).set('Host', `${host}/public-report?`), 'the request Host is not a plain host[:port]');
+    refusedFor(await get(await forRoot()).set('Host', `${host}#`), 'the request Host is not a plain host[:port]');
+    refusedFor(await get(await forRoot()).set('Host', `${host}\\`), 'the request Host is not a plain host[:port]');
+    refusedFor(await get(await forRoot()).set('Host', ''), 'the request Host is not a plain host[:port]');
+    refusedFor(await get(await forReport()), 'htu does not match the request URI');
+    assert.equal((await get(await dpopProof(key.privateKey, { htm: 'GET', htu: htu(), token })).set('Host', host)).status, 200);
+  });
+
   it("htu: the request's query is never part of it", async () => {
     const res = await get(await dpopProof(key.privateKey, { htm: 'GET', htu: htu(), token }), '/me?page=2');
     assert.equal(res.status, 200);

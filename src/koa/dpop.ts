@@ -7,13 +7,16 @@
 import type { Context } from 'koa';
 import { publishRefused } from '../core/diagnostics';
 import { confirmSender } from '../core/dpop/binding';
-import { DpopError } from '../core/dpop/errors';
+import { DpopError, invalidProof } from '../core/dpop/errors';
 import { dpopVerifierFor, ProofRequest, VerifiedProof } from '../core/dpop/verifier';
 import { JwtError } from '../core/errors';
 import { JwtManager } from '../core/manager';
 import type { JwtConfig } from '../core/options';
 import type { TokenPayload } from '../core/responses';
 import { requestContext } from './context';
+
+/** A host name, IPv4 address or bracketed IPv6 address, with an optional port: nothing else may stand in the URI htu is compared with. */
+const PLAIN_AUTHORITY = /^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
 
 /** Per request: the proof it recorded and its thumbprint. */
 const VERIFIED = new WeakMap<object, VerifiedProof>();
@@ -26,7 +29,10 @@ const VERIFIED = new WeakMap<object, VerifiedProof>();
  * @example dpopProofRequest(ctx, config).uri // 'https://api.example.com/me'
  */
 export function dpopProofRequest(ctx: Context, config: JwtConfig): ProofRequest {
-  const origin = config.dpop.origin ?? `${ctx.protocol}://${ctx.host}`;
+  const configured = config.dpop.origin;
+  // a Host (or X-Forwarded-Host) holding '/', '?', '#' or '\\' would move the real path out of what htu is compared with
+  if (configured === undefined && !PLAIN_AUTHORITY.test(ctx.host)) throw invalidProof(config.dpop.algorithms, 'the request Host is not a plain host[:port]');
+  const origin = configured ?? `${ctx.protocol}://${ctx.host}`;
   return { method: ctx.method, uri: origin + ctx.path, dpop: ctx.req.headers.dpop };
 }
 
