@@ -9,6 +9,7 @@ import { median } from './runtime';
 export const VARIANTS = [
   { key: 'a', mode: 'open', name: 'a open route' },
   { key: 'b', mode: 'jwt', name: 'b @JwtRequired()' },
+  { key: 'bo', mode: 'jwt-otel', name: 'bo @JwtRequired() with instrumentJwt() recording (OpenTelemetry SDK)' },
   { key: "a'", mode: 'open-in-app', name: "a' open route in an app with protected routes" },
   { key: "b'", mode: 'jwt-nocontext', name: "b' @JwtRequired(), requestContext: false" },
   { key: 'c', mode: 'revoked', name: "c @JwtRequired() + checks 'all' (tiered, LRU hits)" },

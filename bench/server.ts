@@ -89,6 +89,17 @@ function answerSideChannel(requestsServed: () => number): void {
   });
 }
 
+/** Variant bo: instrumentJwt() recording into the OpenTelemetry SDK (a MeterProvider with a reader that never exports). */
+async function instrumentWithSdk(): Promise<void> {
+  const { MeterProvider, MetricReader } = await import('@opentelemetry/sdk-metrics');
+  const { instrumentJwt } = require('../src/opentelemetry') as typeof import('../src/opentelemetry');
+  class QuietReader extends MetricReader {
+    protected async onForceFlush(): Promise<void> {}
+    protected async onShutdown(): Promise<void> {}
+  }
+  instrumentJwt({ meterProvider: new MeterProvider({ readers: [new QuietReader()] }) });
+}
+
 async function main(): Promise<void> {
   const [mode, redisUrl] = process.argv.slice(2);
   const extra = mode === 'revoked' ? await revocationOptions(redisUrl)
@@ -96,10 +107,11 @@ async function main(): Promise<void> {
     : mode === 'revoked-memory' ? { revocation: { store: new MemoryTokenStore(), checks: 'all' as const } }
     : mode === 'jwt-nocontext' ? { requestContext: false } : {};
   JwtManager.configure({ secret: BENCH_SECRET, ...extra });
+  if (mode === 'jwt-otel') await instrumentWithSdk();
   const app = new Koa();
   if (mode === 'koajwt') app.use(koaJwt({ secret: createSecretKey(Buffer.from(BENCH_SECRET)) as never, algorithms: ['HS256'] }));
   if (mode === 'koajwt-string') app.use(koaJwt({ secret: BENCH_SECRET, algorithms: ['HS256'] }));
-  const guarded = mode === 'jwt' || mode.startsWith('revoked') || mode === 'jwt-nocontext';
+  const guarded = mode === 'jwt' || mode === 'jwt-otel' || mode.startsWith('revoked') || mode === 'jwt-nocontext';
   const controllers =
     mode === 'open-in-app' ? [OpenController, ProtectedController] : mode === 'open-proof' ? [OpenWithProofParameterController] : mode === 'open-layer' ? [OpenBehindLayerController] : [guarded ? ProtectedController : OpenController];
   useKoaServer(app, { controllers });
