@@ -4,6 +4,8 @@
  * Every source is handed a header whose `alg` already passed the allow-list, and
  * answers a key that fits that algorithm, or refuses the token.
  */
+import { createHash, KeyObject } from 'node:crypto';
+import { BoundedMap } from './bounded-map';
 import { InvalidTokenError } from './errors';
 import { decodeJsonSegment, ParsedToken } from './jws';
 import { RemoteKeySet, RemoteKeySetTiming } from './jwks';
@@ -67,8 +69,19 @@ export class RemoteKeySource implements KeySource {
   }
 }
 
-/** The app decides per token; never cached, so a key it stops returning stops verifying at once. */
+/** How many distinct loader answers keep their parsed key (per-tenant keys: far fewer in practice). */
+const LOADED_KEYS_MAX = 256;
+
+/**
+ * The app decides per token: the loader is asked every time, so a key it stops returning stops
+ * verifying at once. What it answers is parsed once per distinct value (PEM, JWK, DER,
+ * secret, refusals too), not per request: parsing a PEM costs more than verifying with it.
+ */
 class LoaderKeySource implements KeySource {
+  // #private: not even inspect(x, { showHidden: true }) shows the keys a loader handed out
+  readonly #byValue = new BoundedMap<KeyObject | null>(LOADED_KEYS_MAX);
+  readonly #byKeyObject = new WeakMap<KeyObject, Map<string, KeyObject | null>>();
+
   constructor(private readonly load: DecodeKeyLoader) {}
 
   async keyFor(parsed: ParsedToken, algorithm: Algorithm): Promise<ChosenKey> {
@@ -77,16 +90,54 @@ class LoaderKeySource implements KeySource {
     const payload = Object.freeze(decodeJsonSegment(parsed.payloadSegment, 'payload'));
     const input = await this.load(header, payload);
     if (input === undefined || input === null) throw new InvalidTokenError('No verification key for this token', 'ERR_JWT_NO_KEY');
-    const problems: string[] = [];
-    const fields = isHmac(algorithm) ? { algorithm, secret: input } : { algorithm, publicKey: input };
-    const key = buildVerificationKey(fields, 'decodeKeyLoader', problems);
-    if (!key || problems.length > 0) throw algNotAllowed();
+    const key = this.parsed(input, algorithm);
+    if (!key) throw algNotAllowed();
     return { key: { kid: undefined, algorithm, key } };
   }
 
   isCurrent(): boolean {
     return false;
   }
+
+  /** The loader's answer as a key for `algorithm` (`null`: refused), built once per distinct value. */
+  private parsed(input: KeyInput, algorithm: Algorithm): KeyObject | null {
+    if (input instanceof KeyObject) {
+      let perAlgorithm = this.#byKeyObject.get(input);
+      if (!perAlgorithm) this.#byKeyObject.set(input, (perAlgorithm = new Map()));
+      if (!perAlgorithm.has(algorithm)) perAlgorithm.set(algorithm, buildLoadedKey(input, algorithm));
+      return perAlgorithm.get(algorithm)!;
+    }
+    const id = valueId(input, algorithm);
+    if (id === undefined) return buildLoadedKey(input, algorithm);
+    const cached = this.#byValue.get(id);
+    if (cached !== undefined) return cached;
+    const key = buildLoadedKey(input, algorithm);
+    this.#byValue.set(id, key);
+    return key;
+  }
+}
+
+/** A cache key for a loader's answer: a digest of its algorithm, kind and content (never the secret itself). */
+function valueId(input: unknown, algorithm: string): string | undefined {
+  const digest = (kind: string, content: string | Buffer) => createHash('sha256').update(`${algorithm}\0${kind}\0`).update(content).digest('base64url');
+  if (typeof input === 'string') return digest('s', input);
+  if (Buffer.isBuffer(input)) return digest('b', input);
+  if (typeof input === 'object' && input !== null) {
+    try {
+      return digest('j', JSON.stringify(input));
+    } catch {
+      return undefined; // not JSON (a cycle, a BigInt): built without the cache, and refused
+    }
+  }
+  return undefined;
+}
+
+/** One loaded key, checked as `configure()` checks keys: an HMAC secret that is a key in disguise is refused. */
+function buildLoadedKey(input: unknown, algorithm: Algorithm): KeyObject | null {
+  const problems: string[] = [];
+  const fields = isHmac(algorithm) ? { algorithm, secret: input } : { algorithm, publicKey: input };
+  const key = buildVerificationKey(fields, 'decodeKeyLoader', problems);
+  return key && problems.length === 0 ? key : null;
 }
 
 /** The timing of every remote key set of a configuration, in milliseconds. */

@@ -4,6 +4,7 @@
  * A key ring holds the signing key and every key a token may be verified with,
  * indexed by `kid` (rotation: old public keys stay until their tokens expire).
  */
+import { keyFormOf } from './secrets';
 import { createHash, createPrivateKey, createPublicKey, createSecretKey, JsonWebKey, KeyObject } from 'node:crypto';
 import { showAs } from './safe-view';
 import { InvalidTokenError } from './errors';
@@ -68,9 +69,11 @@ function isJwkObject(input: unknown): input is JsonWebKey {
     && typeof (input as { kty?: unknown }).kty === 'string';
 }
 
-/** Any PEM block (key or certificate): its public bytes must never become an HMAC secret. */
-function looksLikePem(bytes: Buffer): boolean {
-  return /-----BEGIN [A-Z0-9 ]+-----/.test(bytes.toString('latin1'));
+/** A public or private key in any form (PEM, DER, JWK, base64 or hex of one) must never become an HMAC secret. */
+function isKeyInDisguise(bytes: Buffer, label: string, problems: string[]): boolean {
+  const form = keyFormOf(bytes);
+  if (form !== undefined) problems.push(`${label}: a ${form} key is never accepted as an HMAC secret (algorithm confusion)`);
+  return form !== undefined;
 }
 
 /** Builds an HMAC secret key for `algorithm`, or returns why it cannot. */
@@ -82,10 +85,7 @@ function secretKey(input: unknown, algorithm: string, label: string, problems: s
       problems.push(`${label}: an asymmetric key is never accepted as an HMAC secret`);
       return undefined;
     }
-    if (looksLikePem(input.export())) {
-      problems.push(`${label}: a PEM key is never accepted as an HMAC secret (algorithm confusion)`);
-      return undefined;
-    }
+    if (isKeyInDisguise(input.export(), label, problems)) return undefined;
     if (input.symmetricKeySize! < minimum) problems.push(tooShort(input.symmetricKeySize!));
     return input;
   }
@@ -94,10 +94,7 @@ function secretKey(input: unknown, algorithm: string, label: string, problems: s
     return undefined;
   }
   const bytes = Buffer.from(input);
-  if (looksLikePem(bytes)) {
-    problems.push(`${label}: a PEM key is never accepted as an HMAC secret (algorithm confusion)`);
-    return undefined;
-  }
+  if (isKeyInDisguise(bytes, label, problems)) return undefined;
   if (bytes.length < minimum) {
     problems.push(tooShort(bytes.length));
     return undefined;

@@ -1,0 +1,180 @@
+/**
+ * DESIGN 0.3 G "Key hygiene": a public or private key in any form is never an HMAC secret, at
+ * configure() and from a decodeKeyLoader; a loader's key is parsed once per distinct value.
+ */
+import assert from 'node:assert/strict';
+import crypto, { createSecretKey, KeyObject, randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import request from 'supertest';
+import { JwtConfigurationError, JwtManager, JwtOptions } from '../../src';
+import { accessClaims, craftToken } from '../support/app';
+import { expectResponse } from '../support/assert-response';
+import { testKey } from '../support/keys';
+import { serve, stop } from '../support/server';
+import { InteropController } from './interop-routes';
+
+type Pair = ReturnType<typeof testKey>;
+testKey('rsaB'); // generated now, so the parse counts below see only the library's parses
+
+/** Every form `pair`'s keys travel in, as the bytes (or text) someone might paste as a secret. */
+function keyForms(pair: Pair, type: 'rsa' | 'ec' | 'ed'): Record<string, string | Buffer> {
+  const spki = pair.publicKey.export({ format: 'der', type: 'spki' });
+  const pkcs8 = pair.privateKey.export({ format: 'der', type: 'pkcs8' });
+  const forms: Record<string, string | Buffer> = {
+    'public PEM': pair.publicPem, 'private PEM': pair.privatePem,
+    'DER SPKI': spki, 'DER PKCS#8': pkcs8,
+    'public JWK as JSON': JSON.stringify(pair.publicKey.export({ format: 'jwk' })),
+    'private JWK as JSON': JSON.stringify(pair.privateKey.export({ format: 'jwk' }), null, 2),
+    'JWK Set as JSON': JSON.stringify({ keys: [pair.publicKey.export({ format: 'jwk' })] }),
+    'base64 of DER SPKI': spki.toString('base64'), 'base64url of DER SPKI': spki.toString('base64url'),
+    'base64 of DER SPKI with line breaks': spki.toString('base64').replace(/(.{64})/g, '$1\n'),
+    'base64 of DER PKCS#8': pkcs8.toString('base64'), 'hex of DER SPKI': spki.toString('hex'),
+    'base64 of the public JWK': Buffer.from(JSON.stringify(pair.publicKey.export({ format: 'jwk' }))).toString('base64'),
+  };
+  if (type === 'rsa') {
+    forms['DER PKCS#1 public'] = pair.publicKey.export({ format: 'der', type: 'pkcs1' });
+    forms['DER PKCS#1 private'] = pair.privateKey.export({ format: 'der', type: 'pkcs1' });
+    forms['base64 of DER PKCS#1 public'] = (pair.publicKey.export({ format: 'der', type: 'pkcs1' })).toString('base64');
+  }
+  if (type === 'ec') forms['DER SEC1 private'] = pair.privateKey.export({ format: 'der', type: 'sec1' });
+  return forms;
+}
+
+const PAIRS: [string, Pair, 'rsa' | 'ec' | 'ed'][] = [['RSA', testKey('rsaA'), 'rsa'], ['P-256', testKey('p256'), 'ec'], ['Ed25519', testKey('ed25519'), 'ed']];
+
+describe('key hygiene: no key in disguise is an HMAC secret (0.3 G)', () => {
+  afterEach(() => JwtManager.reset());
+
+  describe('at configure()', () => {
+    for (const [name, pair, type] of PAIRS) {
+      for (const [form, value] of Object.entries(keyForms(pair, type))) {
+        const asBuffer = Buffer.from(value);
+        for (const [given, secret] of [['string', value.toString()], ['Buffer', asBuffer], ['secret KeyObject', createSecretKey(asBuffer)]] as const) {
+          if (given === 'string' && Buffer.isBuffer(value)) continue; // raw DER is no text
+          it(`${name} ${form} as a ${given} secret: a configuration error, listed with the others`, () => {
+            const error = (() => {
+              try {
+                JwtManager.configure({ secret: secret as string, accessTokenExpires: 'soon' as never, algorithm: 'HS256' });
+              } catch (e) {
+                return e;
+              }
+              assert.fail('accepted');
+            })();
+            assert.ok(error instanceof JwtConfigurationError);
+            assert.ok(error.problems.some((p) => /secret: a .*key is never accepted as an HMAC secret \(algorithm confusion\)/.test(p)), error.message);
+            assert.ok(error.problems.some((p) => /accessTokenExpires/.test(p)), error.message);
+          });
+        }
+      }
+    }
+
+    it('a verificationKeys entry holding a DER public key is refused too', () => {
+      const der = testKey('rsaA').publicKey.export({ format: 'der', type: 'spki' });
+      assert.throws(() => JwtManager.configure({ secret: randomBytes(32).toString('hex'), verificationKeys: [{ kid: 'old', secret: der }] }),
+        /verificationKeys\[0\]\.secret: a DER key is never accepted as an HMAC secret/);
+    });
+
+    for (const [name, secret] of [
+      ['64 random bytes', randomBytes(64)], ['their base64url', randomBytes(64).toString('base64url')],
+      ['their hex', randomBytes(48).toString('hex')], ['a passphrase', 'correct horse battery staple, and then some more words'],
+      ['random bytes starting with a DER SEQUENCE byte', Buffer.concat([Buffer.from([0x30, 0x82, 0x01, 0x22]), randomBytes(60)])],
+      ['JSON that is no JWK', '{"purpose":"just a long secret string, not a key at all"}'],
+    ] as const) {
+      it(`a real secret (${name}) is accepted`, () => {
+        assert.doesNotThrow(() => JwtManager.configure({ secret: secret as string }));
+      });
+    }
+  });
+
+  describe('over HTTP', () => {
+    let server: Server | undefined;
+    afterEach(() => stop(server));
+    const me = (token: string) => request(server!).get('/interop/me').set('Authorization', `Bearer ${token}`);
+    const start = (options: Partial<JwtOptions>) => (server = serve([InteropController], { secret: undefined, ...options }));
+
+    for (const [, pair, type, alg] of [['RSA', testKey('rsaA'), 'rsa', 'RS256'], ['P-256', testKey('p256'), 'ec', 'ES256']] as const) {
+      it(`${alg}: the legit token passes; HS256 tokens forged with the public key's forms are refused (configured key)`, async () => {
+        start({ algorithm: alg, publicKey: pair.publicPem, privateKey: pair.privatePem });
+        expectResponse(await me(craftToken({ alg, typ: 'JWT' }, accessClaims('alice'), pair.privateKey)), 200, { identity: 'alice' });
+        for (const [form, value] of Object.entries(keyForms(pair, type))) {
+          const forged = craftToken({ alg: 'HS256', typ: 'JWT' }, accessClaims('mallory'), Buffer.from(value));
+          const res = await me(forged);
+          assert.deepEqual([res.status, res.body], [422, { msg: 'The specified alg value is not allowed' }], form);
+        }
+      });
+
+      it(`${alg} and HS256 tenants from one decodeKeyLoader: a loader answering a key form for HS256 is 422 alg not allowed`, async () => {
+        const forms = keyForms(pair, type);
+        // a careless loader: it answers the tenant's key for whatever alg the token names
+        start({ algorithms: [alg, 'HS256'], decodeKeyLoader: (header) => (header.alg === alg ? pair.publicPem : forms[header.kid as string]) });
+        expectResponse(await me(craftToken({ alg, typ: 'JWT' }, accessClaims('alice'), pair.privateKey)), 200, { identity: 'alice' });
+        for (const [form, value] of Object.entries(forms)) {
+          const forged = craftToken({ alg: 'HS256', typ: 'JWT', kid: form }, accessClaims('mallory'), Buffer.from(value));
+          const res = await me(forged);
+          assert.deepEqual([res.status, res.body], [422, { msg: 'The specified alg value is not allowed' }], form);
+        }
+      });
+    }
+
+    it('an HS256 tenant with a real secret from the same loader passes', async () => {
+      const secret = randomBytes(32).toString('base64url');
+      start({ algorithms: ['RS256', 'HS256'], decodeKeyLoader: () => secret });
+      expectResponse(await me(craftToken({ alg: 'HS256', typ: 'JWT' }, accessClaims('alice'), Buffer.from(secret))), 200, { identity: 'alice' });
+    });
+  });
+
+  describe("a loader's key is parsed once per distinct value", () => {
+    let server: Server | undefined;
+    const original = { createPublicKey: crypto.createPublicKey, createSecretKey: crypto.createSecretKey };
+    const calls = { createPublicKey: 0, createSecretKey: 0 };
+    beforeEach(() => {
+      calls.createPublicKey = calls.createSecretKey = 0;
+      (crypto as { createPublicKey: unknown }).createPublicKey = (...args: Parameters<typeof crypto.createPublicKey>) => {
+        calls.createPublicKey += 1;
+        return original.createPublicKey(...args);
+      };
+      (crypto as { createSecretKey: unknown }).createSecretKey = (...args: [Buffer]) => {
+        calls.createSecretKey += 1;
+        return original.createSecretKey(...args);
+      };
+    });
+    afterEach(() => {
+      Object.assign(crypto, original);
+      stop(server);
+    });
+    const me = (token: string) => request(server!).get('/interop/me').set('Authorization', `Bearer ${token}`);
+
+    for (const [form, answer] of [
+      ['PEM', () => testKey('rsaA').publicPem], ['a JWK object', () => testKey('rsaA').publicKey.export({ format: 'jwk' })],
+      ['a fresh copy of the same JWK each time', () => ({ ...testKey('rsaA').publicKey.export({ format: 'jwk' }) })],
+    ] as const) {
+      it(`${form}: 20 requests, one parse (the loader still asked each time)`, async () => {
+        let asked = 0;
+        server = serve([InteropController], { secret: undefined, algorithm: 'RS256', decodeKeyLoader: () => ((asked += 1), answer()) });
+        const key = testKey('rsaA').privateKey;
+        for (let i = 0; i < 20; i += 1) expectResponse(await me(craftToken({ alg: 'RS256', typ: 'JWT' }, accessClaims('alice'), key)), 200, { identity: 'alice' });
+        assert.deepEqual([asked, calls.createPublicKey], [20, 1]);
+      });
+    }
+
+    it('two keys: two parses; a key the loader stops answering stops verifying at once', async () => {
+      let current: KeyObject | string = testKey('rsaA').publicPem;
+      server = serve([InteropController], { secret: undefined, algorithm: 'RS256', decodeKeyLoader: () => current });
+      const tokenA = craftToken({ alg: 'RS256', typ: 'JWT' }, accessClaims('alice'), testKey('rsaA').privateKey);
+      const tokenB = craftToken({ alg: 'RS256', typ: 'JWT' }, accessClaims('alice'), testKey('rsaB').privateKey);
+      for (let i = 0; i < 5; i += 1) expectResponse(await me(tokenA), 200, { identity: 'alice' });
+      current = testKey('rsaB').publicPem;
+      expectResponse(await me(tokenA), 422, { msg: 'Signature verification failed' });
+      for (let i = 0; i < 5; i += 1) expectResponse(await me(tokenB), 200, { identity: 'alice' });
+      assert.equal(calls.createPublicKey, 2);
+    });
+
+    it('an HS256 secret: one createSecretKey for 20 requests', async () => {
+      const secret = randomBytes(32).toString('base64url');
+      server = serve([InteropController], { secret: undefined, algorithm: 'HS256', decodeKeyLoader: () => secret });
+      calls.createSecretKey = 0;
+      for (let i = 0; i < 20; i += 1) expectResponse(await me(craftToken({ alg: 'HS256', typ: 'JWT' }, accessClaims('alice'), Buffer.from(secret))), 200, { identity: 'alice' });
+      assert.equal(calls.createSecretKey, 1);
+    });
+  });
+});
