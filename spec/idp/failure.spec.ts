@@ -149,9 +149,12 @@ describe('idp: a failing key set is never amplified', () => {
     expectResponse(await me(good()), 200, { identity: 'alice' });
     jwks.mode = 'error';
     await sleep(1100); // past the cooldown: an unknown kid may refetch once
+    const began = Date.now();
     const statuses = await flood(200, 25, junk);
+    const seconds = (Date.now() - began) / 1000;
     assert.ok(statuses.every((s) => s === 503 || s === 422), `statuses ${[...new Set(statuses)]}`);
-    assert.equal(jwks.fetches, 2);
+    // one refetch per 1 s cooldown: a loaded machine may take longer than one cooldown for the 200
+    assert.ok(jwks.fetches >= 2 && jwks.fetches <= 2 + Math.floor(seconds), `${jwks.fetches} fetches for 200 requests in ${seconds.toFixed(1)} s`);
     expectResponse(await me(good()), 200, { identity: 'alice' }); // the known key still verifies
   });
 
