@@ -106,7 +106,7 @@ class DocsAuthorizedClassController {
 /** openApiStorage() limited to these controllers (other specs register controllers too). */
 function viewFor(controllers: Function[]) {
   const mine = new Set(controllers);
-  const view = openApiStorage();
+  const view = openApiStorage(getMetadataArgsStorage());
   return Object.assign(Object.create(view), {
     actions: view.actions.filter((a) => mine.has(a.target)),
     controllers: view.controllers.filter((c) => mine.has(c.target)),

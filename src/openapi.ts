@@ -3,11 +3,11 @@
  * `routingControllersToSpec()` with the security schemes their guards accept. Works on the
  * plain document object, so routing-controllers-openapi stays the app's own dependency.
  */
-import { getMetadataArgsStorage } from 'routing-controllers';
 import type { MetadataArgsStorage } from 'routing-controllers';
 import { JwtManager } from './core/manager';
 import type { JwtConfig, TokenLocation } from './core/options';
 import { effectiveGuard } from './decorators/routes';
+import { getMetadataArgsStorage } from './decorators/routing-controllers';
 import { Guard } from './koa/guard';
 
 /** The part of an OpenAPI 3 document this function reads and writes. */
@@ -105,8 +105,15 @@ function servedActions(storage: MetadataArgsStorage): ActionMetadataArgs[] {
  * @example
  * const spec = addJwtSecurity(routingControllersToSpec(openApiStorage(), { routePrefix: '/api' }), { routePrefix: '/api' });
  */
-export function openApiStorage(storage: MetadataArgsStorage = getMetadataArgsStorage()): MetadataArgsStorage {
-  return Object.assign(Object.create(storage) as MetadataArgsStorage, { actions: servedActions(storage) });
+// Typed without naming routing-controllers' MetadataArgsStorage, which our declarations may not
+// reference (an optional peer: tsc would fail on them in an app without it). Given a storage, the
+// view has its type; without one, `any` (routing-controllers' global storage).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function openApiStorage(): any;
+export function openApiStorage<S extends object>(storage: S): S;
+export function openApiStorage(storage: object = getMetadataArgsStorage()): object {
+  const global = storage as MetadataArgsStorage;
+  return Object.assign(Object.create(global) as MetadataArgsStorage, { actions: servedActions(global) });
 }
 
 /** routing-controllers' `@Authorized()` on the route's method or its controller class (answered by `jwtAuthorizationChecker`). */

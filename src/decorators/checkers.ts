@@ -4,7 +4,6 @@
  * and `@Authorized()`, `@Authorized(['admin'])` and `@CurrentUser()` work.
  */
 import type { Context } from 'koa';
-import type { Action } from 'routing-controllers';
 import { claimAt } from '../core/claims';
 import { ForbiddenError } from '../core/errors';
 import { JwtManager } from '../core/manager';
@@ -12,6 +11,12 @@ import type { TokenPayload } from '../core/responses';
 import { hasAnyRole, ROUTE_PROOF } from '../koa/guard';
 import { verifyRequest } from '../koa/middleware';
 import { toHttpError } from './index';
+import { routingControllers } from './routing-controllers';
+
+/** The part of routing-controllers' `Action` the checkers read (structural: no routing-controllers types in our declarations). */
+export interface CheckerAction {
+  context?: unknown;
+}
 
 const OPTIONAL = Object.freeze({ optional: true });
 const REQUIRED = Object.freeze({});
@@ -35,7 +40,8 @@ async function requestPayload(ctx: Context, required: boolean): Promise<TokenPay
  *
  * @example createKoaServer({ controllers, authorizationChecker: jwtAuthorizationChecker })
  */
-export async function jwtAuthorizationChecker(action: Action, roles: string[]): Promise<boolean> {
+export async function jwtAuthorizationChecker(action: CheckerAction, roles: string[]): Promise<boolean> {
+  routingControllers('jwtAuthorizationChecker');
   const ctx = action.context as Context;
   const manager = JwtManager.instance;
   try {
@@ -54,7 +60,8 @@ export async function jwtAuthorizationChecker(action: Action, roles: string[]): 
  *
  * @example createKoaServer({ controllers, currentUserChecker: jwtCurrentUserChecker })
  */
-export async function jwtCurrentUserChecker(action: Action): Promise<unknown> {
+export async function jwtCurrentUserChecker(action: CheckerAction): Promise<unknown> {
+  routingControllers('jwtCurrentUserChecker');
   const ctx = action.context as Context;
   try {
     const payload = await requestPayload(ctx, false);

@@ -6,7 +6,7 @@
  * its Koa driver's `handleError` first turns the error into the loader's answer, which may be
  * async. Installed once per routing-controllers copy; every other error passes unchanged.
  */
-import { KoaDriver } from 'routing-controllers';
+import type * as RoutingControllers from 'routing-controllers';
 import type { Context } from 'koa';
 import { JwtError } from '../core/errors';
 import { JwtManager } from '../core/manager';
@@ -19,9 +19,12 @@ const INSTALLED = Symbol.for('koa-jwt-extended:escaped-errors');
  * Makes routing-controllers answer an escaped `JwtError` with its loader's `{ status, body }`.
  * `toHttpError` is the decorators' one mapping (the same as for a refused direct call).
  *
- * @example answerEscapedErrors(toHttpError)
+ * @example onRoutingControllersLoad((module) => answerEscapedErrors(module, toHttpError))
  */
-export function answerEscapedErrors(toHttpError: (error: unknown, ctx: Context | undefined) => Promise<unknown>): void {
+export function answerEscapedErrors(
+  { KoaDriver }: typeof RoutingControllers,
+  toHttpError: (error: unknown, ctx: Context | undefined) => Promise<unknown>,
+): void {
   const prototype = KoaDriver.prototype as unknown as { handleError: HandleError; [INSTALLED]?: true };
   if (prototype[INSTALLED]) return;
   const original = prototype.handleError;

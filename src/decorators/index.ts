@@ -4,8 +4,8 @@
  * Which guard a route gets is decided in `./routes`; no rule lives here.
  */
 import type { Context } from 'koa';
-import { createParamDecorator, getMetadataArgsStorage, HttpError } from 'routing-controllers';
-import { JwtError, JwtUsageError, TokenNotFoundError, TokenStoreError } from '../core/errors';
+import { JwtError, JwtUsageError } from '../core/errors';
+import { JwtHttpError } from '../core/http-error';
 import { csrfRequired } from '../core/csrf';
 import { JwtManager, onConfigure } from '../core/manager';
 import type { TokenPayload } from '../core/responses';
@@ -17,34 +17,10 @@ import {
 } from './routes';
 import { requireReflectMetadata } from './reflect-metadata';
 import { answerEscapedErrors } from './escaped-errors';
+import { createParamDecorator, getMetadataArgsStorage, installedRoutingControllers, onRoutingControllersLoad, routingControllers } from './routing-controllers';
+import { onDirectCall } from '../koa/marks';
 
-/**
- * A refusal of a directly called method: what the HTTP route would have answered.
- * An `HttpError`, so if it escapes into a routing-controllers response (a guarded
- * method called from another route), the client gets this status and body, not a 500.
- * `B` types the body: by default the `{ msg }`-style object of the default answers
- * (`e.body.msg`); give your loaders' body type when they answer otherwise.
- *
- * @example await assert.rejects(withToken(token, () => controller.changePassword()), (e: JwtHttpError) => e.status === 401)
- */
-export class JwtHttpError<B = Record<string, unknown>> extends HttpError {
-  constructor(readonly status: number, readonly body: B, override readonly cause: JwtError) {
-    super(status, cause.message);
-    Object.setPrototypeOf(this, JwtHttpError.prototype);
-    this.name = 'JwtHttpError';
-  }
-
-  /** routing-controllers sends this as the JSON body. */
-  toJSON(): B {
-    return this.body;
-  }
-}
-
-// Our errors answer for themselves when they escape an action (decodeToken of an expired
-// token, revokeToken of an unknown jti): routing-controllers only takes the status of an HttpError.
-for (const ErrorClass of [JwtError, TokenNotFoundError, TokenStoreError]) {
-  if (!(ErrorClass.prototype instanceof HttpError)) Object.setPrototypeOf(ErrorClass.prototype, HttpError.prototype);
-}
+export { JwtHttpError };
 
 type InjectedKind = 'identity' | 'claims' | 'user';
 /** Per class prototype and method: which parameters the method wrapper fills in on a direct call. */
@@ -79,7 +55,7 @@ export async function toHttpError(error: unknown, ctx: Context | undefined): Pro
   return new JwtHttpError(response.status, response.body, error);
 }
 
-answerEscapedErrors(toHttpError);
+onRoutingControllersLoad((module) => answerEscapedErrors(module, toHttpError));
 
 /** A call the current request's context does not cover: checked as the method's own route would be, then run in its context. */
 async function guardedCall(self: unknown, original: Function, guard: Guard, target: Function, method: string | symbol, args: unknown[], injected: readonly Injected[]) {
@@ -214,6 +190,7 @@ let wrappedAt = '';
  * Runs at every `configure()` and in the testing kit's `withToken()`.
  */
 export function wrapGuardedRoutes(): void {
+  if (installedRoutingControllers() === undefined) return; // a plain Koa app: no controllers to wrap
   installHooks();
   const storage = getMetadataArgsStorage();
   const stamp = `${storage.controllers.length}:${storage.actions.length}:${guardCount()}`;
@@ -224,6 +201,7 @@ export function wrapGuardedRoutes(): void {
   wrappedAt = stamp;
 }
 onConfigure(wrapGuardedRoutes);
+onDirectCall(wrapGuardedRoutes);
 
 type GuardDecorator = MethodDecorator & ClassDecorator;
 
@@ -241,6 +219,7 @@ function refuseBareUse(name: string, args: IArguments, takesOptions: boolean): v
 function protect(options: GuardOptions): GuardDecorator {
   const guard = new Guard(options); // bad options fail here, when the class is defined
   return ((target: object, method?: string | symbol, descriptor?: PropertyDescriptor) => {
+    routingControllers('a guard decorator (@JwtRequired() and friends)');
     requireReflectMetadata('a guard decorator (@JwtRequired() and friends)');
     installHooks();
     if (method === undefined) {
@@ -293,6 +272,7 @@ export function JwtOptional(options: Omit<GuardOptions, 'optional'> = {}): Guard
 
 function injector(kind: InjectedKind): ParameterDecorator {
   return (target, method, index) => {
+    routingControllers('@Identity() / @Claims() / @CurrentJwtUser()');
     requireReflectMetadata('@Identity() / @Claims() / @CurrentJwtUser()');
     if (method === undefined) throw new JwtUsageError('@Identity(), @Claims() and @CurrentJwtUser() decorate method parameters');
     if (!INJECTED.has(target)) INJECTED.set(target, new Map());

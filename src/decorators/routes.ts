@@ -9,11 +9,12 @@
  * in the chain that has one (so an override without a decorator stays guarded and only
  * an explicit `@JwtOptional()` relaxes it); else the guard on the nearest guarded class.
  */
-import { getMetadataArgsStorage } from 'routing-controllers';
+import { getMetadataArgsStorage } from './routing-controllers';
 import { JwtUsageError } from '../core/errors';
 import { JwtManager } from '../core/manager';
 import type { Guard } from '../koa/guard';
 import { ROUTE_PROOF } from '../koa/guard';
+import { GUARD_MIDDLEWARES } from '../koa/marks';
 
 type MethodName = string | symbol;
 type Storage = ReturnType<typeof getMetadataArgsStorage>;
@@ -22,8 +23,6 @@ type ParamArgs = Storage['params'][number];
 
 const METHOD_GUARDS = new WeakMap<object, Map<MethodName, Guard>>();
 const CLASS_GUARDS = new WeakMap<Function, Guard>();
-/** Middlewares made by guards (a `@UseBefore(jwtRequired())` also covers a route's `@Identity()`). */
-export const GUARD_MIDDLEWARES = new WeakSet<Function>();
 /** The parameter records of `@Identity()`, `@Claims()` and `@CurrentJwtUser()`. */
 export const INJECTING_PARAMS = new WeakSet<object>();
 /** The parameter records of `@CurrentJwtUser()` (they need a `userLookupLoader`). */

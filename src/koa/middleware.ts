@@ -9,7 +9,7 @@ import { JwtManager } from '../core/manager';
 import type { TokenPayload } from '../core/responses';
 import { runInRequestScope, scopeOf } from './context';
 import { exposeOnState, Guard, GuardOptions } from './guard';
-import { GUARD_MIDDLEWARES } from '../decorators/routes';
+import { GUARD_MIDDLEWARES } from './marks';
 
 /**
  * A Koa middleware doing what the guard decorators do: the refusal is written by the

@@ -10,9 +10,9 @@ import type { AccessTokenOptions, RefreshTokenOptions } from '../core/issue';
 import { JwtManager } from '../core/manager';
 import { requestContext } from '../koa/context';
 
-import { wrapGuardedRoutes } from '../decorators';
+import { prepareDirectCalls } from '../koa/marks';
 
-export { JwtHttpError } from '../decorators';
+export { JwtHttpError } from '../core/http-error';
 export { dpopProof, dpopThumbprint } from './dpop';
 export type { DpopKey, DpopProofOptions } from './dpop';
 
@@ -103,7 +103,7 @@ export function foreignAccessToken(identity: string): string {
  * await withToken(token, () => controller.profile(), { method: 'GET', url: 'https://api.example.com/me', dpop: proof });
  */
 export function withToken<T>(token: string | undefined, fn: () => T | Promise<T>, request?: WithTokenRequest): Promise<T> {
-  wrapGuardedRoutes();
+  prepareDirectCalls(); // the decorators wrap guarded controller methods, when they are in use
   const dpopRequest = request === undefined ? undefined : { method: request.method, uri: request.url.split(/[?#]/)[0], dpop: request.dpop };
   return requestContext.run({ token, payload: undefined, guard: undefined, dpopRequest }, async () => fn());
 }
