@@ -106,14 +106,15 @@ function cacheKey(token: string): number {
 
 export class TokenVerifier {
   /** Verified payloads by cache key, each with its whole token; hits still re-run the time checks. */
-  private readonly verified: BoundedMap<CachedToken, number> | undefined;
+  /** #private: the cache holds live tokens, which not even inspect(verifier, { showHidden: true }) may print. */
+  readonly #verified: BoundedMap<CachedToken, number> | undefined;
   private readonly keys: KeySource;
   private readonly policy: VerificationPolicy;
   private readonly byIssuer: ReadonlyMap<string, VerificationPolicy> | undefined;
 
   constructor(private readonly config: JwtConfig) {
     const max = config.verifiedTokenCacheSize;
-    this.verified = max > 0 ? new BoundedMap<CachedToken, number>(max) : undefined;
+    this.#verified = max > 0 ? new BoundedMap<CachedToken, number>(max) : undefined;
     const { main, byIssuer } = policiesFor(config);
     this.policy = main;
     this.keys = main.keys;
@@ -129,7 +130,7 @@ export class TokenVerifier {
    */
   verifyNow(token: unknown, options: { allowExpired?: boolean } = {}): TokenPayload | Promise<TokenPayload> {
     if (typeof token !== 'string' || token === '') throw new InvalidTokenError('Token must be a non-empty string', 'ERR_JWT_MALFORMED');
-    const cached = this.verified?.get(cacheKey(token));
+    const cached = this.#verified?.get(cacheKey(token));
     // a token verified with a remote key is served from cache only while that key set fetch is current
     if (cached !== undefined && cached.token === token && (cached.verified.source ?? this.keys).isCurrent(cached.verified.generation)) {
       return this.checkTimes(cached.verified.payload, options);
@@ -153,7 +154,7 @@ export class TokenVerifier {
   }
 
   private remember(token: string, verified: Verified, options: { allowExpired?: boolean }): TokenPayload {
-    if ((verified.source ?? this.keys).isCurrent(verified.generation)) this.verified?.set(cacheKey(token), { token, verified });
+    if ((verified.source ?? this.keys).isCurrent(verified.generation)) this.#verified?.set(cacheKey(token), { token, verified });
     return this.checkTimes(verified.payload, options);
   }
 
