@@ -4,6 +4,7 @@
  * standalone Redis, a Sentinel and a Cluster.
  */
 import assert from 'node:assert/strict';
+import diagnostics from 'node:diagnostics_channel';
 import { Cluster } from 'ioredis';
 import {
   createAccessToken, createRefreshToken, getStoredToken, JwtManager, JwtUsageError, RevokedTokenError, revokeAllTokens,
@@ -503,6 +504,48 @@ export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<R
       return store;
     };
     defineSessionSuite({ first: open, second: open, propagationMs: 1000 });
+
+    for (const [name, revoke] of [
+      ['revokeToken', (token: string) => revokeToken(token)],
+      ['revokeAllTokens', () => revokeAllTokens('alice')],
+      ['unrevokeToken then revokeToken', async (token: string) => { await revokeToken(token); await unrevokeToken(token); await revokeToken(token); }],
+    ] as const) it(`${name} resolves only once another instance whose invalidations arrive 50 ms late has dropped its entry`, async () => {
+      const a = await open();
+      const b = (await open()) as TieredTokenStore;
+      const late = b as unknown as { heard(channel: string, message: string): void };
+      const heard = late.heard.bind(b);
+      late.heard = (channel, message) => { setTimeout(() => heard(channel, message), 50); };
+      const errors: unknown[] = [];
+      const listener = (message: unknown) => errors.push(message);
+      diagnostics.subscribe('koa-jwt-extended:store-error', listener);
+      try {
+        JwtManager.configure({ secret: SECRET, revocation: { store: a, checks: 'all', mode: 'blocklist' } });
+        const config = JwtManager.instance.config;
+        const other = new TokenVerifier({ ...config, revocation: { ...config.revocation!, store: b } });
+        const token = await createAccessToken('alice');
+        assert.equal(await outcome(other, token, ACCESS), 'ok'); // cached in B's tier
+        await revoke(token);
+        assert.equal(await outcome(other, token, ACCESS), REVOKED);
+        assert.deepEqual(errors, []);
+      } finally {
+        diagnostics.unsubscribe('koa-jwt-extended:store-error', listener);
+        JwtManager.reset();
+      }
+    });
+
+    it('an instance whose link is cut leaves the live set: a revocation does not wait for it', async () => {
+      const a = await open();
+      const b = (await open()) as TieredTokenStore;
+      JwtManager.configure({ secret: SECRET, revocation: { store: a, checks: 'all', mode: 'blocklist' } });
+      const masters = redis.env.admin instanceof Cluster ? redis.env.admin.nodes('master') : [redis.env.admin];
+      await Promise.all(masters.map((node) => node.client('KILL', 'TYPE', 'pubsub')));
+      await eventually(async () => assert.equal(b.isLinkUp, false), 1000);
+      await eventually(async () => assert.equal((a as TieredTokenStore).isLinkUp, true), 5000);
+      const started = Date.now();
+      await revokeToken(await createAccessToken('alice'));
+      assert.ok(Date.now() - started < 500, `waited ${Date.now() - started} ms`);
+      JwtManager.reset();
+    });
 
     it('serves cut-offs from Redis, not its tier, while its invalidation link is cut', async () => {
       const a = await open();

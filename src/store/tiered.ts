@@ -6,7 +6,8 @@ import type {
 import { RedisTokenStore, ownedClientOptions, type RedisTokenStoreOptions } from './redis';
 import { withTimeout } from './redis-keys';
 import { TierMap } from './tier-map';
-import { tierKey } from './redis-sessions';
+import { type Announcement, tierKey } from './redis-sessions';
+import { InvalidationConfirmer } from './confirm';
 
 /**
  * What the tier holds, one map per kind (each of one shape, keyed by the raw id): a record (or its
@@ -34,6 +35,12 @@ export interface TieredTokenStoreOptions extends RedisTokenStoreOptions {
   max?: number;
   /** Longest a record stays in the local tier (also capped by the token's `exp`). Default 5000 ms. */
   ttlMs?: number;
+  /**
+   * Longest a revocation waits for the other live instances to confirm they dropped the entry;
+   * after it the call resolves anyway and `koa-jwt-extended:store-error` reports (operation
+   * `'confirm'`) how many did not confirm. Default 1000 ms.
+   */
+  confirmTimeoutMs?: number;
 }
 
 /**
@@ -46,6 +53,14 @@ export interface TieredTokenStoreOptions extends RedisTokenStoreOptions {
  * pub/sub was chosen over `CLIENT TRACKING ... BCAST`: tracking is per node, so on a Cluster it
  * needs one tracked connection per master and follows resharding badly, while a Cluster
  * broadcasts `PUBLISH` to every node, so one subscriber on any node hears every revocation.
+ *
+ * Confirmed invalidation (0.3): `setRevoked` (revoke / unrevoke), a blocklist revocation
+ * (`add`), `revokeAll`, `revokeFamily` and a reuse detected by `useRefreshToken` resolve only once
+ * every other live instance on the same Redis confirmed that its tier dropped the entry, or after
+ * `confirmTimeoutMs` (then `koa-jwt-extended:store-error` reports `operation: 'confirm'` with how
+ * many did not). So after `await revokeToken(t)`, the next request to any instance that confirmed
+ * is refused. The protocol, and what it cannot promise (an instance partitioned from Redis), are
+ * in confirm.ts. A plain `RedisTokenStore` announces its writes but does not wait.
  *
  * Staleness bound: while the subscriber link is up, a revoke or unrevoke made anywhere is obeyed
  * here as soon as its message arrives (milliseconds). The tier is flushed and bypassed (every
@@ -73,7 +88,7 @@ export interface TieredTokenStoreOptions extends RedisTokenStoreOptions {
  * ```ts
  * const store = new TieredTokenStore({ redis: process.env.REDIS_URL!, max: 50_000, ttlMs: 10_000 });
  * JwtManager.configure({ secret, revocation: { store, checks: 'all' } });
- * await revokeToken(jti); // every other instance refuses the token within milliseconds
+ * await revokeToken(token); // resolves once every live instance confirmed it refuses the token
  * await store.close(); // closes both connections
  * ```
  */
@@ -99,6 +114,8 @@ export class TieredTokenStore implements TokenStore {
   private closed = false;
   /** Counts subscriber attempts on a Cluster, so a replacement goes to another master. */
   private subscriberAttempt = 0;
+  /** Confirmed invalidation: this instance's liveness, and the confirmations of its writes (confirm.ts). */
+  private readonly confirmer: InvalidationConfirmer;
 
   constructor(options: TieredTokenStoreOptions) {
     this.redisStore = new RedisTokenStore(options);
@@ -108,6 +125,8 @@ export class TieredTokenStore implements TokenStore {
     this.cutoffs = new TierMap(max);
     this.families = new TierMap(max);
     const client = this.redisStore.client;
+    const prefix = this.redisStore.keys.prefix;
+    this.confirmer = new InvalidationConfirmer(client, `${prefix}instances`, `${prefix}confirm`, options.confirmTimeoutMs ?? 1000);
     if (client instanceof Cluster && client.nodes('master').length === 0) {
       client.once('ready', () => this.startSubscriber());
     } else {
@@ -120,10 +139,13 @@ export class TieredTokenStore implements TokenStore {
     return this.linkUp;
   }
 
-  /** A new token's jti cannot be in the tier (no one had it); a blocklist revocation may be, as unknown. */
+  /**
+   * A new token's jti cannot be in the tier (no one had it); a blocklist revocation may be, as
+   * unknown: it resolves once every live instance confirmed (or `confirmTimeoutMs`).
+   */
   async add(entry: StoreEntry): Promise<void> {
     if (!entry.record.revoked) return this.redisStore.add(entry);
-    await this.writing(tierKey.token(entry.jti), () => this.redisStore.add(entry));
+    await this.confirmed(tierKey.token(entry.jti), (announce) => this.redisStore.add(entry, announce), () => true);
   }
 
   /** A cached record, answered without a promise (the request hot path); never while the link is down. */
@@ -140,8 +162,9 @@ export class TieredTokenStore implements TokenStore {
     return record;
   }
 
+  /** Resolves once every live instance confirmed it dropped the jti (or `confirmTimeoutMs`). */
   async setRevoked(jti: string, revoked: boolean): Promise<StoredToken | undefined> {
-    return this.writing(tierKey.token(jti), () => this.redisStore.setRevoked(jti, revoked));
+    return this.confirmed(tierKey.token(jti), (announce) => this.redisStore.setRevoked(jti, revoked, announce), (record) => record !== undefined);
   }
 
   peekState(query: TokenQuery): TokenState | undefined {
@@ -182,16 +205,21 @@ export class TieredTokenStore implements TokenStore {
     return cutoff;
   }
 
+  /** Resolves once every live instance confirmed it dropped the cut-off (or `confirmTimeoutMs`). */
   revokeAll(identity: string, keepSeconds: number | undefined): Promise<number> {
-    return this.writing(tierKey.cutoff(identity), () => this.redisStore.revokeAll(identity, keepSeconds));
+    return this.confirmed(tierKey.cutoff(identity), (announce) => this.redisStore.revokeAll(identity, keepSeconds, announce), () => true);
   }
 
+  /** A rotation is announced, not awaited; a reuse it detects (the family revoked) is confirmed like a revocation. */
   useRefreshToken(use: RefreshTokenUse): Promise<RefreshTokenUseOutcome> {
-    return this.writing(tierKey.family(use.family), () => this.redisStore.useRefreshToken(use));
+    return this.confirmed(
+      tierKey.family(use.family), (announce) => this.redisStore.useRefreshToken(use, announce), (result) => result.outcome === 'reused',
+    );
   }
 
+  /** Resolves once every live instance confirmed it dropped the family (or `confirmTimeoutMs`). */
   revokeFamily(family: string, keepUntil: number | undefined): Promise<void> {
-    return this.writing(tierKey.family(family), () => this.redisStore.revokeFamily(family, keepUntil));
+    return this.confirmed(tierKey.family(family), (announce) => this.redisStore.revokeFamily(family, keepUntil, announce), () => true);
   }
 
   /** DPoP replay cache: decided by Redis alone (never the tier), shared by every instance. */
@@ -210,6 +238,8 @@ export class TieredTokenStore implements TokenStore {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.heartbeat);
+    this.confirmer.stop();
+    this.confirmer.leave();
     this.linkDown();
     const subscriber = this.subscriber;
     if (subscriber !== undefined) {
@@ -217,6 +247,11 @@ export class TieredTokenStore implements TokenStore {
         .catch(() => subscriber.disconnect());
     }
     await this.redisStore.close();
+  }
+
+  /** A write whose announcement the other live instances confirm (confirm.ts); our own entry is dropped around it. */
+  private confirmed<T>(key: string, write: (announce: Announcement) => Promise<T>, announced: (result: T) => boolean): Promise<T> {
+    return this.confirmer.write(key, (announce) => this.writing(key, () => write(announce)), announced);
   }
 
   /** A write through to Redis; our own tier entry is dropped before and after (a read served between is stale). */
@@ -270,23 +305,40 @@ export class TieredTokenStore implements TokenStore {
     // surfaces as a link drop (never a crash), and on the store-error channel
     subscriber.on('error', (error: unknown) => publishStoreError(error, 'subscribe'));
     subscriber.on('close', () => {
+      if (this.linkUp) this.confirmer.leave(); // we bypass the tier now: writers need not wait for us
       this.linkDown();
       if (this.redisStore.client instanceof Cluster) this.moveIfStillDown(subscriber);
     });
-    // a bare jti is what a 0.1 instance publishes: understood, so a rolling upgrade keeps its bound
-    subscriber.on('message', (_channel: string, key: string) => this.invalidate(/^[tgf]:/.test(key) ? key : tierKey.token(key)));
+    subscriber.on('message', (from: string, message: string) => this.heard(from, message));
     subscriber.on('ready', () => {
-      subscriber.subscribe(channel).then(
-        () => {
+      subscriber.subscribe(channel, this.confirmer.confirmChannel)
+        .then(() => {
           this.linkDown(); // flush whatever raced the (re)subscription
-          this.linkUp = !this.closed && subscriber.status === 'ready';
-        },
-        () => subscriber.disconnect(true),
-      );
+          return this.confirmer.beat(); // live (awaited by writers) before the tier is used: see confirm.ts
+        })
+        .then(
+          () => {
+            this.linkUp = !this.closed && subscriber.status === 'ready';
+            this.confirmer.start(() => this.linkUp);
+          },
+          () => subscriber.disconnect(true),
+        );
     });
     this.subscriber = subscriber;
     this.heartbeat = setInterval(() => this.checkLink(), Math.max(this.ttlMs / 2, 100));
     this.heartbeat.unref();
+  }
+
+  /** One pub/sub message: a confirmation of our write, a confirmation request, or a tier key. */
+  private heard(channel: string, message: string): void {
+    if (channel === this.confirmer.confirmChannel) return this.confirmer.confirmed(message);
+    const request = InvalidationConfirmer.parseRequest(message);
+    if (request !== undefined) {
+      this.invalidate(request.key);
+      return this.confirmer.confirm(request.request); // after the drop: the writer may resolve now
+    }
+    // a bare jti is what a 0.1 instance publishes: understood, so a rolling upgrade keeps its bound
+    this.invalidate(/^[tgf]:/.test(message) ? message : tierKey.token(message));
   }
 
   /**

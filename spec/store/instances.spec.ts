@@ -1,0 +1,159 @@
+/**
+ * Several app processes on one real Redis (0.3 H): after `await revokeToken()` /
+ * `revokeAllTokens()` resolves, the next request to every instance is refused, in every trial;
+ * concurrent rotations of one refresh token across processes all get one pair.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, fork } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import diagnostics from 'node:diagnostics_channel';
+import request from 'supertest';
+import { createAccessToken, createRefreshToken, JwtManager, revokeAllTokens, revokeToken, TieredTokenStore } from '../../src';
+import { requireRedis, startStandalone, type StandaloneRedis } from '../support/redis';
+import { SECRET } from '../support/server';
+import { uniquePrefix } from './redis-env';
+import { eventually } from './redis-suite';
+
+interface Instance {
+  child: ChildProcess;
+  url: string;
+}
+
+async function startInstance(redisUrl: string, prefix: string, mode: string, delayMs = 0): Promise<Instance> {
+  const child = fork(join(__dirname, 'children', 'instance.ts'), [], {
+    execArgv: ['-r', 'ts-node/register/transpile-only'],
+    env: { ...process.env, REDIS_URL: redisUrl, KEY_PREFIX: prefix, MODE: mode, JWT_SECRET: SECRET, INVALIDATION_DELAY_MS: String(delayMs) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const [message] = (await once(child, 'message')) as [{ port: number }];
+  return { child, url: `http://127.0.0.1:${message.port}` };
+}
+
+async function stopInstance(instance: Instance): Promise<void> {
+  if (instance.child.exitCode !== null || instance.child.signalCode !== null || !instance.child.connected) return;
+  const exited = once(instance.child, 'exit');
+  instance.child.send('exit');
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))]);
+  instance.child.kill('SIGKILL');
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+
+describe('several instances on one Redis: confirmed invalidation', function () {
+  this.timeout(180_000);
+  let redis: StandaloneRedis;
+  before(async function () {
+    requireRedis(this);
+    redis = await startStandalone();
+  });
+  after(async () => redis?.server?.stop());
+
+  const TRIALS = Number(process.env.KJE_CONFIRM_TRIALS ?? 50);
+  const setups: Array<[number, 'allowlist' | 'blocklist']> = [[4, 'allowlist'], [4, 'blocklist']];
+  if (process.env.KJE_CONFIRM_8) setups.push([8, 'blocklist']); // KJE_CONFIRM_8=1 KJE_CONFIRM_TRIALS=200: the report's figures
+  for (const [count, mode] of setups) {
+    describe(`${count} instances, ${mode} mode`, () => {
+      const prefix = uniquePrefix();
+      let instances: Instance[] = [];
+      let store: TieredTokenStore;
+      const unconfirmed: unknown[] = [];
+      const onStoreError = (message: unknown) => {
+        if ((message as { operation: string }).operation === 'confirm') unconfirmed.push((message as { error: unknown }).error);
+      };
+      before(async () => {
+        instances = await Promise.all(Array.from({ length: count }, () => startInstance(redis.url, prefix, mode)));
+        store = new TieredTokenStore({ redis: redis.url, keyPrefix: prefix });
+        await eventually(async () => assert.equal(store.isLinkUp, true));
+        JwtManager.configure({ secret: SECRET, revocation: { store, checks: 'all', mode, refreshRotation: true } });
+        diagnostics.subscribe('koa-jwt-extended:store-error', onStoreError);
+      });
+      after(async () => {
+        diagnostics.unsubscribe('koa-jwt-extended:store-error', onStoreError);
+        JwtManager.reset();
+        await store?.close();
+        await Promise.all(instances.map(stopInstance));
+      });
+      const me = (instance: Instance, token: string) => request(instance.url).get('/me').set('Authorization', `Bearer ${token}`);
+      const statuses = (token: string) => Promise.all(instances.map(async (instance) => (await me(instance, token)).status));
+
+      for (const [name, revoke] of [
+        ['revokeToken', (token: string) => revokeToken(token)],
+        ['revokeAllTokens', () => revokeAllTokens('alice')],
+      ] as const) {
+        it(`after await ${name}() resolves, the next request to each instance is refused, in each of ${TRIALS} trials`, async () => {
+          const latencies: number[] = [];
+          for (let trial = 0; trial < TRIALS; trial += 1) {
+            const token = await createAccessToken('alice');
+            assert.deepEqual(await statuses(token), instances.map(() => 200)); // every tier now holds it as valid
+            const started = process.hrtime.bigint();
+            await revoke(token);
+            latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+            assert.deepEqual(await statuses(token), instances.map(() => 401), `trial ${trial}`);
+          }
+          latencies.sort((a, b) => a - b);
+          console.log(`      ${name}, ${count} instances (${mode}): p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms over ${TRIALS}`);
+          assert.deepEqual(unconfirmed, []);
+        });
+      }
+
+      it('10 concurrent rotations of one refresh token on each of two processes all get one pair, which works afterwards', async () => {
+        const token = await createRefreshToken('alice');
+        const refresh = (instance: Instance, refreshToken: string) => request(instance.url).post('/refresh').set('Authorization', `Bearer ${refreshToken}`);
+        const answers = await Promise.all(instances.slice(0, 2).flatMap((instance) => Array.from({ length: 10 }, () => refresh(instance, token))));
+        for (const answer of answers) assert.deepEqual({ status: answer.status, body: answer.body }, { status: 200, body: answers[0].body });
+        assert.equal((await me(instances[2], answers[0].body.accessToken)).status, 200);
+        assert.equal((await refresh(instances[3], answers[0].body.refreshToken)).status, 200);
+      });
+    });
+  }
+
+  it('instances whose invalidations arrive 40 ms late are refused too once revokeToken() resolves (20 trials)', async () => {
+    const prefix = uniquePrefix();
+    const instances = await Promise.all([0, 40, 40].map((delay) => startInstance(redis.url, prefix, 'blocklist', delay)));
+    const store = new TieredTokenStore({ redis: redis.url, keyPrefix: prefix });
+    try {
+      await eventually(async () => assert.equal(store.isLinkUp, true));
+      JwtManager.configure({ secret: SECRET, revocation: { store, checks: 'all', mode: 'blocklist' } });
+      for (let trial = 0; trial < 20; trial += 1) {
+        const token = await createAccessToken('alice');
+        const get = (instance: Instance) => request(instance.url).get('/me').set('Authorization', `Bearer ${token}`);
+        assert.deepEqual(await Promise.all(instances.map(async (i) => (await get(i)).status)), [200, 200, 200]);
+        await revokeToken(token);
+        assert.deepEqual(await Promise.all(instances.map(async (i) => (await get(i)).status)), [401, 401, 401], `trial ${trial}`);
+      }
+    } finally {
+      JwtManager.reset();
+      await store.close();
+      await Promise.all(instances.map(stopInstance));
+    }
+  });
+
+  it('an instance that dies is waited for until confirmTimeoutMs, then the call resolves and store-error names it', async () => {
+    const prefix = uniquePrefix();
+    const instances = await Promise.all([startInstance(redis.url, prefix, 'blocklist'), startInstance(redis.url, prefix, 'blocklist')]);
+    const store = new TieredTokenStore({ redis: redis.url, keyPrefix: prefix, confirmTimeoutMs: 300 });
+    const errors: Array<{ error: Error; operation: string }> = [];
+    const listener = (message: unknown) => errors.push(message as { error: Error; operation: string });
+    diagnostics.subscribe('koa-jwt-extended:store-error', listener);
+    try {
+      await eventually(async () => assert.equal(store.isLinkUp, true));
+      JwtManager.configure({ secret: SECRET, revocation: { store, checks: 'all', mode: 'blocklist' } });
+      instances[1].child.kill('SIGKILL'); // no goodbye: its lease is still fresh
+      const token = await createAccessToken('alice');
+      const started = Date.now();
+      await revokeToken(token);
+      const waited = Date.now() - started;
+      assert.ok(waited >= 290 && waited < 1500, `waited ${waited} ms`);
+      const confirm = errors.filter((message) => message.operation === 'confirm');
+      assert.equal(confirm.length, 1);
+      assert.equal(confirm[0].error.message, '1 of 2 instances did not confirm the invalidation within 300 ms');
+      assert.equal((await request(instances[0].url).get('/me').set('Authorization', `Bearer ${token}`)).status, 401);
+    } finally {
+      diagnostics.unsubscribe('koa-jwt-extended:store-error', listener);
+      JwtManager.reset();
+      await store.close();
+      await Promise.all(instances.map(stopInstance));
+    }
+  });
+});

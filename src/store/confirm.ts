@@ -1,0 +1,178 @@
+/**
+ * Confirmed invalidation for the tiered store (0.3 H): a revocation resolves only once every
+ * live instance sharing the Redis has confirmed that its tier dropped the entry, or after
+ * `confirmTimeoutMs`.
+ *
+ * The protocol, on plain Redis pub/sub (so the same on standalone, Sentinel and Cluster, where
+ * PUBLISH reaches every node's subscribers):
+ * 1. Liveness. Each instance keeps its id in the sorted set `<prefix>instances`, scored by the
+ *    Redis clock (`TIME`, so instances' clocks never matter) and refreshed every
+ *    {@link HEARTBEAT_MS}; an entry older than {@link LEASE_MS} is dead and trimmed. An instance
+ *    writes its first heartbeat only after it has subscribed and flushed its tier, and uses its
+ *    tier only after that (so an instance a writer does not know of has an empty, unused tier,
+ *    or subscribed before the write's message and receives it), and it stops heartbeating (and
+ *    leaves the set, when it can) as soon as its link drops, when it bypasses its tier anyway.
+ * 2. The write. The Lua script that changes Redis also publishes, after the tier key, a
+ *    confirmation request `c:<request id>:<tier key>` on the invalidation channel.
+ * 3. Confirmation. Every instance that hears it drops the key from its tier (synchronously) and
+ *    then publishes `<request id> <instance id>` on `<prefix>confirm`.
+ * 4. The writer reads the live set *after* its write (an instance that joins later cannot hold
+ *    the old state: its tier was empty and the write was in Redis before it could read) and
+ *    waits for each of those ids except its own (its tier was dropped before and after the
+ *    write), or `confirmTimeoutMs`; then it resolves anyway and publishes a `TokenStoreError` on
+ *    `koa-jwt-extended:store-error` (operation `'confirm'`) saying how many did not confirm.
+ *
+ * What it cannot do: an instance partitioned from Redis neither hears nor confirms; it has
+ * flushed and bypasses its tier from the moment its link reports down (then its requests get
+ * 503 while Redis is unreachable), and is awaited until its lease lapses. A message lost while
+ * its link looks up is caught by the tier's own `ttlMs` bound. A 0.2 instance on the same Redis
+ * never confirms: while one runs, revocations wait the timeout.
+ */
+import { randomUUID } from 'node:crypto';
+import type Redis from 'ioredis';
+import type { Cluster } from 'ioredis';
+import { publishStoreError } from '../core/diagnostics';
+import { TokenStoreError } from '../core/errors';
+import type { Announcement } from './redis-sessions';
+
+/** How often an instance refreshes its liveness entry. */
+export const HEARTBEAT_MS = 1000;
+/** An instance whose entry is older than this is dead (not awaited). */
+export const LEASE_MS = 3000;
+
+// KEYS[1] the instance set; ARGV: id, lease ms. Scored by Redis's clock; stale entries trimmed.
+const HEARTBEAT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
+return 1`;
+
+const LIVE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf')`;
+
+/** `operation: 'confirm'` on the store-error channel: some live instances did not confirm in time. */
+export class UnconfirmedInvalidationError extends TokenStoreError {
+  constructor(readonly unconfirmed: number, readonly awaited: number, timeoutMs: number) {
+    super(`${unconfirmed} of ${awaited} instances did not confirm the invalidation within ${timeoutMs} ms`);
+    this.name = 'UnconfirmedInvalidationError';
+  }
+}
+
+interface Waiter {
+  acked: Set<string>;
+  expected: Set<string> | undefined;
+  done: (() => void) | undefined;
+}
+
+/** One tiered store's side of the protocol. */
+export class InvalidationConfirmer {
+  readonly instanceId = randomUUID();
+  private readonly pending = new Map<string, Waiter>();
+  private heartbeat: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly client: Redis | Cluster,
+    private readonly instancesKey: string,
+    readonly confirmChannel: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Registers (or refreshes) this instance as live; resolves once Redis has it. */
+  async beat(): Promise<void> {
+    await this.client.eval(HEARTBEAT, 1, this.instancesKey, this.instanceId, String(LEASE_MS));
+  }
+
+  /** Starts heartbeating while `isLinkUp()` (the first beat is the caller's). */
+  start(isLinkUp: () => boolean): void {
+    clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(() => {
+      if (isLinkUp()) this.beat().catch((error: unknown) => publishStoreError(error, 'heartbeat'));
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  /** Leaves the live set (link down, or closing): writers stop waiting for us. Best effort. */
+  leave(): void {
+    this.client.zrem(this.instancesKey, this.instanceId).catch(() => undefined);
+  }
+
+  stop(): void {
+    clearInterval(this.heartbeat);
+  }
+
+  /** An incoming `c:<request>:<tier key>`: the tier key to drop, and the confirmation to send after. */
+  static parseRequest(message: string): { request: string; key: string } | undefined {
+    if (!message.startsWith('c:')) return undefined;
+    const end = message.indexOf(':', 2);
+    return end < 0 ? undefined : { request: message.slice(2, end), key: message.slice(end + 1) };
+  }
+
+  /** Confirms a request whose key this instance has just dropped. */
+  confirm(request: string): void {
+    if (this.pending.has(request)) return; // our own write: we dropped the entry before and after it
+    this.client.publish(this.confirmChannel, `${request} ${this.instanceId}`).catch((error: unknown) => publishStoreError(error, 'confirm'));
+  }
+
+  /** An incoming confirmation `<request> <instance>`. */
+  confirmed(message: string): void {
+    const space = message.indexOf(' ');
+    const waiter = this.pending.get(message.slice(0, space));
+    if (waiter === undefined) return;
+    waiter.acked.add(message.slice(space + 1));
+    this.settleIfDone(waiter);
+  }
+
+  /**
+   * Runs `write` with a confirmation request for `key`; if `announced(result)` (the write did
+   * publish), waits for every other live instance to confirm, or the timeout. Resolves with the
+   * write's result either way; only the write itself can reject.
+   */
+  async write<T>(key: string, write: (announce: Announcement) => Promise<T>, announced: (result: T) => boolean): Promise<T> {
+    const request = randomUUID();
+    const waiter: Waiter = { acked: new Set(), expected: undefined, done: undefined };
+    this.pending.set(request, waiter);
+    try {
+      const result = await write({ confirm: `c:${request}:${key}` });
+      if (announced(result)) await this.awaitConfirmations(waiter);
+      return result;
+    } finally {
+      this.pending.delete(request);
+    }
+  }
+
+  private async awaitConfirmations(waiter: Waiter): Promise<void> {
+    const started = Date.now();
+    let live: string[];
+    try {
+      live = (await this.client.eval(LIVE, 1, this.instancesKey, String(LEASE_MS))) as string[];
+    } catch (error) {
+      publishStoreError(new TokenStoreError('the live instances could not be read: the invalidation is unconfirmed', error), 'confirm');
+      return;
+    }
+    waiter.expected = new Set(live.filter((id) => id !== this.instanceId));
+    if (this.isDone(waiter)) return;
+    const remaining = Math.max(0, this.timeoutMs - (Date.now() - started));
+    const confirmedInTime = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), remaining);
+      waiter.done = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
+    if (confirmedInTime) return;
+    const missing = [...waiter.expected].filter((id) => !waiter.acked.has(id)).length;
+    publishStoreError(new UnconfirmedInvalidationError(missing, waiter.expected.size, this.timeoutMs), 'confirm');
+  }
+
+  private isDone(waiter: Waiter): boolean {
+    return waiter.expected !== undefined && [...waiter.expected].every((id) => waiter.acked.has(id));
+  }
+
+  private settleIfDone(waiter: Waiter): void {
+    if (waiter.done !== undefined && this.isDone(waiter)) waiter.done();
+  }
+}
