@@ -17,6 +17,7 @@ export { JwtRequired, FreshJwtRequired, RefreshRequired, JwtOptional, Identity, 
 export { jwtContext, jwtRequired, verifyJwtInRequest } from './koa/middleware';
 export type { GuardOptions } from './koa/guard';
 export { jwtAuthorizationChecker, jwtCurrentUserChecker } from './decorators/checkers';
+export type { CheckerAction } from './decorators/checkers';
 
 // Getters: the current request's token, identity and user
 export {
@@ -63,7 +64,7 @@ export type { JwtErrorKind } from './core/errors';
 // Keys and outside identity providers
 export type { Algorithm, KeyInput, VerificationKeyOptions } from './core/keys';
 export type { DecodeKeyLoader } from './core/key-source';
-export type { IssuerOptions } from './core/idp-options';
+export type { IssuerOptions, IssuerConfig } from './core/idp-options';
 export { KeySetUnavailableError } from './core/jwks';
 
 // Sender-constrained tokens: DPoP (RFC 9449)
