@@ -4,7 +4,7 @@
  * if one compiled, its directive would be unused, and that is an error too.
  */
 import 'reflect-metadata';
-import { Get, JsonController } from 'routing-controllers';
+import { Get, JsonController, Post } from 'routing-controllers';
 import {
   Claims, createAccessToken, decodeToken, getJwtClaims, getStoredToken, JwtManager, JwtPayload, JwtRequired, revokeToken,
 } from 'koa-jwt-extended';
@@ -51,6 +51,17 @@ export class TypedController {
     const tenant: string = untyped.tenant;
     const sub: string | undefined = untyped.sub;
     return { roles: typed.roles.join(','), tenant, sub };
+  }
+
+  @Post('/logout')
+  @JwtRequired()
+  async logout(@Claims() claims: JwtPayload<AppClaims>) {
+    await revokeToken(getJwtClaims()); // a payload of any claims is a revocation target, without a cast
+    await revokeToken(getJwtClaims<AppClaims>());
+    await revokeToken(claims);
+    await revokeToken(await decodeToken(await createAccessToken('alice')));
+    // @ts-expect-error a payload without its jti is no revocation target
+    await revokeToken({ sub: 'alice' });
   }
 }
 

@@ -17,8 +17,11 @@ import type { JwtPayload } from './payload';
 import { TokenVerifier } from './verify';
 import { CUTOFF_METHODS, missingMethods, type StoreEntry, type StoredToken, type TokenStore } from '../store/token-store';
 
-/** What `revokeToken()` accepts: a jti, a token string (verified, expired allowed), or a decoded payload. */
-export type RevocationTarget = string | TokenPayload;
+/**
+ * What `revokeToken()` accepts: a jti, a token string (verified, expired allowed), or a decoded
+ * payload with any custom claims (`getJwtClaims()`, `decodeToken()`, `@Claims()`).
+ */
+export type RevocationTarget = string | JwtPayload<object>;
 
 /** What a bare jti needs in blocklist mode: whose token it is and when it expires. */
 export interface RevokeTokenOptions {
@@ -141,7 +144,7 @@ export class JwtManager implements Partial<Loaders> {
       return { jti: payload.jti as string, payload };
     }
     if (typeof target === 'object' && target !== null && typeof target.jti === 'string' && target.jti !== '') {
-      return { jti: target.jti, payload: target };
+      return { jti: target.jti, payload: target as TokenPayload };
     }
     if (typeof target !== 'string' || target === '') throw new TokenNotFoundError(String(target));
     return { jti: target, payload: undefined };
