@@ -53,7 +53,7 @@ describe('types: a strict-mode app against the public API', function () {
 
   it("the README's quickstart and the guides' named examples compile", () => {
     const examples = Object.keys(files).filter((name) => name !== 'wrong.ts').sort();
-    assert.deepEqual(examples, ['app.ts', 'dpop-app.ts', 'observability.ts', 'openapi.ts', 'plain-koa.ts', 'profile.controller.ts', 'profile.spec.ts', 'telemetry.ts']);
+    assert.deepEqual(examples, ['app.ts', 'dpop-app.ts', 'observability.ts', 'openapi.ts', 'plain-app.ts', 'plain-koa.ts', 'profile.controller.ts', 'profile.spec.ts', 'telemetry.ts']);
     assert.deepEqual(diagnostics(examples.map((name) => files[name])), []);
   });
 
