@@ -533,6 +533,33 @@ export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<R
       }
     });
 
+    for (const [name, revoke] of [
+      ['its token', (token: string) => revokeToken(token)],
+      ['jti with { identity, expiresAt }', (token: string) => revokeToken(payloadOf(token).jti as string, { identity: 'alice', expiresAt: payloadOf(token).exp as number })],
+    ] as const) it(`revoking an expired token by ${name} (blocklist) stores and announces nothing, so it waits for no confirmation`, async () => {
+      const a = await open();
+      await open(); // a second live instance, which a revocation would wait for
+      const errors: unknown[] = [];
+      const listener = (message: unknown) => errors.push(message);
+      diagnostics.subscribe('koa-jwt-extended:store-error', listener);
+      try {
+        JwtManager.configure({ secret: SECRET, revocation: { store: a, checks: 'all', mode: 'blocklist' } });
+        const expired = await createAccessToken('alice', { expiresIn: -10 });
+        const started = Date.now();
+        await revoke(expired);
+        assert.ok(Date.now() - started < 500, `waited ${Date.now() - started} ms for confirmations of nothing`);
+        assert.deepEqual(errors, []);
+        await assert.rejects(getStoredToken(payloadOf(expired).jti as string), TokenNotFoundError);
+        const live = await createAccessToken('alice');
+        await revoke(live); // a live one is still stored, announced and confirmed
+        assert.equal(await outcome(JwtManager.instance.verifier, live, ACCESS), REVOKED);
+        assert.deepEqual(errors, []);
+      } finally {
+        diagnostics.unsubscribe('koa-jwt-extended:store-error', listener);
+        JwtManager.reset();
+      }
+    });
+
     it('an instance whose link is cut leaves the live set: a revocation does not wait for it', async () => {
       const a = await open();
       const b = (await open()) as TieredTokenStore;

@@ -164,11 +164,21 @@ export class RedisTokenStore implements TokenStore {
     this.sessions = new RedisSessions(this.client, this.keys, (operation, command) => this.call(operation, command));
   }
 
-  /** `announce` (the tiered store's): a confirmation request published after a revocation's tier key. */
-  async add(entry: StoreEntry, announce?: Announcement): Promise<void> {
+  async add(entry: StoreEntry): Promise<void> {
+    await this.addAnnounced(entry);
+  }
+
+  /**
+   * `add`, resolving `true` once stored and `false` for an entry already past its expiry
+   * (nothing stored, nothing published). `announce`: a confirmation request published after a
+   * revocation's tier key. The tiered store's.
+   *
+   * @internal
+   */
+  async addAnnounced(entry: StoreEntry, announce?: Announcement): Promise<boolean> {
     const expiresAt = entry.expiresAt === undefined ? undefined : Math.ceil(entry.expiresAt);
     const now = nowSeconds();
-    if (expiresAt !== undefined && expiresAt <= now) return; // already dead: nothing to remember
+    if (expiresAt !== undefined && expiresAt <= now) return false; // already dead: nothing to remember
     const score = expiresAt === undefined ? '+inf' : String(expiresAt);
     const indexKey = this.keys.identity(entry.identity);
     // Index first: a record then never exists without its index entry.
@@ -182,6 +192,7 @@ export class RedisTokenStore implements TokenStore {
         ADD_RECORD, 1, tokenKey, value, expiry, this.keys.channel, tierKey.token(entry.jti), isRevocation, announce?.confirm ?? '',
       ),
     );
+    return true;
   }
 
   async find(jti: string): Promise<StoredToken | undefined> {

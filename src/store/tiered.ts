@@ -141,11 +141,12 @@ export class TieredTokenStore implements TokenStore {
 
   /**
    * A new token's jti cannot be in the tier (no one had it); a blocklist revocation may be, as
-   * unknown: it resolves once every live instance confirmed (or `confirmTimeoutMs`).
+   * unknown: it resolves once every live instance confirmed (or `confirmTimeoutMs`). One whose
+   * token has already expired is neither stored nor announced, so nothing is awaited.
    */
   async add(entry: StoreEntry): Promise<void> {
     if (!entry.record.revoked) return this.redisStore.add(entry);
-    await this.confirmed(tierKey.token(entry.jti), (announce) => this.redisStore.add(entry, announce), () => true);
+    await this.confirmed(tierKey.token(entry.jti), (announce) => this.redisStore.addAnnounced(entry, announce), (stored) => stored);
   }
 
   /** A cached record, answered without a promise (the request hot path); never while the link is down. */
