@@ -1,7 +1,8 @@
 /**
  * Several app processes on one real Redis (0.3 H): after `await revokeToken()` /
  * `revokeAllTokens()` resolves, the next request to every instance is refused, in every trial;
- * concurrent rotations of one refresh token across processes all get one pair.
+ * after `await rotateRefreshToken()` every instance treats the used token as used; concurrent
+ * rotations of one refresh token across processes all get one pair.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, fork } from 'node:child_process';
@@ -97,6 +98,25 @@ describe('several instances on one Redis: confirmed invalidation', function () {
         });
       }
 
+      it(`after await rotateRefreshToken() resolves, a refresh route on each instance refuses the used token, in each of ${TRIALS} trials`, async () => {
+        const mint = (instance: Instance, refreshToken: string) => request(instance.url).post('/refresh-access').set('Authorization', `Bearer ${refreshToken}`);
+        const latencies: number[] = [];
+        for (let trial = 0; trial < TRIALS; trial += 1) {
+          const token = await createRefreshToken('alice');
+          const payload = await JwtManager.instance.decodeToken(token);
+          // every tier now holds the token as unused
+          assert.deepEqual(await Promise.all(instances.map(async (instance) => (await mint(instance, token)).status)), instances.map(() => 200));
+          const started = process.hrtime.bigint();
+          await JwtManager.instance.rotateRefreshToken(payload);
+          latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+          // inside the interval the used token yields only its pair: a route that mints something else is reuse
+          assert.deepEqual(await Promise.all(instances.map(async (instance) => (await mint(instance, token)).status)), instances.map(() => 401), `trial ${trial}`);
+        }
+        latencies.sort((a, b) => a - b);
+        console.log(`      rotateRefreshToken, ${count} instances (${mode}): p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms over ${TRIALS}`);
+        assert.deepEqual(unconfirmed, []);
+      });
+
       it('10 concurrent rotations of one refresh token on each of two processes all get one pair, which works afterwards', async () => {
         const token = await createRefreshToken('alice');
         const refresh = (instance: Instance, refreshToken: string) => request(instance.url).post('/refresh').set('Authorization', `Bearer ${refreshToken}`);
@@ -121,6 +141,27 @@ describe('several instances on one Redis: confirmed invalidation', function () {
         assert.deepEqual(await Promise.all(instances.map(async (i) => (await get(i)).status)), [200, 200, 200]);
         await revokeToken(token);
         assert.deepEqual(await Promise.all(instances.map(async (i) => (await get(i)).status)), [401, 401, 401], `trial ${trial}`);
+      }
+    } finally {
+      JwtManager.reset();
+      await store.close();
+      await Promise.all(instances.map(stopInstance));
+    }
+  });
+
+  it('instances whose invalidations arrive 40 ms late treat a rotated refresh token as used once rotateRefreshToken() resolves (20 trials)', async () => {
+    const prefix = uniquePrefix();
+    const instances = await Promise.all([0, 40, 40].map((delay) => startInstance(redis.url, prefix, 'allowlist', delay)));
+    const store = new TieredTokenStore({ redis: redis.url, keyPrefix: prefix });
+    try {
+      await eventually(async () => assert.equal(store.isLinkUp, true));
+      JwtManager.configure({ secret: SECRET, revocation: { store, checks: 'all', refreshRotation: true } });
+      const mint = (instance: Instance, token: string) => request(instance.url).post('/refresh-access').set('Authorization', `Bearer ${token}`);
+      for (let trial = 0; trial < 20; trial += 1) {
+        const token = await createRefreshToken('alice');
+        assert.deepEqual(await Promise.all(instances.map(async (i) => (await mint(i, token)).status)), [200, 200, 200]);
+        await JwtManager.instance.rotateRefreshToken(await JwtManager.instance.decodeToken(token));
+        assert.deepEqual(await Promise.all(instances.map(async (i) => (await mint(i, token)).status)), [401, 401, 401], `trial ${trial}`);
       }
     } finally {
       JwtManager.reset();

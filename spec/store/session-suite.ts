@@ -12,6 +12,7 @@ import {
 } from '../../src';
 import type { RevocationOptions, TokenPayload, TokenStore } from '../../src';
 import { ACCESS, REFRESH, Requirement, TokenVerifier } from '../../src/core/verify';
+import { refuseUsedRefreshToken } from '../../src/core/sessions';
 import { RedisTokenStore } from '../../src/store/redis';
 import { TieredTokenStore } from '../../src/store/tiered';
 import type { Server } from 'node:http';
@@ -529,6 +530,33 @@ export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<R
         assert.deepEqual(errors, []);
       } finally {
         diagnostics.unsubscribe('koa-jwt-extended:store-error', listener);
+        JwtManager.reset();
+      }
+    });
+
+    for (const reuseIntervalSeconds of [0, 10]) it(`after await rotateRefreshToken() (interval ${reuseIntervalSeconds}) another instance whose invalidations arrive 50 ms late treats the presented token as used`, async () => {
+      const a = await open();
+      const b = (await open()) as TieredTokenStore;
+      const late = b as unknown as { heard(channel: string, message: string): void };
+      const heard = late.heard.bind(b);
+      late.heard = (channel, message) => { setTimeout(() => heard(channel, message), 50); };
+      try {
+        JwtManager.configure({ secret: SECRET, revocation: { store: a, checks: 'all', refreshRotation: true, reuseIntervalSeconds } });
+        const config = JwtManager.instance.config;
+        const otherConfig = { ...config, revocation: { ...config.revocation!, store: b } };
+        const other = new TokenVerifier(otherConfig);
+        const first = await createRefreshToken('alice');
+        assert.equal(await outcome(other, first, REFRESH), 'ok'); // B's tier holds it as unused
+        const pair = await JwtManager.instance.rotateRefreshToken(payloadOf(first));
+        if (reuseIntervalSeconds === 0) {
+          assert.equal(await outcome(other, first, REFRESH), REVOKED); // reuse, at once
+          assert.equal(await outcome(other, pair.refreshToken, REFRESH), REVOKED); // the family went with it
+        } else {
+          assert.equal(await outcome(other, first, REFRESH), 'ok'); // a retry inside the interval passes the guard...
+          await assert.rejects(refuseUsedRefreshToken(otherConfig, payloadOf(first)), RevokedTokenError); // ...but mints nothing else
+          assert.equal(await outcome(other, pair.refreshToken, REFRESH), REVOKED);
+        }
+      } finally {
         JwtManager.reset();
       }
     });

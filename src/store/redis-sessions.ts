@@ -69,7 +69,8 @@ end
 `;
 
 // The use-once step. KEYS: family, answer. ARGV: jti, now ms, reuse interval ms, sealed answer,
-// successor jti, keep until, channel, message, confirmation request (published on reuse only).
+// successor jti, keep until, channel, message, confirmation request (published when the family
+// changed: rotated, or revoked on reuse; a retry writes and publishes nothing).
 const USE_REFRESH_TOKEN = `${ANNOUNCE}${KEEP_FAMILY}
 local f = redis.call('HMGET', KEYS[1], 'revoked', 'cur', 'par', 'at')
 local revoked, cur, par, at = f[1], f[2], f[3], f[4]
@@ -93,7 +94,7 @@ end
 redis.call('HSET', KEYS[1], 'cur', ARGV[5], 'par', ARGV[1], 'at', ARGV[2])
 keep(KEYS[1], ARGV[6])
 if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[3]) else redis.call('DEL', KEYS[2]) end
-announce(ARGV[7], ARGV[8], '')
+announce(ARGV[7], ARGV[8], ARGV[9])
 return {'rotated'}`;
 
 const REVOKE_FAMILY = `${ANNOUNCE}${KEEP_FAMILY}

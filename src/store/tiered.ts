@@ -55,11 +55,12 @@ export interface TieredTokenStoreOptions extends RedisTokenStoreOptions {
  * broadcasts `PUBLISH` to every node, so one subscriber on any node hears every revocation.
  *
  * Confirmed invalidation (0.3): `setRevoked` (revoke / unrevoke), a blocklist revocation
- * (`add`), `revokeAll`, `revokeFamily` and a reuse detected by `useRefreshToken` resolve only once
- * every other live instance on the same Redis confirmed that its tier dropped the entry, or after
- * `confirmTimeoutMs` (then `koa-jwt-extended:store-error` reports `operation: 'confirm'` with how
- * many did not). So after `await revokeToken(t)`, the next request to any instance that confirmed
- * is refused. The protocol, and what it cannot promise (an instance partitioned from Redis), are
+ * (`add`), `revokeAll`, `revokeFamily`, and `useRefreshToken` when it rotates or detects reuse
+ * resolve only once every other live instance on the same Redis confirmed that its tier dropped
+ * the entry, or after `confirmTimeoutMs` (then `koa-jwt-extended:store-error` reports
+ * `operation: 'confirm'` with how many did not). So after `await revokeToken(t)`, the next
+ * request to any instance that confirmed is refused; after `await rotateRefreshToken()`, every
+ * such instance treats the presented refresh token as used (reuse, or a retry inside the interval). The protocol, and what it cannot promise (an instance partitioned from Redis), are
  * in confirm.ts. A plain `RedisTokenStore` announces its writes but does not wait.
  *
  * Staleness bound: while the subscriber link is up, a revoke or unrevoke made anywhere is obeyed
@@ -211,10 +212,14 @@ export class TieredTokenStore implements TokenStore {
     return this.confirmed(tierKey.cutoff(identity), (announce) => this.redisStore.revokeAll(identity, keepSeconds, announce), () => true);
   }
 
-  /** A rotation is announced, not awaited; a reuse it detects (the family revoked) is confirmed like a revocation. */
+  /**
+   * A rotation and a reuse it detects (the family revoked) are confirmed like a revocation: once
+   * it resolves, every live instance sees the presented token as used (a retry writes nothing).
+   */
   useRefreshToken(use: RefreshTokenUse): Promise<RefreshTokenUseOutcome> {
     return this.confirmed(
-      tierKey.family(use.family), (announce) => this.redisStore.useRefreshToken(use, announce), (result) => result.outcome === 'reused',
+      tierKey.family(use.family), (announce) => this.redisStore.useRefreshToken(use, announce),
+      (result) => result.outcome === 'rotated' || result.outcome === 'reused',
     );
   }
 

@@ -1,12 +1,13 @@
 /**
  * One app instance for the multi-process specs: plain Koa on a free port, a TieredTokenStore on
  * the Redis named by REDIS_URL / KEY_PREFIX, revocation checks 'all' in MODE, tier entries kept a
- * minute (so a missed invalidation would show). GET /me (guarded), POST /refresh (rotates).
+ * minute (so a missed invalidation would show). GET /me (guarded), POST /refresh (rotates),
+ * POST /refresh-access (a refresh route that mints an access token without rotating).
  * Sends { port } over IPC once its invalidation link is up; 'exit' closes it.
  */
 import Koa from 'koa';
 import Router from '@koa/router';
-import { JwtManager, jwtRequired, rotateRefreshToken, TieredTokenStore } from '../../../src';
+import { createAccessToken, getJwtIdentity, JwtManager, jwtRequired, rotateRefreshToken, TieredTokenStore } from '../../../src';
 
 /**
  * INVALIDATION_DELAY_MS models a loaded instance or a slow link: every pub/sub message reaches
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
   const router = new Router();
   router.get('/me', jwtRequired(), (ctx) => { ctx.body = { ok: true }; });
   router.post('/refresh', jwtRequired({ refresh: true }), async (ctx) => { ctx.body = await rotateRefreshToken(); });
+  router.post('/refresh-access', jwtRequired({ refresh: true }), async (ctx) => { ctx.body = { accessToken: await createAccessToken(getJwtIdentity()!) }; });
   const app = new Koa();
   app.silent = true;
   app.use(router.routes());
