@@ -38,7 +38,7 @@ function summary(kind: string, mode: Mode, total: RunStats, ms: number): string 
     .filter(([name]) => name.startsWith(prefix)).map(([name, count]) => `${name.slice(prefix.length)} ${count}`).join(', ');
   return `      ${kind} ${mode}: ${total.steps} steps, ${total.checks} checks in ${(ms / 1000).toFixed(1)} s; `
     + `${total.branchedSteps} steps straddled a deadline\n        rotation calls: ${pick('rotation:')}\n        creations: ${pick('create:')}; `
-    + `revocations: ${pick('setRevoked:')}`;
+    + `revocations: ${pick('setRevoked:')}${pick('store error:') === '' ? '' : `\n        store errors: ${pick('store error:')}`}`;
 }
 
 describe(`model-based store test (seed ${SEED}: KJE_MODEL_SEED=${SEED} repeats it)`, function () {

@@ -13,6 +13,8 @@ import {
 import type { RevocationOptions, TokenPayload, TokenStore } from '../../src';
 import { ACCESS, REFRESH, Requirement, TokenVerifier } from '../../src/core/verify';
 import { refuseUsedRefreshToken } from '../../src/core/sessions';
+import { HEARTBEAT_MS, LEASE_MS } from '../../src/store/confirm';
+import { sleep } from '../support/redis';
 import { RedisTokenStore } from '../../src/store/redis';
 import { TieredTokenStore } from '../../src/store/tiered';
 import type { Server } from 'node:http';
@@ -22,7 +24,7 @@ import { listenTestApp } from '../support/app';
 import { expectResponse } from '../support/assert-response';
 import { useMovableClock } from '../support/clock';
 import { SECRET } from '../support/server';
-import { type RedisEnv, useRedisEnv } from './redis-env';
+import { type RedisEnv, standaloneEnv, useRedisEnv } from './redis-env';
 import { eventually } from './redis-suite';
 
 /** A store for one test; `second()` is another instance sharing its state (tiered: another process's tier). */
@@ -584,6 +586,35 @@ export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<R
         assert.deepEqual(errors, []);
       } finally {
         diagnostics.unsubscribe('koa-jwt-extended:store-error', listener);
+        JwtManager.reset();
+      }
+    });
+
+    if (setup === standaloneEnv) it('an instance that cannot renew its lease stops using its tier before writers stop waiting for it', async () => {
+      const a = await open();
+      const b = (await open()) as TieredTokenStore;
+      try {
+        JwtManager.configure({ secret: SECRET, revocation: { store: a, checks: 'all', mode: 'blocklist' } });
+        const config = JwtManager.instance.config;
+        const other = new TokenVerifier({ ...config, revocation: { ...config.revocation!, store: b } });
+        const token = await createAccessToken('alice');
+        assert.equal(await outcome(other, token, ACCESS), 'ok'); // cached in B's tier (ttlMs 5 s)
+        // B cut off from Redis in a way its subscriber does not notice: heartbeats fail, messages are lost
+        const cut = b as unknown as { confirmer: { beat(): Promise<void> }; heard(channel: string, message: string): void };
+        cut.confirmer.beat = () => Promise.reject(new Error('partitioned'));
+        cut.heard = () => undefined;
+        await sleep(LEASE_MS - HEARTBEAT_MS + 300);
+        assert.equal(b.isLinkUp, false); // gave its tier up before its lease could lapse
+        await sleep(HEARTBEAT_MS); // B's lease has lapsed: a writer no longer waits for it
+        const started = Date.now();
+        await revokeToken(token);
+        assert.ok(Date.now() - started < 500, `waited ${Date.now() - started} ms`);
+        assert.equal(await outcome(other, token, ACCESS), REVOKED); // B answers from Redis, not from its tier
+        delete (cut.confirmer as Partial<typeof cut.confirmer>).beat; // the partition heals: heartbeats are stored again
+        delete (cut as Partial<typeof cut>).heard;
+        await eventually(async () => assert.equal(b.isLinkUp, true), 5000);
+        assert.equal(await outcome(other, token, ACCESS), REVOKED);
+      } finally {
         JwtManager.reset();
       }
     });

@@ -11,7 +11,10 @@
  *    writes its first heartbeat only after it has subscribed and flushed its tier, and uses its
  *    tier only after that (so an instance a writer does not know of has an empty, unused tier,
  *    or subscribed before the write's message and receives it), and it stops heartbeating (and
- *    leaves the set, when it can) as soon as its link drops, when it bypasses its tier anyway.
+ *    leaves the set, when it can) as soon as its link drops, when it bypasses its tier anyway. An
+ *    instance that has stored no heartbeat for `LEASE_MS - HEARTBEAT_MS` (its Redis calls fail or
+ *    hang, its event loop stalled) flushes its tier, leaves and reconnects before its lease can
+ *    lapse: an instance a writer no longer waits for never answers from its tier.
  * 2. The write. The Lua script that changes Redis also publishes, after the tier key, a
  *    confirmation request `c:<request id>:<tier key>` on the invalidation channel.
  * 3. Confirmation. Every instance that hears it drops the key from its tier (synchronously) and
@@ -22,11 +25,13 @@
  *    write), or `confirmTimeoutMs`; then it resolves anyway and publishes a `TokenStoreError` on
  *    `koa-jwt-extended:store-error` (operation `'confirm'`) saying how many did not confirm.
  *
- * What it cannot do: an instance partitioned from Redis neither hears nor confirms; it has
- * flushed and bypasses its tier from the moment its link reports down (then its requests get
- * 503 while Redis is unreachable), and is awaited until its lease lapses. A message lost while
- * its link looks up is caught by the tier's own `ttlMs` bound. A 0.2 instance on the same Redis
- * never confirms: while one runs, revocations wait the timeout.
+ * What it cannot do: an instance partitioned from Redis neither hears nor confirms. It flushes
+ * and bypasses its tier from the moment its link reports down, and at the latest
+ * `LEASE_MS - HEARTBEAT_MS` after its last stored heartbeat (then its requests get 503 while
+ * Redis is unreachable); until then it may still answer from its tier, and writers wait for it
+ * (until its lease lapses) and report it. A message lost while its link and heartbeats work is
+ * reported the same way and caught by the tier's own `ttlMs` bound. A 0.2 instance on the same
+ * Redis never confirms: while one runs, revocations wait the timeout.
  */
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
@@ -73,6 +78,10 @@ export class InvalidationConfirmer {
   readonly instanceId = randomUUID();
   private readonly pending = new Map<string, Waiter>();
   private heartbeat: NodeJS.Timeout | undefined;
+  /** Local clock (monotonic) before the last heartbeat Redis stored: our lease began after it. */
+  private renewedAt = 0;
+  private leaseTimer: NodeJS.Timeout | undefined;
+  private onLeaseLost: () => void = () => undefined;
 
   constructor(
     private readonly client: Redis | Cluster,
@@ -83,16 +92,32 @@ export class InvalidationConfirmer {
 
   /** Registers (or refreshes) this instance as live; resolves once Redis has it. */
   async beat(): Promise<void> {
+    const sent = performance.now();
     await this.client.eval(HEARTBEAT, 1, this.instancesKey, this.instanceId, String(LEASE_MS));
+    this.renewedAt = sent;
+    this.armLease();
   }
 
-  /** Starts heartbeating while `isLinkUp()` (the first beat is the caller's). */
-  start(isLinkUp: () => boolean): void {
+  /**
+   * Starts heartbeating while `isLinkUp()` (the first beat is the caller's). `onLeaseLost` runs
+   * when no heartbeat was stored for `LEASE_MS - HEARTBEAT_MS`: writers stop waiting for this
+   * instance once its lease lapses, so it must stop using its tier before that.
+   */
+  start(isLinkUp: () => boolean, onLeaseLost: () => void): void {
     clearInterval(this.heartbeat);
+    this.onLeaseLost = onLeaseLost;
     this.heartbeat = setInterval(() => {
       if (isLinkUp()) this.beat().catch((error: unknown) => publishStoreError(error, 'heartbeat'));
     }, HEARTBEAT_MS);
     this.heartbeat.unref();
+    this.armLease();
+  }
+
+  /** The lease runs LEASE_MS from a Redis time after `renewedAt`: give the tier up a heartbeat before it can lapse. */
+  private armLease(): void {
+    clearTimeout(this.leaseTimer);
+    this.leaseTimer = setTimeout(() => this.onLeaseLost(), this.renewedAt + LEASE_MS - HEARTBEAT_MS - performance.now());
+    this.leaseTimer.unref();
   }
 
   /** Leaves the live set (link down, or closing): writers stop waiting for us. Best effort. */
@@ -102,6 +127,7 @@ export class InvalidationConfirmer {
 
   stop(): void {
     clearInterval(this.heartbeat);
+    clearTimeout(this.leaseTimer);
   }
 
   /** An incoming `c:<request>:<tier key>`: the tier key to drop, and the confirmation to send after. */

@@ -7,7 +7,8 @@ import { RedisTokenStore, ownedClientOptions, type RedisTokenStoreOptions } from
 import { withTimeout } from './redis-keys';
 import { TierMap } from './tier-map';
 import { type Announcement, tierKey } from './redis-sessions';
-import { InvalidationConfirmer } from './confirm';
+import { HEARTBEAT_MS, InvalidationConfirmer, LEASE_MS } from './confirm';
+import { TokenStoreError } from '../core/errors';
 
 /**
  * What the tier holds, one map per kind (each of one shape, keyed by the raw id): a record (or its
@@ -325,7 +326,7 @@ export class TieredTokenStore implements TokenStore {
         .then(
           () => {
             this.linkUp = !this.closed && subscriber.status === 'ready';
-            this.confirmer.start(() => this.linkUp);
+            this.confirmer.start(() => this.linkUp, () => this.leaseLost(subscriber));
           },
           () => subscriber.disconnect(true),
         );
@@ -333,6 +334,20 @@ export class TieredTokenStore implements TokenStore {
     this.subscriber = subscriber;
     this.heartbeat = setInterval(() => this.checkLink(), Math.max(this.ttlMs / 2, 100));
     this.heartbeat.unref();
+  }
+
+  /**
+   * No heartbeat stored for `LEASE_MS - HEARTBEAT_MS`: writers are about to stop waiting for us,
+   * so the tier goes first (flushed and bypassed), then the link is rebuilt, which registers
+   * this instance again once Redis answers.
+   */
+  private leaseLost(subscriber: Redis): void {
+    if (!this.linkUp || this.closed || this.subscriber !== subscriber) return;
+    const why = `no liveness heartbeat stored for ${LEASE_MS - HEARTBEAT_MS} ms: the tier is flushed and the link rebuilt`;
+    publishStoreError(new TokenStoreError(why), 'heartbeat');
+    this.confirmer.leave();
+    this.linkDown();
+    subscriber.disconnect(true);
   }
 
   /** One pub/sub message: a confirmation of our write, a confirmation request, or a tier key. */
