@@ -6,7 +6,6 @@ import { JwtUsageError } from './core/errors';
 import { JwtManager, type RevocationTarget, type RevokeTokenOptions } from './core/manager';
 import type { TokenPayload } from './core/responses';
 import { rotate, type RotateOptions, type TokenPair } from './core/rotation';
-import { refuseUsedRefreshToken } from './core/sessions';
 import { requestContext } from './koa/context';
 import { getDpopThumbprint } from './koa/dpop';
 import { boundThumbprint } from './core/dpop/binding';
@@ -20,8 +19,7 @@ import type { StoredToken } from './store/token-store';
  *
  * @example const accessToken = await createAccessToken(username, { fresh: true })
  */
-export async function createAccessToken(identity: string | number | object, options?: AccessTokenOptions): Promise<string> {
-  await refuseMintingWithUsedToken();
+export function createAccessToken(identity: string | number | object, options?: AccessTokenOptions): Promise<string> {
   return JwtManager.instance.createAccessToken(identity, options);
 }
 
@@ -30,24 +28,8 @@ export async function createAccessToken(identity: string | number | object, opti
  *
  * @example const refreshToken = await createRefreshToken(username)
  */
-export async function createRefreshToken(identity: string | number | object, options?: RefreshTokenOptions): Promise<string> {
-  await refuseMintingWithUsedToken();
+export function createRefreshToken(identity: string | number | object, options?: RefreshTokenOptions): Promise<string> {
   return JwtManager.instance.createRefreshToken(identity, options);
-}
-
-/** Requests whose refresh token this request rotated itself: minting after that is the route's business. */
-const rotatedIn = new WeakSet<object>();
-
-/**
- * In a refresh route, a refresh token already rotated (a retry inside the reuse interval passes
- * the guard) yields only the pair `rotateRefreshToken()` handed out: minting anything else with
- * it is reuse (the family is revoked, `401 Token has been revoked`).
- */
-async function refuseMintingWithUsedToken(): Promise<void> {
-  const context = requestContext.getStore();
-  if (context?.guard === undefined || context.payload?.type !== 'refresh' || rotatedIn.has(context)) return;
-  const config = JwtManager.instance.config;
-  if (config.revocation?.refreshRotation) await refuseUsedRefreshToken(config, context.payload);
 }
 
 /**
@@ -116,9 +98,7 @@ export async function rotateRefreshToken(options: RotateRefreshTokenOptions = {}
     throw new JwtUsageError('rotateRefreshToken() found no refresh token: call it inside a @RefreshRequired() route, or pass { token } or { payload }');
   }
   requireProofOfBoundKey(presented as TokenPayload, manager);
-  const pair = await rotate(manager.config, manager, presented as TokenPayload, rotateOptions);
-  if (context !== undefined) rotatedIn.add(context);
-  return pair;
+  return rotate(manager.config, manager, presented as TokenPayload, rotateOptions);
 }
 
 /**

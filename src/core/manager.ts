@@ -10,6 +10,7 @@ import { publicJwks } from './keys';
 import { describeConfig, JwtOptions, resolveOptions, JwtConfig } from './options';
 import type { Loaders, TokenPayload } from './responses';
 import { showAs } from './safe-view';
+import { refuseMintingWithUsedToken } from './refresh-scope';
 import { rotate, RotateOptions, TokenPair } from './rotation';
 import { longestLifetime } from './sessions';
 import { callStore, storeFailure } from './store-call';
@@ -104,13 +105,24 @@ export class JwtManager implements Partial<Loaders> {
     forgetOutages();
   }
 
-  /** @example const token = await manager.createAccessToken('alice', { fresh: true }) */
-  createAccessToken(identity: string | number | object, options: AccessTokenOptions = {}): Promise<string> {
+  /**
+   * In a request a used refresh token authenticated (a retry inside the reuse interval), this is
+   * reuse: the family is revoked and it rejects with `RevokedTokenError` (see refresh-scope.ts).
+   *
+   * @example const token = await manager.createAccessToken('alice', { fresh: true })
+   */
+  async createAccessToken(identity: string | number | object, options: AccessTokenOptions = {}): Promise<string> {
+    await refuseMintingWithUsedToken(this.config);
     return issueToken(this.config, this, 'access', identity, options);
   }
 
-  /** @example const token = await manager.createRefreshToken('alice') */
-  createRefreshToken(identity: string | number | object, options: RefreshTokenOptions = {}): Promise<string> {
+  /**
+   * Refused like `createAccessToken()` in a request a used refresh token authenticated.
+   *
+   * @example const token = await manager.createRefreshToken('alice')
+   */
+  async createRefreshToken(identity: string | number | object, options: RefreshTokenOptions = {}): Promise<string> {
+    await refuseMintingWithUsedToken(this.config);
     return issueToken(this.config, this, 'refresh', identity, { ...options, fresh: undefined });
   }
 

@@ -20,6 +20,7 @@ import { publishRefreshReuse, publishRevocation } from './diagnostics';
 import { ExpiredTokenError, JwtUsageError, RevokedTokenError } from './errors';
 import { AccessTokenOptions, recordToken, RefreshTokenOptions, signToken } from './issue';
 import { boundThumbprint } from './dpop/binding';
+import { noteRotation } from './refresh-scope';
 import type { JwtConfig } from './options';
 import type { Loaders, TokenPayload } from './responses';
 import { checkSession, CUTOFF_CLAIM, familyOf, keepUntil, sessionStartOf } from './sessions';
@@ -105,14 +106,18 @@ export async function rotate(
     // allowlist: only the pair handed out is recorded (a losing candidate never is)
     await recordToken(config, 'access', access.identity, access.payload);
     await recordToken(config, 'refresh', refresh.identity, refresh.payload);
+    noteRotation(presented, 'rotated');
     return pair;
   }
   if (result.outcome === 'retry' && key !== undefined) {
+    let answer: TokenPair;
     try {
-      return open(result.answer, key);
+      answer = open(result.answer, key);
     } catch (error) {
       throw unavailable(error); // an answer this key cannot open: the signing key changed, or the store was tampered with
     }
+    noteRotation(presented, 'retry');
+    return answer;
   }
   if (result.outcome === 'reused') {
     // the store revoked the family in the same atomic step

@@ -133,21 +133,31 @@ async function reuseDetected(config: JwtConfig, revocation: RevocationConfig, fa
 }
 
 /**
- * Inside the reuse interval a used refresh token passes the guard so that `rotateRefreshToken()`
- * can answer the pair it already handed out; minting anything else with it (a refresh route
- * calling `createAccessToken()`) is reuse: the family is revoked and this rejects with
- * `RevokedTokenError`. A no-op for an unused token, or with rotation off.
+ * Whether the refresh token was rotated already (inside the reuse interval it still passes the
+ * guard, for `rotateRefreshToken()` to answer its pair). From the store's memory when it can
+ * answer at once; `false` with rotation off.
  *
- * @example await refuseUsedRefreshToken(config, payload) // before minting in a refresh route
+ * @example if (await isRefreshTokenUsed(config, payload)) await refuseAsReuse(config, payload)
  */
-export async function refuseUsedRefreshToken(config: JwtConfig, payload: TokenPayload): Promise<void> {
+export async function isRefreshTokenUsed(config: JwtConfig, payload: TokenPayload): Promise<boolean> {
   const revocation = config.revocation;
-  if (!revocation?.refreshRotation || payload.type !== 'refresh' || typeof revocation.store.inspect !== 'function') return;
+  if (!revocation?.refreshRotation || payload.type !== 'refresh' || typeof revocation.store.inspect !== 'function') return false;
   const query: TokenQuery = { jti: payload.jti as string, identity: String(payload[config.identityClaim]), family: familyOf(payload, revocation) };
   const store = revocation.store;
   const state = peekTokenState(store, query) ?? (await callStore('inspect', () => store.inspect!(query), unavailable, isTokenStateAnswer));
-  if (state.family?.usedAt === undefined) return;
-  await reuseDetected(config, revocation, query.family!, payload);
+  if (state.family === undefined) throw unavailable(new Error('the store answered no family state to a query naming a family'));
+  return state.family.usedAt !== undefined;
+}
+
+/**
+ * A used refresh token used for anything but getting its successor pair: reuse. The family is
+ * revoked (confirmed by the tiered store), then this rejects with `RevokedTokenError`.
+ *
+ * @example await refuseAsReuse(config, payload)
+ */
+export function refuseAsReuse(config: JwtConfig, payload: TokenPayload): Promise<never> {
+  const revocation = config.revocation!;
+  return reuseDetected(config, revocation, familyOf(payload, revocation)!, payload);
 }
 
 /** Reuse detected: the whole family goes, kept revoked as long as any of its tokens can live. */

@@ -7,6 +7,7 @@ import type { Context } from 'koa';
 import { JwtError, JwtUsageError } from '../core/errors';
 import { JwtHttpError } from '../core/http-error';
 import { csrfRequired } from '../core/csrf';
+import { newRefreshScope, owesReuse, presentRefreshToken, reuseRefusal, runInRefreshScope, tracksRefreshToken } from '../core/refresh-scope';
 import { JwtManager, onConfigure } from '../core/manager';
 import type { TokenPayload } from '../core/responses';
 import { JwtRequestContext, requestContext, runInRequestScope } from '../koa/context';
@@ -71,7 +72,19 @@ async function guardedCall(self: unknown, original: Function, guard: Guard, targ
     throw await toHttpError(error, ctx);
   }
   fill(args, injected, context);
-  return requestContext.run(context, () => original.apply(self, args));
+  const manager = JwtManager.instance;
+  if (guard.skipRevocationCheck || !tracksRefreshToken(manager.config, context.payload)) return requestContext.run(context, () => original.apply(self, args));
+  // a refresh token: a used one yields only its pair (rotateRefreshToken() inside the call), nothing else leaves the call
+  const scope = newRefreshScope(context);
+  let result: unknown;
+  try {
+    await presentRefreshToken(manager.config, scope, context.payload!, guard);
+    result = await runInRefreshScope(scope, () => requestContext.run(context, () => original.apply(self, args)));
+  } catch (error) {
+    if (!owesReuse(scope)) throw await toHttpError(error, ctx);
+  }
+  if (owesReuse(scope)) throw await toHttpError(await reuseRefusal(manager.config, scope), ctx);
+  return result;
 }
 
 /** Puts the injected parameters' values in place (`args` is the wrapper's own rest array). */

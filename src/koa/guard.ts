@@ -15,6 +15,7 @@ import type { TokenLocation } from '../core/options';
 import { errorResponse, LoaderResponse, TokenPayload } from '../core/responses';
 import type { AuthorizeOptions, Requirement } from '../core/verify';
 import { GuardedRoute, JwtRequestContext, requestContext } from './context';
+import { newRefreshScope, owesReuse, presentRefreshToken, RefreshScope, reuseRefusal, runInRefreshScope, tracksRefreshToken } from '../core/refresh-scope';
 import { confirmRequestSender, setDpopRefusalHeaders } from './dpop';
 import { extractToken, FoundToken, missingTokenError } from './extract';
 import { GuardOptions, keyCount, OPTION_LIST, optionProblems, OptionsSnapshot, sameValue, snapshot } from './guard-options';
@@ -234,7 +235,7 @@ function scopeChallenge(error: InsufficientScopeError, manager: JwtManager): str
 }
 
 /** Writes the refusal of a request; anything that is not a refusal propagates (a 500 for the app to log). */
-async function respondRefused(ctx: Context, error: unknown, guard: Guard, manager: JwtManager): Promise<void> {
+export async function respondRefused(ctx: Context, error: unknown, guard: Guard, manager: JwtManager): Promise<void> {
   if (!(error instanceof JwtError)) throw error;
   const response = await refusal(error, manager, ctx);
   ctx.status = response.status;
@@ -289,8 +290,43 @@ function proceed(ctx: Context, next: Next, context: JwtRequestContext, manager: 
   publishAllowed(context.payload, ctx);
   context.route = route;
   (ctx.state as Record<symbol, unknown>)[ROUTE_PROOF] = (context.guard as Guard).proof;
+  const guard = context.guard as Guard;
+  if (!guard.skipRevocationCheck && tracksRefreshToken(manager.config, context.payload)) return proceedWithRefreshToken(ctx, next, context, manager);
   const rest = manager.config.requestContext ? requestContext.run(context, next) : next();
   return rest.then(undefined, (error: unknown) => answerEscaped(ctx, error, manager));
+}
+
+/** The rest of a route a refresh token authenticated, in a refresh scope: a used one that did not rotate is answered as reuse. */
+async function proceedWithRefreshToken(ctx: Context, next: Next, context: JwtRequestContext, manager: JwtManager): Promise<void> {
+  const scope = newRefreshScope(ctx);
+  const guard = context.guard as Guard;
+  try {
+    await presentRefreshToken(manager.config, scope, context.payload!, guard);
+  } catch (error) {
+    return respondRefused(ctx, error, guard, manager);
+  }
+  const rest = () => (manager.config.requestContext ? requestContext.run(context, next) : next());
+  let escaped: unknown;
+  try {
+    await runInRefreshScope(scope, rest);
+  } catch (error) {
+    escaped = error;
+  }
+  if (owesReuse(scope)) return answerReuse(ctx, scope, manager);
+  if (escaped !== undefined) return answerEscaped(ctx, escaped, manager);
+}
+
+/**
+ * A request whose used refresh token got no successor pair through `rotateRefreshToken()`:
+ * reuse, whatever the handler answered (its response and cookies are replaced, the family revoked).
+ *
+ * @example if (owesReuse(scope)) await answerReuse(ctx, scope, manager)
+ */
+export async function answerReuse(ctx: Context, scope: RefreshScope, manager: JwtManager): Promise<void> {
+  const error = await reuseRefusal(manager.config, scope);
+  if (ctx.headerSent) return; // streamed already: the family is revoked, which is what is left to do
+  ctx.remove('Set-Cookie');
+  return respondRefused(ctx, error, scope.guard as Guard, manager);
 }
 
 /**

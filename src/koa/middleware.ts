@@ -8,7 +8,9 @@ import { JwtError } from '../core/errors';
 import { JwtManager } from '../core/manager';
 import type { TokenPayload } from '../core/responses';
 import { runInRequestScope, scopeOf } from './context';
-import { exposeOnState, Guard, GuardOptions } from './guard';
+import { answerReuse, exposeOnState, Guard, GuardOptions } from './guard';
+import { newRefreshScope, owesReuse, presentRefreshToken, refreshScopeOf, runInRefreshScope, tracksRefreshToken } from '../core/refresh-scope';
+import { isRefreshTokenUsed, refuseAsReuse } from '../core/sessions';
 import { GUARD_MIDDLEWARES } from './marks';
 
 /**
@@ -31,6 +33,12 @@ export function jwtRequired(options: GuardOptions = {}): Middleware {
  * are checked against that request. Put it first. Routes guarded by `jwtRequired()` or a
  * guard decorator need nothing: their guard enters the context itself.
  *
+ * With refresh rotation it also lets `verifyJwtInRequest(ctx, { refresh: true })` pass a refresh
+ * token rotated moments ago (inside `reuseIntervalSeconds`) to `rotateRefreshToken()`, which answers
+ * its pair; a request that does anything else with it is answered as reuse after the handler.
+ * Without it in front, that door refuses such a token as reuse at once. (This part works with
+ * `requestContext: false` too.)
+ *
  * @example
  * const app = new Koa();
  * app.use(jwtContext());
@@ -41,8 +49,18 @@ export function jwtRequired(options: GuardOptions = {}): Middleware {
  */
 export function jwtContext(): Middleware {
   return function jwtContext(ctx, next) {
-    if (scopeOf(ctx) !== undefined || !JwtManager.instance.config.requestContext) return next();
-    return runInRequestScope(ctx, next);
+    if (refreshScopeOf(ctx) !== undefined) return next();
+    // the refresh scope (whatever requestContext says): a used refresh token verifyJwtInRequest() let through must rotate
+    const scope = newRefreshScope(ctx);
+    const manager = JwtManager.instance;
+    const rest = scopeOf(ctx) !== undefined || !manager.config.requestContext ? next : () => runInRequestScope(ctx, next);
+    return runInRefreshScope(scope, rest).then(
+      () => (owesReuse(scope) ? answerReuse(ctx, scope, manager) : undefined),
+      (error: unknown) => {
+        if (owesReuse(scope)) return answerReuse(ctx, scope, manager);
+        throw error;
+      },
+    );
   };
 }
 
@@ -82,7 +100,10 @@ export async function verifyJwtInRequest(ctx: Context, options: GuardOptions = D
  * which publishes it (routing-controllers' checkers): the same check, published once.
  */
 export async function verifyRequest(ctx: Context, options: GuardOptions): Promise<TokenPayload | undefined> {
-  const context = await imperativeGuard(options).authenticate(ctx, JwtManager.instance);
+  const guard = imperativeGuard(options);
+  const manager = JwtManager.instance;
+  const context = await guard.authenticate(ctx, manager);
+  if (!guard.skipRevocationCheck && tracksRefreshToken(manager.config, context.payload)) await trackRefreshToken(ctx, context.payload, guard, manager);
   // only the context run() entered for this very request: one left by anything else could be another request's
   const scope = scopeOf(ctx);
   if (scope !== undefined) Object.assign(scope, context);
@@ -96,4 +117,15 @@ function imperativeGuard(options: GuardOptions): Guard {
   let guard = IMPERATIVE_GUARDS.get(options);
   if (guard === undefined || !guard.isMadeOf(options)) IMPERATIVE_GUARDS.set(options, (guard = new Guard(options)));
   return guard;
+}
+
+/**
+ * A refresh token this door let through: recorded in the request's refresh scope (`jwtContext()`
+ * or a guard in front), or, with none to answer a used one after the handler, a used one is
+ * refused as reuse here (put `app.use(jwtContext())` first to let a retry get its pair).
+ */
+async function trackRefreshToken(ctx: Context, payload: TokenPayload, guard: Guard, manager: JwtManager): Promise<void> {
+  const scope = refreshScopeOf(ctx);
+  if (scope !== undefined) return presentRefreshToken(manager.config, scope, payload, guard);
+  if (await isRefreshTokenUsed(manager.config, payload)) await refuseAsReuse(manager.config, payload);
 }

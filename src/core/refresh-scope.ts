@@ -1,0 +1,118 @@
+/**
+ * Within `reuseIntervalSeconds` a used refresh token passes the guard, so that
+ * `rotateRefreshToken()` can hand back the pair it already handed out; it yields nothing else
+ * (DESIGN H), whichever way the library is called (DESIGN G). Each door that authenticates a
+ * refresh token records it in a per-request scope of its own (entered with `run()`, never
+ * `enterWith()`, and whatever `requestContext` says):
+ * - every way to mint (`createAccessToken`/`createRefreshToken`, module-level or on the manager)
+ *   asks the scope first, and refuses a used token as reuse;
+ * - a door that wraps the handler (`jwtRequired()`, the decorators, `jwtContext()`) answers a
+ *   request whose used token did not get its pair through `rotateRefreshToken()` as reuse, after
+ *   the handler (the response replaced, the family revoked);
+ * - a door that can do neither (`verifyJwtInRequest()` without `jwtContext()`) refuses a used
+ *   token as reuse up front.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { RevokedTokenError } from './errors';
+import type { JwtConfig } from './options';
+import type { TokenPayload } from './responses';
+import { isRefreshTokenUsed, refuseAsReuse } from './sessions';
+
+/** What one request's door knows about the refresh token that authenticated it. */
+export interface RefreshScope {
+  /** The request (a Koa context) or direct call this scope belongs to. */
+  readonly owner: unknown;
+  /** The scope of the same request this one is nested in (a guard behind `jwtContext()`). */
+  readonly parent: RefreshScope | undefined;
+  /** The refresh token that authenticated the request; `undefined` until one did. */
+  payload: TokenPayload | undefined;
+  /** It was used (rotated) already when the request presented it: only its successor pair may leave. */
+  wasUsed: boolean;
+  /** What this request's own `rotateRefreshToken()` of that token answered. */
+  rotation: 'rotated' | 'retry' | undefined;
+  /** The guard that checked it (for the refusal's challenge). */
+  guard: object | undefined;
+  /** Reuse was detected in this request already (the family is revoked). */
+  reused: boolean;
+}
+
+const scopes = new AsyncLocalStorage<RefreshScope>();
+
+/** A new, empty scope for `owner`, nested in the current one when that belongs to the same request. */
+export function newRefreshScope(owner: unknown): RefreshScope {
+  const current = scopes.getStore();
+  const parent = current !== undefined && current.owner === owner ? current : undefined;
+  return { owner, parent, payload: undefined, wasUsed: false, rotation: undefined, guard: undefined, reused: false };
+}
+
+/** Runs `fn` in `scope`. @example runInRefreshScope(scope, next) */
+export function runInRefreshScope<T>(scope: RefreshScope, fn: () => T): T {
+  return scopes.run(scope, fn);
+}
+
+/** The scope entered for `owner`, if one was. */
+export function refreshScopeOf(owner: unknown): RefreshScope | undefined {
+  const current = scopes.getStore();
+  return current !== undefined && current.owner === owner ? current : undefined;
+}
+
+/**
+ * Whether a door must track this token: a refresh token, refresh rotation on, the store checked.
+ * @example if (tracksRefreshToken(config, payload)) ...
+ */
+export function tracksRefreshToken(config: JwtConfig, payload: TokenPayload | undefined): payload is TokenPayload {
+  return payload?.type === 'refresh' && config.revocation?.refreshRotation === true && typeof config.revocation.store.inspect === 'function';
+}
+
+/**
+ * Records in `scope` the refresh token that authenticated the request, and whether it was used
+ * already (a store read: the tier answers at once after the guard's own check).
+ */
+export async function presentRefreshToken(config: JwtConfig, scope: RefreshScope, payload: TokenPayload, guard: object): Promise<void> {
+  scope.wasUsed = await isRefreshTokenUsed(config, payload);
+  scope.payload = payload;
+  scope.guard = guard;
+}
+
+/** `rotateRefreshToken()` answered for `presented`: noted in every scope of the request that it authenticated. */
+export function noteRotation(presented: TokenPayload, outcome: 'rotated' | 'retry'): void {
+  for (let scope = scopes.getStore(); scope !== undefined; scope = scope.parent) {
+    if (scope.payload?.jti === presented.jti && scope.rotation !== 'rotated') scope.rotation = outcome;
+  }
+}
+
+/**
+ * Before any token is minted: in a request a refresh token authenticated, a used one (used
+ * when presented, or rotated since by another request, or answered as a retry here) is reuse:
+ * the family is revoked and this rejects with `RevokedTokenError`. Minting after this request's
+ * own first rotation of it is the route's business.
+ *
+ * @example await refuseMintingWithUsedToken(config)
+ */
+export async function refuseMintingWithUsedToken(config: JwtConfig): Promise<void> {
+  const scope = scopes.getStore();
+  const payload = scope?.payload;
+  if (payload === undefined || scope!.rotation === 'rotated') return;
+  if (scope!.wasUsed || scope!.rotation === 'retry' || (await isRefreshTokenUsed(config, payload))) {
+    scope!.wasUsed = true;
+    scope!.reused = true;
+    await refuseAsReuse(config, payload);
+  }
+}
+
+/**
+ * The refusal of a request that owes reuse: the family revoked (once per request), then
+ * `RevokedTokenError` as the value (not thrown).
+ *
+ * @example const error = await reuseRefusal(config, scope)
+ */
+export async function reuseRefusal(config: JwtConfig, scope: RefreshScope): Promise<unknown> {
+  if (scope.reused) return new RevokedTokenError(scope.payload!);
+  scope.reused = true;
+  return refuseAsReuse(config, scope.payload!).catch((error: unknown) => error);
+}
+
+/** After the handler: a used token that did not get its pair through `rotateRefreshToken()`. */
+export function owesReuse(scope: RefreshScope): boolean {
+  return scope.payload !== undefined && (scope.reused || (scope.wasUsed && scope.rotation === undefined));
+}
