@@ -160,6 +160,17 @@ export function refuseAsReuse(config: JwtConfig, payload: TokenPayload): Promise
   return reuseDetected(config, revocation, familyOf(payload, revocation)!, payload);
 }
 
+/**
+ * Before minting in a request a refresh token authenticated, without a refresh scope (the doors
+ * use refresh-scope.ts): a used one is reuse, the family revoked, `RevokedTokenError`. A no-op
+ * for an unused token, or with rotation off.
+ *
+ * @example await refuseUsedRefreshToken(config, payload)
+ */
+export async function refuseUsedRefreshToken(config: JwtConfig, payload: TokenPayload): Promise<void> {
+  if (await isRefreshTokenUsed(config, payload)) await refuseAsReuse(config, payload);
+}
+
 /** Reuse detected: the whole family goes, kept revoked as long as any of its tokens can live. */
 export async function revokeFamily(config: JwtConfig, store: TokenStore, family: string): Promise<void> {
   await callStore('revokeFamily', () => store.revokeFamily!(family, keepUntil(config)), unavailable);
