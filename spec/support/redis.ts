@@ -49,22 +49,45 @@ export async function freePort(withBus = false): Promise<number> {
   }
 }
 
-async function waitForPing(port: number, extraCheck?: (reply: string) => boolean): Promise<void> {
+/**
+ * The credentials of a server we started: `requirepass` (a password alone) or an ACL user
+ * (username and password; the default user is then off, so nothing gets in without them).
+ */
+export interface RedisAuth {
+  username?: string;
+  password: string;
+}
+
+/** The redis-server arguments that make it ask for `auth`. */
+function serverAuthArgs(auth: RedisAuth | undefined): string[] {
+  if (auth === undefined) return [];
+  if (auth.username === undefined) return ['--requirepass', auth.password];
+  return ['--user', auth.username, 'on', `>${auth.password}`, '~*', '&*', '+@all', '--user', 'default', 'off'];
+}
+
+/** How redis-cli authenticates: the password in its environment (never on the command line), `--user` for an ACL user. */
+function cli(auth: RedisAuth | undefined): { args: string[]; env: NodeJS.ProcessEnv } {
+  if (auth === undefined) return { args: [], env: process.env };
+  return { args: auth.username === undefined ? [] : ['--user', auth.username], env: { ...process.env, REDISCLI_AUTH: auth.password } };
+}
+
+/** Waits until the server on `port` answers PING (or `cluster info` passes `extraCheck`), authenticating with `auth`. */
+async function waitForPing(port: number, extraCheck?: (reply: string) => boolean, auth?: RedisAuth): Promise<void> {
   const deadline = Date.now() + 10_000;
+  const { args: authArgs, env } = cli(auth);
   for (;;) {
     try {
       const args = extraCheck ? ['cluster', 'info'] : ['ping'];
-      const { stdout } = await run('redis-cli', ['-p', String(port), ...args]);
+      const { stdout } = await run('redis-cli', ['-p', String(port), ...authArgs, ...args], { env });
       if (extraCheck ? extraCheck(stdout) : stdout.trim() === 'PONG') return;
     } catch {
       // not up yet
     }
-    if (Date.now() > deadline) throw new Error(`redis on port ${port} did not come up`);
+    if (Date.now() > deadline) throw new Error(`redis on port ${port} did not come up (or refused our credentials)`);
     await sleep(50);
   }
 }
 
-/** One redis-server process we own. */
 /** Spawns a redis-server process that is killed with this process at the latest. */
 function spawnRedis(args: string[]): ChildProcess {
   const child = spawn('redis-server', args, { stdio: 'ignore' });
@@ -81,18 +104,22 @@ async function kill(child: ChildProcess | undefined): Promise<void> {
   await exited;
 }
 
+/** One redis-server process we own; with `auth`, it refuses every client without those credentials. */
 export class RedisServer {
   private child: ChildProcess | undefined;
-  constructor(readonly port: number, private readonly extraArgs: string[] = []) {}
+  constructor(readonly port: number, private readonly extraArgs: string[] = [], readonly auth?: RedisAuth) {}
 
+  /** The server's URL, with the credentials when it has some. */
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    const auth = this.auth;
+    const userinfo = auth === undefined ? '' : `${encodeURIComponent(auth.username ?? '')}:${encodeURIComponent(auth.password)}@`;
+    return `redis://${userinfo}127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<void> {
     const args = ['--port', String(this.port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'];
-    this.child = spawnRedis([...args, ...this.extraArgs]);
-    await waitForPing(this.port);
+    this.child = spawnRedis([...args, ...serverAuthArgs(this.auth), ...this.extraArgs]);
+    await waitForPing(this.port, undefined, this.auth);
   }
 
   async stop(): Promise<void> {
@@ -136,19 +163,31 @@ export async function commandCalls(client: Redis | Cluster, command: string): Pr
     .reduce((sum, calls) => sum + Number(calls), 0);
 }
 
-/** A Redis Sentinel watching one master (quorum 1), its config in a temp dir. */
+/**
+ * A Redis Sentinel watching one master (quorum 1), its config in a temp dir. With `auth`, the
+ * Sentinel asks for `sentinelPassword` (`requirepass`) and logs in to the master with
+ * `masterPassword` (`sentinel auth-pass`).
+ */
 export class RedisSentinel {
   private child: ChildProcess | undefined;
   private dir = '';
-  constructor(readonly port: number, readonly masterName: string, private readonly masterPort: number) {}
+  constructor(
+    readonly port: number,
+    readonly masterName: string,
+    private readonly masterPort: number,
+    private readonly auth: { sentinelPassword?: string; masterPassword?: string } = {},
+  ) {}
 
   async start(): Promise<void> {
     this.dir = mkdtempSync(join(tmpdir(), 'kje-sentinel-'));
     const conf = join(this.dir, 'sentinel.conf');
     const lines = [`port ${this.port}`, 'bind 127.0.0.1', `dir ${this.dir}`, `sentinel monitor ${this.masterName} 127.0.0.1 ${this.masterPort} 1`];
+    const { sentinelPassword, masterPassword } = this.auth;
+    if (masterPassword !== undefined) lines.push(`sentinel auth-pass ${this.masterName} ${masterPassword}`);
+    if (sentinelPassword !== undefined) lines.push(`requirepass ${sentinelPassword}`);
     writeFileSync(conf, `${lines.join('\n')}\n`);
     this.child = spawnRedis([conf, '--sentinel']);
-    await waitForPing(this.port);
+    await waitForPing(this.port, undefined, sentinelPassword === undefined ? undefined : { password: sentinelPassword });
   }
 
   async stop(): Promise<void> {
@@ -159,10 +198,15 @@ export class RedisSentinel {
   }
 }
 
-/** A 3-master Redis Cluster on free ports, config files in a temp dir. */
+/** A 3-master Redis Cluster on free ports, config files in a temp dir; with `password`, every node asks for it. */
 export class RedisCluster {
   readonly servers: RedisServer[] = [];
   private dir = '';
+  constructor(private readonly password?: string) {}
+
+  private get auth(): RedisAuth | undefined {
+    return this.password === undefined ? undefined : { password: this.password };
+  }
 
   async start(): Promise<void> {
     this.dir = mkdtempSync(join(tmpdir(), 'kje-cluster-'));
@@ -170,23 +214,25 @@ export class RedisCluster {
       const port = await freePort(true);
       const conf = join(this.dir, `nodes-${port}.conf`);
       const args = ['--cluster-enabled', 'yes', '--cluster-config-file', conf, '--dir', this.dir];
-      this.servers.push(new RedisServer(port, [...args, '--cluster-node-timeout', '2000']));
+      const masterAuth = this.password === undefined ? [] : ['--masterauth', this.password];
+      this.servers.push(new RedisServer(port, [...args, ...masterAuth, '--cluster-node-timeout', '2000'], this.auth));
     }
     await Promise.all(this.servers.map((server) => server.start()));
     const nodes = this.servers.map((server) => `127.0.0.1:${server.port}`);
-    await run('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes']);
+    await run('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'], { env: cli(this.auth).env });
     await this.waitUntilOk();
   }
 
   async waitUntilOk(): Promise<void> {
     const isOk = (reply: string) => reply.includes('cluster_state:ok');
-    await Promise.all(this.servers.map((server) => waitForPing(server.port, isOk)));
+    await Promise.all(this.servers.map((server) => waitForPing(server.port, isOk, this.auth)));
   }
 
-  /** A Cluster client over our nodes. */
-  client(options: Record<string, unknown> = {}): Cluster {
+  /** A Cluster client over our nodes (with the nodes' password in `redisOptions` when they have one). */
+  client(options: { redisOptions?: Record<string, unknown> } & Record<string, unknown> = {}): Cluster {
     const nodes = this.servers.map((server) => ({ host: '127.0.0.1', port: server.port }));
-    const cluster = new Cluster(nodes, options);
+    const redisOptions = { ...(this.password === undefined ? {} : { password: this.password }), ...options.redisOptions };
+    const cluster = new Cluster(nodes, { ...options, redisOptions });
     cluster.on('error', () => undefined);
     return cluster;
   }
