@@ -9,6 +9,7 @@
  * diagnostics.subscribe('koa-jwt-extended:store-error', ({ error, operation }) => log.warn({ error, operation }));
  */
 import diagnostics from 'node:diagnostics_channel';
+import { withoutCsrf } from './payload';
 import { noteStoreFailure } from './store-health';
 
 /** `{ error, ctx, status }` for every refused request (the `JwtError`, the Koa context if any, the status answered). */
@@ -92,6 +93,7 @@ export interface RevocationMessage {
  * Published on `REUSE_CHANNEL` when a used refresh token is presented again.
  */
 export interface RefreshReuseMessage {
+  /** The reused token's payload, without its `csrf` claim (a logged event never shows it). */
   payload: Record<string, unknown>;
   family: string;
 }
@@ -142,7 +144,7 @@ export function publishRevocation(message: RevocationMessage): void {
 
 /** Publishes a detected refresh-token reuse; free when nobody listens. */
 export function publishRefreshReuse(payload: Record<string, unknown>, family: string): void {
-  if (reuse.hasSubscribers) reuse.publish({ payload, family } satisfies RefreshReuseMessage);
+  if (reuse.hasSubscribers) reuse.publish({ payload: withoutCsrf(payload), family } satisfies RefreshReuseMessage);
 }
 
 /** Whether anyone times key set fetches (so a fetch reads the clock only then). */

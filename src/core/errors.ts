@@ -3,6 +3,7 @@
  * Each carries the HTTP status it stands for, a message fit to show a client,
  * and (where there is one) the cause for the log.
  */
+import { withoutCsrf } from './payload';
 
 /** Which loader answers an error. */
 export type JwtErrorKind =
@@ -48,7 +49,10 @@ export class JwtError extends Error {
   readonly code: string;
   readonly kind: JwtErrorKind;
   readonly status: number;
-  /** The verified payload, for the loaders that receive it (expired, needs fresh, revoked). */
+  /**
+   * The verified payload, for the loaders that receive it (expired, needs fresh, revoked), without
+   * its `csrf` claim: an error is logged, and the double-submit value must not be (0.3 G).
+   */
   readonly payload?: Record<string, unknown>;
 
   constructor(
@@ -63,7 +67,7 @@ export class JwtError extends Error {
     this.kind = kind;
     this.code = code;
     this.status = status;
-    if (options.payload !== undefined) this.payload = options.payload;
+    if (options.payload !== undefined) this.payload = withoutCsrf(options.payload);
   }
 
   /** The status for routing-controllers' error handler. */

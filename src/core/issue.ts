@@ -14,6 +14,7 @@ import { JwtUsageError } from './errors';
 import { isPlainObject, signEdDsa } from './jws';
 import type { JwtConfig } from './options';
 import type { Loaders, TokenPayload } from './responses';
+import { withoutCsrf } from './payload';
 import { cappedExpiry, CUTOFF_CLAIM, FAMILY_CLAIM, isCheckedType, SESSION_START_CLAIM } from './sessions';
 import { callStore, isCutoffAnswer, storeFailure } from './store-call';
 
@@ -226,7 +227,7 @@ export async function recordToken(config: JwtConfig, type: TokenType, identity: 
   const revocation = config.revocation;
   if (!isCheckedType(revocation, type) || revocation.mode !== 'allowlist') return;
   const exp = payload.exp as number | undefined;
-  const entry = { jti: payload.jti as string, identity, expiresAt: exp === undefined ? undefined : exp + config.leeway, record: { token: payload, revoked: false } };
+  const entry = { jti: payload.jti as string, identity, expiresAt: exp === undefined ? undefined : exp + config.leeway, record: { token: withoutCsrf(payload), revoked: false } };
   const failed = (error: unknown) => storeFailure('The token could not be recorded in the revocation store; it was not issued', error);
   await callStore('add', () => revocation.store.add(entry), failed);
 }

@@ -14,7 +14,7 @@ import { refuseMintingWithUsedToken } from './refresh-scope';
 import { rotate, RotateOptions, TokenPair } from './rotation';
 import { longestLifetime } from './sessions';
 import { callStore, storeFailure } from './store-call';
-import type { JwtPayload } from './payload';
+import { type JwtPayload, withoutCsrf } from './payload';
 import { TokenVerifier } from './verify';
 import { CUTOFF_METHODS, missingMethods, type StoreEntry, type StoredToken, type TokenStore } from '../store/token-store';
 
@@ -182,7 +182,7 @@ export class JwtManager implements Partial<Loaders> {
       const identity = payload[this.config.identityClaim];
       const exp = payload.exp;
       const expiresAt = typeof exp === 'number' ? exp + this.config.leeway : undefined;
-      return { jti, identity: typeof identity === 'string' ? identity : String(identity ?? ''), expiresAt, record: { token: payload, revoked: true } };
+      return { jti, identity: typeof identity === 'string' ? identity : String(identity ?? ''), expiresAt, record: { token: withoutCsrf(payload), revoked: true } };
     }
     const { identity, expiresAt } = options ?? ({} as Partial<RevokeTokenOptions>);
     if (typeof identity !== 'string' || identity === '' || typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) {

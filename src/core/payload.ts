@@ -37,3 +37,18 @@ export interface StandardClaims {
  * await revokeToken(claims.jti); // jti: string
  */
 export type JwtPayload<C extends object = Record<string, unknown>> = StandardClaims & C;
+
+/**
+ * The payload without its `csrf` claim (the same object when it has none; a frozen payload
+ * stays frozen). The double-submit value is needed only by the check of the request that
+ * carries it, so what outlives that check (a store's record, an error's `payload`) never
+ * holds it: no log line of a record or an error shows it (DESIGN 0.3 G).
+ *
+ * @example store.add({ jti, identity, expiresAt, record: { token: withoutCsrf(payload), revoked: false } })
+ */
+export function withoutCsrf<P extends object>(payload: P): P {
+  if (!Object.prototype.hasOwnProperty.call(payload, 'csrf')) return payload;
+  const copy: Record<string, unknown> = {};
+  for (const [claim, value] of Object.entries(payload)) if (claim !== 'csrf') copy[claim] = value;
+  return (Object.isFrozen(payload) ? Object.freeze(copy) : copy) as P;
+}

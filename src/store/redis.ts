@@ -1,6 +1,7 @@
 import Redis, { Cluster } from 'ioredis';
 import { publishStoreError } from '../core/diagnostics';
 import { TokenStoreError } from '../core/errors';
+import { withoutCsrf } from '../core/payload';
 import { rootCauseMessage } from '../core/store-call';
 import type {
   OnceEntry, OnceOutcome, RefreshTokenUse, RefreshTokenUseOutcome, StoreEntry, StoredToken, TokenQuery, TokenState, TokenStore,
@@ -99,7 +100,8 @@ export function parseRecord(value: string): StoredToken {
   if (keys.length !== 2 || typeof revoked !== 'boolean' || !isPlainRecord(token)) {
     throw malformed('token record', 'not exactly { revoked: boolean, token: object }');
   }
-  return { token: token as StoredToken['token'], revoked };
+  // a record written before 0.3 may hold the csrf claim: never kept in a tier, never printed
+  return { token: withoutCsrf(token as StoredToken['token']), revoked };
 }
 
 function isPlainRecord(value: unknown): value is Record<string, unknown> {
