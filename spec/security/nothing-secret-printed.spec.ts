@@ -2,12 +2,14 @@
  * DESIGN 0.3 G "Nothing secret in logs" (THREATS.md "public objects that print secrets"): after
  * real traffic (header tokens verified and cached; cookie logins over HTTP with the CSRF double
  * submit, refresh rotation and its reuse, revocations, refusals of every kind through plain Koa and
- * the decorators; memory, Redis and tiered stores), everything reachable from the manager's public
- * properties (own and symbol properties, Map and Set entries), every error a refusal made (thrown
- * to the loaders and published, or caught in user code) and every payload a loader or an event got
- * is inspected with every option combination, console.log'ed and JSON.stringify'ed: none shows the
- * secret, a private key, a token or a CSRF value. Beside each refusal its allowed request passes,
- * and what may be shown still is (an error's payload without its csrf claim).
+ * the decorators; memory, Redis and tiered stores; Redis behind `requirepass`, an ACL user, a
+ * Sentinel and a Cluster, and with a wrong password), everything reachable from the manager's
+ * public properties (own and symbol properties, Map and Set entries), every error a refusal made
+ * (thrown to the loaders and published, or caught in user code) and every payload a loader or an
+ * event got is inspected with every option combination, console.log'ed and JSON.stringify'ed: none
+ * shows the secret, a private key, a token, a CSRF value or a Redis password. Beside each refusal
+ * its allowed request passes, and what may be shown still is (an error's payload without its csrf
+ * claim, a store's key prefix and connection kind).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -16,7 +18,7 @@ import type { Server } from 'node:http';
 import { format, formatWithOptions, inspect, InspectOptions } from 'node:util';
 import Koa, { type Context } from 'koa';
 import Router from '@koa/router';
-import Redis, { Cluster } from 'ioredis';
+import Redis, { Cluster, type RedisOptions } from 'ioredis';
 import request, { type Response } from 'supertest';
 import { Get, JsonController, Post, useKoaServer } from 'routing-controllers';
 import {
@@ -24,8 +26,9 @@ import {
   MemoryTokenStore, REFUSED_CHANNEL, REUSE_CHANNEL, RedisTokenStore, revokeToken, rotateRefreshToken, setAccessCookies, setRefreshCookies,
   STORE_ERROR_CHANNEL, TieredTokenStore, TokenStore, verifyJwtInRequest,
 } from '../../src';
+import type { RedisConnection } from '../../src/store/redis';
 import type { JwtHttpError } from '../../src/testing';
-import { freePort, RedisServer, requireRedis } from '../support/redis';
+import { freePort, RedisCluster, RedisSentinel, RedisServer, requireRedis } from '../support/redis';
 import { testKey } from '../support/keys';
 
 const OPTIONS: [string, InspectOptions][] = [
@@ -312,13 +315,16 @@ const opened: Array<{ close(): Promise<void> } | Redis | Cluster> = [];
 describe('security: nothing reachable from the manager prints a secret (0.3 G)', function () {
   this.timeout(180_000);
   let server: Server | undefined;
+  /** A second app (the wrong-password tests), closed likewise. */
+  let server2: Server | undefined;
   beforeEach(() => {
     observed = new Observed();
   });
   afterEach(async () => {
     observed.stop();
     server?.close();
-    server = undefined;
+    server2?.close();
+    server = server2 = undefined;
     for (const thing of opened.splice(0)) {
       if (thing instanceof Redis || thing instanceof Cluster) thing.disconnect();
       else await thing.close().catch(() => undefined);
@@ -400,8 +406,144 @@ describe('security: nothing reachable from the manager prints a secret (0.3 G)',
           opened.push(store);
           const secret = randomBytes(32).toString('base64url');
           await check({ secret, revocation: { store, checks: 'all', mode, refreshRotation: true, reuseIntervalSeconds: 0 } }, { secret });
+          assert.match(inspect(store), /keyPrefix: 'kje-print-/);
         });
       }
     }
+  });
+
+  describe('Redis passwords: requirepass, an ACL user, a Sentinel, a Cluster', () => {
+    const password = () => `redis-pass-${randomBytes(12).toString('hex')}`;
+    /** One deployment behind credentials: what a store is given, and the passwords that must never print. */
+    interface Deployment {
+      connection(): RedisConnection;
+      passwords: Record<string, string>;
+      stop(): Promise<void>;
+    }
+    const client = (options: RedisOptions) => {
+      const made = new Redis({ maxRetriesPerRequest: 1, commandTimeout: 1000, ...options });
+      made.on('error', () => undefined);
+      opened.push(made);
+      return made;
+    };
+    const standalone = async (auth: { username?: string; password: string }) => {
+      const server = new RedisServer(await freePort(), [], auth);
+      await server.start();
+      return server;
+    };
+    const DEPLOYMENTS: Array<[string, () => Promise<Deployment>]> = [
+      ['requirepass, the password in a redis:// URL', async () => {
+        const server = await standalone({ password: password() });
+        return { connection: () => server.url, passwords: { 'Redis password': server.auth!.password }, stop: () => server.stop() };
+      }],
+      ['requirepass, a client made with { password }', async () => {
+        const server = await standalone({ password: password() });
+        const auth = server.auth!;
+        return { connection: () => client({ port: server.port, host: '127.0.0.1', password: auth.password }), passwords: { 'Redis password': auth.password }, stop: () => server.stop() };
+      }],
+      ['an ACL user in a redis:// URL', async () => {
+        const server = await standalone({ username: 'kje-app', password: password() });
+        return { connection: () => server.url, passwords: { 'ACL password': server.auth!.password }, stop: () => server.stop() };
+      }],
+      ['an ACL user, a client made with { username, password }', async () => {
+        const server = await standalone({ username: 'kje-app', password: password() });
+        const auth = server.auth!;
+        return {
+          connection: () => client({ port: server.port, host: '127.0.0.1', username: auth.username, password: auth.password }),
+          passwords: { 'ACL password': auth.password },
+          stop: () => server.stop(),
+        };
+      }],
+      ['a Sentinel client with { sentinelPassword, password }', async () => {
+        const master = await standalone({ password: password() });
+        const sentinelPassword = password();
+        const sentinel = new RedisSentinel(await freePort(), 'kje', master.port, { sentinelPassword, masterPassword: master.auth!.password });
+        await sentinel.start();
+        return {
+          connection: () => client({ sentinels: [{ host: '127.0.0.1', port: sentinel.port }], name: 'kje', sentinelPassword, password: master.auth!.password }),
+          passwords: { 'master password': master.auth!.password, 'Sentinel password': sentinelPassword },
+          stop: async () => {
+            await sentinel.stop();
+            await master.stop();
+          },
+        };
+      }],
+      ['a Cluster client with { redisOptions: { password } }', async () => {
+        const clusterPassword = password();
+        const cluster = new RedisCluster(clusterPassword);
+        await cluster.start();
+        return {
+          connection: () => {
+            const made = cluster.client({ redisOptions: { commandTimeout: 1000, maxRetriesPerRequest: 1 } });
+            opened.push(made);
+            return made;
+          },
+          passwords: { 'Cluster password': clusterPassword },
+          stop: () => cluster.stop(),
+        };
+      }],
+    ];
+
+    for (const [deploymentName, deploy] of DEPLOYMENTS) {
+      describe(deploymentName, () => {
+        let deployment: Deployment | undefined;
+        before(async function () {
+          requireRedis(this, true);
+          deployment = await deploy();
+        });
+        after(async () => deployment?.stop());
+
+        for (const [name, make] of [
+          ['RedisTokenStore', (redis: RedisConnection) => new RedisTokenStore({ redis, keyPrefix: 'kje-pass:' })],
+          ['TieredTokenStore', (redis: RedisConnection) => new TieredTokenStore({ redis, keyPrefix: 'kje-pass:' })],
+        ] as [string, (redis: RedisConnection) => TokenStore][]) {
+          it(`${name}: serves the traffic, and prints neither the password nor a token nor a CSRF value`, async () => {
+            const store = make(deployment!.connection());
+            opened.push(store);
+            const secret = randomBytes(32).toString('base64url');
+            await check({ secret, revocation: { store, checks: 'all', refreshRotation: true, reuseIntervalSeconds: 0 } }, { secret, ...deployment!.passwords });
+            // the safe facts still show
+            assert.match(inspect(store), /keyPrefix: 'kje-pass:'/);
+            assert.match(JSON.stringify(store), /"connection":"(standalone|sentinel|cluster)"/);
+          });
+        }
+      });
+    }
+
+    describe('a wrong password', () => {
+      let server: RedisServer;
+      before(async function () {
+        requireRedis(this, true);
+        server = await standalone({ password: password() });
+      });
+      after(async () => server?.stop());
+
+      for (const [name, make] of [
+        ['RedisTokenStore', (redis: string) => new RedisTokenStore({ redis })],
+        ['TieredTokenStore', (redis: string) => new TieredTokenStore({ redis })],
+      ] as [string, (redis: string) => TokenStore][]) {
+        it(`${name}: refused (503, fail closed) with errors that do not print the password it tried`, async () => {
+          const secret = randomBytes(32).toString('base64url');
+          JwtManager.configure({ secret });
+          const header = { Authorization: `Bearer ${await createAccessToken('alice')}` }; // made before the store is configured
+          const wrong = password();
+          const store = make(`redis://:${wrong}@127.0.0.1:${server.port}`);
+          opened.push(store);
+          const http = (server2 = startApp({ secret, revocation: { store, checks: 'all' } }));
+          await createAccessToken('alice').then(
+            () => assert.fail('a token was issued without its record'),
+            (error) => observed.add('caught by user code (createAccessToken)', error),
+          );
+          assert.deepEqual(statusAndBody(await request(http).get('/protected').set(header)), [503, { msg: 'Token revocation store unavailable' }]);
+          await store.find('some-jti').then(
+            () => assert.fail('found without Redis'),
+            (error) => observed.add('caught by user code (store.find)', error),
+          );
+          const seen = Object.keys(observed.objects);
+          assert.ok(seen.some((e) => e.startsWith('store error')) && seen.some((e) => e.startsWith('refused')), seen.join(', '));
+          assertNothingSecret({ store, ...observed.objects }, { 'wrong Redis password': wrong, 'right Redis password': server.auth!.password, secret });
+        });
+      }
+    });
   });
 });

@@ -225,12 +225,20 @@ export function defineTieredSuite(setup: (ctx: Mocha.Context) => Promise<RedisEn
   });
 
   it('closes both of its connections', async () => {
-    const b = await instance();
+    const connection = redis.env.connection();
+    const b = redis.track(new TieredTokenStore({ redis: connection, keyPrefix: redis.prefix }));
+    await eventually(async () => assert.equal(b.isLinkUp, true));
     const channel = b.redisStore.keys.channel;
     assert.equal(await subscribers(channel), 1);
+    const clients = async () => (await Promise.all(masters().map((node) => node.client('LIST') as Promise<string>))).join('').trim().split('\n').length;
+    const before = await clients();
     await b.close();
     await eventually(async () => assert.equal(await subscribers(channel), 0));
-    const expected = redis.env.kind === 'standalone' ? 'end' : 'ready'; // a passed-in client stays open
-    await eventually(async () => assert.equal(b.redisStore.client.status, expected));
+    if (typeof connection === 'string') {
+      // from a URL the store's client is its own: it is quit with the subscriber
+      await eventually(async () => assert.equal(await clients(), before - 2));
+    } else {
+      await eventually(async () => assert.equal(connection.status, 'ready')); // a passed-in client stays open
+    }
   });
 }

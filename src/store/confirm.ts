@@ -38,6 +38,7 @@ import type Redis from 'ioredis';
 import type { Cluster } from 'ioredis';
 import { publishStoreError } from '../core/diagnostics';
 import { TokenStoreError } from '../core/errors';
+import { hideCommandArgs, publishRedisError } from './redis-keys';
 import type { Announcement } from './redis-sessions';
 
 /** How often an instance refreshes its liveness entry. */
@@ -83,17 +84,22 @@ export class InvalidationConfirmer {
   private leaseTimer: NodeJS.Timeout | undefined;
   private onLeaseLost: () => void = () => undefined;
 
+  /** #private: an ioredis client prints its options, the password among them. */
+  readonly #client: Redis | Cluster;
+
   constructor(
-    private readonly client: Redis | Cluster,
+    client: Redis | Cluster,
     private readonly instancesKey: string,
     readonly confirmChannel: string,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    this.#client = client;
+  }
 
   /** Registers (or refreshes) this instance as live; resolves once Redis has it. */
   async beat(): Promise<void> {
     const sent = performance.now();
-    await this.client.eval(HEARTBEAT, 1, this.instancesKey, this.instanceId, String(LEASE_MS));
+    await this.#client.eval(HEARTBEAT, 1, this.instancesKey, this.instanceId, String(LEASE_MS));
     this.renewedAt = sent;
     this.armLease();
   }
@@ -107,7 +113,7 @@ export class InvalidationConfirmer {
     clearInterval(this.heartbeat);
     this.onLeaseLost = onLeaseLost;
     this.heartbeat = setInterval(() => {
-      if (isLinkUp()) this.beat().catch((error: unknown) => publishStoreError(error, 'heartbeat'));
+      if (isLinkUp()) this.beat().catch((error: unknown) => publishRedisError(error, 'heartbeat'));
     }, HEARTBEAT_MS);
     this.heartbeat.unref();
     this.armLease();
@@ -122,7 +128,7 @@ export class InvalidationConfirmer {
 
   /** Leaves the live set (link down, or closing): writers stop waiting for us. Best effort. */
   leave(): void {
-    this.client.zrem(this.instancesKey, this.instanceId).catch(() => undefined);
+    this.#client.zrem(this.instancesKey, this.instanceId).catch(() => undefined);
   }
 
   stop(): void {
@@ -140,7 +146,7 @@ export class InvalidationConfirmer {
   /** Confirms a request whose key this instance has just dropped. */
   confirm(request: string): void {
     if (this.pending.has(request)) return; // our own write: we dropped the entry before and after it
-    this.client.publish(this.confirmChannel, `${request} ${this.instanceId}`).catch((error: unknown) => publishStoreError(error, 'confirm'));
+    this.#client.publish(this.confirmChannel, `${request} ${this.instanceId}`).catch((error: unknown) => publishRedisError(error, 'confirm'));
   }
 
   /** An incoming confirmation `<request> <instance>`. */
@@ -174,9 +180,9 @@ export class InvalidationConfirmer {
     const started = Date.now();
     let live: string[];
     try {
-      live = (await this.client.eval(LIVE, 1, this.instancesKey, String(LEASE_MS))) as string[];
+      live = (await this.#client.eval(LIVE, 1, this.instancesKey, String(LEASE_MS))) as string[];
     } catch (error) {
-      publishStoreError(new TokenStoreError('the live instances could not be read: the invalidation is unconfirmed', error), 'confirm');
+      publishStoreError(new TokenStoreError('the live instances could not be read: the invalidation is unconfirmed', hideCommandArgs(error)), 'confirm');
       return;
     }
     waiter.expected = new Set(live.filter((id) => id !== this.instanceId));

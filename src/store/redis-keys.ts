@@ -24,6 +24,7 @@
  * another kind of key, or equal the encoding of another value.
  */
 
+import { publishStoreError } from '../core/diagnostics';
 import { TokenStoreError } from '../core/errors';
 
 /** The store error for data in Redis that does not parse exactly. */
@@ -94,4 +95,36 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () =>
     timer.unref();
   });
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * `error` with the arguments of every ioredis command it names hidden (`error.command.args`,
+ * along `cause`, a Cluster's `lastNodeError` and an aggregate's `errors`): a refused `AUTH`
+ * carries the password it sent there, and a store's errors are logged (DESIGN 0.3 G). The
+ * command's name stays. Returns `error`.
+ *
+ * @example throw new TokenStoreError('Redis token store: find failed', hideCommandArgs(cause))
+ */
+export function hideCommandArgs<E>(error: E): E {
+  const seen = new Set<object>();
+  const visit = (value: unknown): void => {
+    if (typeof value !== 'object' || value === null || seen.has(value) || seen.size > 20) return;
+    seen.add(value);
+    const holder = value as { command?: unknown; cause?: unknown; lastNodeError?: unknown; errors?: unknown };
+    const command = holder.command as { name?: unknown; args?: unknown } | undefined;
+    if (typeof command === 'object' && command !== null && Array.isArray(command.args)) {
+      // a new object: the command's own argument array is ioredis's, left alone
+      holder.command = { name: command.name, args: command.args.map(() => '[hidden]') };
+    }
+    visit(holder.cause);
+    visit(holder.lastNodeError);
+    if (Array.isArray(holder.errors)) holder.errors.forEach(visit);
+  };
+  visit(error);
+  return error;
+}
+
+/** Publishes an error of a Redis connection on the store-error channel, its command arguments hidden. */
+export function publishRedisError(error: unknown, operation: string): void {
+  publishStoreError(hideCommandArgs(error), operation);
 }

@@ -139,20 +139,25 @@ const NO_CONFIRM: Announcement = { confirm: '' };
 
 /** The Redis side of cut-offs and families, for one store's client and keys. */
 export class RedisSessions {
+  /** #private: an ioredis client prints its options, the password among them. */
+  readonly #client: Redis | Cluster;
+
   constructor(
-    private readonly client: Redis | Cluster,
+    client: Redis | Cluster,
     private readonly keys: RedisKeys,
     private readonly call: RedisCall,
-  ) {}
+  ) {
+    this.#client = client;
+  }
 
   async cutoff(identity: string): Promise<number> {
-    return parseCutoff(await this.call('cutoff', () => this.client.get(this.keys.cutoff(identity))));
+    return parseCutoff(await this.call('cutoff', () => this.#client.get(this.keys.cutoff(identity))));
   }
 
   async revokeAll(identity: string, keepSeconds: number | undefined, announce = NO_CONFIRM): Promise<number> {
     const keep = keepSeconds === undefined ? '' : String(Math.max(1, Math.ceil(keepSeconds)));
     const value = await this.call('revokeAll', () =>
-      this.client.eval(
+      this.#client.eval(
         REVOKE_ALL, 1, this.keys.cutoff(identity), String(Date.now()), keep, this.keys.channel, tierKey.cutoff(identity), announce.confirm,
       ),
     );
@@ -160,13 +165,13 @@ export class RedisSessions {
   }
 
   async family(family: string, jti: string): Promise<FamilyState> {
-    const fields = await this.call('inspect', () => this.client.hmget(this.keys.family(family), 'revoked', 'cur', 'par', 'at'));
+    const fields = await this.call('inspect', () => this.#client.hmget(this.keys.family(family), 'revoked', 'cur', 'par', 'at'));
     return parseFamily(jti, fields);
   }
 
   async useRefreshToken(use: RefreshTokenUse, announce = NO_CONFIRM): Promise<RefreshTokenUseOutcome> {
     const reply = (await this.call('useRefreshToken', () =>
-      this.client.eval(
+      this.#client.eval(
         USE_REFRESH_TOKEN, 2, this.keys.family(use.family), this.keys.familyAnswer(use.family),
         use.jti, String(use.now), String(use.reuseIntervalMs), use.answer, use.successor, untilArg(use.keepUntil),
         this.keys.channel, tierKey.family(use.family), announce.confirm,
@@ -178,7 +183,7 @@ export class RedisSessions {
 
   async revokeFamily(family: string, keepUntil: number | undefined, announce = NO_CONFIRM): Promise<void> {
     await this.call('revokeFamily', () =>
-      this.client.eval(
+      this.#client.eval(
         REVOKE_FAMILY, 2, this.keys.family(family), this.keys.familyAnswer(family), untilArg(keepUntil),
         this.keys.channel, tierKey.family(family), announce.confirm,
       ),

@@ -1,16 +1,37 @@
 import Redis, { Cluster } from 'ioredis';
-import { publishStoreError } from '../core/diagnostics';
 import { TokenStoreError } from '../core/errors';
 import { withoutCsrf } from '../core/payload';
+import { showAs } from '../core/safe-view';
 import { rootCauseMessage } from '../core/store-call';
 import type {
   OnceEntry, OnceOutcome, RefreshTokenUse, RefreshTokenUseOutcome, StoreEntry, StoredToken, TokenQuery, TokenState, TokenStore,
 } from './token-store';
-import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_KEY_PREFIX, malformed, RedisKeys, withTimeout } from './redis-keys';
+import {
+  DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_KEY_PREFIX, hideCommandArgs, malformed, publishRedisError, RedisKeys, withTimeout,
+} from './redis-keys';
 import { type Announcement, RedisSessions, tierKey } from './redis-sessions';
 
 /** A Redis connection the stores accept: a standalone client, a Cluster, or a URL. */
 export type RedisConnection = Redis | Cluster | string;
+
+/** What a store says of its connection when printed: its kind, never its options (they hold the password). */
+export type RedisConnectionKind = 'standalone' | 'sentinel' | 'cluster';
+
+function connectionKind(client: Redis | Cluster): RedisConnectionKind {
+  if (client instanceof Cluster) return 'cluster';
+  return (client.options.sentinels?.length ?? 0) > 0 ? 'sentinel' : 'standalone';
+}
+
+/** The client of a store, for the tiered store built on it: never a public property (see `RedisTokenStore`). */
+export let clientOf: (store: RedisTokenStore) => Redis | Cluster;
+let ownsClient: (store: RedisTokenStore) => boolean;
+
+/** What a printed Redis-backed store shows: safe facts only. */
+export function redisStoreFacts(store: RedisTokenStore): Record<string, unknown> {
+  return {
+    keyPrefix: store.keys.prefix, commandTimeoutMs: store.commandTimeoutMs, connection: connectionKind(clientOf(store)), ownsConnection: ownsClient(store),
+  };
+}
 
 /**
  * The Redis connection (client or URL), key prefix and command timeout of a Redis-backed store.
@@ -143,27 +164,38 @@ export function ownedClientOptions(commandTimeoutMs: number) {
  * // on shutdown
  * await store.close();
  * ```
+ *
+ * Printed (`util.inspect`, `console.log`, `JSON.stringify`) a store shows its key prefix, command
+ * timeout and connection kind, never its client: an ioredis client's options hold the password
+ * (`requirepass`, an ACL user's, a Sentinel's, a Cluster's `redisOptions`, one from a URL), so the
+ * client is held in a `#private` field, which not even `customInspect: false` shows.
  */
 export class RedisTokenStore implements TokenStore {
-  /** The client every command goes through. */
-  readonly client: Redis | Cluster;
   readonly keys: RedisKeys;
   readonly commandTimeoutMs: number;
-  private readonly ownsClient: boolean;
-  private readonly sessions: RedisSessions;
+  /** The client every command goes through: #private, as it prints its password. */
+  readonly #client: Redis | Cluster;
+  readonly #ownsClient: boolean;
+  readonly #sessions: RedisSessions;
+
+  static {
+    clientOf = (store) => store.#client;
+    ownsClient = (store) => store.#ownsClient;
+  }
 
   constructor(options: RedisTokenStoreOptions) {
     this.keys = new RedisKeys(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
     this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-    this.ownsClient = typeof options.redis === 'string';
+    this.#ownsClient = typeof options.redis === 'string';
     if (typeof options.redis === 'string') {
-      this.client = new Redis(options.redis, ownedClientOptions(this.commandTimeoutMs));
+      this.#client = new Redis(options.redis, ownedClientOptions(this.commandTimeoutMs));
       // Connection errors surface as rejected calls; the event must not crash the process, but is seen.
-      this.client.on('error', (error: unknown) => publishStoreError(error, 'connection'));
+      this.#client.on('error', (error: unknown) => publishRedisError(error, 'connection'));
     } else {
-      this.client = options.redis;
+      this.#client = options.redis;
     }
-    this.sessions = new RedisSessions(this.client, this.keys, (operation, command) => this.call(operation, command));
+    this.#sessions = new RedisSessions(this.#client, this.keys, (operation, command) => this.call(operation, command));
+    showAs(this, 'RedisTokenStore', redisStoreFacts);
   }
 
   async add(entry: StoreEntry): Promise<void> {
@@ -184,13 +216,13 @@ export class RedisTokenStore implements TokenStore {
     const score = expiresAt === undefined ? '+inf' : String(expiresAt);
     const indexKey = this.keys.identity(entry.identity);
     // Index first: a record then never exists without its index entry.
-    await this.call('add', () => this.client.eval(INDEX_ADD, 1, indexKey, score, entry.jti, String(now)));
+    await this.call('add', () => this.#client.eval(INDEX_ADD, 1, indexKey, score, entry.jti, String(now)));
     const tokenKey = this.keys.token(entry.jti);
     const value = serialize(entry.record);
     const expiry = expiresAt === undefined ? '' : String(expiresAt);
     const isRevocation = String(entry.record.revoked);
     await this.call('add', () =>
-      this.client.eval(
+      this.#client.eval(
         ADD_RECORD, 1, tokenKey, value, expiry, this.keys.channel, tierKey.token(entry.jti), isRevocation, announce?.confirm ?? '',
       ),
     );
@@ -198,13 +230,13 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async find(jti: string): Promise<StoredToken | undefined> {
-    const value = await this.call('find', () => this.client.get(this.keys.token(jti)));
+    const value = await this.call('find', () => this.#client.get(this.keys.token(jti)));
     return value === null ? undefined : parseRecord(value);
   }
 
   async setRevoked(jti: string, revoked: boolean, announce?: Announcement): Promise<StoredToken | undefined> {
     const value = await this.call('setRevoked', () =>
-      this.client.eval(SET_REVOKED, 1, this.keys.token(jti), String(revoked), this.keys.channel, tierKey.token(jti), announce?.confirm ?? ''),
+      this.#client.eval(SET_REVOKED, 1, this.keys.token(jti), String(revoked), this.keys.channel, tierKey.token(jti), announce?.confirm ?? ''),
     );
     return typeof value === 'string' ? parseRecord(value) : undefined;
   }
@@ -212,13 +244,13 @@ export class RedisTokenStore implements TokenStore {
   async findByIdentity(identity: string): Promise<StoredToken[]> {
     const key = this.keys.identity(identity);
     const jtis = (await this.call('findByIdentity', () =>
-      this.client.eval(INDEX_READ, 1, key, String(nowSeconds())),
+      this.#client.eval(INDEX_READ, 1, key, String(nowSeconds())),
     )) as string[];
     return this.readRecords(jtis.map((jti) => this.keys.token(jti)));
   }
 
   async findAll(): Promise<StoredToken[]> {
-    const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+    const nodes = this.#client instanceof Cluster ? this.#client.nodes('master') : [this.#client];
     const perNode = await Promise.all(nodes.map((node) => this.scanTokenKeys(node)));
     return this.readRecords([...new Set(perNode.flat())]);
   }
@@ -227,28 +259,28 @@ export class RedisTokenStore implements TokenStore {
   async inspect(query: TokenQuery): Promise<TokenState> {
     const [record, cutoff, family] = await Promise.all([
       this.find(query.jti),
-      this.sessions.cutoff(query.identity),
-      query.family === undefined ? undefined : this.sessions.family(query.family, query.jti),
+      this.#sessions.cutoff(query.identity),
+      query.family === undefined ? undefined : this.#sessions.family(query.family, query.jti),
     ]);
     return { record, cutoff, family };
   }
 
   cutoff(identity: string): Promise<number> {
-    return this.sessions.cutoff(identity);
+    return this.#sessions.cutoff(identity);
   }
 
   /** Atomic (one Lua script); announced on the invalidation channel. */
   revokeAll(identity: string, keepSeconds: number | undefined, announce?: Announcement): Promise<number> {
-    return this.sessions.revokeAll(identity, keepSeconds, announce);
+    return this.#sessions.revokeAll(identity, keepSeconds, announce);
   }
 
   /** Atomic: one Lua script (one round trip) on the family's two keys, one slot on a Cluster. */
   useRefreshToken(use: RefreshTokenUse, announce?: Announcement): Promise<RefreshTokenUseOutcome> {
-    return this.sessions.useRefreshToken(use, announce);
+    return this.#sessions.useRefreshToken(use, announce);
   }
 
   revokeFamily(family: string, keepUntil: number | undefined, announce?: Announcement): Promise<void> {
-    return this.sessions.revokeFamily(family, keepUntil, announce);
+    return this.#sessions.revokeFamily(family, keepUntil, announce);
   }
 
   /**
@@ -258,18 +290,18 @@ export class RedisTokenStore implements TokenStore {
    */
   async rememberOnce(entry: OnceEntry): Promise<OnceOutcome> {
     const answer = await this.call('rememberOnce', () =>
-      this.client.eval(REMEMBER_ONCE, 1, this.keys.once(entry.group), entry.key, String(Math.ceil(entry.expiresAt)), String(entry.maxPerGroup)),
+      this.#client.eval(REMEMBER_ONCE, 1, this.keys.once(entry.group), entry.key, String(Math.ceil(entry.expiresAt)), String(entry.maxPerGroup)),
     );
     if (answer === 'new' || answer === 'seen' || answer === 'full') return answer;
     throw new TokenStoreError(`Redis token store: rememberOnce answered ${String(answer)}`);
   }
 
   async close(): Promise<void> {
-    if (!this.ownsClient) return;
+    if (!this.#ownsClient) return;
     try {
-      await withTimeout(this.client.quit(), this.commandTimeoutMs, () => new Error('quit timed out'));
+      await withTimeout(this.#client.quit(), this.commandTimeoutMs, () => new Error('quit timed out'));
     } catch {
-      this.client.disconnect(); // Redis unreachable: drop the connection without a goodbye
+      this.#client.disconnect(); // Redis unreachable: drop the connection without a goodbye
     }
   }
 
@@ -292,16 +324,16 @@ export class RedisTokenStore implements TokenStore {
     if (keys.length === 0) return [];
     // On a Cluster the keys sit in different slots, so one GET each (MGET needs one slot).
     const values =
-      this.client instanceof Cluster
-        ? await Promise.all(keys.map((key) => this.call('read', () => this.client.get(key))))
-        : await this.call('read', () => this.client.mget(keys));
+      this.#client instanceof Cluster
+        ? await Promise.all(keys.map((key) => this.call('read', () => this.#client.get(key))))
+        : await this.call('read', () => this.#client.mget(keys));
     return values.filter((value): value is string => value !== null).map(parseRecord);
   }
 
   /** Runs one Redis call (the session module uses it too), bounded in time; any failure becomes a `TokenStoreError`. */
   private async call<T>(operation: string, command: () => Promise<T>): Promise<T> {
     const failure = (cause: unknown) =>
-      new TokenStoreError(`Redis token store: ${operation} failed: ${rootCauseMessage(cause)}`, cause);
+      new TokenStoreError(`Redis token store: ${operation} failed: ${rootCauseMessage(cause)}`, hideCommandArgs(cause));
     try {
       return await withTimeout(command(), this.commandTimeoutMs, () =>
         failure(new Error(`no answer within ${this.commandTimeoutMs} ms`)),

@@ -1,10 +1,11 @@
 import Redis, { Cluster } from 'ioredis';
 import { publishStoreError } from '../core/diagnostics';
+import { showAs } from '../core/safe-view';
 import type {
   FamilyState, OnceEntry, OnceOutcome, RefreshTokenUse, RefreshTokenUseOutcome, StoreEntry, StoredToken, TokenQuery, TokenState, TokenStore,
 } from './token-store';
-import { RedisTokenStore, ownedClientOptions, type RedisTokenStoreOptions } from './redis';
-import { withTimeout } from './redis-keys';
+import { clientOf, RedisTokenStore, ownedClientOptions, redisStoreFacts, type RedisTokenStoreOptions } from './redis';
+import { publishRedisError, withTimeout } from './redis-keys';
 import { TierMap } from './tier-map';
 import { type Announcement, tierKey } from './redis-sessions';
 import { HEARTBEAT_MS, InvalidationConfirmer, LEASE_MS } from './confirm';
@@ -93,6 +94,9 @@ export interface TieredTokenStoreOptions extends RedisTokenStoreOptions {
  * await revokeToken(token); // resolves once every live instance confirmed it refuses the token
  * await store.close(); // closes both connections
  * ```
+ *
+ * Printed, a tiered store shows its Redis store's safe facts and its tier's bounds, never a
+ * client (both connections are `#private`: their options hold the password).
  */
 export class TieredTokenStore implements TokenStore {
   /** The shared tier every miss and every write goes to. */
@@ -101,7 +105,8 @@ export class TieredTokenStore implements TokenStore {
   private readonly cutoffs: TierMap<CutoffEntry>;
   private readonly families: TierMap<FamilyEntry>;
   private readonly ttlMs: number;
-  private subscriber: Redis | undefined;
+  /** #private: a client prints its options, the password among them. */
+  #subscriber: Redis | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   /** Bumped by every invalidation and link drop: a read begun under an older epoch is not cached. */
   private epoch = 0;
@@ -118,6 +123,7 @@ export class TieredTokenStore implements TokenStore {
   private subscriberAttempt = 0;
   /** Confirmed invalidation: this instance's liveness, and the confirmations of its writes (confirm.ts). */
   private readonly confirmer: InvalidationConfirmer;
+  private readonly confirmTimeoutMs: number;
 
   constructor(options: TieredTokenStoreOptions) {
     this.redisStore = new RedisTokenStore(options);
@@ -126,9 +132,13 @@ export class TieredTokenStore implements TokenStore {
     this.records = new TierMap(max);
     this.cutoffs = new TierMap(max);
     this.families = new TierMap(max);
-    const client = this.redisStore.client;
+    const client = clientOf(this.redisStore);
     const prefix = this.redisStore.keys.prefix;
-    this.confirmer = new InvalidationConfirmer(client, `${prefix}instances`, `${prefix}confirm`, options.confirmTimeoutMs ?? 1000);
+    this.confirmTimeoutMs = options.confirmTimeoutMs ?? 1000;
+    this.confirmer = new InvalidationConfirmer(client, `${prefix}instances`, `${prefix}confirm`, this.confirmTimeoutMs);
+    showAs(this, 'TieredTokenStore', (store) => ({
+      ...redisStoreFacts(store.redisStore), max, ttlMs: store.ttlMs, confirmTimeoutMs: store.confirmTimeoutMs, isLinkUp: store.isLinkUp,
+    }));
     if (client instanceof Cluster && client.nodes('master').length === 0) {
       client.once('ready', () => this.startSubscriber());
     } else {
@@ -248,7 +258,7 @@ export class TieredTokenStore implements TokenStore {
     this.confirmer.stop();
     this.confirmer.leave();
     this.linkDown();
-    const subscriber = this.subscriber;
+    const subscriber = this.#subscriber;
     if (subscriber !== undefined) {
       await withTimeout(subscriber.quit(), this.redisStore.commandTimeoutMs, () => new Error('quit'))
         .catch(() => subscriber.disconnect());
@@ -310,11 +320,11 @@ export class TieredTokenStore implements TokenStore {
     const subscriber = this.createSubscriber();
     const channel = this.redisStore.keys.channel;
     // surfaces as a link drop (never a crash), and on the store-error channel
-    subscriber.on('error', (error: unknown) => publishStoreError(error, 'subscribe'));
+    subscriber.on('error', (error: unknown) => publishRedisError(error, 'subscribe'));
     subscriber.on('close', () => {
       if (this.linkUp) this.confirmer.leave(); // we bypass the tier now: writers need not wait for us
       this.linkDown();
-      if (this.redisStore.client instanceof Cluster) this.moveIfStillDown(subscriber);
+      if (clientOf(this.redisStore) instanceof Cluster) this.moveIfStillDown(subscriber);
     });
     subscriber.on('message', (from: string, message: string) => this.heard(from, message));
     subscriber.on('ready', () => {
@@ -331,7 +341,7 @@ export class TieredTokenStore implements TokenStore {
           () => subscriber.disconnect(true),
         );
     });
-    this.subscriber = subscriber;
+    this.#subscriber = subscriber;
     this.heartbeat = setInterval(() => this.checkLink(), Math.max(this.ttlMs / 2, 100));
     this.heartbeat.unref();
   }
@@ -342,7 +352,7 @@ export class TieredTokenStore implements TokenStore {
    * this instance again once Redis answers.
    */
   private leaseLost(subscriber: Redis): void {
-    if (!this.linkUp || this.closed || this.subscriber !== subscriber) return;
+    if (!this.linkUp || this.closed || this.#subscriber !== subscriber) return;
     const why = `no liveness heartbeat stored for ${LEASE_MS - HEARTBEAT_MS} ms: the tier is flushed and the link rebuilt`;
     publishStoreError(new TokenStoreError(why), 'heartbeat');
     this.confirmer.leave();
@@ -368,8 +378,8 @@ export class TieredTokenStore implements TokenStore {
    */
   private moveIfStillDown(subscriber: Redis): void {
     const timer = setTimeout(() => {
-      if (this.closed || this.subscriber !== subscriber || subscriber.status === 'ready') return;
-      const cluster = this.redisStore.client as Cluster;
+      if (this.closed || this.#subscriber !== subscriber || subscriber.status === 'ready') return;
+      const cluster = clientOf(this.redisStore) as Cluster;
       // no master known right now (the whole Cluster is down): keep reconnecting, look again later
       if (cluster.nodes('master').length === 0) return this.moveIfStillDown(subscriber);
       clearInterval(this.heartbeat);
@@ -381,7 +391,7 @@ export class TieredTokenStore implements TokenStore {
 
   /** A link that stopped answering is cut, so it reconnects and the tier is flushed meanwhile. */
   private checkLink(): void {
-    const subscriber = this.subscriber;
+    const subscriber = this.#subscriber;
     if (subscriber === undefined || !this.linkUp) return;
     withTimeout(subscriber.ping(), this.redisStore.commandTimeoutMs, () => new Error('ping')).catch(
       () => subscriber.disconnect(true),
@@ -390,7 +400,7 @@ export class TieredTokenStore implements TokenStore {
 
   /** The subscriber is always ours: a copy of the store's connection settings. */
   private createSubscriber(): Redis {
-    const client = this.redisStore.client;
+    const client = clientOf(this.redisStore);
     const options = {
       ...ownedClientOptions(this.redisStore.commandTimeoutMs),
       autoResubscribe: false, // we subscribe on every 'ready', and know when it is done
