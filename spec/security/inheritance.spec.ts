@@ -215,6 +215,13 @@ describe('security: guards follow routes (inherited routes)', () => {
       assert.deepEqual(new PublicCrudController().list(), { secret: 'the list' });
     });
 
+    it("refuses the inherited method reached through the guarded class with a foreign receiver (the abstract base's is open)", async () => {
+      await assert.rejects(Promise.resolve(AdminController.prototype.list.call({})), (e: JwtHttpError) => e.status === 401);
+      const result = await withToken(await fakeAccessToken('alice'), async () => AdminController.prototype.list.call({}));
+      assert.deepEqual(result, { secret: 'the list' });
+      assert.deepEqual(PublicCrudController.prototype.list.call({}), { secret: 'the list' });
+    });
+
     it('checks the overridden method on a direct call too', async () => {
       await assert.rejects(Promise.resolve(new OverrideController().me()), (e: JwtHttpError) => e.status === 401);
     });

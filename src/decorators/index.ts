@@ -45,8 +45,22 @@ function injectedValue(kind: InjectedKind, context: JwtRequestContext | undefine
 
 const NOTHING_INJECTED: readonly Injected[] = Object.freeze([]);
 
-/** Functions installed by `wrapMethod`, so a method is never wrapped twice. */
-const WRAPPERS = new WeakSet<Function>();
+/**
+ * What each guarded function we installed wraps: the prototype its parameters were declared on
+ * (`@Identity()` and friends, routing-controllers' params), and the function it runs. A method is
+ * never wrapped twice.
+ */
+interface Wrapped {
+  declaring: object;
+  /** The function the wrapper runs: fixed for a declared method, looked up at call time for an inherited one. */
+  body: () => Function;
+}
+const WRAPPED = new WeakMap<Function, Wrapped>();
+
+/** The function a (possibly guarded) function runs in the end: itself unless it is one of our wrappers. */
+function unwrapped(fn: unknown): Function {
+  return WRAPPED.get(fn as Function)?.body() ?? (fn as Function);
+}
 
 /** A refusal as routing-controllers sends it (the loader's status and body); anything else unchanged. */
 export async function toHttpError(error: unknown, ctx: Context | undefined): Promise<unknown> {
@@ -126,25 +140,39 @@ function contextCovers(current: JwtRequestContext, guard: Guard, target: Functio
 }
 
 /**
- * Makes sure the function called for `target`'s `method` is wrapped; returns the
- * prototype that owns it. One wrapper on a base class serves every subclass with its own guard.
+ * Makes sure the function called for `target`'s `method` is wrapped; returns the prototype the
+ * method was declared on (its parameters are recorded there). One wrapper on a base class serves
+ * every subclass whose rules give the route the base's own guard. A subclass whose rules give it
+ * another guard (`@JwtRequired() class Sub extends OpenBase {}`) gets a wrapper of its own on its
+ * prototype: a function object cannot tell which class it was reached through, so the one reached
+ * through `Sub` (`Sub.prototype.secret`, `sub.secret` detached, bound or copied) must be another
+ * function, whose foreign receivers get `Sub`'s guard, while `OpenBase`'s stays open.
  */
 function wrapMethod(target: Function, method: string | symbol): object {
   const owner = ownerOf(target, method);
   const descriptor = Object.getOwnPropertyDescriptor(owner, method)!;
   if (typeof descriptor.value !== 'function') throw new JwtUsageError(`${target.name}.${String(method)} is not a method`);
-  if (!WRAPPERS.has(descriptor.value)) {
-    descriptor.value = guardFunction(descriptor.value, owner, method);
+  if (!WRAPPED.has(descriptor.value)) {
+    const original = descriptor.value as Function;
+    descriptor.value = guardFunction(owner, method, { declaring: owner, body: () => original });
     Object.defineProperty(owner, method, descriptor);
   }
-  return owner;
+  const { declaring } = WRAPPED.get(descriptor.value)!;
+  const ownerClass = (owner as { constructor: Function }).constructor;
+  if (owner !== target.prototype && effectiveGuard(target, method) !== effectiveGuard(ownerClass, method)) {
+    // target.prototype has no own `method` (the owner is an ancestor); a class decorator runs after the class body, so nothing redefines it
+    const parent = Object.getPrototypeOf(target.prototype) as object;
+    const inherited = guardFunction(target.prototype as object, method, { declaring, body: () => unwrapped(Reflect.get(parent, method)) });
+    Object.defineProperty(target.prototype, method, { value: inherited, writable: true, configurable: true, enumerable: false });
+  }
+  return declaring;
 }
 
 /**
- * The class whose route rules decide a call on `self` of the function `owner` declares:
- * the receiver's own class when `self` is an instance of the declaring class (a subclass
- * may guard the route its own way), else none (a foreign receiver: `.call({})`, a
- * listener's emitter, a timer, a mixin's class), and the declaring class decides.
+ * The class whose route rules decide a call on `self` of the function installed on `owner`:
+ * the receiver's own class when `self` is an instance of the owner's class (a subclass may
+ * guard the route its own way), else none (a foreign receiver: `.call({})`, a listener's
+ * emitter, a timer, a mixin's class), and the owner's class decides.
  */
 function receiverClass(self: unknown, owner: object): Function | undefined {
   if (typeof self !== 'object' || self === null || !Object.prototype.isPrototypeOf.call(owner, self)) return undefined;
@@ -153,20 +181,22 @@ function receiverClass(self: unknown, owner: object): Function | undefined {
   return typeof own === 'function' && own.prototype === proto ? own : undefined;
 }
 
-function guardFunction(original: Function, owner: object, method: string | symbol): Function {
-  const declaringClass = (owner as { constructor: Function }).constructor;
+/** The guarded function installed on `owner` (the prototype it is reached through) for `method`. */
+function guardFunction(owner: object, method: string | symbol, wrapped: Wrapped): Function {
+  const ownerClass = (owner as { constructor: Function }).constructor;
   // not async: when its own route middleware already checked the request, the call costs nothing extra
   const guarded = function guarded(this: unknown, ...args: unknown[]): unknown {
-    const target = receiverClass(this, owner) ?? declaringClass;
-    // the receiver's class rules (a subclass's @JwtOptional() override relaxes); never less than none: the declaring class's guard
-    const guard = effectiveGuard(target, method) ?? effectiveGuard(declaringClass, method);
+    const original = wrapped.body();
+    const target = receiverClass(this, owner) ?? ownerClass;
+    // the receiver's class rules (a subclass's @JwtOptional() override relaxes); never less than none: the owner class's guard
+    const guard = effectiveGuard(target, method) ?? effectiveGuard(ownerClass, method);
     const proof = args[args.length - 1];
     if (proof instanceof RouteProof) {
       args.pop(); // our own rest array: no copy
       if (proof.guard === guard) return original.apply(this, args); // requestContext: false, called by its route
     }
     if (!guard) return original.apply(this, args);
-    const injected = INJECTED.get(owner)?.get(method) ?? NOTHING_INJECTED;
+    const injected = INJECTED.get(wrapped.declaring)?.get(method) ?? NOTHING_INJECTED;
     const current = requestContext.getStore();
     if (current?.ctx !== undefined && contextCovers(current, guard, target, method)) {
       fill(args, injected, current);
@@ -174,8 +204,8 @@ function guardFunction(original: Function, owner: object, method: string | symbo
     }
     return guardedCall(this, original, guard, target, method, args, injected);
   };
-  Object.defineProperty(guarded, 'name', { value: original.name });
-  WRAPPERS.add(guarded);
+  Object.defineProperty(guarded, 'name', { value: wrapped.body().name });
+  WRAPPED.set(guarded, wrapped);
   return guarded;
 }
 
@@ -243,7 +273,10 @@ function protect(options: GuardOptions): GuardDecorator {
     }
     if (typeof descriptor?.value !== 'function') throw new JwtUsageError(`@JwtRequired() and friends decorate methods; ${String(method)} is not one`);
     recordMethodGuard(target, method, guard);
-    if (!WRAPPERS.has(descriptor.value)) descriptor.value = guardFunction(descriptor.value, target, method);
+    if (!WRAPPED.has(descriptor.value)) {
+      const original = descriptor.value as Function;
+      descriptor.value = guardFunction(target, method, { declaring: target, body: () => original });
+    }
   }) as GuardDecorator;
 }
 
