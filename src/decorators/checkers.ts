@@ -10,7 +10,7 @@ import { JwtManager } from '../core/manager';
 import type { TokenPayload } from '../core/responses';
 import { hasAnyRole, ROUTE_PROOF } from '../koa/guard';
 import { verifyRequest } from '../koa/middleware';
-import { toHttpError } from './index';
+import { toHttpError } from './direct-calls';
 import { routingControllers } from './routing-controllers';
 
 /** The part of routing-controllers' `Action` the checkers read (structural: no routing-controllers types in our declarations). */
