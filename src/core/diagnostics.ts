@@ -108,14 +108,41 @@ export interface JwksFetchMessage {
   error?: unknown;
 }
 
+/*
+ * The Koa context rides on a refused or allowed message as a getter over a #private field: a
+ * subscriber reads `message.ctx`, but inspecting, printing or JSON-encoding the message (the natural
+ * `log.warn(message)`) never walks into the request's headers, with their token and CSRF values.
+ */
+class Refused implements RefusedMessage {
+  readonly #ctx: unknown;
+  constructor(readonly error: Error, ctx: unknown, readonly status: number | undefined) {
+    this.#ctx = ctx;
+  }
+
+  get ctx(): unknown {
+    return this.#ctx;
+  }
+}
+
+class Allowed implements AllowedMessage {
+  readonly #ctx: unknown;
+  constructor(readonly payload: Record<string, unknown> | undefined, ctx: unknown) {
+    this.#ctx = ctx;
+  }
+
+  get ctx(): unknown {
+    return this.#ctx;
+  }
+}
+
 /** Publishes a refusal; free when nobody listens. */
 export function publishRefused(error: Error, ctx: unknown, status?: number): void {
-  if (refused.hasSubscribers) refused.publish({ error, ctx, status } satisfies RefusedMessage);
+  if (refused.hasSubscribers) refused.publish(new Refused(error, ctx, status) satisfies RefusedMessage);
 }
 
 /** Publishes a request a guard let through; free when nobody listens. */
 export function publishAllowed(payload: Record<string, unknown> | undefined, ctx: unknown): void {
-  if (allowed.hasSubscribers) allowed.publish({ payload, ctx } satisfies AllowedMessage);
+  if (allowed.hasSubscribers) allowed.publish(new Allowed(payload === undefined ? undefined : withoutCsrf(payload), ctx) satisfies AllowedMessage);
 }
 
 /** Publishes a failed store call (and notes the outage for the warning); free when nobody listens. */
