@@ -8,6 +8,7 @@ import { keyFormOf } from './secrets';
 import { createHash, createPrivateKey, createPublicKey, createSecretKey, JsonWebKey, KeyObject } from 'node:crypto';
 import { showAs } from './safe-view';
 import { InvalidTokenError } from './errors';
+import { weakKeyProblem } from './key-strength';
 
 export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
 export const ASYMMETRIC_ALGORITHMS = [
@@ -158,6 +159,18 @@ function checkKeyFits(key: KeyObject, algorithm: string, label: string, problems
   }
 }
 
+/** Refuses a public key that verifies forged signatures (RSA e = 1, an Ed25519 point of small order...): read once, at parse time. */
+function checkKeyStrength(key: KeyObject, label: string, problems: string[]): void {
+  let jwk: JsonWebKey;
+  try {
+    jwk = key.export({ format: 'jwk' });
+  } catch {
+    return; // a key with no JWK form (rsa-pss) is refused by the fit check
+  }
+  const problem = weakKeyProblem(jwk);
+  if (problem !== undefined) problems.push(`${label} is refused: ${problem}`);
+}
+
 /** RFC 7638 JWK thumbprint: a stable default `kid` for an asymmetric key. */
 export function jwkThumbprint(publicKey: KeyObject): string {
   const jwk = publicKey.export({ format: 'jwk' }) as Record<string, string>;
@@ -211,9 +224,11 @@ export function buildVerificationKey(
     problems.push(scoped(label, `${algorithm} needs a privateKey (to sign) and/or a publicKey (to verify)`));
     return undefined;
   }
+  const before = problems.length;
   const key = asymmetricKey(source, 'public', member(label, 'publicKey'), problems);
   // a key derived from the privateKey was checked already
   if (key && options.publicKey !== undefined) checkKeyFits(key, algorithm, member(label, 'publicKey'), problems);
+  if (key && problems.length === before) checkKeyStrength(key, member(label, options.publicKey !== undefined ? 'publicKey' : 'privateKey'), problems);
   return key;
 }
 

@@ -1,0 +1,114 @@
+/**
+ * Public keys that verify forged signatures without a private key (RSA e = 1, small or
+ * even e; Ed25519 points of small order, all 14 encodings) are refused wherever a key is
+ * parsed: a `configure()` problem listed with the others, a `decodeKeyLoader` answer that
+ * is 422 over HTTP. Each forged token is a true forgery (node's own verify accepts it) and
+ * sits beside a legit token that passes.
+ */
+import assert from 'node:assert/strict';
+import { createPublicKey, KeyObject } from 'node:crypto';
+import type { Server } from 'node:http';
+import request from 'supertest';
+import { JwtConfigurationError, JwtManager, JwtOptions } from '../../src';
+import { expectResponse } from '../support/assert-response';
+import { idpClaims, idpToken, serveIdpApp } from '../support/idp-app';
+import { testKey } from '../support/keys';
+import { ED25519_SMALL_ORDER, exponentOneJwk, forgeForExponentOne, forgeForSmallOrder, rsaWithExponent } from '../support/weak-keys';
+
+function problemsOf(options: unknown): string[] {
+  try {
+    JwtManager.configure(options as JwtOptions);
+  } catch (error) {
+    assert.ok(error instanceof JwtConfigurationError, `expected a JwtConfigurationError, got ${error}`);
+    return error.problems;
+  }
+  assert.fail('configure() accepted bad options');
+}
+
+function assertListed(problems: string[], pattern: RegExp): void {
+  assert.ok(problems.some((p) => pattern.test(p)), `no problem matches ${pattern}:\n  ${problems.join('\n  ')}`);
+}
+
+const EXPONENT = /publicKey is refused: its RSA public exponent is .*: it must be odd, at least 65537 and below 2\^256 \(NIST SP 800-56B\)/;
+const SMALL_ORDER = /publicKey is refused: its Ed25519 public key is a point of small order/;
+const three = rsaWithExponent(3);
+const seventeen = rsaWithExponent(17);
+
+describe('idp: weak public keys are refused at configure() and from decodeKeyLoader', () => {
+  afterEach(() => JwtManager.reset());
+
+  describe('configure()', () => {
+    it('an RSA JWK with e = 1: a problem listed with the others; the same modulus with e = 65537 is accepted', () => {
+      const weak = exponentOneJwk();
+      const problems = problemsOf({ algorithm: 'RS256', publicKey: weak, accessTokenExpires: 'soon' });
+      assertListed(problems, EXPONENT);
+      assertListed(problems, /accessTokenExpires/);
+      assert.doesNotThrow(() => JwtManager.configure({ algorithm: 'RS256', publicKey: testKey('rsaA').publicKey.export({ format: 'jwk' }) }));
+    });
+
+    for (const [name, publicKey] of [
+      ['e = 3 (PEM)', three.publicKey.export({ type: 'spki', format: 'pem' })],
+      ['e = 17 (KeyObject)', seventeen.publicKey],
+      ['e = 65536, even (JWK)', { ...exponentOneJwk(), e: Buffer.from([1, 0, 0]).toString('base64url') }],
+      ['e = 2^256 + 1 (JWK)', { ...exponentOneJwk(), e: Buffer.concat([Buffer.from([1]), Buffer.alloc(31), Buffer.from([1])]).toString('base64url') }],
+      ['e = 1 as a KeyObject', createPublicKey({ key: exponentOneJwk(), format: 'jwk' })],
+    ] as const) {
+      it(`an RSA public key with ${name}: refused`, () => {
+        assertListed(problemsOf({ algorithm: 'RS256', publicKey }), EXPONENT);
+      });
+    }
+
+    it('an RSA key pair with e = 3: refused as privateKey too (its public half verifies)', () => {
+      assertListed(problemsOf({ algorithm: 'RS256', privateKey: three.privateKey }), /privateKey is refused: its RSA public exponent is 3/);
+    });
+
+    it('a verificationKeys entry with e = 1: refused under its label', () => {
+      const problems = problemsOf({ algorithm: 'RS256', privateKey: testKey('rsaA').privateKey, verificationKeys: [{ kid: 'old', publicKey: exponentOneJwk() }] });
+      assertListed(problems, /^verificationKeys\[0\]\.publicKey is refused: its RSA public exponent is 1/);
+    });
+
+    for (const [index, x] of ED25519_SMALL_ORDER.entries()) {
+      it(`EdDSA with the small-order Ed25519 key ${Buffer.from(x, 'base64url').toString('hex').slice(0, 8)}... (${index + 1} of 14): refused`, () => {
+        assertListed(problemsOf({ algorithm: 'EdDSA', publicKey: { kty: 'OKP', crv: 'Ed25519', x } }), SMALL_ORDER);
+      });
+    }
+
+    it('EdDSA with a real Ed25519 key, as JWK, PEM and KeyObject: accepted', () => {
+      const { publicKey } = testKey('ed25519');
+      for (const form of [publicKey.export({ format: 'jwk' }), testKey('ed25519').publicPem, publicKey]) {
+        assert.doesNotThrow(() => JwtManager.configure({ algorithm: 'EdDSA', publicKey: form as KeyObject }));
+      }
+    });
+  });
+
+  describe('decodeKeyLoader, over HTTP', () => {
+    let server: Server | undefined;
+    afterEach(() => server?.close());
+    const me = (token: string) => request(server!).get('/me').set('Authorization', `Bearer ${token}`);
+    const start = (options: Partial<JwtOptions>) => (server = serveIdpApp({ acceptUntypedTokens: true, ...options } as JwtOptions));
+
+    it('RS256: a token forged for an e = 1 key the loader answers is 422; a legit key from the same loader passes', async () => {
+      const weak = exponentOneJwk();
+      start({ algorithm: 'RS256', decodeKeyLoader: (header) => (header.kid === 'weak' ? weak : testKey('rsaA').publicKey.export({ format: 'jwk' })) });
+      expectResponse(await me(idpToken('RS256', testKey('rsaA').privateKey, { kid: 'good' })), 200, { identity: 'alice' });
+      const forged = forgeForExponentOne({ alg: 'RS256', typ: 'at+jwt', kid: 'weak' }, idpClaims({ sub: 'admin' }));
+      expectResponse(await me(forged), 422, { msg: 'The specified alg value is not allowed' });
+      expectResponse(await me(forged), 422, { msg: 'The specified alg value is not allowed' }); // the refusal is cached, and stays one
+    });
+
+    it('RS256: a token signed by the private half of an e = 3 pair the loader answers: 422', async () => {
+      start({ algorithm: 'RS256', decodeKeyLoader: () => three.publicKey.export({ type: 'spki', format: 'pem' }) });
+      expectResponse(await me(idpToken('RS256', three.privateKey)), 422, { msg: 'The specified alg value is not allowed' });
+    });
+
+    it('EdDSA: a token forged for each of the 14 small-order keys is 422; a real key from the same loader passes', async () => {
+      start({ algorithm: 'EdDSA', decodeKeyLoader: (header) => ({ kty: 'OKP', crv: 'Ed25519', x: header.kid === 'good' ? testKey('ed25519').publicKey.export({ format: 'jwk' }).x : String(header.kid) }) });
+      expectResponse(await me(idpToken('EdDSA', testKey('ed25519').privateKey, { kid: 'good' })), 200, { identity: 'alice' });
+      for (const x of ED25519_SMALL_ORDER) {
+        const forged = forgeForSmallOrder(x, { alg: 'EdDSA', typ: 'at+jwt', kid: x }, idpClaims({ sub: 'admin' }));
+        const response = await me(forged);
+        assert.deepEqual([response.status, response.body], [422, { msg: 'The specified alg value is not allowed' }], x);
+      }
+    });
+  });
+});
