@@ -2,7 +2,8 @@
  * Public keys that verify forged signatures without a private key (RSA e = 1, small or
  * even e; Ed25519 points of small order, all 14 encodings) are refused wherever a key is
  * parsed: a `configure()` problem listed with the others, a `decodeKeyLoader` answer that
- * is 422 over HTTP. Each forged token is a true forgery (node's own verify accepts it) and
+ * is 422 over HTTP, a member of a JWK Set that is never trusted (a token naming it is 422,
+ * like a token naming no key; the set's good keys keep verifying). Each forged token is a true forgery (node's own verify accepts it) and
  * sits beside a legit token that passes.
  */
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import request from 'supertest';
 import { JwtConfigurationError, JwtManager, JwtOptions } from '../../src';
 import { expectResponse } from '../support/assert-response';
 import { idpClaims, idpToken, serveIdpApp } from '../support/idp-app';
+import { JwksServer } from '../support/jwks-server';
 import { testKey } from '../support/keys';
 import { ED25519_SMALL_ORDER, exponentOneJwk, forgeForExponentOne, forgeForSmallOrder, rsaWithExponent } from '../support/weak-keys';
 
@@ -109,6 +111,57 @@ describe('idp: weak public keys are refused at configure() and from decodeKeyLoa
         const response = await me(forged);
         assert.deepEqual([response.status, response.body], [422, { msg: 'The specified alg value is not allowed' }], x);
       }
+    });
+  });
+
+  describe('jwksUri, over HTTP', () => {
+    let jwks: JwksServer;
+    let server: Server | undefined;
+    let warnings: string[];
+    const onWarning = (warning: Error & { code?: string }) => {
+      if (warning.code === 'KJE_KEY_SET_MEMBER_UNUSABLE') warnings.push(warning.message);
+    };
+    beforeEach(async () => {
+      warnings = [];
+      process.on('warning', onWarning);
+      jwks = await JwksServer.start();
+    });
+    afterEach(async () => {
+      process.off('warning', onWarning);
+      server?.close();
+      await jwks.stop();
+    });
+    const me = (token: string) => request(server!).get('/me').set('Authorization', `Bearer ${token}`);
+    const jwk = (key: KeyObject, extra: Record<string, unknown>) => ({ ...key.export({ format: 'jwk' }), use: 'sig', ...extra });
+
+    it('RS256: tokens forged for an e = 1 member, or signed for an e = 3 member, are 422 Unknown key id; the good member passes; one warning names them', async () => {
+      jwks.publishJwks([
+        jwk(testKey('rsaA').publicKey, { kid: 'good', alg: 'RS256' }),
+        { ...exponentOneJwk(), kid: 'weird', alg: 'RS256', use: 'sig' },
+        jwk(three.publicKey, { kid: 'three', alg: 'RS256' }),
+      ]);
+      server = serveIdpApp({ algorithms: ['RS256'], jwksUri: jwks.url, acceptUntypedTokens: true });
+      expectResponse(await me(idpToken('RS256', testKey('rsaA').privateKey, { kid: 'good' })), 200, { identity: 'alice' });
+      expectResponse(await me(forgeForExponentOne({ alg: 'RS256', typ: 'at+jwt', kid: 'weird' }, idpClaims({ sub: 'admin' }))), 422, { msg: 'Unknown key id (kid)' });
+      expectResponse(await me(idpToken('RS256', three.privateKey, { kid: 'three' })), 422, { msg: 'Unknown key id (kid)' });
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(warnings.length, 1, warnings.join('\n'));
+      assert.match(warnings[0], /holds 2 keys never trusted \(kid "weird": its RSA public exponent is 1: .*; kid "three": its RSA public exponent is 3: /);
+    });
+
+    it('EdDSA: tokens forged for each of the 14 small-order members are 422 Unknown key id; the good member passes', async () => {
+      jwks.publishJwks([
+        jwk(testKey('ed25519').publicKey, { kid: 'good', alg: 'EdDSA' }),
+        ...ED25519_SMALL_ORDER.map((x, index) => ({ kty: 'OKP', crv: 'Ed25519', x, kid: `small-${index}`, alg: 'EdDSA', use: 'sig' })),
+      ]);
+      server = serveIdpApp({ algorithms: ['EdDSA'], jwksUri: jwks.url, acceptUntypedTokens: true });
+      expectResponse(await me(idpToken('EdDSA', testKey('ed25519').privateKey, { kid: 'good' })), 200, { identity: 'alice' });
+      for (const [index, x] of ED25519_SMALL_ORDER.entries()) {
+        const response = await me(forgeForSmallOrder(x, { alg: 'EdDSA', typ: 'at+jwt', kid: `small-${index}` }, idpClaims({ sub: 'admin' })));
+        assert.deepEqual([response.status, response.body], [422, { msg: 'Unknown key id (kid)' }], `small-${index}`);
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.match(warnings.join('\n'), /holds 14 keys never trusted \(kid "small-0": its Ed25519 public key is a point of small order/);
     });
   });
 });

@@ -81,6 +81,11 @@ export class JwksServer {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/.well-known/jwks.json`;
   }
 
+  /** Publishes these JWKs exactly as given (weak, private or broken members included). */
+  publishJwks(keys: readonly object[]): void {
+    this.body = JSON.stringify({ keys });
+  }
+
   /** Publishes exactly these public keys, each under its kid. */
   publish(entries: { kid: string; key: KeyObject; alg?: string }[]): void {
     this.body = JSON.stringify({ keys: entries.map(({ kid, key, alg = 'RS256' }) => ({ ...(key.export({ format: 'jwk' }) as object), kid, alg, use: 'sig' })) });

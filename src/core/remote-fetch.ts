@@ -62,14 +62,28 @@ async function boundedBody(response: Response, maxBytes: number): Promise<Buffer
   return Buffer.concat(chunks, total);
 }
 
+/** The body as JSON. */
+function parseBounded(body: Buffer, url: string | URL): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new RemoteFetchError(`the answer from ${String(url)} is not JSON`, undefined, error);
+  }
+}
+
 /**
- * GETs `url` and parses its JSON body, within `maxBytes` and before `signal` aborts.
- * Every failure (network, timeout, status other than 200, too large, not JSON) is a
- * `RemoteFetchError`, except an abort, which keeps its `TimeoutError` name.
+ * GETs `url` and parses its JSON body, within `maxBytes`, before `signal` aborts; `accept`
+ * then reads the parsed value (and throws when it is not what was asked for). Every
+ * failure (network, timeout, status other than 200, too large, not JSON, refused by
+ * `accept`) is a `RemoteFetchError`, except an abort, which keeps its `TimeoutError` name.
  *
  * @example const metadata = await fetchJson(new URL('https://idp.example/.well-known/openid-configuration'), { signal })
  */
-export async function fetchJson(url: string | URL, init: { signal?: AbortSignal; headers?: FetchHeaders } = {}): Promise<unknown> {
+export async function fetchJson<T = unknown>(
+  url: string | URL,
+  init: { signal?: AbortSignal; headers?: FetchHeaders } = {},
+  accept: (parsed: unknown) => T = (parsed) => parsed as T,
+): Promise<T> {
   const started = jwksFetchObserved() ? performance.now() : -1;
   try {
     const signal = init.signal ?? AbortSignal.timeout(jwksTiming.timeoutMs);
@@ -82,15 +96,10 @@ export async function fetchJson(url: string | URL, init: { signal?: AbortSignal;
       throw error;
     }
     const body = await boundedBody(response, REMOTE_LIMITS.maxBytes);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.toString('utf8'));
-    } catch (error) {
-      throw new RemoteFetchError(`the answer from ${String(url)} is not JSON`, undefined, error);
-    }
+    const accepted = accept(parseBounded(body, url));
     if (started >= 0) publishJwksFetch({ uri: String(url), outcome: 'success', duration: (performance.now() - started) / 1000 });
     noteKeySetSuccess(String(url));
-    return parsed;
+    return accepted;
   } catch (error) {
     if (started >= 0) publishJwksFetch({ uri: String(url), outcome: 'error', duration: (performance.now() - started) / 1000, error });
     noteKeySetFailure(String(url), error);
