@@ -184,6 +184,36 @@ describe('idp: a failing key set is never amplified', () => {
     });
   }
 
+  // shapes within 1 MiB that made JSON.parse (and jose's copy of the set) stall the loop 80-330 ms
+  for (const [shape, status, what] of [
+    ['deep', 503, '500 000 nested arrays (1 MB)'],
+    ['deepAfterKeys', 503, '1 000 keys, then 495 000 nested arrays'],
+    ['wideMember', 503, 'the key beside a member of 60 000 properties (550 KB)'],
+    ['distinctNames', 200, 'the key beside 19 000 distinct member names (within the shape bounds)'],
+  ] as const) {
+    it(`${what}: ${status}, the event loop never stalls 50 ms`, async () => {
+      const remote = await startRemoteJwks(testKey('p256').publicKey, 0, false, 'ES256', shape);
+      try {
+        start();
+        await maxLag(() => me(good())); // one-time costs are not the set's
+        const lags: number[] = [];
+        for (let round = 0; round < 5; round += 1) {
+          server!.close();
+          JwtManager.reset();
+          start({ jwksUri: remote.url });
+          let response: request.Response | undefined;
+          lags.push(await maxLag(async () => (response = await me(idpToken('ES256', testKey('p256').privateKey, { kid: 'k0' })))));
+          assert.equal(response!.status, status, JSON.stringify(response!.body));
+        }
+        const median = [...lags].sort((a, b) => a - b)[2];
+        console.log(`      ${shape}, ${remote.bytes} bytes: ${status}; longest event-loop lag per request ${lags.map((l) => l.toFixed(1)).join(', ')} ms (median ${median.toFixed(1)})`);
+        assert.ok(median < 50, `event loop stalled ${median.toFixed(1)} ms (median of ${lags.map((l) => l.toFixed(1))})`);
+      } finally {
+        remote.stop();
+      }
+    });
+  }
+
   it('1 001 keys within 1 MiB: 503; 1 000 keys: the token passes', async () => {
     jwks.publishMany(testKey('p256').publicKey, REMOTE_LIMITS.maxKeys + 1);
     assert.ok(jwks.size < REMOTE_LIMITS.maxBytes);

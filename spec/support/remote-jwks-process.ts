@@ -8,10 +8,19 @@ import type { KeyObject } from 'node:crypto';
 
 const SERVER = `
 const http = require('node:http');
-const { JWK, COUNT, CHUNKED } = process.env;
+const { JWK, COUNT, CHUNKED, SHAPE } = process.env;
 const parts = [];
 for (let i = 0; i < Number(COUNT); i += 1) parts.push('{"kid":"k' + i + '",' + JWK.slice(1));
-const body = Buffer.from('{"keys":[' + parts.join(',') + ']}');
+const key = '{"kid":"k0",' + JWK.slice(1);
+const names = (count, from) => '{' + Array.from({ length: count }, (_, i) => '"n' + (from + i).toString(36) + '":1').join(',') + '}';
+const shapes = {
+  keys: () => '{"keys":[' + parts.join(',') + ']}',
+  deep: () => '{"keys":' + '['.repeat(500000) + ']'.repeat(500000) + '}',
+  deepAfterKeys: () => '{"keys":[' + Array(1000).fill('{}').join(',') + ',' + '['.repeat(495000) + ']'.repeat(495000) + ']}',
+  wideMember: () => '{"keys":[' + key + ',' + names(60000, 0) + ']}',
+  distinctNames: () => '{"keys":[' + key + ',' + Array.from({ length: 19 }, (_, i) => names(1000, i * 1000 + Math.floor(Math.random() * 1e9))).join(',') + ']}',
+};
+const body = Buffer.from(shapes[SHAPE || 'keys']());
 const server = http.createServer((req, res) => {
   if (CHUNKED === '1') {
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -27,6 +36,14 @@ const server = http.createServer((req, res) => {
 server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port, bytes: body.length })));
 `;
 
+/**
+ * What the server sends: `count` copies of the key (`keys`), or a body shaped to make
+ * `JSON.parse` slow within 1 MiB: 500 000 nested arrays (`deep`), 1 000 empty keys then
+ * nesting (`deepAfterKeys`), the key beside a member of 60 000 properties (`wideMember`),
+ * the key beside 19 000 distinct member names, just within the shape bounds (`distinctNames`).
+ */
+export type RemoteShape = 'keys' | 'deep' | 'deepAfterKeys' | 'wideMember' | 'distinctNames';
+
 export interface RemoteJwks {
   url: string;
   bytes: number;
@@ -34,10 +51,10 @@ export interface RemoteJwks {
 }
 
 /** Starts the server process. @example const jwks = await startRemoteJwks(key, 100_000, false) */
-export function startRemoteJwks(key: KeyObject, count: number, chunked: boolean, alg = 'ES256'): Promise<RemoteJwks> {
+export function startRemoteJwks(key: KeyObject, count: number, chunked: boolean, alg = 'ES256', shape: RemoteShape = 'keys'): Promise<RemoteJwks> {
   const jwk = JSON.stringify({ ...(key.export({ format: 'jwk' }) as object), alg, use: 'sig' });
   const child: ChildProcess = spawn(process.execPath, ['-e', SERVER], {
-    env: { JWK: jwk, COUNT: String(count), CHUNKED: chunked ? '1' : '0' }, stdio: ['ignore', 'pipe', 'inherit'],
+    env: { JWK: jwk, COUNT: String(count), CHUNKED: chunked ? '1' : '0', SHAPE: shape }, stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
     child.once('error', reject);

@@ -21,7 +21,7 @@ export interface UsableKeySet {
 }
 
 /** The longest value of each member jose reads (RSA up to 16 384 bits, e up to 2^256, P-521 coordinates). */
-const MAX_LENGTH: Record<string, number> = { kty: 8, kid: 256, alg: 32, use: 16, crv: 16, n: 2731, e: 43, x: 88, y: 88 };
+const MAX_LENGTH: readonly (readonly [string, number])[] = [['kty', 8], ['kid', 256], ['alg', 32], ['use', 16], ['crv', 16], ['n', 2731], ['e', 43], ['x', 88], ['y', 88]];
 const MAX_KEY_OPS = 8;
 /** Members only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2). */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv'];
@@ -50,7 +50,7 @@ const EDWARDS_BYTES: Record<string, number> = { Ed25519: 32, Ed448: 57 };
 /** The member as jose sees it, or why it is unusable. */
 function usableMember(jwk: Record<string, unknown>): Record<string, unknown> | string {
   const copy: Record<string, unknown> = {};
-  for (const [name, limit] of Object.entries(MAX_LENGTH)) {
+  for (const [name, limit] of MAX_LENGTH) {
     const value = jwk[name];
     if (value === undefined) continue;
     if (typeof value !== 'string' || value.length > limit) return `"${name}" is not a string of at most ${limit} characters`;

@@ -20,7 +20,7 @@ const MAX_RSA_EXPONENT = 2n ** 256n;
 
 /** Why an RSA public key (`n`, `e` as in its JWK) forges, or `undefined`. */
 function rsaProblem(n: string, e: string): string | undefined {
-  const exponent = integerOf(e);
+  const exponent = e === 'AQAB' ? MIN_RSA_EXPONENT : integerOf(e); // 65537, nearly every key
   if (exponent % 2n === 0n || exponent < MIN_RSA_EXPONENT || exponent >= MAX_RSA_EXPONENT) {
     const shown = exponent < 2n ** 64n ? String(exponent) : `a ${exponent.toString(2).length}-bit number`;
     return `its RSA public exponent is ${shown}: it must be odd, at least 65537 and below 2^256 (NIST SP 800-56B), or forged signatures may verify`;

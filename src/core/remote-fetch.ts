@@ -7,9 +7,14 @@
  */
 import { noteKeySetFailure, noteKeySetSuccess } from './store-health';
 import { jwksFetchObserved, publishJwksFetch } from './diagnostics';
+import { jsonShapeProblem } from './json-shape';
 
-/** The bounds of what a remote key set may be: larger is refused as unavailable (0.3 J). */
-export const REMOTE_LIMITS = { maxBytes: 1024 * 1024, maxKeys: 1000 };
+/**
+ * The bounds of what a remote key set (or its metadata) may be: larger is refused as
+ * unavailable (0.3 J). Besides the bytes and the keys, the shape `JSON.parse` would walk:
+ * nesting, members of one object, elements of one array (`maxKeys`), values in all.
+ */
+export const REMOTE_LIMITS = { maxBytes: 1024 * 1024, maxKeys: 1000, maxDepth: 16, maxMembers: 1000, maxValues: 20_000 };
 
 /**
  * How long a fetch may take, and the first wait after a failure (doubling up to the
@@ -62,8 +67,11 @@ async function boundedBody(response: Response, maxBytes: number): Promise<Buffer
   return Buffer.concat(chunks, total);
 }
 
-/** The body as JSON. */
+/** The body as JSON, once its shape is known to be within `REMOTE_LIMITS` (so parsing it cannot stall the loop). */
 function parseBounded(body: Buffer, url: string | URL): unknown {
+  const { maxDepth, maxMembers, maxKeys, maxValues } = REMOTE_LIMITS;
+  const shape = jsonShapeProblem(body, { maxDepth, maxMembers, maxElements: maxKeys, maxValues });
+  if (shape !== undefined) throw new RemoteFetchError(`the answer from ${String(url)} is refused unread: ${shape}`);
   try {
     return JSON.parse(body.toString('utf8'));
   } catch (error) {
@@ -72,10 +80,11 @@ function parseBounded(body: Buffer, url: string | URL): unknown {
 }
 
 /**
- * GETs `url` and parses its JSON body, within `maxBytes`, before `signal` aborts; `accept`
- * then reads the parsed value (and throws when it is not what was asked for). Every
- * failure (network, timeout, status other than 200, too large, not JSON, refused by
- * `accept`) is a `RemoteFetchError`, except an abort, which keeps its `TimeoutError` name.
+ * GETs `url` and parses its JSON body, within `maxBytes` and the shape bounds of
+ * `REMOTE_LIMITS`, before `signal` aborts; `accept` then reads the parsed value (and throws
+ * when it is not what was asked for). Every failure (network, timeout, status other than
+ * 200, too large, too complex, not JSON, refused by `accept`) is a `RemoteFetchError`,
+ * except an abort, which keeps its `TimeoutError` name.
  *
  * @example const metadata = await fetchJson(new URL('https://idp.example/.well-known/openid-configuration'), { signal })
  */
