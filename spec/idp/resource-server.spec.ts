@@ -4,6 +4,7 @@
  * refused request beside the accepted one, with a real JWK Set (and metadata) server.
  */
 import assert from 'node:assert/strict';
+import { createSecretKey } from 'node:crypto';
 import type { Server } from 'node:http';
 import request from 'supertest';
 import { GuardOptions, JwtConfigurationError, JwtManager, JwtOptions } from '../../src';
@@ -242,6 +243,39 @@ describe('idp: a resource server for outside identity providers', () => {
       start({ jwksUri: undefined, issuers: [{ issuer: jwks.origin, issuerDiscovery: true }] });
       expectResponse(await get('/me', token({ claims: { iss: jwks.origin } })), 200, { identity: 'alice' });
     });
+    describe('an app that signs its own HS256 tokens beside remote issuers', () => {
+      const secret = 'x'.repeat(40);
+      let outages: number;
+      const startMixed = (remote: Record<string, unknown>) => {
+        outages = 0;
+        start({
+          jwksUri: undefined, secret, algorithm: 'HS256', algorithms: ['HS256', 'RS256'], encodeIssuer: 'https://own.example',
+          issuers: [{ issuer: 'https://idp.example', ...remote }, { issuer: 'https://own.example' }] as never,
+          storeUnavailableLoader: (reason) => ((outages += 1), { status: 503, body: { msg: reason } }),
+        });
+      };
+      const hsToken = (iss: string, key = secret) => idpToken('HS256', createSecretKey(Buffer.from(key)), { claims: { iss } });
+
+      for (const [name, remote] of [['jwksUri', () => ({ jwksUri: jwks.url })], ['issuerDiscovery', () => ({ issuerDiscovery: true })]] as const) {
+        it(`an HS256 token naming the issuer with ${name}: 422 The specified alg value is not allowed, nothing fetched, no outage; its RS256 tokens and our own HS256 tokens pass`, async () => {
+          startMixed(remote());
+          for (const key of [secret, 'anything-at-all-anything-at-all!!']) {
+            expectResponse(await get('/me', hsToken('https://idp.example', key)), 422, { msg: 'The specified alg value is not allowed' });
+          }
+          assert.deepEqual([jwks.fetches, jwks.metadataFetches, outages], [0, 0, 0]);
+          expectResponse(await get('/me', hsToken('https://own.example')), 200, { identity: 'alice' });
+          if (name === 'jwksUri') expectResponse(await get('/me', token({ claims: { iss: 'https://idp.example' } })), 200, { identity: 'alice' });
+        });
+      }
+
+      it('an issuer with remote keys and only HMAC algorithms to inherit: a configure() problem, listed with the others', () => {
+        const problems = problemsOf({ secret, algorithms: ['HS256', 'HS512'], accessTokenExpires: 'soon', issuers: [{ issuer: 'https://idp.example', jwksUri: jwks.url }, { issuer: 'https://own.example' }] });
+        assert.ok(problems.some((p) => /^issuers\[0\] verifies with remote keys, which are never HMAC, and the top-level algorithms \(HS256, HS512\) hold no other: give it algorithms of its own/.test(p)), problems.join('\n'));
+        assert.ok(problems.some((p) => /accessTokenExpires/.test(p)), problems.join('\n'));
+        assert.doesNotThrow(() => JwtManager.configure({ secret, algorithms: ['HS256'], issuers: [{ issuer: 'https://idp.example', jwksUri: jwks.url, algorithms: ['RS256'] }, { issuer: 'https://own.example' }] }));
+      });
+    });
+
     it('at configure(): every problem listed', () => {
       const problems = problemsOf({
         algorithm: 'RS256', issuer: 'https://a.example',

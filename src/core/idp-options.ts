@@ -17,7 +17,10 @@ export interface IssuerOptions {
   issuerDiscovery?: boolean;
   /** The audiences accepted from this issuer (default: the top-level `audience` / `decodeAudience`). */
   audience?: string | string[];
-  /** The algorithms accepted from this issuer (default: the top-level allow-list). */
+  /**
+   * The algorithms accepted from this issuer. Default: the top-level allow-list, less its
+   * HMAC algorithms when the issuer's keys are remote (`jwksUri`, `issuerDiscovery`).
+   */
   algorithms?: Algorithm[];
   /** The header `typ` values accepted from this issuer (default: the top-level `typ`). */
   typ?: string | string[];
@@ -139,7 +142,22 @@ function algorithmsOf(value: unknown, label: string, remote: boolean, problems: 
 
 const ISSUER_FIELDS = new Set(['issuer', 'jwksUri', 'issuerDiscovery', 'audience', 'algorithms', 'typ']);
 
-function issuerEntry(entry: IssuerOptions, index: number, problems: string[]): IssuerConfig | undefined {
+/**
+ * The allow-list of an issuer without `algorithms` of its own: the top-level one, less the
+ * HMAC algorithms when its keys are remote (a JWK Set never holds an HMAC secret: such a
+ * token can only be refused, before any fetch).
+ */
+function inheritedAlgorithms(inherited: ReadonlySet<string> | undefined, remote: boolean, label: string, problems: string[]): ReadonlySet<string> | undefined {
+  if (inherited === undefined || !remote) return undefined;
+  const asymmetric = [...inherited].filter((algorithm) => !isHmac(algorithm));
+  if (asymmetric.length === 0) {
+    problems.push(`${label} verifies with remote keys, which are never HMAC, and the top-level algorithms (${[...inherited].join(', ')}) hold no other: give it algorithms of its own, e.g. algorithms: ['RS256']`);
+    return undefined;
+  }
+  return asymmetric.length === inherited.size ? undefined : new Set(asymmetric);
+}
+
+function issuerEntry(entry: IssuerOptions, index: number, inherited: ReadonlySet<string> | undefined, problems: string[]): IssuerConfig | undefined {
   const label = `issuers[${index}]`;
   if (typeof entry !== 'object' || entry === null) {
     problems.push(`${label} must be an object { issuer, jwksUri? | issuerDiscovery?, audience?, algorithms?, typ? }`);
@@ -157,12 +175,12 @@ function issuerEntry(entry: IssuerOptions, index: number, problems: string[]): I
   return {
     issuer: entry.issuer, jwksUri, discovery,
     audience: audienceOf(entry.audience, `${label}.audience`, problems),
-    algorithms: algorithmsOf(entry.algorithms, `${label}.algorithms`, remote, problems),
+    algorithms: entry.algorithms === undefined ? inheritedAlgorithms(inherited, remote, label, problems) : algorithmsOf(entry.algorithms, `${label}.algorithms`, remote, problems),
     typ: typOption(entry.typ, `${label}.typ`, problems),
   };
 }
 
-function issuersOption(merged: IdpOptions, problems: string[]): readonly IssuerConfig[] | undefined {
+function issuersOption(merged: IdpOptions, allowList: ReadonlySet<string> | undefined, problems: string[]): readonly IssuerConfig[] | undefined {
   const { issuers } = merged;
   if (issuers === undefined) return undefined;
   if (!Array.isArray(issuers) || issuers.length === 0) {
@@ -173,7 +191,7 @@ function issuersOption(merged: IdpOptions, problems: string[]): readonly IssuerC
     problems.push('give issuers, or issuer / decodeIssuer, not both (the issuer of tokens this app signs is encodeIssuer, listed in issuers too)');
   }
   if (merged.issuerDiscovery !== undefined) problems.push('issuerDiscovery goes into each entry of issuers');
-  const entries = issuers.map((entry, index) => issuerEntry(entry, index, problems));
+  const entries = issuers.map((entry, index) => issuerEntry(entry, index, allowList, problems));
   const topLevelKeys = [merged.jwksUri, merged.decodeKeyLoader, merged.secret, merged.privateKey, merged.publicKey].some((v) => v !== undefined);
   entries.forEach((entry, index) => {
     if (entry && !entry.discovery && entry.jwksUri === undefined && !topLevelKeys) {
@@ -205,14 +223,14 @@ function discoveryOption(merged: IdpOptions, problems: string[]): URL | undefine
 }
 
 /**
- * Resolves the identity-provider options. `remote` says whether any remote key set is
- * configured (the timing options need one).
+ * Resolves the identity-provider options; `allowList` is the top-level `algorithms`
+ * (resolved), which an issuer entry without its own inherits.
  *
  * @example idpOptions({ typ: 'at+jwt', rolesClaim: ['realm_access', 'roles'] }, problems)
  */
-export function idpOptions(merged: IdpOptions, problems: string[]): IdpConfig {
+export function idpOptions(merged: IdpOptions, problems: string[], allowList?: ReadonlySet<string>): IdpConfig {
   const discovery = discoveryOption(merged, problems);
-  const issuers = issuersOption(merged, problems);
+  const issuers = issuersOption(merged, allowList, problems);
   const remote = merged.jwksUri !== undefined || discovery !== undefined || (issuers ?? []).some((i) => i.discovery || i.jwksUri !== undefined);
   if (!remote && merged.jwksCooldown !== undefined) problems.push('jwksCooldown needs a remote key set (jwksUri, issuerDiscovery or issuers)');
   const status = merged.invalidTokenStatus ?? 422;

@@ -410,7 +410,7 @@ export function resolveOptions(options: JwtOptions): JwtConfig {
     buildKeyRing({ algorithm: 'HS256', secret: merged.secret }, problems);
   }
   const algorithms = allowListOption(merged, keys, problems);
-  const idp = idpOptions(merged, problems);
+  const idp = idpOptions(merged, problems, algorithms);
   if (problems.length > 0) throw new JwtConfigurationError(problems);
   const decodeAudience = merged.decodeAudience ?? merged.audience;
   const audience = decodeAudience === undefined ? undefined : [decodeAudience].flat();
