@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict';
 import { createSecretKey } from 'node:crypto';
 import type { Server } from 'node:http';
+import Koa from 'koa';
 import request from 'supertest';
-import { GuardOptions, JwtConfigurationError, JwtManager, JwtOptions } from '../../src';
+import { decodeToken, GuardOptions, JwtConfigurationError, JwtManager, JwtOptions, jwtRequired } from '../../src';
 import { jwksTiming } from '../../src/core/jwks';
 import { expectResponse } from '../support/assert-response';
 import { idpToken, serveIdpApp } from '../support/idp-app';
@@ -147,6 +148,51 @@ describe('idp: a resource server for outside identity providers', () => {
       const default422 = await get('/me', forged);
       expectResponse(default422, 422, { msg: 'Signature verification failed' });
       assert.equal(default422.headers['www-authenticate'], undefined);
+    });
+    const CHALLENGE = 'Bearer error="invalid_token", error_description="Invalid token"';
+    const BAD_HEADER = { msg: "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'" };
+    for (const value of ['Bearer', 'Bearer ', 'Bearer a b', 'bearer  a  b  c', 'Basic x, Bearer']) {
+      it(`401: 'Authorization: ${value}' is 401 with ${CHALLENGE} (RFC 7235 §3.1); by default 422 without it`, async () => {
+        start({ invalidTokenStatus: 401 });
+        const refused = await request(server!).get('/me').set('Authorization', value);
+        expectResponse(refused, 401, BAD_HEADER);
+        assert.equal(refused.headers['www-authenticate'], CHALLENGE);
+        expectResponse(await get('/me', token()), 200, { identity: 'alice' });
+        server!.close();
+        JwtManager.reset();
+        start();
+        const default422 = await request(server!).get('/me').set('Authorization', value);
+        expectResponse(default422, 422, BAD_HEADER);
+        assert.equal(default422.headers['www-authenticate'], undefined);
+      });
+    }
+    it('401: a token refused in the query string, a cookie or a repeated query parameter also carries the challenge', async () => {
+      start({ invalidTokenStatus: 401, tokenLocation: ['query', 'cookies'] });
+      const fromQuery = await request(server!).get('/me?jwt=not.a.token');
+      expectResponse(fromQuery, 401, { msg: 'Invalid header string: not valid JSON' });
+      assert.equal(fromQuery.headers['www-authenticate'], CHALLENGE);
+      const repeated = await request(server!).get('/me?jwt=a&jwt=b');
+      expectResponse(repeated, 401, { msg: 'Bad query string: "jwt" given more than once' });
+      assert.equal(repeated.headers['www-authenticate'], CHALLENGE);
+      const fromCookie = await request(server!).get('/me').set('Cookie', 'access_token_cookie=not.a.token');
+      expectResponse(fromCookie, 401, { msg: 'Invalid header string: not valid JSON' });
+      assert.equal(fromCookie.headers['www-authenticate'], CHALLENGE);
+      expectResponse(await request(server!).get(`/me?jwt=${token()}`), 200, { identity: 'alice' });
+    });
+    it('401: a token refused by a handler downstream of the guard (decodeToken) also carries the challenge', async () => {
+      JwtManager.configure({ algorithm: 'RS256', jwksUri: jwks.url, acceptUntypedTokens: true, invalidTokenStatus: 401 });
+      const app = new Koa();
+      app.silent = true;
+      app.use(jwtRequired());
+      app.use(async (ctx) => {
+        ctx.body = await decodeToken(String(ctx.get('X-Other-Token')));
+      });
+      server = app.listen(0);
+      const refused = await get('/', token()).set('X-Other-Token', 'not.a.token');
+      expectResponse(refused, 401, { msg: 'Invalid header string: not valid JSON' });
+      assert.equal(refused.headers['www-authenticate'], CHALLENGE);
+      const allowed = await get('/', token()).set('X-Other-Token', token());
+      assert.deepEqual([allowed.status, allowed.body.sub], [200, 'alice']);
     });
     it('other values: refused at configure()', () => {
       assert.ok(problemsOf({ secret: 'x'.repeat(32), invalidTokenStatus: 400 }).some((p) => /^invalidTokenStatus must be 422 or 401/.test(p)));

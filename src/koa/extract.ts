@@ -17,6 +17,19 @@ export interface FoundToken {
   dpopScheme?: boolean;
 }
 
+/** Where each refused token (or the malformed header, query or body meant to carry one) was found: for `WWW-Authenticate`. */
+const REFUSED_AT = new WeakMap<object, TokenLocation>();
+
+/** Records that `error` refused what was found at `location`. @example markRefusedAt(error, 'headers') */
+export function markRefusedAt(error: unknown, location: TokenLocation): void {
+  if (typeof error === 'object' && error !== null) REFUSED_AT.set(error, location);
+}
+
+/** Where the token (or carrier) `error` refused was found, if it was. @example refusedLocation(error) // 'headers' */
+export function refusedLocation(error: object): TokenLocation | undefined {
+  return REFUSED_AT.get(error);
+}
+
 const WHITESPACE_OR_COMMA = /[\s,]/;
 const COMMA = 0x2c;
 
@@ -233,7 +246,10 @@ export function extractToken(
     try {
       return fromLocation(ctx, config, location, type, method);
     } catch (error) {
-      if (!(error instanceof NoAuthorizationError)) throw error;
+      if (!(error instanceof NoAuthorizationError)) {
+        markRefusedAt(error, location); // a malformed header is refused where it was, like the token it carries
+        throw error;
+      }
       missing.push(error.message);
     }
   }

@@ -17,7 +17,7 @@ import type { AuthorizeOptions, Requirement } from '../core/verify';
 import { GuardedRoute, JwtRequestContext, requestContext } from './context';
 import { newRefreshScope, owesReuse, presentRefreshToken, RefreshScope, reuseRefusal, runInRefreshScope, tracksRefreshToken } from '../core/refresh-scope';
 import { confirmRequestSender, setDpopRefusalHeaders } from './dpop';
-import { extractToken, FoundToken, missingTokenError } from './extract';
+import { extractToken, FoundToken, markRefusedAt, missingTokenError, refusedLocation } from './extract';
 import { GuardOptions, keyCount, OPTION_LIST, optionProblems, OptionsSnapshot, sameValue, snapshot } from './guard-options';
 
 export type { GuardOptions } from './guard-options';
@@ -34,9 +34,6 @@ export const ROUTE_PROOF = Symbol('koa-jwt-extended:route-proof');
 export class RouteProof {
   constructor(readonly guard: Guard) {}
 }
-
-/** Where each refused token was found, for the `WWW-Authenticate` header. */
-const REFUSED_AT = new WeakMap<object, TokenLocation>();
 
 export class Guard {
   readonly requirement: Requirement;
@@ -201,7 +198,7 @@ export function hasAnyRole(claim: unknown, roles: readonly string[]): boolean {
 }
 
 function refusedAt(error: unknown, location: TokenLocation): never {
-  if (error instanceof JwtError) REFUSED_AT.set(error, location);
+  if (error instanceof JwtError) markRefusedAt(error, location);
   throw error;
 }
 
@@ -215,22 +212,30 @@ export async function refusal(error: JwtError, manager: JwtManager, ctx?: Contex
   return response;
 }
 
-/** RFC 6750 §3: the challenge of a 401 for a token that belongs in the Authorization header. */
-function bearerChallenge(error: JwtError, guard: Guard, manager: JwtManager): string | undefined {
-  const { headerKey, headerType, tokenLocation } = manager.config;
-  if (headerType === '' || headerKey !== 'authorization') return undefined;
+/**
+ * RFC 6750 §3: the challenge of a 401. For a token that belongs in the Authorization header,
+ * its scheme with the refusal; with `invalidTokenStatus: 401` (RFC 6750 clients) every refused
+ * token's 401 carries `error="invalid_token"` (RFC 7235 §3.1: a 401 carries a challenge),
+ * wherever the token was and however malformed the header holding it. `guard` is undefined
+ * for a refusal thrown downstream of the guard.
+ */
+function bearerChallenge(error: JwtError, guard: Guard | undefined, manager: JwtManager): string | undefined {
+  const { headerKey, headerType, tokenLocation, invalidTokenStatus } = manager.config;
+  const scheme = headerType !== '' && headerKey === 'authorization' ? headerType : undefined;
   if (error instanceof NoAuthorizationError) {
     const missing = error.code === 'ERR_JWT_MISSING' || error.code === 'ERR_JWT_SCHEME';
-    return missing && (guard.locations ?? tokenLocation).includes('headers') ? headerType : undefined;
+    return scheme !== undefined && missing && (guard?.locations ?? tokenLocation).includes('headers') ? scheme : undefined;
   }
-  if (REFUSED_AT.get(error) !== 'headers') return undefined;
-  return invalidTokenChallenge(headerType, error);
+  if (scheme !== undefined && refusedLocation(error) === 'headers') return invalidTokenChallenge(scheme, error);
+  // a CSRF failure refuses no token: it stays without
+  if (invalidTokenStatus === 401 && error.kind !== 'unauthorized') return invalidTokenChallenge(scheme ?? 'Bearer', error);
+  return undefined;
 }
 
 /** RFC 6750 §3.1: the challenge of a 403 for a token that lacks a required scope. */
 function scopeChallenge(error: InsufficientScopeError, manager: JwtManager): string | undefined {
   const { headerKey, headerType } = manager.config;
-  if (headerType === '' || headerKey !== 'authorization' || REFUSED_AT.get(error) !== 'headers') return undefined;
+  if (headerType === '' || headerKey !== 'authorization' || refusedLocation(error) !== 'headers') return undefined;
   return insufficientScopeChallenge(headerType, error.scopes);
 }
 
@@ -338,4 +343,6 @@ async function answerEscaped(ctx: Context, error: unknown, manager: JwtManager):
   const response = await refusal(error, manager, ctx);
   ctx.status = response.status;
   ctx.body = response.body;
+  const challenge = response.status === 401 ? bearerChallenge(error, undefined, manager) : undefined;
+  if (challenge !== undefined) ctx.set('WWW-Authenticate', challenge);
 }
