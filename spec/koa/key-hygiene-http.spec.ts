@@ -14,6 +14,25 @@ import { serve, stop } from '../support/server';
 import { InteropController } from './interop-routes';
 
 type Pair = ReturnType<typeof testKey>;
+
+/** RFC 4253 §6.6: the SSH wire format of a public key (what the base64 of an OpenSSH line holds). */
+function sshWire(pair: Pair, type: 'rsa' | 'ec' | 'ed'): { name: string; blob: Buffer } {
+  const field = (value: Buffer | string) => {
+    const bytes = Buffer.from(value);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(bytes.length);
+    return Buffer.concat([length, bytes]);
+  };
+  const jwk = pair.publicKey.export({ format: 'jwk' }) as Record<string, string>;
+  const raw = (member: string) => Buffer.from(jwk[member], 'base64url');
+  const mpint = (value: Buffer) => field(value[0] & 0x80 ? Buffer.concat([Buffer.alloc(1), value]) : value);
+  if (type === 'rsa') return { name: 'ssh-rsa', blob: Buffer.concat([field('ssh-rsa'), mpint(raw('e')), mpint(raw('n'))]) };
+  if (type === 'ed') return { name: 'ssh-ed25519', blob: Buffer.concat([field('ssh-ed25519'), field(raw('x'))]) };
+  const point = Buffer.concat([Buffer.from([4]), raw('x'), raw('y')]);
+  return { name: 'ecdsa-sha2-nistp256', blob: Buffer.concat([field('ecdsa-sha2-nistp256'), field('nistp256'), field(point)]) };
+}
+
+const BOM = '\ufeff';
 testKey('rsaB'); // generated now, so the parse counts below see only the library's parses
 
 /** Every form `pair`'s keys travel in, as the bytes (or text) someone might paste as a secret. */
@@ -37,6 +56,30 @@ function keyForms(pair: Pair, type: 'rsa' | 'ec' | 'ed'): Record<string, string 
     forms['base64 of DER PKCS#1 public'] = (pair.publicKey.export({ format: 'der', type: 'pkcs1' })).toString('base64');
   }
   if (type === 'ec') forms['DER SEC1 private'] = pair.privateKey.export({ format: 'der', type: 'sec1' });
+  // the same forms behind a UTF-8 byte order mark and white space, or inside a list
+  const jwkJson = JSON.stringify(pair.publicKey.export({ format: 'jwk' }));
+  Object.assign(forms, {
+    'public JWK as JSON after a UTF-8 BOM': BOM + jwkJson, 'JWK Set as JSON after a UTF-8 BOM and a newline': `${BOM}\n${forms['JWK Set as JSON']}`,
+    'public PEM after a UTF-8 BOM': BOM + pair.publicPem, 'public JWK as JSON inside white space': `\r\n\t ${jwkJson} \n`,
+    'a JSON list holding the public JWK': `[${jwkJson}]`, 'a JSON list holding the public JWK, after a BOM': `${BOM} [ ${jwkJson} ]`,
+    'base64 of the public JWK after a BOM': BOM + Buffer.from(jwkJson).toString('base64'),
+  });
+  const { name, blob } = sshWire(pair, type);
+  Object.assign(forms, {
+    'OpenSSH public key line': `${name} ${blob.toString('base64')} alice@laptop`,
+    'OpenSSH line with authorized_keys options': `no-pty,command="/bin/true" ${name} ${blob.toString('base64')}`,
+    'base64 of the SSH wire-format key': blob.toString('base64'), 'SSH wire-format key': blob,
+    'RFC 4716 SSH2 public key': `---- BEGIN SSH2 PUBLIC KEY ----\n${blob.toString('base64').replace(/(.{70})/g, '$1\n')}\n---- END SSH2 PUBLIC KEY ----\n`,
+  });
+  if (type === 'ec') {
+    const jwk = pair.publicKey.export({ format: 'jwk' }) as Record<string, string>;
+    const xy = Buffer.concat([Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
+    const point = Buffer.concat([Buffer.from([4]), xy]);
+    Object.assign(forms, {
+      'raw uncompressed EC point (65 bytes)': point, 'raw x || y (64 bytes)': xy, 'base64 of the raw EC point': point.toString('base64'),
+      'hex of the raw EC point': point.toString('hex'), 'JWK x and y written one after the other': jwk.x + jwk.y,
+    });
+  }
   return forms;
 }
 
@@ -79,6 +122,11 @@ describe('key hygiene: no key in disguise is an HMAC secret (0.3 G)', () => {
       ['their hex', randomBytes(48).toString('hex')], ['a passphrase', 'correct horse battery staple, and then some more words'],
       ['random bytes starting with a DER SEQUENCE byte', Buffer.concat([Buffer.from([0x30, 0x82, 0x01, 0x22]), randomBytes(60)])],
       ['JSON that is no JWK', '{"purpose":"just a long secret string, not a key at all"}'],
+      ['a JSON list that holds no JWK', '["not", "a", "key", "but a long enough secret"]'],
+      ['a passphrase after a UTF-8 BOM', `${BOM}correct horse battery staple, and then some more words`],
+      ['a passphrase that starts like an OpenSSH line', 'ssh-rsa is what I use at home; this is a long passphrase'],
+      ['65 random bytes starting with 0x04', Buffer.concat([Buffer.from([4]), randomBytes(64)])],
+      ['a random 86-character base64url secret', randomBytes(64).toString('base64url').slice(0, 86)],
     ] as const) {
       it(`a real secret (${name}) is accepted`, () => {
         assert.doesNotThrow(() => JwtManager.configure({ secret: secret as string }));
