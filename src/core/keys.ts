@@ -8,7 +8,9 @@ import { keyFormOf } from './secrets';
 import { createHash, createPrivateKey, createPublicKey, createSecretKey, JsonWebKey, KeyObject } from 'node:crypto';
 import { showAs } from './safe-view';
 import { InvalidTokenError } from './errors';
-import { weakKeyProblem } from './key-strength';
+import { checkJwkRestrictions, checkKeyFits, checkKeyStrength, isJwkObject } from './key-checks';
+
+export { EC_CURVES } from './key-checks';
 
 export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
 export const ASYMMETRIC_ALGORITHMS = [
@@ -56,18 +58,9 @@ export interface KeyRing {
 
 /** RFC 7518 §3.2: an HMAC key at least as long as the hash output. */
 const MIN_SECRET_BYTES: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64 };
-const MIN_RSA_BITS = 2048;
-/** The curve of each ES* algorithm (also what the CLI generates). */
-export const EC_CURVES: Record<string, string> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
 
 export function isHmac(algorithm: unknown): boolean {
   return typeof algorithm === 'string' && algorithm.startsWith('HS');
-}
-
-/** A JWK given as an object (`kty` present): node:crypto reads it with `format: 'jwk'`. */
-function isJwkObject(input: unknown): input is JsonWebKey {
-  return typeof input === 'object' && input !== null && !Buffer.isBuffer(input) && !(input instanceof KeyObject)
-    && typeof (input as { kty?: unknown }).kty === 'string';
 }
 
 /** A public or private key in any form (PEM, DER, JWK, base64 or hex of one) must never become an HMAC secret. */
@@ -136,41 +129,6 @@ function asymmetricKey(input: unknown, kind: 'private' | 'public', label: string
   }
 }
 
-/** Checks an asymmetric key fits the algorithm: key type, RSA size, EC curve, Ed25519 for EdDSA. */
-function checkKeyFits(key: KeyObject, algorithm: string, label: string, problems: string[]): void {
-  const type = key.asymmetricKeyType;
-  const details = key.asymmetricKeyDetails ?? {};
-  if (algorithm === 'EdDSA') {
-    // RFC 8037 allows Ed448 too; we verify Ed25519 only (one signature length, one curve to test)
-    if (type !== 'ed25519') problems.push(`${label} must be an Ed25519 key for EdDSA (got ${type})`);
-    return;
-  }
-  if (algorithm.startsWith('ES')) {
-    if (type !== 'ec' || details.namedCurve !== EC_CURVES[algorithm]) {
-      problems.push(`${label} must be an EC key on curve ${EC_CURVES[algorithm]} for ${algorithm} (got ${type}${details.namedCurve ? ' ' + details.namedCurve : ''})`);
-    }
-    return;
-  }
-  // plain 'rsa' only: an 'rsa-pss' key has no JWK form (the JWK Set and kid thumbprint need one)
-  if (type !== 'rsa') {
-    problems.push(`${label} must be an RSA key for ${algorithm} (got ${type})`);
-  } else if ((details.modulusLength ?? 0) < MIN_RSA_BITS) {
-    problems.push(`${label} must be an RSA key of at least ${MIN_RSA_BITS} bits (got ${details.modulusLength})`);
-  }
-}
-
-/** Refuses a public key that verifies forged signatures (RSA e = 1, an Ed25519 point of small order...): read once, at parse time. */
-function checkKeyStrength(key: KeyObject, label: string, problems: string[]): void {
-  let jwk: JsonWebKey;
-  try {
-    jwk = key.export({ format: 'jwk' });
-  } catch {
-    return; // a key with no JWK form (rsa-pss) is refused by the fit check
-  }
-  const problem = weakKeyProblem(jwk);
-  if (problem !== undefined) problems.push(`${label} is refused: ${problem}`);
-}
-
 /** RFC 7638 JWK thumbprint: a stable default `kid` for an asymmetric key. */
 export function jwkThumbprint(publicKey: KeyObject): string {
   const jwk = publicKey.export({ format: 'jwk' }) as Record<string, string>;
@@ -225,6 +183,7 @@ export function buildVerificationKey(
     return undefined;
   }
   const before = problems.length;
+  if (options.publicKey !== undefined) checkJwkRestrictions(options.publicKey, algorithm, 'verify', member(label, 'publicKey'), problems);
   const key = asymmetricKey(source, 'public', member(label, 'publicKey'), problems);
   // a key derived from the privateKey was checked already
   if (key && options.publicKey !== undefined) checkKeyFits(key, algorithm, member(label, 'publicKey'), problems);
@@ -242,6 +201,7 @@ export function buildKeyRing(options: KeyOptions, problems: string[]): KeyRing |
   const before = problems.length;
   let signingKey: KeyObject | undefined;
   if (!isHmac(algorithm) && options.privateKey !== undefined) {
+    checkJwkRestrictions(options.privateKey, algorithm, 'sign', 'privateKey', problems);
     signingKey = asymmetricKey(options.privateKey, 'private', 'privateKey', problems);
     if (signingKey) checkKeyFits(signingKey, algorithm, 'privateKey', problems);
   }
