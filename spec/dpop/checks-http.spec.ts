@@ -274,6 +274,12 @@ describe('DPoP: the proof checks over HTTP (RFC 9449 §4.3)', () => {
       assert.equal(res.status, 200);
     });
 
+    it('an RSA key with public exponent 3 (a weak key: NIST SP 800-56B) is refused; the same size with 65537 passes above', async () => {
+      const weak = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 }).privateKey;
+      const bound = await fakeAccessToken('alice', { dpopJkt: await dpopThumbprint(weak) });
+      refusedFor(await get(await dpopProof(weak, { htm: 'GET', htu: htu(), token: bound }), '/me', 'DPoP', bound), 'the jwk is not a valid public key');
+    });
+
     it('an RSA key under 2048 bits is refused', async () => {
       const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
       const bound = await fakeAccessToken('alice', { dpopJkt: await dpopThumbprint(small) });

@@ -4,6 +4,7 @@
  */
 import { createHash, createPublicKey, KeyObject } from 'node:crypto';
 import { isPlainObject } from '../jws';
+import { weakKeyProblem } from '../key-strength';
 
 /** Members that make a JWK private (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2). */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
@@ -68,7 +69,7 @@ export function jwkThumbprint(jwk: Record<string, unknown>): string {
 /**
  * Imports a checked public JWK for `alg` (only its required members: nothing else can change
  * what key it is); `undefined` when it is not a valid key (off the curve, an RSA modulus
- * under 2048 bits).
+ * under 2048 bits, a weak key: see key-strength.ts).
  *
  * @example const proofKey = importProofKey(header.jwk, 'ES256')
  */
@@ -83,5 +84,7 @@ export function importProofKey(jwk: Record<string, unknown>, alg: string): Proof
     return undefined;
   }
   if (shape.kty === 'RSA' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) return undefined;
+  // a key anyone can sign for (RSA e = 1, an Ed25519 point of small order) binds nothing
+  if (weakKeyProblem(members) !== undefined) return undefined;
   return { key, thumbprint: jwkThumbprint(jwk) };
 }
