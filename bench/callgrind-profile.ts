@@ -8,6 +8,8 @@
  * difference, function by function: e.g. `open jwt` is what the guard costs, and where.
  * Modes are bench/server.ts's (open, jwt, revoked, ...). Env: BENCH_NODES (one of machine / 24;
  * default 24), BENCH_CG_WARMUP (25000), BENCH_CG_REQUESTS (300), BENCH_CGP_TOP (40).
+ * A mode written `base:<mode>` runs from the checkout BENCH_BASE names (as bench:callgrind-paired),
+ * so `BENCH_BASE=../base npm run bench:callgrind-profile -- base:jwt jwt` is a change, by function.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -16,12 +18,14 @@ import path from 'node:path';
 import { callgrindControl, spawnUnderCallgrind } from './callgrind';
 import { sequentialClient } from './client';
 import { startBenchRedis } from './redis';
+import { buildBaseServer } from './callgrind-paired';
 import { benchNodes, buildBenchServer } from './runtime';
 import { stopServer, waitReady } from './servers';
 
 const WARMUP = Number(process.env.BENCH_CG_WARMUP ?? 25000);
 const REQUESTS = Number(process.env.BENCH_CG_REQUESTS ?? 300);
 const TOP = Number(process.env.BENCH_CGP_TOP ?? 40);
+const CROSS_CHECKOUT = process.argv.slice(2).some((mode) => mode.startsWith('base:'));
 
 /** Self instructions per request by function name, and the window's total per request. */
 interface Profile {
@@ -53,11 +57,13 @@ function jitName(ranges: ReturnType<typeof readPerfMap>, address: number): strin
   const range = ranges[high];
   if (range === undefined || address >= range.end) return 'JIT code (unmapped)';
   // "JS:*name file:line:column": the tier marks (*, ~, ^, +) differ between runs, the function does not
-  return `JS ${range.name.replace(/^JS:[*~^+']*/, '').replace(/:\d+$/, '').replace(/\S*node_modules\//, '').replace(/\S*koa-jwt-extended-bench\//, '')}`;
+  const name = `JS ${range.name.replace(/^JS:[*~^+']*/, '').replace(/:\d+$/, '').replace(/\S*node_modules\//, '').replace(/\S*koa-jwt-extended-bench\//, '')}`;
+  // two checkouts number their lines differently: compare functions by name and file
+  return CROSS_CHECKOUT ? name.replace(/:\d+$/, '') : name;
 }
 
 /** Reads a dump's self cost per function through callgrind_annotate, JIT addresses named. */
-function readProfile(dumpFile: string, pid: number): Profile {
+export function readProfile(dumpFile: string, pid: number, perUnit = REQUESTS): Profile {
   const ranges = readPerfMap(pid);
   const annotated = spawnSync('callgrind_annotate', ['--threshold=100', '--inclusive=no', dumpFile], { encoding: 'utf8', maxBuffer: 1 << 28 });
   if (annotated.status !== 0) throw new Error(`callgrind_annotate: ${annotated.stderr}`);
@@ -66,7 +72,7 @@ function readProfile(dumpFile: string, pid: number): Profile {
   for (const line of annotated.stdout.split('\n')) {
     const match = /^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(.+)$/.exec(line);
     if (!match) continue;
-    const count = Number(match[1].replace(/,/g, '')) / REQUESTS;
+    const count = Number(match[1].replace(/,/g, '')) / perUnit;
     const where = match[2];
     if (where.includes('PROGRAM TOTALS')) {
       total = count;
@@ -109,7 +115,10 @@ async function main(): Promise<void> {
   const redis = await startBenchRedis();
   const directory = mkdtempSync(path.join(os.tmpdir(), 'kje-callgrind-profile-'));
   try {
-    const profiles = await Promise.all(modes.map((mode) => profileMode(node.execPath, serverJs, mode, redis.url, directory)));
+    const baseServerJs = modes.some((mode) => mode.startsWith('base:')) ? buildBaseServer(process.env.BENCH_BASE) : '';
+    const profiles = await Promise.all(modes.map((mode) => mode.startsWith('base:')
+      ? profileMode(node.execPath, baseServerJs, mode.slice('base:'.length), redis.url, directory)
+      : profileMode(node.execPath, serverJs, mode, redis.url, directory)));
     profiles.forEach((profile, index) => {
       const rows = [...profile.byFunction.entries()].sort((x, y) => y[1] - x[1]);
       printTop(`${node.label} ${modes[index]}: ${profile.total.toFixed(0)} instructions per request (self, by function)`, rows);
@@ -127,7 +136,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

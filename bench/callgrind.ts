@@ -87,11 +87,22 @@ export function spawnUnderCallgrind(
   return { child, outFile };
 }
 
-/** One run: instructions per request of each counted window, and their median (the figure). */
+/**
+ * One run: instructions per request of each counted window, and their median (the figure).
+ * `idlePerSecond`: what the server executed per second with no request at all (an idle window of
+ * IDLE_MS after the counted ones: timers such as the tiered store's liveness heartbeat, once a
+ * second). Under callgrind a window of 300 requests lasts seconds, so such a timer lands in it
+ * tens of times more often per request than at any real request rate; `timerFree` is each
+ * window less `idlePerSecond` x its duration, per request, and its median (the request's own cost).
+ */
 export interface Run {
   windows: number[];
   median: number;
+  idlePerSecond?: number;
+  timerFree?: number;
 }
+
+const IDLE_MS = Number(process.env.BENCH_CG_IDLE_MS ?? 4000);
 
 /**
  * One server under callgrind: WARMUP requests uninstrumented, then WINDOWS counted
@@ -99,7 +110,7 @@ export interface Run {
  * a late tier-up) lands in one window and does not move it, and since the server does
  * the same work in every run, it lands in the same window each time.
  */
-async function countOnce(node: NodeBinary, serverJs: string, mode: string, redisUrl: string, directory: string): Promise<Run> {
+export async function countOnce(node: NodeBinary, serverJs: string, mode: string, redisUrl: string, directory: string): Promise<Run> {
   const simulation = SIMULATE ? ['--cache-sim=yes', '--branch-sim=yes'] : [];
   const { child, outFile } = spawnUnderCallgrind(node.execPath, serverJs, mode, redisUrl, directory, { valgrindArgs: simulation });
   const killChild = () => child.kill();
@@ -114,14 +125,27 @@ async function countOnce(node: NodeBinary, serverJs: string, mode: string, redis
     await client.send(WARMUP);
     callgrindControl('-i', child.pid!, 'on');
     const windows: number[] = [];
+    const seconds: number[] = [];
     for (let window = 1; window <= WINDOWS; window += 1) {
       callgrindControl('-z', child.pid!);
+      const started = performance.now();
       await client.send(REQUESTS);
       callgrindControl('-d', child.pid!);
+      seconds.push((performance.now() - started) / 1000);
       windows.push(instructionsIn(outFile.replace('%p', `${child.pid}.${window}`)) / REQUESTS);
     }
+    const run: Run = { windows, median: median(windows) };
+    if (IDLE_MS > 0) {
+      callgrindControl('-z', child.pid!);
+      const started = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+      callgrindControl('-d', child.pid!);
+      const idlePerSecond = instructionsIn(outFile.replace('%p', `${child.pid}.${WINDOWS + 1}`)) / ((performance.now() - started) / 1000);
+      run.idlePerSecond = idlePerSecond;
+      run.timerFree = median(windows.map((perRequest, i) => perRequest - (idlePerSecond * seconds[i]) / REQUESTS));
+    }
     client.close();
-    return { windows, median: median(windows) };
+    return run;
   } finally {
     process.off('exit', killChild);
     await stopServer(server);

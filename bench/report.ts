@@ -10,6 +10,8 @@ export const VARIANTS = [
   { key: 'a', mode: 'open', name: 'a open route' },
   { key: 'b', mode: 'jwt', name: 'b @JwtRequired()' },
   { key: 'bo', mode: 'jwt-otel', name: 'bo @JwtRequired() with instrumentJwt() recording (OpenTelemetry SDK)' },
+  { key: 'bl', mode: 'jwt-otel-loaded', name: 'bl @JwtRequired(), OpenTelemetry instrumentation loaded, not called' },
+  { key: 'bu', mode: 'jwt-otel-unobserved', name: 'bu @JwtRequired(), instrumentJwt() with no SDK (unobserved)' },
   { key: "a'", mode: 'open-in-app', name: "a' open route in an app with protected routes" },
   { key: "b'", mode: 'jwt-nocontext', name: "b' @JwtRequired(), requestContext: false" },
   { key: 'c', mode: 'revoked', name: "c @JwtRequired() + checks 'all' (tiered, LRU hits)" },

@@ -7,6 +7,9 @@
  *   open-in-app  the open route of an app that also has protected routes (request context active)
  *   jwt       the same route behind @JwtRequired()
  *   jwt-nocontext  the same with requestContext: false (no AsyncLocalStorage)
+ *   jwt-otel  the same with instrumentJwt() recording into the OpenTelemetry SDK
+ *   jwt-otel-loaded  the same with the OpenTelemetry API and our instrumentation module loaded, instrumentJwt() not called
+ *   jwt-otel-unobserved  the same with instrumentJwt() called and no SDK (the API's no-op providers)
  *   revoked   @JwtRequired() with revocation checks 'all' on the tiered store (needs redisUrl)
  *   koajwt    koa-jwt (KeyObject secret) in front of the open route
  *   koajwt-string  koa-jwt with a string secret, as its README shows
@@ -100,6 +103,17 @@ async function instrumentWithSdk(): Promise<void> {
   instrumentJwt({ meterProvider: new MeterProvider({ readers: [new QuietReader()] }) });
 }
 
+/**
+ * Variants bl and bu: the OpenTelemetry API and `koa-jwt-extended/opentelemetry` loaded, no SDK:
+ * bl never calls instrumentJwt(); bu calls it with the global providers, which no SDK registered
+ * (the API's no-op meter and tracer): loaded but unobserved.
+ */
+function loadInstrumentation(call: boolean): void {
+  require('@opentelemetry/api');
+  const { instrumentJwt } = require('../src/opentelemetry') as typeof import('../src/opentelemetry');
+  if (call) instrumentJwt();
+}
+
 async function main(): Promise<void> {
   const [mode, redisUrl] = process.argv.slice(2);
   const extra = mode === 'revoked' ? await revocationOptions(redisUrl)
@@ -108,10 +122,11 @@ async function main(): Promise<void> {
     : mode === 'jwt-nocontext' ? { requestContext: false } : {};
   JwtManager.configure({ secret: BENCH_SECRET, ...extra });
   if (mode === 'jwt-otel') await instrumentWithSdk();
+  if (mode === 'jwt-otel-loaded' || mode === 'jwt-otel-unobserved') loadInstrumentation(mode === 'jwt-otel-unobserved');
   const app = new Koa();
   if (mode === 'koajwt') app.use(koaJwt({ secret: createSecretKey(Buffer.from(BENCH_SECRET)) as never, algorithms: ['HS256'] }));
   if (mode === 'koajwt-string') app.use(koaJwt({ secret: BENCH_SECRET, algorithms: ['HS256'] }));
-  const guarded = mode === 'jwt' || mode === 'jwt-otel' || mode.startsWith('revoked') || mode === 'jwt-nocontext';
+  const guarded = mode === 'jwt' || mode.startsWith('jwt-otel') || mode.startsWith('revoked') || mode === 'jwt-nocontext';
   const controllers =
     mode === 'open-in-app' ? [OpenController, ProtectedController] : mode === 'open-proof' ? [OpenWithProofParameterController] : mode === 'open-layer' ? [OpenBehindLayerController] : [guarded ? ProtectedController : OpenController];
   useKoaServer(app, { controllers });

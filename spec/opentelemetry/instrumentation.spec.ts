@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import Koa from 'koa';
 import Router from '@koa/router';
 import request from 'supertest';
-import { context, trace } from '@opentelemetry/api';
+import { context, metrics, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   AggregationTemporality, DataPoint, Histogram, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader,
@@ -232,5 +232,44 @@ describe('opentelemetry: store timings from a real Redis', function () {
     assert.equal(failed[0].attributes['jwt.store.operation'], 'cutoff');
     // the root cause, not our wrapper's ERR_JWT_STORE
     assert.match(String(failed[0].attributes['error.type']), /^(MaxRetriesPerRequestError|ECONNREFUSED|ECONNRESET|Error)$/);
+  });
+});
+
+describe('opentelemetry: instrumentJwt() without a MeterProvider (loaded but unobserved)', () => {
+  afterEach(() => {
+    metrics.disable();
+    JwtManager.reset();
+  });
+
+  it('no SDK registered: nothing listens to allowed requests (they cost nothing), refusals still reach the active span', () => {
+    const before = diagnostics.channel(ALLOWED_CHANNEL).hasSubscribers;
+    const instrumentation = instrumentJwt();
+    try {
+      assert.equal(before, false);
+      assert.equal(diagnostics.channel(ALLOWED_CHANNEL).hasSubscribers, false);
+      assert.equal(diagnostics.channel(REFUSED_CHANNEL).hasSubscribers, true);
+    } finally {
+      instrumentation.disable();
+    }
+  });
+
+  it('a MeterProvider registered globally first: allowed requests are counted (the refused case beside the allowed one)', async () => {
+    const sdk = startSdk();
+    metrics.setGlobalMeterProvider(sdk.meterProvider);
+    const instrumentation = instrumentJwt();
+    JwtManager.configure({ secret: SECRET });
+    const server = listen(sdk);
+    try {
+      assert.equal(diagnostics.channel(ALLOWED_CHANNEL).hasSubscribers, true);
+      const token = await createAccessToken('alice');
+      assert.equal((await request(server).get('/me').set('Authorization', `Bearer ${token}`)).status, 200);
+      assert.equal((await request(server).get('/me')).status, 401);
+      assert.equal(await counted(sdk, 'jwt.requests', { 'jwt.outcome': 'allowed', 'http.response.status_code': 200 }), 1);
+      assert.equal(await counted(sdk, 'jwt.requests', { 'jwt.outcome': 'refused', 'jwt.reason': 'ERR_JWT_MISSING', 'http.response.status_code': 401 }), 1);
+    } finally {
+      instrumentation.disable();
+      server.close();
+      await sdk.meterProvider.shutdown();
+    }
   });
 });

@@ -10,7 +10,7 @@ import type { Server } from 'node:http';
 import Koa from 'koa';
 import Router from '@koa/router';
 import request from 'supertest';
-import { createKoaServer, Get, JsonController, QueryParam } from 'routing-controllers';
+import { createKoaServer, Get, JsonController, QueryParam, UseAfter, UseBefore } from 'routing-controllers';
 import {
   createAccessToken, CurrentJwtUser, decodeToken, getCurrentUser, JwtManager, JwtOptions, JwtOptional, JwtRequired, jwtRequired,
   JwtUsageError, MemoryTokenStore, revokeToken,
@@ -36,6 +36,25 @@ class EscapingController {
   async guardedDecode(@QueryParam('token') token: string) {
     return { sub: (await decodeToken(token)).sub };
   }
+}
+
+/** A route middleware that decodes the `token` query parameter (a JwtError when it is expired). */
+async function decodingMiddleware(ctx: { query: Record<string, unknown> }, next: () => Promise<unknown>) {
+  await decodeToken(String(ctx.query.token));
+  return next();
+}
+
+/** JwtErrors from the guarded route's own middlewares, before and after its action. */
+@JsonController('/fje-mw')
+class MiddlewareEscapingController {
+  @Get('/before') @JwtRequired() @UseBefore(decodingMiddleware)
+  before() { return { ok: true }; }
+
+  @Get('/after') @JwtRequired() @UseAfter(decodingMiddleware)
+  after() { return { ok: true }; }
+
+  @Get('/plain') @JwtRequired()
+  async plain(@QueryParam('token') token: string) { return { sub: (await decodeToken(token)).sub }; }
 }
 
 /** fje's test_user_lookup.py app: the user by parameter (get_user1) and by getter (get_user2). */
@@ -105,6 +124,36 @@ describe('parity with fje 4: loaders answer every JWT error; current user needs 
         .query({ token: await createAccessToken('alice', { expiresIn: -5 }) });
       assert.deepEqual([res.status, res.body], [419, { expired: 'alice' }]);
     });
+
+    for (const requestContext of [true, false]) {
+      describe(`from a guarded route's own middleware (requestContext: ${requestContext})`, () => {
+        const call = async (path: string, expiresIn: number) => request(server!).get(`/fje-mw/${path}`)
+          .set('Authorization', `Bearer ${await createAccessToken('bob')}`)
+          .query({ token: await createAccessToken('alice', { expiresIn }) });
+
+        it('a @UseBefore middleware after the guard: through expiredTokenLoader; a valid token passes', async () => {
+          start([MiddlewareEscapingController], { expiredTokenLoader: expiredLoader, requestContext });
+          const refused = await call('before', -5);
+          assert.deepEqual([refused.status, refused.body], [419, { expired: 'alice' }]);
+          const allowed = await call('before', 60);
+          assert.deepEqual([allowed.status, allowed.body], [200, { ok: true }]);
+        });
+
+        it('a @UseAfter middleware: through expiredTokenLoader', async () => {
+          start([MiddlewareEscapingController], { expiredTokenLoader: expiredLoader, requestContext });
+          const refused = await call('after', -5);
+          assert.deepEqual([refused.status, refused.body], [419, { expired: 'alice' }]);
+        });
+
+        it('the action of a guarded route with no middleware of its own: through expiredTokenLoader; a valid token passes', async () => {
+          start([MiddlewareEscapingController], { expiredTokenLoader: expiredLoader, requestContext });
+          const refused = await call('plain', -5);
+          assert.deepEqual([refused.status, refused.body], [419, { expired: 'alice' }]);
+          const allowed = await call('plain', 60);
+          assert.deepEqual([allowed.status, allowed.body], [200, { sub: 'alice' }]);
+        });
+      });
+    }
 
     it('a loader that throws falls back to the default answer', async () => {
       start([EscapingController], { expiredTokenLoader: () => { throw new Error('broken loader'); } });

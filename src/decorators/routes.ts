@@ -190,7 +190,9 @@ export function installRouteHooks(
     // an open route of a class with guarded methods: a guarded method it calls is checked against this request
     if (!guard) return hasGuards(target) ? [{ target, method, middleware: contextMiddleware, afterAction: false }, ...uses] : uses;
     wrap(target, method);
-    return [{ target, method, middleware: guard.middlewareFor(target, method), afterAction: false }, ...uses];
+    // only a middleware of the route's own between the guard and the action can throw past routing-controllers' handleError
+    const middlewareFollows = uses.some((use) => !use.afterAction);
+    return [{ target, method, middleware: guard.middlewareFor(target, method, middlewareFollows), afterAction: false }, ...uses];
   };
   storage.filterParamsWithTargetAndMethod = (target: Function, method: string) => {
     const guard = effectiveGuard(target, method);

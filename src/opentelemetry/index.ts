@@ -8,7 +8,7 @@
  * instrumentJwt(); // the global MeterProvider and the active span, as the OpenTelemetry SDK set them up
  */
 import diagnostics from 'node:diagnostics_channel';
-import { metrics, trace, type Attributes, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
+import { createNoopMeter, metrics, trace, type Attributes, type Counter, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
 import {
   ALLOWED_CHANNEL, JWKS_FETCH_CHANNEL, REFUSED_CHANNEL, REUSE_CHANNEL, REVOCATION_CHANNEL, STORE_CALL_CHANNEL,
   type AllowedMessage, type JwksFetchMessage, type RefusedMessage, type RevocationMessage, type StoreCallMessage,
@@ -38,6 +38,14 @@ export interface JwtInstrumentation {
 /** Buckets for store latencies, in seconds: 0.1 ms (memory) to 2.5 s (a Redis that hangs). */
 const STORE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
+/**
+ * Whether `counter` is the API's no-op counter: the meter came from no MeterProvider (none given,
+ * no SDK registered globally; the metrics API has no proxy, so it never becomes a real one).
+ */
+function isNoopCounter(counter: Counter): boolean {
+  return Object.getPrototypeOf(counter) === Object.getPrototypeOf(createNoopMeter().createCounter(INSTRUMENTATION_NAME));
+}
+
 /** The Koa context's response, when there is one to wait for. */
 interface HasResponse {
   res?: { once(event: 'finish' | 'close', listener: () => void): unknown; statusCode?: number };
@@ -59,7 +67,9 @@ function storeErrorType(error: unknown): string {
 }
 
 /**
- * Subscribes to the library's diagnostics channels and records, with `@opentelemetry/api`:
+ * Subscribes to the library's diagnostics channels and records, with `@opentelemetry/api`
+ * (with no MeterProvider, given or registered, the allowed requests are not listened to at all,
+ * so an unobserved guard costs what it costs without the instrumentation):
  * - `jwt.requests` (counter): every guarded request, `jwt.outcome` `allowed | refused`,
  *   `jwt.reason` (the refusal's error code, e.g. `ERR_JWT_EXPIRED`), `http.response.status_code`;
  * - `jwt.store.duration` (histogram, seconds): every call into the revocation store,
@@ -146,7 +156,8 @@ export function instrumentJwt(options: InstrumentJwtOptions = {}): JwtInstrument
   };
 
   const subscriptions: Array<[string, (message: unknown, name: string | symbol) => void]> = [
-    [ALLOWED_CHANNEL, onAllowed],
+    // an allowed request only adds to jwt.requests: with a no-op meter nothing listens, and an unobserved request costs nothing
+    ...(isNoopCounter(requests) ? [] : [[ALLOWED_CHANNEL, onAllowed] as [string, (message: unknown) => void]]),
     [REFUSED_CHANNEL, onRefused],
     [STORE_CALL_CHANNEL, onStoreCall],
     [REVOCATION_CHANNEL, onRevocation],
