@@ -63,7 +63,7 @@ export function runMicro(): void {
   line('jsonwebtoken.verify, KeyObject', jwtKeyUs);
   line('jsonwebtoken.verify, string secret', jwtStringUs);
   line('header parse, 16 KiB hostile Authorization', hostileHeaderUs);
-  console.log(`  miss / floor ${(missUs / floorUs).toFixed(2)} (target <= 1.5), hit ${hitUs.toFixed(2)} us (target <= 1)`);
+  console.log(`  miss / floor ${(missUs / floorUs).toFixed(2)} (target <= 1.30: ${missUs / floorUs <= 1.3 ? "met" : "MISSED"}), hit ${hitUs.toFixed(2)} us (target <= 1)`);
 }
 
 /**

@@ -8,7 +8,7 @@ import { BoundedMap } from './bounded-map';
 import { checkStaticClaims, checkTimeClaims, isFreshAt, nowSeconds, tokenTypeOf, TokenType, withUntypedDefaults } from './claims';
 import { checkCsrf } from './csrf';
 import { FreshTokenRequiredError, InvalidTokenError, JwtUsageError } from './errors';
-import { decodeJsonSegment, isSignatureValid, parseCompactToken, ParsedToken, signatureVerificationFailed } from './jws';
+import { decodeJsonSegment, deepFreeze, isSignatureValid, parseCompactToken, ParsedToken, signatureVerificationFailed } from './jws';
 import { typeKey } from './idp-options';
 import { policiesFor, policyOfIssuer, VerificationPolicy } from './issuer-policy';
 import type { KeySource } from './key-source';
@@ -59,17 +59,6 @@ function checkHeader(header: Record<string, unknown>, policy: VerificationPolicy
   return alg as Algorithm;
 }
 
-/** Freezes `value` and everything in it; iterative, so no nesting depth can overflow the stack. */
-function deepFreeze<T>(value: T): T {
-  const pending: unknown[] = [value];
-  while (pending.length > 0) {
-    const item = pending.pop();
-    if (typeof item !== 'object' || item === null || Object.isFrozen(item)) continue;
-    Object.freeze(item);
-    for (const child of Object.values(item)) pending.push(child);
-  }
-  return value;
-}
 
 /** A verified payload, and the key set fetch its key came from (remote keys). */
 interface Verified {
@@ -84,6 +73,9 @@ interface CachedToken {
   token: string;
   verified: Verified;
 }
+
+/** Distinct header segments kept parsed: an issuer's tokens carry one per key (kid) and type. */
+const HEADER_CACHE_SIZE = 64;
 
 /** How many characters at the end of a token (its signature, in a well-formed one) make its cache key. */
 const KEY_CHARACTERS = 12;
@@ -108,6 +100,8 @@ export class TokenVerifier {
   /** Verified payloads by cache key, each with its whole token; hits still re-run the time checks. */
   /** #private: the cache holds live tokens, which not even inspect(verifier, { showHidden: true }) may print. */
   readonly #verified: BoundedMap<CachedToken, number> | undefined;
+  /** The few distinct JOSE headers of the tokens seen, parsed and frozen once (by header segment). */
+  readonly #headers = new BoundedMap<Record<string, unknown>>(HEADER_CACHE_SIZE);
   private readonly keys: KeySource;
   private readonly policy: VerificationPolicy;
   private readonly byIssuer: ReadonlyMap<string, VerificationPolicy> | undefined;
@@ -164,7 +158,7 @@ export class TokenVerifier {
   }
 
   private verifyUncached(token: string): Verified | Promise<Verified> {
-    const parsed = parseCompactToken(token, this.config.maxTokenLength);
+    const parsed = parseCompactToken(token, this.config.maxTokenLength, this.#headers);
     // with several issuers, the token's iss picks the rules (and keys) before any key is looked up
     const policy = this.byIssuer === undefined ? this.policy : policyOfIssuer(parsed, this.byIssuer);
     const algorithm = checkHeader(parsed.header, policy);
