@@ -4,7 +4,8 @@
  * since their last pass move to the back and the first unused one goes. A hit costs one Map
  * lookup and one flag: no recency reordering (a Map delete + set per hit measured twice as
  * dear as a whole revocation check) and none of lru-cache's per-get bookkeeping. It holds the
- * verified tokens and the tiered store's local tier, both on the request path.
+ * small caches off the hot path (parsed headers and keys, normalised DPoP URIs); the two request-path
+ * caches (verified tokens, the tiered store's tier) are {@link LruMap}s, on lru-cache.
  */
 interface Slot<V> {
   value: V;

@@ -5,6 +5,7 @@
  * freshness → revocation. The store is never asked about a token that failed before.
  */
 import { BoundedMap } from './bounded-map';
+import { LruMap } from './lru-map';
 import { checkStaticClaims, checkTimeClaims, isFreshAt, nowSeconds, tokenTypeOf, TokenType, withUntypedDefaults } from './claims';
 import { checkCsrf } from './csrf';
 import { FreshTokenRequiredError, InvalidTokenError, JwtUsageError } from './errors';
@@ -99,7 +100,7 @@ function cacheKey(token: string): number {
 export class TokenVerifier {
   /** Verified payloads by cache key, each with its whole token; hits still re-run the time checks. */
   /** #private: the cache holds live tokens, which not even inspect(verifier, { showHidden: true }) may print. */
-  readonly #verified: BoundedMap<CachedToken, number> | undefined;
+  readonly #verified: LruMap<CachedToken, number> | undefined;
   /** The few distinct JOSE headers of the tokens seen, parsed and frozen once (by header segment). */
   readonly #headers = new BoundedMap<Record<string, unknown>>(HEADER_CACHE_SIZE);
   private readonly keys: KeySource;
@@ -108,7 +109,7 @@ export class TokenVerifier {
 
   constructor(private readonly config: JwtConfig) {
     const max = config.verifiedTokenCacheSize;
-    this.#verified = max > 0 ? new BoundedMap<CachedToken, number>(max) : undefined;
+    this.#verified = max > 0 ? new LruMap<CachedToken, number>(max) : undefined;
     const { main, byIssuer } = policiesFor(config);
     this.policy = main;
     this.keys = main.keys;
