@@ -11,6 +11,19 @@ import {
 } from './redis-keys';
 import { type Announcement, RedisSessions, tierKey } from './redis-sessions';
 
+// A token's index entry and record in one script (standalone and Sentinel: both keys on the one
+// server). KEYS[1] the identity index, KEYS[2] the record; ARGV as INDEX_ADD's (1-3) then ADD_RECORD's
+// (4-9). The index is written first, as with two scripts: a record never exists without it.
+const INDEX_AND_RECORD_ADD = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if top[2] == 'inf' then redis.call('PERSIST', KEYS[1]) else redis.call('EXPIREAT', KEYS[1], top[2]) end
+if ARGV[5] == '' then redis.call('SET', KEYS[2], ARGV[4]) else redis.call('SET', KEYS[2], ARGV[4], 'EXAT', ARGV[5]) end
+if ARGV[8] == 'true' then redis.call('PUBLISH', ARGV[6], ARGV[7]) end
+if ARGV[8] == 'true' and ARGV[9] ~= '' then redis.call('PUBLISH', ARGV[6], ARGV[9]) end
+return 1`;
+
 /** A Redis connection the stores accept: a standalone client, a Cluster, or a URL. */
 export type RedisConnection = Redis | Cluster | string;
 
@@ -215,12 +228,20 @@ export class RedisTokenStore implements TokenStore {
     if (expiresAt !== undefined && expiresAt <= now) return false; // already dead: nothing to remember
     const score = expiresAt === undefined ? '+inf' : String(expiresAt);
     const indexKey = this.keys.identity(entry.identity);
-    // Index first: a record then never exists without its index entry.
-    await this.call('add', () => this.#client.eval(INDEX_ADD, 1, indexKey, score, entry.jti, String(now)));
     const tokenKey = this.keys.token(entry.jti);
     const value = serialize(entry.record);
     const expiry = expiresAt === undefined ? '' : String(expiresAt);
     const isRevocation = String(entry.record.revoked);
+    if (!(this.#client instanceof Cluster)) {
+      // one round trip (a login's record): both keys live on the one server
+      await this.call('add', () => this.#client.eval(
+        INDEX_AND_RECORD_ADD, 2, indexKey, tokenKey, score, entry.jti, String(now),
+        value, expiry, this.keys.channel, tierKey.token(entry.jti), isRevocation, announce?.confirm ?? '',
+      ));
+      return true;
+    }
+    // On a Cluster the index and the record sit in different slots: index first, so a record never exists without it.
+    await this.call('add', () => this.#client.eval(INDEX_ADD, 1, indexKey, score, entry.jti, String(now)));
     await this.call('add', () =>
       this.#client.eval(
         ADD_RECORD, 1, tokenKey, value, expiry, this.keys.channel, tierKey.token(entry.jti), isRevocation, announce?.confirm ?? '',
