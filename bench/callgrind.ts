@@ -14,6 +14,9 @@
  * on scheduling, so runs go side by side.
  * Env: BENCH_NODES, BENCH_CG_WARMUP (default 25000), BENCH_CG_WINDOWS (5),
  * BENCH_CG_REQUESTS (300 a window), BENCH_CG_VARIANTS (e.g. `a,b,c`), BENCH_CG_RUNS (2).
+ * Then issue 27's targets, each figure beside its target (bench/targets.ts): the micro pieces
+ * (bench/micro-callgrind.ts) and the Redis round trips (bench/round-trips.ts) are counted in the
+ * same run (BENCH_CG_TARGETS=0 skips them).
  * Two checks of what the count leaves out: BENCH_CG_CONNECTIONS=50 spreads each window over 50
  * keep-alive connections that each send one request after another (the server then finds many
  * requests waiting at each turn, as under load); BENCH_CG_SIM=1 simulates the caches and the
@@ -26,7 +29,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { sequentialClient } from './client';
 import { startBenchRedis } from './redis';
+import { countMicroPieces } from './micro-callgrind';
 import { printInstructionReport, VARIANTS } from './report';
+import { countRoundTrips } from './round-trips';
+import { printRoundTripTargets, printTargets } from './targets';
 import { benchNodes, buildBenchServer, median, NodeBinary } from './runtime';
 import { stopServer, waitReady } from './servers';
 
@@ -35,7 +41,7 @@ const WARMUP = Number(process.env.BENCH_CG_WARMUP ?? 25000);
 const RUNS = Number(process.env.BENCH_CG_RUNS ?? 2);
 const WINDOWS = Number(process.env.BENCH_CG_WINDOWS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CG_CONNECTIONS ?? 1);
-const WANTED = (process.env.BENCH_CG_VARIANTS ?? "a,b,b',c,d,p").split(',');
+const WANTED = (process.env.BENCH_CG_VARIANTS ?? "a,b,bl,bu,c,d,e,ee,er,a15,b15").split(',');
 export const NODE_FLAGS = ['--single-threaded', '--predictable-gc-schedule', '--no-incremental-marking'];
 
 export function callgrindControl(option: string, pid: number, value?: string): void {
@@ -103,6 +109,11 @@ export interface Run {
 }
 
 const IDLE_MS = Number(process.env.BENCH_CG_IDLE_MS ?? 4000);
+/**
+ * The DPoP variants' warm-up: one key may hold 10 000 live proofs in the replay cache (60 s each),
+ * so warm-up and windows together stay under that; each proof is new, as a client's are.
+ */
+const DPOP_WARMUP = 7000;
 
 /**
  * One server under callgrind: WARMUP requests uninstrumented, then WINDOWS counted
@@ -117,12 +128,12 @@ export async function countOnce(node: NodeBinary, serverJs: string, mode: string
   process.once('exit', killChild);
   const server = await waitReady(child, `${mode} under callgrind`);
   try {
-    const clients = await Promise.all(Array.from({ length: CONNECTIONS }, () => sequentialClient(server.port, server.path, server.token)));
+    const clients = await Promise.all(Array.from({ length: CONNECTIONS }, () => sequentialClient(server.port, server.path, server.token, server.proofKeyPem)));
     const client = {
       send: (count: number) => Promise.all(clients.map((one, index) => one.send(Math.floor(count / CONNECTIONS) + (index < count % CONNECTIONS ? 1 : 0)))),
       close: () => clients.forEach((one) => one.close()),
     };
-    await client.send(WARMUP);
+    await client.send(mode.startsWith('dpop-') ? Math.min(WARMUP, DPOP_WARMUP) : WARMUP);
     callgrindControl('-i', child.pid!, 'on');
     const windows: number[] = [];
     const seconds: number[] = [];
@@ -180,6 +191,18 @@ async function main(): Promise<void> {
   }
   console.log(`\ncallgrind: ${WARMUP} warm-up requests uninstrumented, then ${WINDOWS} windows of ${REQUESTS} counted (the median window is the figure), ${CONNECTIONS === 1 ? 'one at a time' : `over ${CONNECTIONS} connections`}${SIMULATE ? ', figures are cycle estimates (Ir + 10 L1m + 10 Bm + 100 LLm)' : ''}; node ${NODE_FLAGS.join(' ')}`);
   for (const node of nodes) printInstructionReport(node.label, results[node.label]);
+  // issue 27's targets: the micro pieces (the HMAC floor, one signature check per DPoP algorithm) counted in the same run
+  if (process.env.BENCH_CG_TARGETS !== '0') {
+    const pieces = ['floor', 'miss', 'hit', ...(['e', 'ee', 'er'].some((key) => WANTED.includes(key)) ? ['es256', 'eddsa', 'rs256'] : [])];
+    const micro = await Promise.all(nodes.map((node) => countMicroPieces(node, pieces)));
+    const trips = await countRoundTrips(false);
+    nodes.forEach((node, index) => {
+      const runs = results[node.label];
+      const first = (figure: 'median' | 'timerFree') => Object.fromEntries(Object.entries(runs).map(([key, rs]) => [key, median(rs.map((r) => r[figure] ?? r.median))]));
+      printTargets(node.label, first('median'), micro[index], first('timerFree'));
+    });
+    printRoundTripTargets(trips);
+  }
   const resultsDirectory = path.join(__dirname, 'results');
   mkdirSync(resultsDirectory, { recursive: true });
   writeFileSync(path.join(resultsDirectory, `callgrind-${new Date().toISOString().replace(/[:.]/g, '-')}.json`), JSON.stringify(results, null, 2));

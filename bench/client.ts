@@ -3,7 +3,9 @@
  * one after another: every request finds the server idle, so the server does the
  * same work for each, which makes instruction counts repeatable.
  */
+import { createPrivateKey, KeyObject } from 'node:crypto';
 import { connect, Socket } from 'node:net';
+import { dpopProof } from '../src/testing';
 
 export interface SequentialClient {
   /** Sends `count` GET requests one after another; rejects on any status but 200. */
@@ -23,13 +25,24 @@ function completeResponseLength(buffer: Buffer): number {
   return buffer.length >= total ? total : 0;
 }
 
+const PROOF_BATCH = 50;
+
+/** Makes `n` DPoP proofs for GET `htu` at once (each with its own jti and the current time). */
+function proofMaker(key: KeyObject, htu: string, token: string): (n: number) => Promise<string[]> {
+  return (n) => Promise.all(Array.from({ length: n }, () => dpopProof(key, { htm: 'GET', htu, token })));
+}
+
 /**
- * Connects to `127.0.0.1:port` and returns a client for `path` with a bearer `token`.
+ * Connects to `127.0.0.1:port` and returns a client for `path` with a bearer `token` (with
+ * `proofKeyPem`, a DPoP-bound token sent with a new proof by that key on every request).
  *
  * @example const client = await sequentialClient(port, '/protected', token); await client.send(1000);
  */
-export function sequentialClient(port: number, path: string, token: string): Promise<SequentialClient> {
-  const request = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${token}\r\nConnection: keep-alive\r\n\r\n`);
+export function sequentialClient(port: number, path: string, token: string, proofKeyPem?: string): Promise<SequentialClient> {
+  const fixed = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${token}\r\nConnection: keep-alive\r\n\r\n`);
+  // DPoP: a fresh proof per request (the replay cache refuses a second use), made ahead in batches
+  const proofs = proofKeyPem === undefined ? undefined : proofMaker(createPrivateKey(proofKeyPem), `http://127.0.0.1:${port}${path}`, token);
+  const dpopRequest = (proof: string) => Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: DPoP ${token}\r\nDPoP: ${proof}\r\nConnection: keep-alive\r\n\r\n`);
   return new Promise((resolve, reject) => {
     const socket: Socket = connect(port, '127.0.0.1', () => resolve({ send, close: () => socket.destroy() }));
     socket.setNoDelay(true);
@@ -47,14 +60,22 @@ export function sequentialClient(port: number, path: string, token: string): Pro
         onResponse?.(error as Error);
       }
     });
-    function once(): Promise<void> {
+    function once(request: Buffer): Promise<void> {
       return new Promise((done, fail) => {
         onResponse = (error) => (error ? fail(error) : done());
         socket.write(request);
       });
     }
     async function send(count: number): Promise<void> {
-      for (let index = 0; index < count; index += 1) await once();
+      if (proofs === undefined) {
+        for (let index = 0; index < count; index += 1) await once(fixed);
+        return;
+      }
+      for (let sent = 0; sent < count;) {
+        const batch = await proofs(Math.min(PROOF_BATCH, count - sent));
+        for (const proof of batch) await once(dpopRequest(proof));
+        sent += batch.length;
+      }
     }
   });
 }

@@ -184,7 +184,16 @@ async function measure(counter: Counter, rows: Row[], operation: string, target:
   rows.push({ operation, target, note, counts });
 }
 
-async function main(): Promise<void> {
+/** One line of the table: the median round trips of an operation, its target. */
+export interface RoundTripRow {
+  operation: string;
+  trips: number;
+  target: number;
+  note?: string;
+}
+
+/** Measures every operation; prints the detailed table when `print`. @example const rows = await countRoundTrips() */
+export async function countRoundTrips(print = true): Promise<RoundTripRow[]> {
   const redis = await startBenchRedis();
   const counter = await Counter.start(redis.url);
   const rows: Row[] = [];
@@ -238,7 +247,8 @@ async function main(): Promise<void> {
     await redis.stop();
     JwtManager.reset();
   }
-  printTable(rows);
+  if (print) printTable(rows);
+  return rows.map((row) => ({ operation: row.operation, trips: median(row.counts.map((c) => c.roundTrips)), target: row.target, note: row.note }));
 }
 
 function printTable(rows: Row[]): void {
@@ -256,7 +266,7 @@ function printTable(rows: Row[]): void {
 }
 
 if (require.main === module) {
-  main().catch((error) => {
+  countRoundTrips().catch((error) => {
     console.error(error);
     process.exit(1);
   });

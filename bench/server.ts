@@ -17,15 +17,19 @@
  *   revoked-refresh  the tiered store connected, checks 'refresh' (an access token never asks it; an experiment)
  *   revoked-memory  checks 'all' on the embedded MemoryTokenStore (an experiment)
  *   open-layer  the open route behind one pass-through route middleware (what a middleware layer costs)
+ *   open-router15 / jwt-router15  open / jwt with @koa/router 15 handed to routing-controllers' KoaDriver
+ *   dpop-es256 / dpop-eddsa / dpop-rs256  @JwtRequired() with a DPoP-bound token and a proof per request
+ *              (memory replay cache); READY also prints the proof key (PKCS#8 PEM, base64url)
  */
 import 'reflect-metadata';
-import { createSecretKey } from 'node:crypto';
+import { createSecretKey, generateKeyPairSync, KeyPairKeyObjectResult } from 'node:crypto';
 import { createServer } from 'node:http';
 import Koa from 'koa';
 import koaJwt from 'koa-jwt';
-import { createParamDecorator, Get, JsonController, UseBefore, useKoaServer } from 'routing-controllers';
+import { createExecutor, createParamDecorator, Get, JsonController, KoaDriver, UseBefore, useKoaServer } from 'routing-controllers';
 import { BENCH_SECRET } from './secret';
 import { createAccessToken, JwtManager, JwtOptions, JwtRequired, MemoryTokenStore, TieredTokenStore } from '../src';
+import { dpopThumbprint } from '../src/testing';
 
 
 @JsonController()
@@ -114,23 +118,41 @@ function loadInstrumentation(call: boolean): void {
   if (call) instrumentJwt();
 }
 
+/** DPoP variants: `dpop-es256`, `dpop-eddsa`, `dpop-rs256`: the proof key's algorithm. */
+const DPOP_KEYS: Record<string, () => KeyPairKeyObjectResult> = {
+  'dpop-es256': () => generateKeyPairSync('ec', { namedCurve: 'P-256' }),
+  'dpop-eddsa': () => generateKeyPairSync('ed25519'),
+  'dpop-rs256': () => generateKeyPairSync('rsa', { modulusLength: 2048 }),
+};
+
 async function main(): Promise<void> {
   const [mode, redisUrl] = process.argv.slice(2);
   const extra = mode === 'revoked' ? await revocationOptions(redisUrl)
     : mode === 'revoked-refresh' ? { revocation: { ...(await revocationOptions(redisUrl)).revocation!, checks: 'refresh' as const } }
     : mode === 'revoked-memory' ? { revocation: { store: new MemoryTokenStore(), checks: 'all' as const } }
-    : mode === 'jwt-nocontext' ? { requestContext: false } : {};
+    : mode === 'jwt-nocontext' ? { requestContext: false }
+    : mode.startsWith('dpop-') ? { dpop: {} } : {};
   JwtManager.configure({ secret: BENCH_SECRET, ...extra });
   if (mode === 'jwt-otel') await instrumentWithSdk();
   if (mode === 'jwt-otel-loaded' || mode === 'jwt-otel-unobserved') loadInstrumentation(mode === 'jwt-otel-unobserved');
   const app = new Koa();
   if (mode === 'koajwt') app.use(koaJwt({ secret: createSecretKey(Buffer.from(BENCH_SECRET)) as never, algorithms: ['HS256'] }));
   if (mode === 'koajwt-string') app.use(koaJwt({ secret: BENCH_SECRET, algorithms: ['HS256'] }));
-  const guarded = mode === 'jwt' || mode.startsWith('jwt-otel') || mode.startsWith('revoked') || mode === 'jwt-nocontext';
+  const guarded = mode === 'jwt' || mode === 'jwt-router15' || mode.startsWith('jwt-otel') || mode.startsWith('revoked') || mode === 'jwt-nocontext' || mode.startsWith('dpop-');
   const controllers =
     mode === 'open-in-app' ? [OpenController, ProtectedController] : mode === 'open-proof' ? [OpenWithProofParameterController] : mode === 'open-layer' ? [OpenBehindLayerController] : [guarded ? ProtectedController : OpenController];
-  useKoaServer(app, { controllers });
-  const token = await createAccessToken('bench-user');
+  if (mode.endsWith('-router15')) {
+    // routing-controllers' Koa driver with a router it is handed: @koa/router 15 (the koa-router-15 alias)
+    const Router15 = require('koa-router-15') as { new (): unknown; default?: new () => unknown };
+    const Router = Router15.default ?? Router15;
+    createExecutor(new KoaDriver(app, new Router()), { controllers });
+  } else {
+    useKoaServer(app, { controllers });
+  }
+  // a DPoP variant binds the token to a key made here; the client gets the private key to sign its proofs
+  const proofKey = DPOP_KEYS[mode]?.();
+  const token = await createAccessToken('bench-user', proofKey ? { dpopJkt: await dpopThumbprint(proofKey.privateKey) } : undefined);
+  const proofKeyField = proofKey ? ` ${Buffer.from(proofKey.privateKey.export({ format: 'pem', type: 'pkcs8' })).toString('base64url')}` : '';
   const handle = app.callback();
   let served = 0;
   const server = createServer((request, response) => {
@@ -142,7 +164,7 @@ async function main(): Promise<void> {
     const address = server.address() as { port: number };
     // one protected request turns the request context (AsyncLocalStorage) on, as in any app using it
     if (mode === 'open-in-app') await fetch(`http://127.0.0.1:${address.port}/protected`, { headers: { authorization: `Bearer ${token}` } });
-    console.log(`READY ${address.port} ${token} ${guarded ? '/protected' : '/open'}`);
+    console.log(`READY ${address.port} ${token} ${guarded ? '/protected' : '/open'}${proofKeyField}`);
   });
 }
 

@@ -12,6 +12,8 @@ export interface BenchServer {
   port: number;
   path: string;
   token: string;
+  /** DPoP variants: the private key of the token's binding (PKCS#8 PEM). */
+  proofKeyPem?: string;
 }
 
 /** Resolves once the server printed `READY <port> <token> <path>`. */
@@ -20,11 +22,12 @@ export function waitReady(child: ChildProcess, name: string): Promise<BenchServe
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /READY (\d+) (\S+) (\S+)/.exec(output);
+      const match = /READY (\d+) (\S+) (\S+)(?: (\S+))?\n/.exec(output);
       if (!match) return;
       output = '';
       const port = Number(match[1]);
-      resolve({ child, port, path: match[3], token: match[2], url: `http://127.0.0.1:${port}${match[3]}` });
+      const proofKeyPem = match[4] === undefined ? undefined : Buffer.from(match[4], 'base64url').toString();
+      resolve({ child, port, path: match[3], token: match[2], url: `http://127.0.0.1:${port}${match[3]}`, proofKeyPem });
     });
     child.once('exit', (code) => reject(new Error(`${name} server exited with ${code}`)));
   });
