@@ -21,6 +21,7 @@ import {
   createAccessToken, createRefreshToken, JwtManager, jwtRequired, revokeAllTokens, revokeToken, rotateRefreshToken, TieredTokenStore,
 } from '../src';
 import { dpopProof, dpopThumbprint, fakeAccessToken } from '../src/testing';
+import { clientOf } from '../src/store/redis';
 import { startBenchRedis } from './redis';
 import { median } from './runtime';
 import { BENCH_SECRET } from './secret';
@@ -201,7 +202,7 @@ export async function countRoundTrips(print = true): Promise<RoundTripRow[]> {
   try {
     // allowlist, every token checked, refresh rotation: the tiered store as a scaled-out app runs it
     const allowStore = new TieredTokenStore({ redis: redis.url, keyPrefix: 'rt-allow:' });
-    counter.waves.watch(allowStore.redisStore.client as Redis);
+    counter.waves.watch(clientOf(allowStore.redisStore) as Redis);
     JwtManager.configure({ secret: BENCH_SECRET, revocation: { store: allowStore, checks: 'all', refreshRotation: true }, dpop: { origin: ORIGIN } });
     await new Promise((resolve) => setTimeout(resolve, 300)); // subscribed and registered live
     let { server, url } = await listen(app());
@@ -235,7 +236,7 @@ export async function countRoundTrips(print = true): Promise<RoundTripRow[]> {
     await allowStore.close();
     // blocklist: creating a token writes nothing
     const blockStore = new TieredTokenStore({ redis: redis.url, keyPrefix: 'rt-block:' });
-    counter.waves.watch(blockStore.redisStore.client as Redis);
+    counter.waves.watch(clientOf(blockStore.redisStore) as Redis);
     JwtManager.configure({ secret: BENCH_SECRET, revocation: { store: blockStore, checks: 'all', mode: 'blocklist' } });
     await new Promise((resolve) => setTimeout(resolve, 300));
     ({ server, url } = await listen(app()));
