@@ -1,21 +1,10 @@
 import assert from 'node:assert/strict';
-import { JwtConfigurationError, JwtManager, JwtOptions } from '../../src';
+import { JwtManager } from '../../src';
 import { keyFor } from '../support/keys';
 import { SECRET } from '../support/server';
+import { problemsOf, assertListed } from '../support/config-problems';
 
-function problemsOf(options: unknown): string[] {
-  try {
-    JwtManager.configure(options as JwtOptions);
-  } catch (error) {
-    assert.ok(error instanceof JwtConfigurationError, `expected a JwtConfigurationError, got ${error}`);
-    return error.problems;
-  }
-  assert.fail('configure() accepted bad options');
-}
 
-function assertListed(problems: string[], pattern: RegExp): void {
-  assert.ok(problems.some((p) => pattern.test(p)), `no problem matches ${pattern}:\n  ${problems.join('\n  ')}`);
-}
 
 const JWKS = 'https://idp.example/.well-known/jwks.json';
 

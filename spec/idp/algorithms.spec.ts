@@ -6,25 +6,14 @@
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import request from 'supertest';
-import { createAccessToken, JwtConfigurationError, JwtManager, JwtOptions } from '../../src';
+import { createAccessToken, JwtManager, JwtOptions } from '../../src';
 import { expectResponse } from '../support/assert-response';
 import { idpToken, serveIdpApp } from '../support/idp-app';
 import { JwksServer } from '../support/jwks-server';
 import { testKey } from '../support/keys';
+import { problemsOf, assertListed } from '../support/config-problems';
 
-function problemsOf(options: unknown): string[] {
-  try {
-    JwtManager.configure(options as JwtOptions);
-  } catch (error) {
-    assert.ok(error instanceof JwtConfigurationError, `expected a JwtConfigurationError, got ${error}`);
-    return error.problems;
-  }
-  assert.fail('configure() accepted bad options');
-}
 
-function assertListed(problems: string[], pattern: RegExp): void {
-  assert.ok(problems.some((p) => pattern.test(p)), `no problem matches ${pattern}:\n  ${problems.join('\n  ')}`);
-}
 
 const JWKS = 'https://idp.example/.well-known/jwks.json';
 

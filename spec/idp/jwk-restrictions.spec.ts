@@ -7,20 +7,12 @@
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import request from 'supertest';
-import { JwtConfigurationError, JwtManager, JwtOptions } from '../../src';
+import { JwtManager } from '../../src';
 import { expectResponse } from '../support/assert-response';
 import { idpToken, serveIdpApp } from '../support/idp-app';
 import { testKey } from '../support/keys';
+import { problemsOf } from '../support/config-problems';
 
-function problemsOf(options: unknown): string[] {
-  try {
-    JwtManager.configure(options as JwtOptions);
-  } catch (error) {
-    assert.ok(error instanceof JwtConfigurationError, `expected a JwtConfigurationError, got ${error}`);
-    return error.problems;
-  }
-  assert.fail('configure() accepted bad options');
-}
 
 const rsa = testKey('rsaA');
 const publicJwk = (extra: Record<string, unknown>) => ({ ...rsa.publicKey.export({ format: 'jwk' }), ...extra });

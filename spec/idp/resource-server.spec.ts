@@ -8,12 +8,13 @@ import { createSecretKey } from 'node:crypto';
 import type { Server } from 'node:http';
 import Koa from 'koa';
 import request from 'supertest';
-import { decodeToken, GuardOptions, JwtConfigurationError, JwtManager, JwtOptions, jwtRequired } from '../../src';
+import { decodeToken, GuardOptions, JwtManager, JwtOptions, jwtRequired } from '../../src';
 import { jwksTiming } from '../../src/core/jwks';
 import { expectResponse } from '../support/assert-response';
 import { idpToken, serveIdpApp } from '../support/idp-app';
 import { JwksServer } from '../support/jwks-server';
 import { testKey } from '../support/keys';
+import { problemsOf } from '../support/config-problems';
 
 const DEFAULT_TIMING = { ...jwksTiming };
 const ROUTES: Record<string, GuardOptions> = {
@@ -23,15 +24,6 @@ const ROUTES: Record<string, GuardOptions> = {
 };
 const rsa = testKey('rsaA');
 
-function problemsOf(options: unknown): string[] {
-  try {
-    JwtManager.configure(options as JwtOptions);
-  } catch (error) {
-    assert.ok(error instanceof JwtConfigurationError, `expected a JwtConfigurationError, got ${error}`);
-    return error.problems;
-  }
-  assert.fail('configure() accepted bad options');
-}
 
 describe('idp: a resource server for outside identity providers', () => {
   let jwks: JwksServer;

@@ -10,26 +10,15 @@ import assert from 'node:assert/strict';
 import { createPublicKey, KeyObject } from 'node:crypto';
 import type { Server } from 'node:http';
 import request from 'supertest';
-import { JwtConfigurationError, JwtManager, JwtOptions } from '../../src';
+import { JwtManager, JwtOptions } from '../../src';
 import { expectResponse } from '../support/assert-response';
 import { idpClaims, idpToken, serveIdpApp } from '../support/idp-app';
 import { JwksServer } from '../support/jwks-server';
 import { testKey } from '../support/keys';
 import { ED25519_SMALL_ORDER, exponentOneJwk, forgeForExponentOne, forgeForSmallOrder, rsaWithExponent } from '../support/weak-keys';
+import { problemsOf, assertListed } from '../support/config-problems';
 
-function problemsOf(options: unknown): string[] {
-  try {
-    JwtManager.configure(options as JwtOptions);
-  } catch (error) {
-    assert.ok(error instanceof JwtConfigurationError, `expected a JwtConfigurationError, got ${error}`);
-    return error.problems;
-  }
-  assert.fail('configure() accepted bad options');
-}
 
-function assertListed(problems: string[], pattern: RegExp): void {
-  assert.ok(problems.some((p) => pattern.test(p)), `no problem matches ${pattern}:\n  ${problems.join('\n  ')}`);
-}
 
 const EXPONENT = /publicKey is refused: its RSA public exponent is .*: it must be odd, at least 65537 and below 2\^256 \(NIST SP 800-56B\)/;
 const SMALL_ORDER = /publicKey is refused: its Ed25519 public key is a point of small order/;
