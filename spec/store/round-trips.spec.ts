@@ -5,9 +5,15 @@
  * whole table.
  */
 import assert from 'node:assert/strict';
+import diagnostics from 'node:diagnostics_channel';
 import Redis from 'ioredis';
-import { createAccessToken, createRefreshToken, getStoredTokens, JwtManager, RedisTokenStore } from '../../src';
-import { commandCalls, flush, requireRedis, StandaloneRedis, startStandalone } from '../support/redis';
+import {
+  createAccessToken, createRefreshToken, getStoredTokens, JwtManager, RedisTokenStore, revokeAllTokens, revokeToken, TieredTokenStore,
+} from '../../src';
+import { UnconfirmedInvalidationError } from '../../src/store/confirm';
+import { clientOf } from '../../src/store/redis';
+import { commandCalls, flush, requireRedis, sleep, StandaloneRedis, startStandalone } from '../support/redis';
+import { eventually } from './redis-suite';
 
 describe('RedisTokenStore: round trips of token creation (standalone)', function () {
   this.timeout(20_000);
@@ -50,5 +56,94 @@ describe('RedisTokenStore: round trips of token creation (standalone)', function
     await createAccessToken('alice');
     await createRefreshToken('alice');
     assert.equal(await commandCalls(admin, 'eval') - before, 0);
+  });
+});
+
+/**
+ * Round trips of a confirmed invalidation on one server (issue 27 target 5): the write's own
+ * script reads the live instances after the write, so `revokeToken()` and `revokeAllTokens()`
+ * send one command each, and still wait for every live instance.
+ */
+describe('TieredTokenStore: a revocation is one round trip on one server, and still confirmed', function () {
+  this.timeout(20_000);
+  let redis: StandaloneRedis;
+  let admin: Redis;
+  let store: TieredTokenStore;
+  let sent: string[];
+  const storeErrors: unknown[] = [];
+  const onStoreError = (message: unknown) => storeErrors.push((message as { error: unknown }).error);
+
+  before(async function () {
+    requireRedis(this, true);
+    redis = await startStandalone();
+    admin = new Redis(redis.url);
+    diagnostics.subscribe('koa-jwt-extended:store-error', onStoreError);
+  });
+  after(async () => {
+    diagnostics.unsubscribe('koa-jwt-extended:store-error', onStoreError);
+    admin?.disconnect();
+    await redis?.server?.stop();
+  });
+  beforeEach(async () => {
+    await flush(admin);
+    storeErrors.length = 0;
+    store = new TieredTokenStore({ redis: redis.url, keyPrefix: 'rt:', confirmTimeoutMs: 300 });
+    await eventually(async () => assert.ok(store.isLinkUp));
+    JwtManager.configure({ secret: 'round-trips-spec-secret-0123456789abcdef', revocation: { store, checks: 'all' } });
+    // every command the store's client sends from here, but its liveness heartbeat
+    sent = [];
+    const client = clientOf((store as unknown as { redisStore: RedisTokenStore }).redisStore) as Redis;
+    const send = client.sendCommand.bind(client);
+    client.sendCommand = ((command: { name: string; args: unknown[] }, ...rest: unknown[]) => {
+      if (!(command.name === 'eval' && String(command.args[2]).endsWith('instances') && String(command.args[0]).includes("'ZADD'"))) sent.push(command.name);
+      return (send as (...args: unknown[]) => unknown)(command, ...rest);
+    }) as typeof client.sendCommand;
+  });
+  afterEach(async () => {
+    JwtManager.reset();
+    await store.close();
+  });
+
+  /** Another instance on the same Redis that is live (its heartbeat, by Redis's clock) and never confirms. */
+  async function silentInstance(): Promise<void> {
+    const [seconds, micros] = await admin.time();
+    await admin.zadd('rt:instances', Number(seconds) * 1000 + Math.floor(Number(micros) / 1000), 'silent-instance');
+  }
+
+  it('revokeToken(): one EVAL, no second read of the live set, and no confirmation of its own request after it resolved', async () => {
+    const token = await createAccessToken('alice');
+    sent.length = 0;
+    await revokeToken(token);
+    assert.deepEqual(sent, ['eval']);
+    await sleep(150); // the store hears its own request after the write resolved: it sends nothing for it
+    assert.deepEqual(sent, ['eval']);
+  });
+
+  it('revokeAllTokens(): one EVAL', async () => {
+    await createAccessToken('alice');
+    sent.length = 0;
+    await revokeAllTokens('alice');
+    assert.deepEqual(sent, ['eval']);
+  });
+
+  it('the live set the script read is awaited: a live instance that never confirms holds the revocation for confirmTimeoutMs and is reported', async () => {
+    const token = await createAccessToken('alice');
+    await silentInstance();
+    sent.length = 0;
+    const started = Date.now();
+    await revokeToken(token);
+    const took = Date.now() - started;
+    assert.deepEqual(sent, ['eval']);
+    assert.ok(took >= 280, `resolved after ${took} ms, before the 300 ms timeout: the live instance was not awaited`);
+    await eventually(async () => assert.ok(storeErrors.some((e) => e instanceof UnconfirmedInvalidationError && e.unconfirmed === 1 && e.awaited === 1)));
+  });
+
+  it('without other live instances nothing is awaited and nothing reported', async () => {
+    const token = await createAccessToken('alice');
+    const started = Date.now();
+    await revokeToken(token);
+    assert.ok(Date.now() - started < 250);
+    assert.deepEqual(storeErrors, []);
+    assert.equal((await getStoredTokens('alice'))[0].revoked, true);
   });
 });

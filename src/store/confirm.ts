@@ -16,11 +16,14 @@
  *    hang, its event loop stalled) flushes its tier, leaves and reconnects before its lease can
  *    lapse: an instance a writer no longer waits for never answers from its tier.
  * 2. The write. The Lua script that changes Redis also publishes, after the tier key, a
- *    confirmation request `c:<request id>:<tier key>` on the invalidation channel.
+ *    confirmation request `c:<request id>:<tier key>` on the invalidation channel; the request
+ *    id is `<writer's instance id>.<random>`, so the writer knows its own when it hears it.
  * 3. Confirmation. Every instance that hears it drops the key from its tier (synchronously) and
  *    then publishes `<request id> <instance id>` on `<prefix>confirm`.
  * 4. The writer reads the live set *after* its write (an instance that joins later cannot hold
- *    the old state: its tier was empty and the write was in Redis before it could read) and
+ *    the old state: its tier was empty and the write was in Redis before it could read): on one
+ *    server (standalone, Sentinel) in the write's own script, so a revocation is one round trip;
+ *    on a Cluster, where the set sits in another slot, with a second call. It then
  *    waits for each of those ids except its own (its tier was dropped before and after the
  *    write), or `confirmTimeoutMs`; then it resolves anyway and publishes a `TokenStoreError` on
  *    `koa-jwt-extended:store-error` (operation `'confirm'`) saying how many did not confirm.
@@ -35,7 +38,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
-import type { Cluster } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { publishStoreError } from '../core/diagnostics';
 import { TokenStoreError } from '../core/errors';
 import { hideCommandArgs, publishRedisError } from './redis-keys';
@@ -77,6 +80,8 @@ interface Waiter {
 /** One tiered store's side of the protocol. */
 export class InvalidationConfirmer {
   readonly instanceId = randomUUID();
+  /** Our requests' ids start with it: `<instance id>.<random>`. */
+  private readonly requestPrefix = `${this.instanceId}.`;
   private readonly pending = new Map<string, Waiter>();
   private heartbeat: NodeJS.Timeout | undefined;
   /** Local clock (monotonic) before the last heartbeat Redis stored: our lease began after it. */
@@ -87,6 +92,9 @@ export class InvalidationConfirmer {
   /** #private: an ioredis client prints its options, the password among them. */
   readonly #client: Redis | Cluster;
 
+  /** Where a write's own script reads the live set; none on a Cluster (another slot). */
+  private readonly liveSet: { key: string; leaseMs: number } | undefined;
+
   constructor(
     client: Redis | Cluster,
     private readonly instancesKey: string,
@@ -94,6 +102,7 @@ export class InvalidationConfirmer {
     private readonly timeoutMs: number,
   ) {
     this.#client = client;
+    this.liveSet = client instanceof Cluster ? undefined : { key: instancesKey, leaseMs: LEASE_MS };
   }
 
   /** Registers (or refreshes) this instance as live; resolves once Redis has it. */
@@ -145,7 +154,8 @@ export class InvalidationConfirmer {
 
   /** Confirms a request whose key this instance has just dropped. */
   confirm(request: string): void {
-    if (this.pending.has(request)) return; // our own write: we dropped the entry before and after it
+    // our own write (its id starts with ours; it may have resolved already): we dropped the entry before and after it
+    if (request.startsWith(this.requestPrefix)) return;
     this.#client.publish(this.confirmChannel, `${request} ${this.instanceId}`).catch((error: unknown) => publishRedisError(error, 'confirm'));
   }
 
@@ -164,23 +174,25 @@ export class InvalidationConfirmer {
    * write's result either way; only the write itself can reject.
    */
   async write<T>(key: string, write: (announce: Announcement) => Promise<T>, announced: (result: T) => boolean): Promise<T> {
-    const request = randomUUID();
+    const request = `${this.requestPrefix}${randomUUID()}`;
     const waiter: Waiter = { acked: new Set(), expected: undefined, done: undefined };
     this.pending.set(request, waiter);
     try {
-      const result = await write({ confirm: `c:${request}:${key}` });
-      if (announced(result)) await this.awaitConfirmations(waiter);
+      const announcement: Announcement = { confirm: `c:${request}:${key}`, liveSet: this.liveSet };
+      const result = await write(announcement);
+      if (announced(result)) await this.awaitConfirmations(waiter, announcement.live);
       return result;
     } finally {
       this.pending.delete(request);
     }
   }
 
-  private async awaitConfirmations(waiter: Waiter): Promise<void> {
+  /** Waits for the live instances (`read`: as the write's script read them; else read now). */
+  private async awaitConfirmations(waiter: Waiter, read: string[] | undefined): Promise<void> {
     const started = Date.now();
     let live: string[];
     try {
-      live = (await this.#client.eval(LIVE, 1, this.instancesKey, String(LEASE_MS))) as string[];
+      live = read ?? ((await this.#client.eval(LIVE, 1, this.instancesKey, String(LEASE_MS))) as string[]);
     } catch (error) {
       publishStoreError(new TokenStoreError('the live instances could not be read: the invalidation is unconfirmed', hideCommandArgs(error)), 'confirm');
       return;

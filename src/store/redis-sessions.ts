@@ -133,6 +133,45 @@ export function parseFamily(jti: string, [revoked, cur, par, at]: (string | null
 export interface Announcement {
   /** The confirmation request published after the tier key; `''` for none. */
   confirm: string;
+  /**
+   * Where the same script reads the live instances after its write (the tiered store on one
+   * server: standalone or Sentinel; on a Cluster the instance set sits in another slot).
+   */
+  liveSet?: { key: string; leaseMs: number };
+  /** The live instances that script read, filled in by the store's call. */
+  live?: string[];
+}
+
+// A write script run as a function, then the live instances read in the same script, after the
+// write (confirm.ts, step 4): KEYS[#KEYS] the instance set, ARGV[#ARGV] the lease in ms, both
+// appended after the script's own. An error reply passes through as it is.
+function withLiveRead(script: string): string {
+  return `local result = (function()
+${script}
+end)()
+if type(result) == 'table' and result.err then return result end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return {result or false, redis.call('ZRANGEBYSCORE', KEYS[#KEYS], now - tonumber(ARGV[#ARGV]), '+inf')}`;
+}
+
+const LIVE_READING = new Map<string, string>();
+
+/**
+ * Runs the write script `script` on `keys` and `args`; when `announce` asks for the live
+ * instances, the same script reads them after its write (one round trip instead of two) and
+ * they go to `announce.live`. Resolves with the script's own result either way.
+ */
+export async function evalAnnounced(
+  client: Redis | Cluster, script: string, keys: string[], args: string[], announce: Announcement | undefined,
+): Promise<unknown> {
+  const liveSet = announce?.confirm ? announce.liveSet : undefined;
+  if (liveSet === undefined) return client.eval(script, keys.length, ...keys, ...args);
+  let reading = LIVE_READING.get(script);
+  if (reading === undefined) LIVE_READING.set(script, (reading = withLiveRead(script)));
+  const [result, live] = (await client.eval(reading, keys.length + 1, ...keys, liveSet.key, ...args, String(liveSet.leaseMs))) as [unknown, string[]];
+  announce!.live = live;
+  return result;
 }
 
 const NO_CONFIRM: Announcement = { confirm: '' };
@@ -157,8 +196,9 @@ export class RedisSessions {
   async revokeAll(identity: string, keepSeconds: number | undefined, announce = NO_CONFIRM): Promise<number> {
     const keep = keepSeconds === undefined ? '' : String(Math.max(1, Math.ceil(keepSeconds)));
     const value = await this.call('revokeAll', () =>
-      this.#client.eval(
-        REVOKE_ALL, 1, this.keys.cutoff(identity), String(Date.now()), keep, this.keys.channel, tierKey.cutoff(identity), announce.confirm,
+      evalAnnounced(
+        this.#client, REVOKE_ALL, [this.keys.cutoff(identity)],
+        [String(Date.now()), keep, this.keys.channel, tierKey.cutoff(identity), announce.confirm], announce,
       ),
     );
     return parseCutoff(String(value));
@@ -171,10 +211,11 @@ export class RedisSessions {
 
   async useRefreshToken(use: RefreshTokenUse, announce = NO_CONFIRM): Promise<RefreshTokenUseOutcome> {
     const reply = (await this.call('useRefreshToken', () =>
-      this.#client.eval(
-        USE_REFRESH_TOKEN, 2, this.keys.family(use.family), this.keys.familyAnswer(use.family),
-        use.jti, String(use.now), String(use.reuseIntervalMs), use.answer, use.successor, untilArg(use.keepUntil),
-        this.keys.channel, tierKey.family(use.family), announce.confirm,
+      evalAnnounced(
+        this.#client, USE_REFRESH_TOKEN, [this.keys.family(use.family), this.keys.familyAnswer(use.family)],
+        [use.jti, String(use.now), String(use.reuseIntervalMs), use.answer, use.successor, untilArg(use.keepUntil),
+          this.keys.channel, tierKey.family(use.family), announce.confirm],
+        announce,
       ),
     )) as [string, string?];
     const outcome = reply[0] as RefreshTokenUseOutcome['outcome'];
@@ -183,9 +224,9 @@ export class RedisSessions {
 
   async revokeFamily(family: string, keepUntil: number | undefined, announce = NO_CONFIRM): Promise<void> {
     await this.call('revokeFamily', () =>
-      this.#client.eval(
-        REVOKE_FAMILY, 2, this.keys.family(family), this.keys.familyAnswer(family), untilArg(keepUntil),
-        this.keys.channel, tierKey.family(family), announce.confirm,
+      evalAnnounced(
+        this.#client, REVOKE_FAMILY, [this.keys.family(family), this.keys.familyAnswer(family)],
+        [untilArg(keepUntil), this.keys.channel, tierKey.family(family), announce.confirm], announce,
       ),
     );
   }

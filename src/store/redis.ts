@@ -9,7 +9,7 @@ import type {
 import {
   DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_KEY_PREFIX, hideCommandArgs, malformed, publishRedisError, RedisKeys, withTimeout,
 } from './redis-keys';
-import { type Announcement, RedisSessions, tierKey } from './redis-sessions';
+import { type Announcement, evalAnnounced, RedisSessions, tierKey } from './redis-sessions';
 
 // A token's index entry and record in one script (standalone and Sentinel: both keys on the one
 // server). KEYS[1] the identity index, KEYS[2] the record; ARGV as INDEX_ADD's (1-3) then ADD_RECORD's
@@ -234,9 +234,10 @@ export class RedisTokenStore implements TokenStore {
     const isRevocation = String(entry.record.revoked);
     if (!(this.#client instanceof Cluster)) {
       // one round trip (a login's record): both keys live on the one server
-      await this.call('add', () => this.#client.eval(
-        INDEX_AND_RECORD_ADD, 2, indexKey, tokenKey, score, entry.jti, String(now),
-        value, expiry, this.keys.channel, tierKey.token(entry.jti), isRevocation, announce?.confirm ?? '',
+      await this.call('add', () => evalAnnounced(
+        this.#client, INDEX_AND_RECORD_ADD, [indexKey, tokenKey],
+        [score, entry.jti, String(now), value, expiry, this.keys.channel, tierKey.token(entry.jti), isRevocation, announce?.confirm ?? ''],
+        announce,
       ));
       return true;
     }
@@ -257,7 +258,9 @@ export class RedisTokenStore implements TokenStore {
 
   async setRevoked(jti: string, revoked: boolean, announce?: Announcement): Promise<StoredToken | undefined> {
     const value = await this.call('setRevoked', () =>
-      this.#client.eval(SET_REVOKED, 1, this.keys.token(jti), String(revoked), this.keys.channel, tierKey.token(jti), announce?.confirm ?? ''),
+      evalAnnounced(
+        this.#client, SET_REVOKED, [this.keys.token(jti)], [String(revoked), this.keys.channel, tierKey.token(jti), announce?.confirm ?? ''], announce,
+      ),
     );
     return typeof value === 'string' ? parseRecord(value) : undefined;
   }
