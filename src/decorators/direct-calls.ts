@@ -12,7 +12,7 @@ import { JwtManager } from '../core/manager';
 import { JwtRequestContext, requestContext } from '../koa/context';
 import { Guard, refusal, RouteProof } from '../koa/guard';
 import { setDpopRefusalHeaders } from '../koa/dpop';
-import { effectiveGuard, ownerOf, routeTypes } from './routes';
+import { effectiveGuard, ownerOf, routeCount, routeTypes } from './routes';
 
 export type InjectedKind = 'identity' | 'claims' | 'user';
 /** Per class prototype and method: which parameters the method wrapper fills in on a direct call. */
@@ -95,8 +95,9 @@ function fill(args: unknown[], injected: readonly Injected[], context: JwtReques
   for (const { index, kind } of injected) args[index] = injectedValue(kind, context);
 }
 
-/** Route types per class and method (read on direct calls of cookie-token requests). */
-const ROUTE_TYPES = new WeakMap<Function, Map<string | symbol, readonly string[]>>();
+/** Route types per class and method (read on direct calls of cookie-token requests), as of `routeCount()` routes. */
+let ROUTE_TYPES = new WeakMap<Function, Map<string | symbol, readonly string[]>>();
+let routeTypesAt = 0;
 
 /**
  * The HTTP method a direct call of `method` is checked as, for CSRF (0.2's rule): one of
@@ -104,6 +105,10 @@ const ROUTE_TYPES = new WeakMap<Function, Map<string | symbol, readonly string[]
  * first route's method; a method with no route is checked as the current request.
  */
 function directCallMethod(target: Function, method: string | symbol, requestMethod: string): string {
+  if (routeTypesAt !== routeCount()) {
+    ROUTE_TYPES = new WeakMap(); // a route declared since (`@Post()` applied by hand) may change the answer
+    routeTypesAt = routeCount();
+  }
   let byMethod = ROUTE_TYPES.get(target);
   if (!byMethod) ROUTE_TYPES.set(target, (byMethod = new Map()));
   let types = byMethod.get(method);

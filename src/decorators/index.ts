@@ -35,25 +35,89 @@ function routesNeedProof(): boolean {
 }
 
 function installHooks(): void {
-  installRouteHooks(wrapMethod, openRouteContext, routesNeedProof);
+  installRouteHooks(wrapMethod, openRouteContext, routesNeedProof, registered);
 }
 
-/** What `wrapGuardedRoutes()` last saw: controllers, actions and guards declared. */
+/** Wraps `target`'s guarded routes (or its `method` alone, a route or not) so a direct call of them is checked. */
+function wrapGuarded(target: Function, method?: string | symbol): void {
+  for (const route of method === undefined ? routeMethods(target) : [method]) if (effectiveGuard(target, route)) wrapMethod(target, route);
+}
+
+/** The wraps to redo once the decorating statement is over, and whether that is scheduled. */
+const afterDecorating = new Map<Function, Set<string | symbol>>();
+let redoScheduled = false;
+
+function redoAfterDecorating(): void {
+  redoScheduled = false;
+  for (const [target, methods] of afterDecorating) for (const method of methods) wrapSoftly(target, method);
+  afterDecorating.clear();
+}
+
+/** `wrapGuarded()` for a registration: a misuse it finds (a route on a getter) is left to `configure()`'s pass to report. */
+function wrapSoftly(target: Function, method?: string | symbol): void {
+  try {
+    wrapGuarded(target, method);
+  } catch (error) {
+    if (!(error instanceof JwtUsageError)) throw error;
+  }
+}
+
+/**
+ * A controller, route or parameter routing-controllers just recorded: its guarded methods are
+ * wrapped now, not at the next `configure()` (a controller defined after it, a route applied by
+ * hand, a subclass that is no controller but decorates its override's parameters). A controller's
+ * record comes when its class decorator runs, the class complete. A route's or a parameter's comes
+ * while its method is decorated; emitted JS (`__decorate`) then puts back the descriptor it read
+ * before the decorators ran, so that wrap is redone when the statement is over (a microtask), and
+ * the testing kit's `withToken()` redoes every wrap before its call. A new route can bring a
+ * method under a class guard, on its class and on the controllers that extend it.
+ */
+function registered(kind: 'controller' | 'route' | 'param', target: Function, method?: string | symbol): void {
+  wrapSoftly(target, method);
+  if (method === undefined) return;
+  if (kind === 'route') {
+    for (const { target: controller } of getMetadataArgsStorage().controllers) {
+      if (controller !== target && Object.prototype.isPrototypeOf.call(target.prototype, controller.prototype)) wrapSoftly(controller, method);
+    }
+  }
+  let methods = afterDecorating.get(target);
+  if (!methods) afterDecorating.set(target, (methods = new Set()));
+  methods.add(method);
+  if (!redoScheduled) {
+    redoScheduled = true;
+    queueMicrotask(redoAfterDecorating);
+  }
+}
+
+/** What `wrapGuardedRoutes()` last saw: controllers, actions, parameters and guards declared. */
 let wrappedAt = '';
 
 /**
- * Wraps every guarded route method of every known controller, so a direct call is checked
- * even for a class never served (a subclass of a guarded base, called by a unit test).
- * Runs at every `configure()` and in the testing kit's `withToken()`.
+ * Wraps every guarded method of every class routing-controllers knows (its controllers, the
+ * classes declaring its routes and parameters), so a direct call is checked even for a class never
+ * served (a subclass of a guarded base, called by a unit test). Runs at every `configure()` and in
+ * the testing kit's `withToken()`; the storage's registrations wrap each class as it is declared
+ * too (`registered`).
+ *
+ * The limit: a class no decorator ever names is out of reach. `class Plain extends Guarded {
+ * secret() {} }` with no decorator on the class, the override or its parameters declares nothing
+ * JavaScript lets a library see (extending a class reads its `prototype`, `new Plain()` runs the
+ * user's constructors): `new Plain().secret()` runs that override unchecked, though route rules
+ * would give it Guarded's guard. Its `super.secret()` is checked (Guarded's own wrapper).
  */
 export function wrapGuardedRoutes(): void {
   if (installedRoutingControllers() === undefined) return; // a plain Koa app: no controllers to wrap
   installHooks();
   const storage = getMetadataArgsStorage();
-  const stamp = `${storage.controllers.length}:${storage.actions.length}:${guardCount()}`;
+  const stamp = `${storage.controllers.length}:${storage.actions.length}:${storage.params.length}:${guardCount()}`;
   if (stamp === wrappedAt) return; // nothing declared since the last pass
-  for (const { target } of storage.controllers) {
-    for (const route of routeMethods(target)) if (effectiveGuard(target, route)) wrapMethod(target, route);
+  const classes = new Set<Function>();
+  for (const { target } of storage.controllers) classes.add(target);
+  for (const { target } of storage.actions) classes.add(target);
+  for (const target of classes) wrapGuarded(target);
+  for (const { object, method } of storage.params) {
+    const target = (object as { constructor?: unknown } | undefined)?.constructor;
+    if (typeof target === 'function' && method !== undefined) wrapGuarded(target, method);
   }
   wrappedAt = stamp;
 }

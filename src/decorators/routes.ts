@@ -42,8 +42,15 @@ function checkUserLookup(params: readonly ParamArgs[], target: Function, method:
   );
 }
 
-/** Resolved guards per class and method; dropped whenever a guard decorator is applied. */
+/** Resolved guards per class and method; dropped whenever a guard decorator or a route is declared. */
 let resolved = new WeakMap<Function, Map<MethodName, Guard | null>>();
+/** Counts routes declared (routing-controllers' actions), so caches of route types can tell when they are stale. */
+let routesRecorded = 0;
+
+/** How many routes have been declared since the hooks were installed: a cache of `routeTypes()` keyed by it is current. */
+export function routeCount(): number {
+  return routesRecorded;
+}
 /** Counts guard decorators applied, so work done for all of them can tell when it is stale. */
 let guardsRecorded = 0;
 
@@ -125,11 +132,6 @@ function resolve(target: Function, method: MethodName): Guard | undefined {
   return undefined;
 }
 
-/** Whether some class in `target`'s chain carries a guard (on itself or on a method). */
-function hasGuards(target: Function): boolean {
-  return chain(target).some((c) => CLASS_GUARDS.has(c) || (METHOD_GUARDS.get(c.prototype as object)?.size ?? 0) > 0);
-}
-
 /**
  * The guard of `method` as served (or called) on an instance of `target`, or `undefined`.
  *
@@ -165,30 +167,74 @@ function coveredByMiddleware(uses: readonly UseArgs[], target: Function, method:
 
 const HOOKED = Symbol.for('koa-jwt-extended:hooked');
 
+/** What a registration names: a class (a controller) or a class and one of its methods (a route, a parameter). */
+export type Registered = (kind: 'controller' | 'route' | 'param', target: Function, method?: MethodName) => void;
+
 /**
- * Installs the two hooks on routing-controllers' metadata storage (once per storage):
+ * Makes `storage[key]` call `seen` with each record pushed onto it, also after routing-controllers'
+ * `reset()` gives the storage new arrays. Its decorators only ever `push` (a controller's record
+ * when its class decorator runs, after the class body and its method decorators; a route's and a
+ * parameter's while its method is decorated).
+ */
+function observe<K extends 'controllers' | 'actions' | 'params'>(storage: Storage, key: K, seen: (record: Storage[K][number]) => void): void {
+  const hook = (array: Storage[K]): Storage[K] => {
+    Object.defineProperty(array, 'push', {
+      configurable: true, writable: true, enumerable: false,
+      value: function push(this: Storage[K], ...records: Array<Storage[K][number]>): number {
+        const length = Array.prototype.push.apply(this, records);
+        for (const record of records) seen(record);
+        return length;
+      },
+    });
+    return array;
+  };
+  let array = hook(storage[key]);
+  Object.defineProperty(storage, key, {
+    configurable: true, enumerable: true,
+    get: () => array,
+    set: (next: Storage[K]) => {
+      array = hook(next);
+    },
+  });
+}
+
+/**
+ * Installs the hooks on routing-controllers' metadata storage (once per storage):
  * a guarded route gets its guard's middleware first among its own, and the parameters of
  * the method actually called (a base class's, for an inherited route) plus the proof.
  * `wrap(target, method)` makes sure a direct call of the method is checked too. An open
- * route of a class with guarded methods gets `contextMiddleware`, which makes the request
- * known to the guarded methods it may call.
+ * route gets `contextMiddleware`, which makes the request known to the guarded methods it
+ * may call, whenever the app declares a guard anywhere (a guarded method of another class
+ * is checked against this request, not refused as a call with no request). `registered`
+ * hears of each controller, route and parameter as it is declared.
  */
 export function installRouteHooks(
   wrap: (target: Function, method: MethodName) => object,
   contextMiddleware: Function,
   needsProof: () => boolean,
+  registered: Registered,
 ): void {
   const storage = getMetadataArgsStorage() as Storage & { [HOOKED]?: boolean };
   if (storage[HOOKED]) return;
   storage[HOOKED] = true;
+  observe(storage, 'controllers', (record) => registered('controller', record.target));
+  observe(storage, 'actions', (record) => {
+    routesRecorded += 1;
+    resolved = new WeakMap(); // a class guard covers routes only: a new route may change what a method resolves to
+    registered('route', record.target, record.method);
+  });
+  observe(storage, 'params', (record) => {
+    const target = (record.object as { constructor?: unknown } | undefined)?.constructor;
+    if (typeof target === 'function' && record.method !== undefined) registered('param', target, record.method);
+  });
   const filterUses = storage.filterUsesWithTargetAndMethod.bind(storage);
   const filterParams = storage.filterParamsWithTargetAndMethod.bind(storage);
   storage.filterUsesWithTargetAndMethod = (target: Function, method: string) => {
     const uses = filterUses(target, method);
     if (method === undefined) return uses;
     const guard = effectiveGuard(target, method);
-    // an open route of a class with guarded methods: a guarded method it calls is checked against this request
-    if (!guard) return hasGuards(target) ? [{ target, method, middleware: contextMiddleware, afterAction: false }, ...uses] : uses;
+    // an open route of an app with guards: a guarded method it calls (of any class) is checked against this request
+    if (!guard) return guardsRecorded > 0 ? [{ target, method, middleware: contextMiddleware, afterAction: false }, ...uses] : uses;
     wrap(target, method);
     // only a middleware of the route's own between the guard and the action can throw past routing-controllers' handleError
     const middlewareFollows = uses.some((use) => !use.afterAction);
