@@ -180,7 +180,10 @@ describe('security: guarded overrides and routes are wrapped when routing-contro
           return { reader: reader(), id };
         }
       }
-      await Promise.resolve(); // emitted JS put the undecorated descriptor back; the redo runs when that job ends
+      // the limit, pinned: emitted JS put the undecorated descriptor back, so in the same job the override still runs
+      assert.deepEqual(new ParamOverride().secret('0'), { reader: null, id: '0' });
+      ran = 0;
+      await Promise.resolve(); // the redo runs when that job ends
       await refusedThenServed(() => new ParamOverride().secret('7'), alice, { reader: 'alice', id: '7' });
     });
 

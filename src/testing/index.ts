@@ -96,6 +96,11 @@ export function foreignAccessToken(identity: string): string {
  *
  * A DPoP-bound token needs the request its proof is for (`request`), as a route would.
  *
+ * Before `fn` runs, every class routing-controllers has recorded (controllers, and classes that
+ * declare routes or decorated parameters) has its guarded methods wrapped, overrides without a
+ * guard decorator of their own included. A subclass no decorator names (`class Plain extends
+ * Guarded { secret() {} }`) is out of reach: its override runs unchecked, here as anywhere.
+ *
  * @example
  * const result = await withToken(await fakeAccessToken('alice'), () => controller.profile());
  * @example
