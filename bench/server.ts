@@ -40,13 +40,23 @@ class OpenController {
   }
 }
 
-@JsonController()
-class ProtectedController {
-  @Get('/protected')
-  @JwtRequired()
-  hello() {
-    return { hello: 'world' };
+/**
+ * The protected controller, declared on first use only: an app that declares a guard anywhere gives
+ * its open routes the request context (a guarded method they call is checked against the request),
+ * so the open variants (a, p, l, d, a15) must not declare one to stay an app without guards.
+ */
+let protectedController: Function | undefined;
+function ProtectedController(): Function {
+  if (protectedController) return protectedController;
+  @JsonController()
+  class ProtectedController {
+    @Get('/protected')
+    @JwtRequired()
+    hello() {
+      return { hello: 'world' };
+    }
   }
+  return (protectedController = ProtectedController);
 }
 
 /**
@@ -140,7 +150,7 @@ async function main(): Promise<void> {
   if (mode === 'koajwt-string') app.use(koaJwt({ secret: BENCH_SECRET, algorithms: ['HS256'] }));
   const guarded = mode === 'jwt' || mode === 'jwt-router15' || mode.startsWith('jwt-otel') || mode.startsWith('revoked') || mode === 'jwt-nocontext' || mode.startsWith('dpop-');
   const controllers =
-    mode === 'open-in-app' ? [OpenController, ProtectedController] : mode === 'open-proof' ? [OpenWithProofParameterController] : mode === 'open-layer' ? [OpenBehindLayerController] : [guarded ? ProtectedController : OpenController];
+    mode === 'open-in-app' ? [OpenController, ProtectedController()] : mode === 'open-proof' ? [OpenWithProofParameterController] : mode === 'open-layer' ? [OpenBehindLayerController] : [guarded ? ProtectedController() : OpenController];
   if (mode.endsWith('-router15')) {
     // routing-controllers' Koa driver with a router it is handed: @koa/router 15 (the koa-router-15 alias)
     const Router15 = require('koa-router-15') as { new (): unknown; default?: new () => unknown };

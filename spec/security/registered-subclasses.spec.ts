@@ -52,6 +52,12 @@ class GuardedMethodBase {
   secret(..._args: unknown[]): unknown {
     return { reader: reader() };
   }
+
+  /** A guarded method that is no route. */
+  @JwtRequired()
+  helper(): unknown {
+    return { reader: reader() };
+  }
 }
 
 /** The guard on the base class: it covers the routes the class and its subclasses serve. */
@@ -144,6 +150,16 @@ describe('security: guarded overrides and routes are wrapped when routing-contro
       }
       assert.deepEqual(new OpenSub().secret(), { reader: null, sub: true });
       assert.equal(ran, 1);
+    });
+
+    it('an override of a guarded method that is no route: refused, then served', async () => {
+      @JsonController('/reg-late-helper')
+      class LateHelper extends GuardedMethodBase {
+        override helper() {
+          return { reader: reader(), late: true };
+        }
+      }
+      await refusedThenServed(() => new LateHelper().helper(), alice, { reader: 'alice', late: true });
     });
 
     it('registration wraps once: configure() and withToken() afterwards keep the same function', async () => {

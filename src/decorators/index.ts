@@ -11,7 +11,7 @@ import type { TokenPayload } from '../core/responses';
 import { runInRequestScope } from '../koa/context';
 import { Guard, GuardOptions, ROUTE_PROOF, RouteProof } from '../koa/guard';
 import {
-  effectiveGuard, guardCount, INJECTING_PARAMS, installRouteHooks, recordClassGuard, recordMethodGuard, routeMethods, USER_PARAMS,
+  effectiveGuard, guardCount, guardedMethods, INJECTING_PARAMS, installRouteHooks, recordClassGuard, recordMethodGuard, routeMethods, USER_PARAMS,
 } from './routes';
 import { guardDeclaredMethod, INJECTED, injectedValue, type InjectedKind, toHttpError, wrapMethod } from './direct-calls';
 import { requireReflectMetadata } from './reflect-metadata';
@@ -38,9 +38,14 @@ function installHooks(): void {
   installRouteHooks(wrapMethod, openRouteContext, routesNeedProof, registered);
 }
 
-/** Wraps `target`'s guarded routes (or its `method` alone, a route or not) so a direct call of them is checked. */
+/**
+ * Wraps `target`'s guarded methods (or its `method` alone) so a direct call of them is checked:
+ * its routes, own and inherited, and the methods a guard decorator names in its chain (an
+ * override of a guarded method that is no route resolves to that guard too).
+ */
 function wrapGuarded(target: Function, method?: string | symbol): void {
-  for (const route of method === undefined ? routeMethods(target) : [method]) if (effectiveGuard(target, route)) wrapMethod(target, route);
+  const methods = method === undefined ? new Set([...routeMethods(target), ...guardedMethods(target)]) : [method];
+  for (const name of methods) if (effectiveGuard(target, name)) wrapMethod(target, name);
 }
 
 /** The wraps to redo once the decorating statement is over, and whether that is scheduled. */

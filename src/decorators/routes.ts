@@ -118,6 +118,13 @@ export function routeMethods(target: Function): string[] {
   return [...new Set(getMetadataArgsStorage().actions.filter((a) => classes.has(a.target)).map((a) => a.method))];
 }
 
+/** Every method a guard decorator names in `target`'s chain (a route or not): an override of one resolves to it. */
+export function guardedMethods(target: Function): MethodName[] {
+  const names = new Set<MethodName>();
+  for (const c of chain(target)) for (const name of METHOD_GUARDS.get(c.prototype as object)?.keys() ?? []) names.add(name);
+  return [...names];
+}
+
 function resolve(target: Function, method: MethodName): Guard | undefined {
   const classes = chain(target);
   for (const c of classes) {
