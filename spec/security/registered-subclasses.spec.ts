@@ -11,10 +11,12 @@
  * emitted JS applies them (`decorate()` below is tslib's `__decorate`).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import type { Server } from 'node:http';
 import request from 'supertest';
-import { Get, JsonController, Param, Post } from 'routing-controllers';
-import { getJwtIdentity, Identity, JwtManager, JwtRequired } from '../../src';
+import { Get, getMetadataArgsStorage, JsonController, Param, Post } from 'routing-controllers';
+import { getJwtIdentity, Identity, JwtManager, JwtRequired, openApiStorage } from '../../src';
 import { effectiveGuard } from '../../src/decorators/routes';
 import { authHeader, fakeAccessToken, fakeRefreshToken, JwtHttpError, tamperToken, withToken } from '../../src/testing';
 import { SECRET, serve, stop } from '../support/server';
@@ -173,6 +175,27 @@ describe('security: guarded overrides and routes are wrapped when routing-contro
       JwtManager.configure({ secret: SECRET });
       await withToken(alice, async () => new Once().secret());
       assert.equal(Once.prototype.secret, wrapped);
+    });
+
+    it("after routing-controllers' storage reset(), a controller recorded in the new arrays is wrapped too (own process)", () => {
+      const app = path.join(__dirname, '..', 'support', 'storage-reset-app.ts');
+      const result = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', app], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(result.status, 0, result.stderr);
+      assert.deepEqual(JSON.parse(result.stdout), { direct: 401, served: 'late ran' });
+    });
+
+    it('the storage views openApiStorage() makes leave the arrays observed and served as they were', async () => {
+      const storage = getMetadataArgsStorage();
+      const actions = storage.actions;
+      openApiStorage();
+      assert.equal(storage.actions, actions);
+      @JsonController('/reg-after-view')
+      class AfterView extends GuardedMethodBase {
+        override secret() {
+          return { reader: reader() };
+        }
+      }
+      await refusedThenServed(() => new AfterView().secret(), alice);
     });
 
     it('served afterwards, the same override: 401 without a token, 200 for alice', async () => {

@@ -178,32 +178,35 @@ const HOOKED = Symbol.for('koa-jwt-extended:hooked');
 export type Registered = (kind: 'controller' | 'route' | 'param', target: Function, method?: MethodName) => void;
 
 /**
- * Makes `storage[key]` call `seen` with each record pushed onto it, also after routing-controllers'
- * `reset()` gives the storage new arrays. Its decorators only ever `push` (a controller's record
- * when its class decorator runs, after the class body and its method decorators; a route's and a
- * parameter's while its method is decorated).
+ * Makes each of the storage's record arrays call `seen` with each record pushed onto it, also
+ * after routing-controllers' `reset()` gives the storage new arrays. Its decorators only ever
+ * `push` (a controller's record when its class decorator runs, after the class body and its method
+ * decorators; a route's and a parameter's while its method is decorated). The storage's own
+ * properties stay plain data: views made with `Object.create(storage)` (`openApiStorage()`) assign
+ * their own arrays without touching routing-controllers'.
  */
-function observe<K extends 'controllers' | 'actions' | 'params'>(storage: Storage, key: K, seen: (record: Storage[K][number]) => void): void {
-  const hook = (array: Storage[K]): Storage[K] => {
+function observe(storage: Storage, seen: { [K in Observed]: (record: Storage[K][number]) => void }): void {
+  const hook = (key: Observed): void => {
+    const array = storage[key] as unknown[];
+    if (Object.prototype.hasOwnProperty.call(array, 'push')) return;
     Object.defineProperty(array, 'push', {
       configurable: true, writable: true, enumerable: false,
-      value: function push(this: Storage[K], ...records: Array<Storage[K][number]>): number {
+      value: function push(this: unknown[], ...records: unknown[]): number {
         const length = Array.prototype.push.apply(this, records);
-        for (const record of records) seen(record);
+        for (const record of records) (seen[key] as (record: unknown) => void)(record);
         return length;
       },
     });
-    return array;
   };
-  let array = hook(storage[key]);
-  Object.defineProperty(storage, key, {
-    configurable: true, enumerable: true,
-    get: () => array,
-    set: (next: Storage[K]) => {
-      array = hook(next);
-    },
-  });
+  const keys = Object.keys(seen) as Observed[];
+  for (const key of keys) hook(key);
+  const reset = storage.reset;
+  storage.reset = function resetObserved(this: Storage): void {
+    reset.call(this);
+    if (this === storage) for (const key of keys) hook(key);
+  };
 }
+type Observed = 'controllers' | 'actions' | 'params';
 
 /**
  * Installs the hooks on routing-controllers' metadata storage (once per storage):
@@ -224,15 +227,17 @@ export function installRouteHooks(
   const storage = getMetadataArgsStorage() as Storage & { [HOOKED]?: boolean };
   if (storage[HOOKED]) return;
   storage[HOOKED] = true;
-  observe(storage, 'controllers', (record) => registered('controller', record.target));
-  observe(storage, 'actions', (record) => {
-    routesRecorded += 1;
-    resolved = new WeakMap(); // a class guard covers routes only: a new route may change what a method resolves to
-    registered('route', record.target, record.method);
-  });
-  observe(storage, 'params', (record) => {
-    const target = (record.object as { constructor?: unknown } | undefined)?.constructor;
-    if (typeof target === 'function' && record.method !== undefined) registered('param', target, record.method);
+  observe(storage, {
+    controllers: (record) => registered('controller', record.target),
+    actions: (record) => {
+      routesRecorded += 1;
+      resolved = new WeakMap(); // a class guard covers routes only: a new route may change what a method resolves to
+      registered('route', record.target, record.method);
+    },
+    params: (record) => {
+      const target = (record.object as { constructor?: unknown } | undefined)?.constructor;
+      if (typeof target === 'function' && record.method !== undefined) registered('param', target, record.method);
+    },
   });
   const filterUses = storage.filterUsesWithTargetAndMethod.bind(storage);
   const filterParams = storage.filterParamsWithTargetAndMethod.bind(storage);
