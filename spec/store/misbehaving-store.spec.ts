@@ -58,6 +58,8 @@ const ALWAYS: Record<string, Misbehaviour> = {
 const RECORD_SHAPES: Record<string, unknown> = {
   'null': null, 'a number': 42, 'a string': 'revoked', 'an array': [], 'an empty object': {},
   'revoked as a string': { token: {}, revoked: 'true' }, 'no token': { revoked: false },
+  'a field the interface does not define': { token: {}, revoked: false, revokedAt: 1 },
+  'a token that is an array': { token: [], revoked: false },
 };
 /** Wrong shapes for a method answering a TokenState (`peekState`, `inspect`). */
 const STATE_SHAPES: Record<string, unknown> = {
@@ -67,6 +69,16 @@ const STATE_SHAPES: Record<string, unknown> = {
   'a NaN cut-off': { record: { token: {}, revoked: false }, cutoff: Number.NaN, family: undefined },
   'a bad record': { record: { token: {}, revoked: 'no' }, cutoff: 0, family: undefined },
   'a bad family': { record: { token: {}, revoked: false }, cutoff: 0, family: { revoked: 'false', usedAt: undefined } },
+  'a field the interface does not define': { record: undefined, cutoff: 0, family: undefined, revokedAll: true },
+  'a record with an extra field': { record: { token: {}, revoked: false, status: 'revoked' }, cutoff: 0, family: undefined },
+  'a family state for a query naming none': { record: { token: {}, revoked: false }, cutoff: 0, family: { revoked: false, usedAt: undefined } },
+};
+/** Wrong TokenStates for a refresh token's query (it names a family). */
+const FAMILY_STATE_SHAPES: Record<string, unknown> = {
+  'no family state for a query naming one': { record: { token: {}, revoked: false }, cutoff: 0, family: undefined },
+  'a family with an extra field': { record: { token: {}, revoked: false }, cutoff: 0, family: { revoked: false, usedAt: undefined, reused: true } },
+  'a negative usedAt': { record: { token: {}, revoked: false }, cutoff: 0, family: { revoked: false, usedAt: -1 } },
+  'an infinite usedAt': { record: { token: {}, revoked: false }, cutoff: 0, family: { revoked: false, usedAt: Infinity } },
 };
 /** Synchronous methods handing back a promise or thenable, even of a good answer. */
 const SYNC_PROMISES: Record<string, (good: unknown) => Misbehaviour> = {
@@ -146,6 +158,7 @@ describe('a custom store that breaks the interface fails closed (0.3 G)', functi
   const syncPromises = (good: unknown) =>
     Object.fromEntries(Object.entries(SYNC_PROMISES).map(([name, make]) => [name, make(good)]));
   const goodRecord = { token: { sub: 'alice' }, revoked: false };
+  const refreshRoute = async (server: Server) => request(server).post('/refresh').set('Authorization', `Bearer ${await createRefreshToken('alice')}`);
   const goodState = { record: goodRecord, cutoff: 0, family: undefined };
 
   for (const mode of ['allowlist', 'blocklist'] as const) {
@@ -168,6 +181,14 @@ describe('a custom store that breaks the interface fails closed (0.3 G)', functi
           (misbehave) => misbehave('peekState', () => undefined)); // an honest "not in memory": inspect is asked
       });
 
+      it('inspect of a refresh token: a family state missing, or of the wrong shape, is 503', async () => {
+        await eachMisbehaviour({ mode, legacy: false }, 'inspect', wrongShapes(FAMILY_STATE_SHAPES, false), refreshRoute,
+          (misbehave) => misbehave('peekState', () => undefined));
+        server?.close();
+        JwtManager.reset();
+        await eachMisbehaviour({ mode, legacy: false }, 'peekState', wrongShapes(FAMILY_STATE_SHAPES, true), refreshRoute);
+      });
+
       it('add and cutoff (creating a token): every failure is 503, no token handed out', async () => {
         for (const method of ['add', 'cutoff']) {
           if (mode === 'blocklist' && method === 'add') continue; // a blocklist records nothing at creation
@@ -179,11 +200,22 @@ describe('a custom store that breaks the interface fails closed (0.3 G)', functi
       });
 
       it('useRefreshToken (rotation): every misbehaviour is 503', async () => {
-        await eachMisbehaviour({ mode, legacy: false }, 'useRefreshToken', { ...ALWAYS, ...wrongShapes({ 'null': null, 'an empty object': {}, 'an unknown outcome': { outcome: 'maybe' } }, false) },
+        await eachMisbehaviour({ mode, legacy: false }, 'useRefreshToken', { ...ALWAYS, ...wrongShapes({
+          'null': null, 'an empty object': {}, 'an unknown outcome': { outcome: 'maybe' }, 'a retry without its answer': { outcome: 'retry' },
+          'rotated with a field the interface does not define': { outcome: 'rotated', pair: 'x' }, 'reused with an answer': { outcome: 'reused', answer: 'x' },
+        }, false) },
           async (server) => request(server).post('/refresh').set('Authorization', `Bearer ${await createRefreshToken('alice')}`));
       });
 
-      it('setRevoked (revokeToken): every failure is 503', async () => {
+      it('setRevoked (revokeToken): every failure, and a record of the wrong shape, is 503', async () => {
+        // blocklist: setRevoked answering something that is not "no record" would skip storing the revocation
+        await eachMisbehaviour({ mode, legacy: false }, 'setRevoked', { ...ALWAYS, ...wrongShapes(RECORD_SHAPES, false) }, async (server) => {
+          const jti = (await decodeToken(await createAccessToken('alice'))).jti as string;
+          return request(server).post(`/revoke/${jti}`);
+        });
+      });
+
+      it('add (revokeToken): every failure is 503', async () => {
         const method = mode === 'allowlist' ? 'setRevoked' : 'add';
         await eachMisbehaviour({ mode, legacy: false }, method, ALWAYS, async (server) => {
           const jti = (await decodeToken(await createAccessToken('alice'))).jti as string;

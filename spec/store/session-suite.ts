@@ -440,6 +440,13 @@ export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<R
       ['token a string', () => JSON.stringify({ revoked: false, token: 'x' })],
       ['token an array', () => JSON.stringify({ revoked: false, token: [] })],
       ['an extra field', (token) => JSON.stringify({ revoked: false, token, extra: 1 })],
+      // JSON.parse keeps the last of two equal keys; the revoke script rewrites the first
+      ['revoked twice, the last false', (token) => `{"revoked":true,"token":${JSON.stringify(token)},"revoked":false}`],
+      ['revoked twice, the last true', (token) => `{"revoked":false,"token":${JSON.stringify(token)},"revoked":true}`],
+      ['token twice', (token) => `{"revoked":false,"token":{},"token":${JSON.stringify(token)}}`],
+      ['a claim twice inside the token', (token) => `{"revoked":false,"token":${JSON.stringify(token).replace('{', '{"sub":"mallory",')}}`],
+      ['spaces', (token) => JSON.stringify({ revoked: false, token }, null, 1)],
+      ['token before revoked', (token) => JSON.stringify({ token, revoked: false })],
       ['an array', () => '[false]'],
       ['not JSON', () => '{"revoked":false,'],
       ['empty', () => ''],
@@ -479,6 +486,11 @@ export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<R
         ['par and at without cur', { par: 'x', at: '1' }],
         ['at not a number', { cur: 'x', par: 'y', at: 'soon' }],
         ['an empty cur', { cur: '', par: 'y', at: '1' }],
+        ['an unknown field', { extra: '1', until: 'inf' }],
+        ["a 0.2 family's per-rotation field", { 'u:x': '1|answer', until: 'inf' }],
+        ['a rotated family with an unknown field', { cur: 'x', par: 'y', at: '1', until: 'inf', revokedBy: 'admin' }],
+        ['"until" not a number', { cur: 'x', par: 'y', at: '1', until: 'soon' }],
+        ['no "until"', { cur: 'x', par: 'y', at: '1' }],
       ];
       for (const [name, fields] of FAMILIES) it(`${mode}: a family with ${name}, for the check and for a rotation`, async () => {
         configureMode(mode, true);
@@ -488,6 +500,41 @@ export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<R
         await assert.rejects(JwtManager.instance.rotateRefreshToken(payloadOf(token)), { status: 503 });
       });
     }
+
+    it('a family of exactly the fields the store writes passes: the refused shapes above are not refused for their fields alone', async () => {
+      configureMode('blocklist', true);
+      const token = await createRefreshToken('alice');
+      await redis.env.admin.hset(keys().family(payloadOf(token).fam as string), { cur: payloadOf(token).jti as string, par: 'y', at: '1', until: 'inf' });
+      assert.equal(await check(token, REFRESH), 'ok');
+      const pair = await JwtManager.instance.rotateRefreshToken(payloadOf(token));
+      assert.equal(await check(pair.refreshToken, REFRESH), 'ok');
+    });
+
+    it("the use-once script itself refuses a family hash with an unknown field (a rotation that skipped the check)", async () => {
+      const family = 'fam-unknown-field';
+      const use = { family, jti: 'a', successor: 'b', now: Date.now(), reuseIntervalMs: 0, answer: '', keepUntil: undefined };
+      await redis.env.admin.hset(keys().family(family), { until: 'inf', 'u:a': '1' });
+      await assert.rejects(store.useRefreshToken(use), /malformed family/);
+      await redis.env.admin.hdel(keys().family(family), 'u:a');
+      assert.deepEqual(await store.useRefreshToken(use), { outcome: 'rotated' });
+    });
+
+    it('a record exactly as the store writes it passes, a claim named "revoked" inside the token included', async () => {
+      configureMode('allowlist');
+      const token = await createAccessToken('alice', { claims: { revoked: false } });
+      assert.equal(await check(token), 'ok');
+      await revokeToken(token);
+      assert.equal(await check(token), REVOKED);
+    });
+
+    it('revoking a record that holds "revoked" twice is a store error, and the token stays refused', async () => {
+      configureMode('allowlist');
+      const token = await createAccessToken('alice');
+      const key = keys().token(payloadOf(token).jti as string);
+      await redis.env.admin.set(key, `{"revoked":false,"token":${JSON.stringify(payloadOf(token))},"revoked":false}`);
+      await assert.rejects(revokeToken(token), { status: 503 });
+      assert.equal(await check(token), UNAVAILABLE);
+    });
 
     it('revoking a malformed record is a store error too, and leaves it as it was', async () => {
       configureMode('allowlist');

@@ -13,7 +13,7 @@ import { showAs } from './safe-view';
 import { refuseMintingWithUsedToken } from './refresh-scope';
 import { rotate, RotateOptions, TokenPair } from './rotation';
 import { longestLifetime } from './sessions';
-import { callStore, storeFailure } from './store-call';
+import { callStore, isCutoffAnswer, isRecordAnswer, isRecordListAnswer, storeFailure } from './store-call';
 import { type JwtPayload, withoutCsrf } from './payload';
 import { TokenVerifier } from './verify';
 import { CUTOFF_METHODS, missingMethods, type StoreEntry, type StoredToken, type TokenStore } from '../store/token-store';
@@ -142,10 +142,10 @@ export class JwtManager implements Partial<Loaders> {
     return revocation.store;
   }
 
-  /** One call into the store: a failure is published and becomes a `TokenStoreError` saying its root cause. */
-  private async storeCall<T>(what: string, operation: string, call: (store: TokenStore) => Promise<T>): Promise<T> {
+  /** One call into the store: a failure, or an answer `isValid` refuses, is published and becomes a `TokenStoreError` saying its root cause. */
+  private async storeCall<T>(what: string, operation: string, call: (store: TokenStore) => Promise<T>, isValid?: (answer: unknown) => boolean): Promise<T> {
     const store = this.store;
-    return callStore(operation, () => call(store), (error) => storeFailure(`The revocation store failed to ${what}`, error));
+    return callStore(operation, () => call(store), (error) => storeFailure(`The revocation store failed to ${what}`, error), isValid);
   }
 
   /** The jti and (when known) the payload of what `revokeToken()` was given. */
@@ -168,7 +168,7 @@ export class JwtManager implements Partial<Loaders> {
     const isBlocklist = this.config.revocation?.mode === 'blocklist';
     // checked before the store is touched: a bare revocation kept for a guessed time could be dropped while its token lives
     const entry = revoked && isBlocklist ? this.revocationEntry(jti, payload, options) : undefined;
-    const record = await this.storeCall(what, 'setRevoked', (s) => s.setRevoked(jti, revoked));
+    const record = await this.storeCall(what, 'setRevoked', (s) => s.setRevoked(jti, revoked), isRecordAnswer);
     if (!record) {
       if (entry === undefined) throw new TokenNotFoundError(jti);
       await this.storeCall(what, 'add', (s) => s.add(entry));
@@ -229,7 +229,7 @@ export class JwtManager implements Partial<Loaders> {
     const missing = missingMethods(store, CUTOFF_METHODS);
     if (missing.length > 0) throw new JwtUsageError(`revokeAllTokens() needs a store with ${missing.join(', ')}; this store lacks them`);
     if (typeof identity !== 'string' || identity === '') throw new JwtUsageError('revokeAllTokens() needs the identity, a non-empty string');
-    await this.storeCall('revoke all tokens of the identity', 'revokeAll', (s) => s.revokeAll!(identity, longestLifetime(this.config)));
+    await this.storeCall('revoke all tokens of the identity', 'revokeAll', (s) => s.revokeAll!(identity, longestLifetime(this.config)), isCutoffAnswer);
     publishRevocation({ kind: 'identity', identity });
   }
 
@@ -246,19 +246,19 @@ export class JwtManager implements Partial<Loaders> {
   /** @example const { token, revoked } = await manager.getStoredToken(jti) */
   async getStoredToken(jti: string): Promise<StoredToken> {
     if (typeof jti !== 'string' || jti === '') throw new TokenNotFoundError(String(jti));
-    const record = await this.storeCall('read the token', 'find', (s) => s.find(jti));
+    const record = await this.storeCall('read the token', 'find', (s) => s.find(jti), isRecordAnswer);
     if (!record) throw new TokenNotFoundError(jti);
     return record;
   }
 
   /** @example await manager.getStoredTokens('alice') */
   getStoredTokens(identity: string): Promise<StoredToken[]> {
-    return this.storeCall('list the tokens of an identity', 'findByIdentity', (s) => s.findByIdentity(identity));
+    return this.storeCall('list the tokens of an identity', 'findByIdentity', (s) => s.findByIdentity(identity), isRecordListAnswer);
   }
 
   /** @example await manager.getAllStoredTokens() */
   getAllStoredTokens(): Promise<StoredToken[]> {
-    return this.storeCall('list all tokens', 'findAll', (s) => s.findAll());
+    return this.storeCall('list all tokens', 'findAll', (s) => s.findAll(), isRecordListAnswer);
   }
 }
 

@@ -104,7 +104,8 @@ export function checkSession(config: JwtConfig, revocation: RevocationConfig, pa
   if (typeof payload.iat === 'number') query.issuedAt = payload.iat;
   const state = peekTokenState(store, query); // the hot path: no closure, no promise
   if (state !== undefined) return judgeState(state, query, config, revocation, payload);
-  return callStore('inspect', () => store.inspect!(query), unavailable, isTokenStateAnswer).then((found) => judgeState(found, query, config, revocation, payload));
+  return callStore('inspect', () => store.inspect!(query), unavailable, (answer) => isTokenStateAnswer(answer, query))
+    .then((found) => judgeState(found, query, config, revocation, payload));
 }
 
 
@@ -144,9 +145,8 @@ export async function isRefreshTokenUsed(config: JwtConfig, payload: TokenPayloa
   if (!revocation?.refreshRotation || payload.type !== 'refresh' || typeof revocation.store.inspect !== 'function') return false;
   const query: TokenQuery = { jti: payload.jti as string, identity: String(payload[config.identityClaim]), family: familyOf(payload, revocation) };
   const store = revocation.store;
-  const state = peekTokenState(store, query) ?? (await callStore('inspect', () => store.inspect!(query), unavailable, isTokenStateAnswer));
-  if (state.family === undefined) throw unavailable(new Error('the store answered no family state to a query naming a family'));
-  return state.family.usedAt !== undefined;
+  const state = peekTokenState(store, query) ?? (await callStore('inspect', () => store.inspect!(query), unavailable, (answer) => isTokenStateAnswer(answer, query)));
+  return state.family!.usedAt !== undefined; // checked: a query naming a family gets a family state
 }
 
 /**

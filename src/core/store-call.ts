@@ -86,10 +86,10 @@ export function peekTokenState(store: TokenStore, query: TokenQuery): TokenState
   } catch (error) {
     return failedPeek(error);
   }
-  return answer === undefined ? undefined : (checkedPeek('peekState', answer, isTokenStateAnswer) as TokenState);
+  return answer === undefined ? undefined : (checkedPeek('peekState', answer, isTokenStateAnswer, query) as TokenState);
 }
 
-function checkedPeek(operation: string, answer: unknown, isValid: (answer: unknown) => boolean): unknown {
+function checkedPeek(operation: string, answer: unknown, isValid: (answer: unknown, query?: TokenQuery) => boolean, query?: TokenQuery): unknown {
   let thenable = false;
   try {
     thenable = isThenable(answer);
@@ -100,7 +100,7 @@ function checkedPeek(operation: string, answer: unknown, isValid: (answer: unkno
     settleQuietly(answer as PromiseLike<unknown>);
     return failedPeek(new StoreContractError(operation, 'is synchronous but returned a promise or thenable'), operation);
   }
-  if (!isValid(answer)) return failedPeek(new StoreContractError(operation, `answered ${describeAnswer(answer)}`), operation);
+  if (!isValid(answer, query)) return failedPeek(new StoreContractError(operation, `answered ${describeAnswer(answer)}`), operation);
   return answer;
 }
 
@@ -123,23 +123,47 @@ function settleQuietly(thenable: PromiseLike<unknown>): void {
   }
 }
 
-/** A record as the pipeline reads it: `undefined`, or `{ token: object, revoked: boolean }`. */
-export function isRecordAnswer(answer: unknown): boolean {
-  if (answer === undefined) return true;
-  const record = answer as Partial<StoredToken> | null;
-  return typeof record === 'object' && record !== null && typeof record.revoked === 'boolean'
-    && typeof record.token === 'object' && record.token !== null;
+/** Whether `value` is a plain object (not null, not an array) whose own keys are all in `allowed`: no field the interface does not define. */
+function hasOnlyKeys(value: unknown, allowed: readonly string[]): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  for (const key in value) if (!allowed.includes(key)) return false; // for-in: no array allocated on the hot path
+  return true;
 }
 
-/** A `TokenState`: a record as `isRecordAnswer`, a cut-off generation (a whole number >= 0), a family or `undefined`. */
-export function isTokenStateAnswer(answer: unknown): boolean {
-  const state = answer as Partial<TokenState> | null;
-  if (typeof state !== 'object' || state === null || !isRecordAnswer(state.record)) return false;
-  if (typeof state.cutoff !== 'number' || !Number.isSafeInteger(state.cutoff) || state.cutoff < 0) return false;
-  const family = state.family;
+const RECORD_KEYS = ['token', 'revoked'] as const;
+const STATE_KEYS = ['record', 'cutoff', 'family'] as const;
+const FAMILY_KEYS = ['revoked', 'usedAt'] as const;
+
+/**
+ * A record as the pipeline reads it: `undefined`, or exactly `{ token: object, revoked: boolean }`.
+ * A field the interface does not define (`revokedAt`, `status`) is refused: it may be what the
+ * store meant, and the pipeline would not read it.
+ */
+export function isRecordAnswer(answer: unknown): boolean {
+  if (answer === undefined) return true;
+  if (!hasOnlyKeys(answer, RECORD_KEYS)) return false;
+  const token = answer.token;
+  return typeof answer.revoked === 'boolean' && typeof token === 'object' && token !== null && !Array.isArray(token);
+}
+
+/** A list of records (`findByIdentity`, `findAll`): an array of `isRecordAnswer` records, none `undefined`. */
+export function isRecordListAnswer(answer: unknown): boolean {
+  return Array.isArray(answer) && answer.every((record) => record !== undefined && isRecordAnswer(record));
+}
+
+/**
+ * A `TokenState`: a record as `isRecordAnswer`, a cut-off generation (a whole number >= 0), and a
+ * family state exactly when `query` names a family (a store that answers none for a family
+ * would make family revocation and reuse detection invisible); no other field.
+ */
+export function isTokenStateAnswer(answer: unknown, query?: TokenQuery): boolean {
+  if (!hasOnlyKeys(answer, STATE_KEYS) || !isRecordAnswer(answer.record) || !isCutoffAnswer(answer.cutoff)) return false;
+  const family = answer.family;
+  if (query !== undefined && (family === undefined) !== (query.family === undefined)) return false;
   if (family === undefined) return true;
-  return typeof family === 'object' && family !== null && typeof family.revoked === 'boolean'
-    && (family.usedAt === undefined || (typeof family.usedAt === 'number' && Number.isFinite(family.usedAt)));
+  if (!hasOnlyKeys(family, FAMILY_KEYS) || typeof family.revoked !== 'boolean') return false;
+  const usedAt = family.usedAt;
+  return usedAt === undefined || (typeof usedAt === 'number' && Number.isFinite(usedAt) && usedAt >= 0);
 }
 
 /** A cut-off generation: a whole number >= 0. */
@@ -147,12 +171,11 @@ export function isCutoffAnswer(answer: unknown): boolean {
   return typeof answer === 'number' && Number.isSafeInteger(answer) && answer >= 0;
 }
 
-/** A `RefreshTokenUseOutcome`: one of the four outcomes, `retry` with its string answer. */
+/** A `RefreshTokenUseOutcome`: one of the four outcomes, `retry` with its string answer, no other field. */
 export function isRefreshUseAnswer(answer: unknown): boolean {
-  const use = answer as { outcome?: unknown; answer?: unknown } | null;
-  if (typeof use !== 'object' || use === null) return false;
-  if (use.outcome === 'retry') return typeof use.answer === 'string';
-  return use.outcome === 'rotated' || use.outcome === 'reused' || use.outcome === 'revoked';
+  if (!hasOnlyKeys(answer, ['outcome', 'answer'])) return false;
+  if (answer.outcome === 'retry') return typeof answer.answer === 'string';
+  return (answer.outcome === 'rotated' || answer.outcome === 'reused' || answer.outcome === 'revoked') && answer.answer === undefined;
 }
 
 /** A short description of a wrong answer for the log: its type, never its content (it may hold a token). */

@@ -72,8 +72,12 @@ end
 // successor jti, keep until, channel, message, confirmation request (published when the family
 // changed: rotated, or revoked on reuse; a retry writes and publishes nothing).
 const USE_REFRESH_TOKEN = `${ANNOUNCE}${KEEP_FAMILY}
-local f = redis.call('HMGET', KEYS[1], 'revoked', 'cur', 'par', 'at')
-local revoked, cur, par, at = f[1], f[2], f[3], f[4]
+local f = redis.call('HMGET', KEYS[1], 'revoked', 'cur', 'par', 'at', 'until')
+local revoked, cur, par, at, untilTs = f[1], f[2], f[3], f[4], f[5]
+local known = 0
+for i = 1, 5 do if f[i] then known = known + 1 end end
+if redis.call('HLEN', KEYS[1]) ~= known then return redis.error_reply('ERR malformed family') end
+if known > 0 and not (untilTs == 'inf' or (untilTs and string.match(untilTs, '^%d+$'))) then return redis.error_reply('ERR malformed family') end
 if revoked and revoked ~= '1' then return redis.error_reply('ERR malformed family') end
 if revoked then return {'revoked'} end
 if (cur == false) ~= (par == false) or (cur == false) ~= (at == false) or (at and not string.match(at, '^%d+$')) then
@@ -118,12 +122,26 @@ export function parseCutoff(value: string | null): number {
   return cutoff;
 }
 
-/** What one jti is to its family, from the family hash's `revoked`, `cur`, `par` and `at`, strictly. */
-export function parseFamily(jti: string, [revoked, cur, par, at]: (string | null)[]): FamilyState {
+/** The fields a family hash may hold (see the file's TSDoc); any other is a store error. */
+const FAMILY_FIELDS = new Set(['revoked', 'cur', 'par', 'at', 'until']);
+
+/**
+ * What one jti is to its family, from the family hash's fields as `HGETALL` answers them (a flat
+ * list of field, value), strictly: no field but `revoked`, `cur`, `par`, `at` and `until` (a 0.2
+ * hash's `u:<jti>` fields included), each of its one shape.
+ */
+export function parseFamily(jti: string, flat: string[]): FamilyState {
+  const fields = new Map<string, string>();
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    if (!FAMILY_FIELDS.has(flat[i])) throw malformed('family', 'a field other than revoked, cur, par, at and until');
+    fields.set(flat[i], flat[i + 1]);
+  }
+  const [revoked, cur, par, at, until] = ['revoked', 'cur', 'par', 'at', 'until'].map((name) => fields.get(name) ?? null);
   if (revoked !== null && revoked !== '1') throw malformed('family', '"revoked" is not 1');
   const rotated = [cur, par, at].filter((field) => field !== null).length;
   if (rotated !== 0 && rotated !== 3) throw malformed('family', 'cur, par and at not all present');
   if (rotated === 3 && (cur === '' || par === '' || !DIGITS.test(at!))) throw malformed('family', 'cur, par or at of the wrong shape');
+  if (fields.size > 0 && (until === null || (until !== 'inf' && !DIGITS.test(until)))) throw malformed('family', '"until" missing or not a whole number');
   // unused: never rotated, or the family's newest; a retry candidate: rotated last; else used long ago
   const usedAt = rotated === 0 || jti === cur ? undefined : jti === par ? Number(at) : 0;
   return { revoked: revoked === '1', usedAt };
@@ -205,7 +223,7 @@ export class RedisSessions {
   }
 
   async family(family: string, jti: string): Promise<FamilyState> {
-    const fields = await this.call('inspect', () => this.#client.hmget(this.keys.family(family), 'revoked', 'cur', 'par', 'at'));
+    const fields = await this.call('inspect', () => this.#client.call('HGETALL', this.keys.family(family)) as Promise<string[]>);
     return parseFamily(jti, fields);
   }
 

@@ -117,9 +117,13 @@ function serialize(record: StoredToken): string {
 }
 
 /**
- * A record read back from Redis, strictly: exactly `{ revoked: boolean, token: object }`.
- * Anything else (`"revoked":"true"`, `1`, a missing field, bad JSON) is a store error (503):
- * Redis is trusted, but a record written by hand or by another program is never read as valid.
+ * A record read back from Redis, strictly: exactly `{ revoked: boolean, token: object }`, byte for
+ * byte as `serialize` writes it. Anything else (`"revoked":"true"`, `1`, a missing or extra field,
+ * bad JSON) is a store error (503): Redis is trusted, but a record written by hand or by another
+ * program is never read as valid. The bytes matter: `JSON.parse` keeps the *last* of two equal keys
+ * while the revoke script rewrites the *first* `"revoked"`, so `{"revoked":false,…,"revoked":false}`
+ * revoked in place would still read as not revoked; a record that is not its own re-serialization
+ * (a duplicate key at any depth, spaces, another field order) is refused.
  */
 export function parseRecord(value: string): StoredToken {
   let parsed: unknown;
@@ -133,6 +137,9 @@ export function parseRecord(value: string): StoredToken {
   const keys = Object.keys(parsed);
   if (keys.length !== 2 || typeof revoked !== 'boolean' || !isPlainRecord(token)) {
     throw malformed('token record', 'not exactly { revoked: boolean, token: object }');
+  }
+  if (serialize({ revoked, token: token as StoredToken['token'] }) !== value) {
+    throw malformed('token record', 'not as the store writes it: a duplicate key, spaces or another field order');
   }
   // a record written before 0.3 may hold the csrf claim: never kept in a tier, never printed
   return { token: withoutCsrf(token as StoredToken['token']), revoked };

@@ -93,12 +93,17 @@ export type RecordOutcome = 'new' | 'seen' | 'full';
  */
 export function recordProof(store: TokenStore | undefined, memory: MemoryReplayCache, entry: OnceEntry): RecordOutcome | Promise<RecordOutcome> {
   if (store !== undefined && typeof store.rememberOnce === 'function') {
-    return callStore('rememberOnce', () => store.rememberOnce!(entry), unavailable).then(checkedOutcome);
+    return callStore('rememberOnce', () => store.rememberOnce!(entry), unavailable, isOnceOutcome) as Promise<RecordOutcome>;
   }
   return checkedOutcome(memory.rememberOnce(entry, Date.now()));
 }
 
-/** Anything but a known answer from a store is a store failure (fail closed), as is a full memory. */
+/** A store's answer to `rememberOnce`: one of the three outcomes (anything else is a store failure, published). */
+function isOnceOutcome(outcome: unknown): boolean {
+  return outcome === 'new' || outcome === 'seen' || outcome === 'full';
+}
+
+/** Anything but a known answer from memory is a failure (fail closed), as is a full memory. */
 function checkedOutcome(outcome: unknown): RecordOutcome {
   if (outcome === 'new' || outcome === 'seen' || outcome === 'full') return outcome;
   throw new StoreUnavailableError(new Error(`the replay cache answered ${String(outcome)}`));
