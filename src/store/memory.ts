@@ -5,6 +5,7 @@
  */
 import { TokenStoreError } from '../core/errors';
 import { MemorySessions } from './memory-sessions';
+import { checkMemoryStoreOptions } from './store-options';
 import type {
   RefreshTokenUse, RefreshTokenUseOutcome, StoreEntry, StoredToken, TokenQuery, TokenState, TokenStore,
 } from './token-store';
@@ -82,7 +83,9 @@ export class MemoryTokenStore implements TokenStore {
   private readonly byIdentity = new Map<string, Set<string>>();
   private readonly sessions = new MemorySessions();
 
+  /** Throws a `JwtConfigurationError` listing every bad option (`max: 0`, `NaN`, `1.5`, a string...). */
   constructor(options: MemoryTokenStoreOptions = {}) {
+    checkMemoryStoreOptions(options);
     this.max = options.max ?? 100_000;
     this.maxPerIdentity = options.maxPerIdentity ?? 100;
   }

@@ -10,6 +10,7 @@ import {
   DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_KEY_PREFIX, hideCommandArgs, malformed, publishRedisError, RedisKeys, withTimeout,
 } from './redis-keys';
 import { type Announcement, evalAnnounced, RedisSessions, tierKey } from './redis-sessions';
+import { checkRedisStoreOptions } from './store-options';
 
 // A token's index entry and record in one script (standalone and Sentinel: both keys on the one
 // server). KEYS[1] the identity index, KEYS[2] the record; ARGV as INDEX_ADD's (1-3) then ADD_RECORD's
@@ -203,7 +204,9 @@ export class RedisTokenStore implements TokenStore {
     ownsClient = (store) => store.#ownsClient;
   }
 
+  /** Throws a `JwtConfigurationError` listing every bad option, before any connection is made. */
   constructor(options: RedisTokenStoreOptions) {
+    checkRedisStoreOptions(options);
     this.keys = new RedisKeys(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
     this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     this.#ownsClient = typeof options.redis === 'string';

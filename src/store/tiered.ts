@@ -7,6 +7,7 @@ import type {
 import { clientOf, RedisTokenStore, ownedClientOptions, redisStoreFacts, type RedisTokenStoreOptions } from './redis';
 import { publishRedisError, withTimeout } from './redis-keys';
 import { TierMap } from './tier-map';
+import { checkTieredStoreOptions } from './store-options';
 import { type Announcement, tierKey } from './redis-sessions';
 import { HEARTBEAT_MS, InvalidationConfirmer, LEASE_MS } from './confirm';
 import { TokenStoreError } from '../core/errors';
@@ -125,8 +126,11 @@ export class TieredTokenStore implements TokenStore {
   private readonly confirmer: InvalidationConfirmer;
   private readonly confirmTimeoutMs: number;
 
+  /** Throws a `JwtConfigurationError` listing every bad option, before any connection is made. */
   constructor(options: TieredTokenStoreOptions) {
-    this.redisStore = new RedisTokenStore(options);
+    checkTieredStoreOptions(options);
+    const { redis, keyPrefix, commandTimeoutMs } = options;
+    this.redisStore = new RedisTokenStore({ redis, keyPrefix, commandTimeoutMs });
     this.ttlMs = options.ttlMs ?? 5000;
     const max = options.max ?? 10_000;
     this.records = new TierMap(max);
