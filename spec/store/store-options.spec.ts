@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { JwtConfigurationError, MemoryTokenStore, RedisTokenStore, TieredTokenStore } from '../../src';
+import type { StoreEntry, TokenPayload } from '../../src/store/token-store';
 import { standaloneEnv, type RedisEnv } from './redis-env';
 
 function problemsOf(construct: () => unknown): string[] {
@@ -52,7 +53,7 @@ describe('store options are checked at construction (issue 21 finding 5)', funct
     it('the smallest good bounds are accepted, and hold', async () => {
       const store = new MemoryTokenStore({ max: 1, maxPerIdentity: 1 });
       assert.deepEqual([store.max, store.maxPerIdentity], [1, 1]);
-      const entry = (jti: string, identity: string) => ({ jti, identity, expiresAt: Date.now() / 1000 + 60, record: { token: { jti }, revoked: false } });
+      const entry = (jti: string, identity: string): StoreEntry => ({ jti, identity, expiresAt: Date.now() / 1000 + 60, record: { token: { jti } as TokenPayload, revoked: false } });
       await store.add(entry('a', 'alice'));
       await store.add(entry('b', 'alice')); // alice's own older record goes
       assert.deepEqual([await store.find('a'), (await store.find('b'))?.revoked], [undefined, false]);
@@ -126,7 +127,7 @@ describe('store options are checked at construction (issue 21 finding 5)', funct
       const tiered = new TieredTokenStore({ redis: real, keyPrefix: 'opts:', max: 1, ttlMs: 1000, confirmTimeoutMs: 1, commandTimeoutMs: 1000 });
       const onClient = new RedisTokenStore({ redis: env.admin as never });
       try {
-        const entry = { jti: 'j', identity: 'alice', expiresAt: Date.now() / 1000 + 60, record: { token: { jti: 'j' }, revoked: false } };
+        const entry: StoreEntry = { jti: 'j', identity: 'alice', expiresAt: Date.now() / 1000 + 60, record: { token: { jti: 'j' } as TokenPayload, revoked: false } };
         await redisStore.add(entry);
         assert.equal((await tiered.find('j'))?.revoked, false);
         assert.equal(await onClient.find('j'), undefined); // another prefix
