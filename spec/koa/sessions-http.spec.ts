@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import { Get, HttpCode, JsonController, Post } from 'routing-controllers';
+import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import {
-  Claims, createAccessToken, createRefreshToken, Identity, JwtRequired, MemoryTokenStore, RefreshRequired,
+  Claims, createAccessToken, createRefreshToken, decodeToken, Identity, JwtRequired, MemoryTokenStore, RefreshRequired,
   revokeAllTokens, revokeToken, rotateRefreshToken,
 } from '../../src';
 import type { JwtOptions, TokenPayload } from '../../src';
 import { expectResponse } from '../support/assert-response';
-import { serve, stop } from '../support/server';
+import { SECRET, serve, stop } from '../support/server';
 
 @JsonController('/sx')
 class SessionController {
@@ -29,6 +30,20 @@ class SessionController {
   @RefreshRequired()
   async mint(@Identity() who: string) {
     return { accessToken: await createAccessToken(who) };
+  }
+
+  /** A refresh route that mints a new refresh token instead of rotating (issue 21 finding 7). */
+  @Post('/mint-refresh')
+  @RefreshRequired()
+  async mintRefresh(@Identity() who: string) {
+    return { accessToken: await createAccessToken(who), refreshToken: await createRefreshToken(who) };
+  }
+
+  /** The same route minting for someone else (an admin's): that is a new session, not the caller's. */
+  @Post('/mint-refresh-for-bob')
+  @RefreshRequired()
+  async mintRefreshForBob() {
+    return { refreshToken: await createRefreshToken('bob') };
   }
 
   /** For `requestContext: false`: the payload comes from @Claims(). */
@@ -112,6 +127,55 @@ describe('koa: sessions over HTTP', () => {
       const token = await createRefreshToken('alice');
       assert.equal((await post('/refresh-explicit', token)).status, 200);
       expectResponse(await post('/refresh-explicit', token), 401, REVOKED);
+    });
+  });
+
+  describe('maxSessionLifetime: a refresh token minted in a refresh route keeps the session start (issue 21 finding 7)', () => {
+    const BOUND = 3600;
+    /** A refresh token of a session that started `ago` seconds before now, as the library mints it (exp capped at fst + the bound). */
+    const sessionStartedAgo = async (ago: number) => {
+      const payload = await decodeToken(await createRefreshToken('alice'));
+      const fst = Math.floor(Date.now() / 1000) - ago;
+      const exp = Math.min(payload.exp as number, fst + BOUND);
+      return { fst, token: jwt.sign({ ...payload, fst, exp }, SECRET, { algorithm: 'HS256' }) };
+    };
+    for (const refreshRotation of [true, false]) describe(refreshRotation ? 'rotation on' : 'rotation off', () => {
+      beforeEach(() => start({ mode: 'blocklist', refreshRotation, maxSessionLifetime: BOUND }, { refreshTokenExpires: '30d', leeway: 60 }));
+
+      it("createRefreshToken() there carries the presented token's fst, and its exp stays inside start + the bound", async () => {
+        const { fst, token } = await sessionStartedAgo(BOUND - 120);
+        const res = await post('/mint-refresh', token);
+        assert.equal(res.status, 200, res.text);
+        const minted = await decodeToken(res.body.refreshToken);
+        assert.equal(minted.fst, fst); // not now: the absolute lifetime does not start again
+        assert.ok((minted.exp as number) <= fst + BOUND, `exp ${minted.exp} past the session end ${fst + BOUND}`);
+        const access = await decodeToken(res.body.accessToken);
+        assert.ok((access.exp as number) <= fst + BOUND, 'the access token minted there ends with the session too');
+        expectResponse(await me(res.body.accessToken), 200, { who: 'alice' });
+      });
+
+      it('chained through the route, the session still ends at the first start + the bound', async () => {
+        const { fst, token } = await sessionStartedAgo(BOUND - 120);
+        let current = token;
+        for (let i = 0; i < 3; i += 1) current = (await post('/mint-refresh', current)).body.refreshToken;
+        const minted = await decodeToken(current);
+        assert.deepEqual([minted.fst, (minted.exp as number) <= fst + BOUND], [fst, true]);
+      });
+
+      it('once the session has ended (the token inside its leeway), minting there is refused: 401 Token has expired', async () => {
+        const { token } = await sessionStartedAgo(BOUND + 1);
+        // the presented token expired 1 s ago, inside its 60 s leeway: the guard lets it through, the session bound refuses the mint
+        expectResponse(await post('/mint-refresh', token), 401, { msg: 'Token has expired' });
+      });
+
+      it("a token minted there for another identity starts that identity's own session", async () => {
+        const { fst, token } = await sessionStartedAgo(BOUND - 120);
+        const res = await post('/mint-refresh-for-bob', token);
+        assert.equal(res.status, 200, res.text);
+        const minted = await decodeToken(res.body.refreshToken);
+        assert.equal(minted.sub, 'bob');
+        assert.ok((minted.fst as number) > fst);
+      });
     });
   });
 

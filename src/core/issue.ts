@@ -17,6 +17,7 @@ import type { Loaders, TokenPayload } from './responses';
 import { withoutCsrf } from './payload';
 import { cappedExpiry, CUTOFF_CLAIM, FAMILY_CLAIM, isCheckedType, SESSION_START_CLAIM } from './sessions';
 import { callStore, isCutoffAnswer, storeFailure } from './store-call';
+import { continuedSession } from './refresh-scope';
 
 /**
  * Options of one new access token: freshness, lifetime, extra claims and header fields.
@@ -187,13 +188,15 @@ export async function signToken(
   if (type === 'access') payload.fresh = freshClaim(options.fresh, now);
   Object.assign(payload, { jti: randomUUID(), iat: now });
   if (config.encodeNbf) payload.nbf = now;
-  const exp = cappedExpiry(config, type, seconds === false ? undefined : now + seconds, now, session);
+  // minted while a refresh token of this identity is used: the same session (refresh-scope.ts)
+  const started = session ?? continuedSession(config, String(identity));
+  const exp = cappedExpiry(config, type, seconds === false ? undefined : now + seconds, now, started);
   if (exp !== undefined) payload.exp = exp;
   if (config.audienceClaim !== undefined) payload.aud = config.audienceClaim;
   if (config.issuerClaim !== undefined) payload.iss = config.issuerClaim;
   if (needsCsrfClaim(config, options.csrf)) payload.csrf = randomUUID();
   if (options.dpopJkt !== undefined) payload.cnf = { jkt: checkedJkt(options.dpopJkt) };
-  Object.assign(payload, claims, await sessionClaims(config, type, String(identity), now, session));
+  Object.assign(payload, claims, await sessionClaims(config, type, String(identity), now, session, started?.startedAt));
   const signOptions: jwt.SignOptions = { algorithm: signing.algorithm as jwt.Algorithm }; // keeps our own iat
   if (signing.kid !== undefined) signOptions.keyid = signing.kid;
   if (Object.keys(headers).length > 0) signOptions.header = { ...headers, alg: signing.algorithm } as jwt.JwtHeader;
@@ -206,7 +209,7 @@ export async function signToken(
 
 /** `gen` for a checked token (when the store keeps cut-offs); `fam` and `fst` under refresh rotation. */
 async function sessionClaims(
-  config: JwtConfig, type: TokenType, identity: string, now: number, session: InheritedSession | undefined,
+  config: JwtConfig, type: TokenType, identity: string, now: number, session: InheritedSession | undefined, startedAt: number | undefined,
 ): Promise<Record<string, unknown>> {
   const revocation = config.revocation;
   if (!revocation) return {};
@@ -218,7 +221,8 @@ async function sessionClaims(
   }
   if (session !== undefined) claims[FAMILY_CLAIM] = session.family;
   else if (revocation.refreshRotation && type === 'refresh') claims[FAMILY_CLAIM] = randomUUID();
-  if (revocation.refreshRotation && type === 'refresh') claims[SESSION_START_CLAIM] = session?.startedAt ?? now;
+  // fst whenever a session start can matter: rotation, or a bound to count from (a refresh route minting a new refresh token)
+  if ((revocation.refreshRotation || revocation.maxSessionLifetime !== undefined) && type === 'refresh') claims[SESSION_START_CLAIM] = startedAt ?? now;
   return claims;
 }
 

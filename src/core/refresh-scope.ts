@@ -11,12 +11,21 @@
  *   the handler (the response replaced, the family revoked);
  * - a door that can do neither (`verifyJwtInRequest()` without `jwtContext()`) refuses a used
  *   token as reuse up front.
+ *
+ * The scope also carries the presented token's session start (`maxSessionLifetime`, DESIGN H):
+ * a token minted for the same identity while a refresh token is being used (`createRefreshToken()`
+ * instead of `rotateRefreshToken()`, `createAccessToken()`) continues that session, so it keeps the
+ * first token's start and is capped at start + the bound; once the session has ended the mint is
+ * refused (`ExpiredTokenError`, 401). Kept rather than refused outright: minting from a refresh
+ * route is the fje pattern (and the only one with rotation off); what must not happen is the
+ * absolute lifetime starting again. A token for another identity (an admin's route) starts its own.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { RevokedTokenError } from './errors';
+import { ExpiredTokenError, RevokedTokenError } from './errors';
+import { nowSeconds } from './claims';
 import type { JwtConfig } from './options';
 import type { TokenPayload } from './responses';
-import { isRefreshTokenUsed, refuseAsReuse } from './sessions';
+import { isRefreshTokenUsed, refuseAsReuse, sessionStartOf } from './sessions';
 
 /** What one request's door knows about the refresh token that authenticated it. */
 export interface RefreshScope {
@@ -57,11 +66,34 @@ export function refreshScopeOf(owner: unknown): RefreshScope | undefined {
 }
 
 /**
- * Whether a door must track this token: a refresh token, refresh rotation on, the store checked.
+ * Whether a door must track this token: a refresh token, and either refresh rotation on with the
+ * store checked (reuse), or `maxSessionLifetime` set (the session start minted tokens inherit).
  * @example if (tracksRefreshToken(config, payload)) ...
  */
 export function tracksRefreshToken(config: JwtConfig, payload: TokenPayload | undefined): payload is TokenPayload {
-  return payload?.type === 'refresh' && config.revocation?.refreshRotation === true && typeof config.revocation.store.inspect === 'function';
+  const revocation = config.revocation;
+  if (payload?.type !== 'refresh' || revocation === undefined) return false;
+  return (revocation.refreshRotation && typeof revocation.store.inspect === 'function') || revocation.maxSessionLifetime !== undefined;
+}
+
+/**
+ * The session a token minted now for `identity` continues: in a request a refresh token of that
+ * identity authenticated, its start (`undefined` elsewhere, or with no `maxSessionLifetime`).
+ * Throws `ExpiredTokenError` once that session has reached start + `maxSessionLifetime`.
+ *
+ * @example const session = continuedSession(config, 'alice') // { startedAt } inside alice's refresh route
+ */
+export function continuedSession(config: JwtConfig, identity: string): { startedAt: number } | undefined {
+  const bound = config.revocation?.maxSessionLifetime;
+  if (bound === undefined) return undefined;
+  for (let scope = scopes.getStore(); scope !== undefined; scope = scope.parent) {
+    const presented = scope.payload;
+    if (presented === undefined || String(presented[config.identityClaim]) !== identity) continue;
+    const startedAt = sessionStartOf(presented);
+    if (nowSeconds() >= startedAt + bound) throw new ExpiredTokenError(presented); // the session has reached its absolute end
+    return { startedAt };
+  }
+  return undefined;
 }
 
 /**
