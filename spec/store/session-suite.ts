@@ -19,6 +19,7 @@ import { RedisTokenStore } from '../../src/store/redis';
 import { TieredTokenStore } from '../../src/store/tiered';
 import type { Server } from 'node:http';
 import request from 'supertest';
+import jwt from 'jsonwebtoken';
 import { MemoryTokenStore } from '../../src';
 import { listenTestApp } from '../support/app';
 import { expectResponse } from '../support/assert-response';
@@ -139,6 +140,102 @@ export function defineSessionSuite(stores: SessionStores): void {
       const forged = `${header}.${Buffer.from(JSON.stringify({ ...payloadOf(token), sub: 'bob' })).toString('base64url')}.${signature}`;
       await assert.rejects(revokeToken(forged), { status: 422, message: 'Signature verification failed' });
       assert.equal(await check(token), 'ok');
+    });
+  });
+
+  describe('revokeToken(jti, { identity, expiresAt }): the edge cases stay safe (issue 21 finding 8)', () => {
+    beforeEach(() => configure({ mode: 'blocklist' }));
+    const now = () => Math.floor(Date.now() / 1000);
+    /** Enough revocations by `identity` to make a bounded store fold its revocations (memory: maxPerIdentity 100). */
+    const flood = async (identity: string) => {
+      for (let i = 0; i < 110; i += 1) await revokeToken(`${identity}-junk-${i}`, { identity, expiresAt: now() + 600 });
+    };
+    /** A token like `createAccessToken(identity)`'s, re-signed with its iat `ahead` seconds past this clock (a clock ahead of ours, or ours stepped back). */
+    const issuedAhead = async (identity: string, ahead: number) => {
+      const payload = payloadOf(await createAccessToken(identity));
+      return jwt.sign({ ...payload, iat: (payload.iat as number) + ahead }, SECRET, { algorithm: 'HS256' });
+    };
+
+    it('an expiresAt in the past stores nothing and resolves; a live record of that jti stays revoked, kept until its own exp', async () => {
+      const token = await createAccessToken('alice');
+      const { jti, exp } = payloadOf(token) as { jti: string; exp: number };
+      await revokeToken(`never-issued`, { identity: 'alice', expiresAt: now() - 60 });
+      await assert.rejects(getStoredToken('never-issued'), TokenNotFoundError); // nothing to keep
+      await revokeToken(token); // the real revocation, until exp
+      await revokeToken(jti, { identity: 'alice', expiresAt: now() - 60 }); // a wrong, past expiresAt: no error, and...
+      assert.equal(await check(token), REVOKED); // ...the live token stays refused
+      assert.equal((await getStoredToken(jti)).token.exp, exp); // not cut short
+    });
+
+    it("someone else's jti revoked under another identity after its own revocation: the token stays refused after that identity's store bound folds, and past the shorter expiresAt", async () => {
+      const victim = await createAccessToken('alice');
+      const { jti } = payloadOf(victim) as { jti: string };
+      await revokeToken(victim); // alice logs out
+      await revokeToken(jti, { identity: 'mallory', expiresAt: now() + 1 }); // mallory files alice's jti under himself
+      await flood('mallory');
+      assert.equal(await check(victim), REVOKED);
+      await sleep(2100);
+      assert.equal(await check(victim), REVOKED);
+      assert.equal(await check(await createAccessToken('alice')), 'ok'); // alice's other tokens are not refused for it
+    });
+
+    it("the same, mallory first: alice's later revocation still holds after mallory's bound folds and his expiresAt passes", async () => {
+      const victim = await createAccessToken('alice');
+      const { jti } = payloadOf(victim) as { jti: string };
+      await revokeToken(jti, { identity: 'mallory', expiresAt: now() + 1 });
+      await revokeToken(victim); // alice's own logout finds mallory's record: filed again under alice, until her exp
+      await revokeToken(jti, { identity: 'mallory', expiresAt: now() + 1 }); // and once more under mallory
+      await flood('mallory');
+      await sleep(2100);
+      assert.equal(await check(victim), REVOKED);
+    });
+
+    /** The verifier refuses an iat ahead by more than the leeway (422 Token not yet valid): within it, a skewed issuer's token passes. */
+    const withLeeway = async () => {
+      JwtManager.configure({ secret: SECRET, leeway: 300, revocation: { store: await stores.first(), checks: 'all', mode: 'blocklist' } });
+    };
+
+    it('a token whose iat is ahead of this clock, revoked by bare jti, stays refused once its identity is folded; a new login works', async () => {
+      await withLeeway();
+      const ahead = await issuedAhead('alice', 120);
+      const { jti, exp } = payloadOf(ahead) as { jti: string; exp: number };
+      assert.equal(await check(ahead), 'ok');
+      await revokeToken(jti, { identity: 'alice', expiresAt: exp });
+      await flood('alice');
+      assert.equal(await check(ahead), REVOKED);
+      assert.equal(await check(await createAccessToken('alice')), 'ok');
+      assert.equal(await check(await createAccessToken('bob')), 'ok');
+    });
+
+    it('a token whose iat is ahead of this clock, revoked by its payload, stays refused once its identity is folded', async () => {
+      await withLeeway();
+      const ahead = await issuedAhead('alice', 120);
+      await revokeToken(payloadOf(ahead));
+      await flood('alice');
+      assert.equal(await check(ahead), REVOKED);
+      assert.equal(await check(await createAccessToken('bob')), 'ok');
+    });
+
+    it('with a cut-off: unrevoking a bare revocation does not lift revokeAllTokens; a token made after the cut-off is revoked and unrevoked alone', async () => {
+      const before = await createAccessToken('alice');
+      await revokeAllTokens('alice');
+      const after = await createAccessToken('alice');
+      for (const token of [before, after]) {
+        const { jti, exp } = payloadOf(token) as { jti: string; exp: number };
+        await revokeToken(jti, { identity: 'alice', expiresAt: exp });
+        assert.equal(await check(token), REVOKED);
+        await unrevokeToken(jti);
+      }
+      assert.equal(await check(before), REVOKED); // the cut-off stands
+      assert.equal(await check(after), 'ok');
+    });
+
+    it('a fold into the cut-off never shortens an earlier revokeAllTokens', async () => {
+      const before = await createAccessToken('alice', { expiresIn: 3600 });
+      await revokeAllTokens('alice'); // kept for the longest token lifetime
+      for (let i = 0; i < 110; i += 1) await revokeToken(`short-${i}`, { identity: 'alice', expiresAt: now() + 1 });
+      await sleep(2100);
+      assert.equal(await check(before), REVOKED);
     });
   });
 

@@ -172,8 +172,30 @@ export class JwtManager implements Partial<Loaders> {
     if (!record) {
       if (entry === undefined) throw new TokenNotFoundError(jti);
       await this.storeCall(what, 'add', (s) => s.add(entry));
+    } else if (entry !== undefined && this.filedIdentity(record) !== entry.identity) {
+      await this.storeCall(what, 'add', (s) => s.add(this.refiled(entry, record)));
     }
     if (revoked) publishRevocation({ kind: 'token', jti });
+  }
+
+  /** The identity a stored record is filed under (its token's identity claim). */
+  private filedIdentity(record: StoredToken): string {
+    const identity = record.token[this.config.identityClaim];
+    return typeof identity === 'string' ? identity : String(identity ?? '');
+  }
+
+  /**
+   * One jti revoked under two identities (a bare jti with someone else's identity, before or after
+   * the token's own): the revocation is filed again under the identity given now, kept until the
+   * later of the two expiries, so no identity's bound (a store folding that identity's revocations)
+   * and no shorter `expiresAt` can make the token usable again. `MemoryTokenStore` never folds such
+   * a contested revocation.
+   */
+  private refiled(entry: StoreEntry, existing: StoredToken): StoreEntry {
+    const exp = existing.token.exp;
+    // a record whose token has no exp is kept for ever, and so is its re-filing
+    if (entry.expiresAt === undefined || typeof exp !== 'number' || !Number.isFinite(exp)) return { ...entry, expiresAt: undefined };
+    return { ...entry, expiresAt: Math.max(entry.expiresAt, exp + this.config.leeway) };
   }
 
   /** Blocklist mode: a revocation kept until the token's real exp (plus leeway), under its identity. */
@@ -199,7 +221,11 @@ export class JwtManager implements Partial<Loaders> {
    * Revokes one token; resolves once the store has it. Allowlist
    * mode: a token the store does not hold rejects with `TokenNotFoundError`. Blocklist mode: the
    * revocation is stored until the token's `exp`; a bare jti needs `{ identity, expiresAt }`
-   * (else a `JwtUsageError`): pass the token string or its payload when you have it.
+   * (else a `JwtUsageError`): pass the token string or its payload when you have it. Those are
+   * trusted as the token's: an `expiresAt` already past (beyond the leeway) stores nothing, but a
+   * record the store holds for the jti is revoked whatever the options say, and never kept for
+   * less than its own exp; a jti already revoked under another identity is filed under both, so
+   * neither identity's store bound can forget it.
    *
    * @example await manager.revokeToken(token) // or its payload, or (jti, { identity: 'alice', expiresAt: payload.exp })
    */

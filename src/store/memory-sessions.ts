@@ -56,7 +56,10 @@ export class MemorySessions {
     const now = Date.now();
     this.wrote();
     const generation = nextGeneration(this.cutoff(identity), now);
-    const expiresAtMs = keepSeconds === undefined ? Infinity : now + keepSeconds * 1000;
+    // never shorter than the cut-off it replaces: the tokens that one refused are below this one too
+    const previous = this.cutoffs.get(identity);
+    const kept = previous !== undefined && previous.expiresAtMs > now ? previous.expiresAtMs : 0;
+    const expiresAtMs = Math.max(kept, keepSeconds === undefined ? Infinity : now + keepSeconds * 1000);
     this.cutoffs.set(identity, { generation, expiresAtMs });
     return generation;
   }

@@ -35,6 +35,11 @@ interface Held {
    * record) is forgotten safely: an unknown token is refused there.
    */
   isRevocation: boolean;
+  /**
+   * The jti was revoked under another identity too (a bare jti given someone else's identity):
+   * which identity is the token's is unknown, so no identity's bound may fold it away.
+   */
+  isContested: boolean;
 }
 
 /** An identity's revocations folded together: its tokens issued up to `issuedUpTo` are refused. */
@@ -93,9 +98,11 @@ export class MemoryTokenStore implements TokenStore {
   async add(entry: StoreEntry): Promise<void> {
     const expiresAtMs = entry.expiresAt === undefined ? Infinity : entry.expiresAt * 1000;
     if (expiresAtMs <= Date.now()) return; // already expired: nothing to remember
+    const previous = this.live(entry.jti);
+    const isContested = entry.record.revoked && previous !== undefined && mustKeep(previous) && (previous.isContested || previous.identity !== entry.identity);
     this.forget(entry.jti);
     this.makeRoomFor(entry.identity);
-    this.records.set(entry.jti, { identity: entry.identity, record: copy(entry.record), expiresAtMs, isRevocation: entry.record.revoked });
+    this.records.set(entry.jti, { identity: entry.identity, record: copy(entry.record), expiresAtMs, isRevocation: entry.record.revoked, isContested });
     let jtis = this.byIdentity.get(entry.identity);
     if (!jtis) this.byIdentity.set(entry.identity, (jtis = new Set()));
     jtis.add(entry.jti);
@@ -219,7 +226,16 @@ export class MemoryTokenStore implements TokenStore {
     return this.records.size + this.folded.size;
   }
 
-  /** Brings one identity under `maxPerIdentity`: forgettable records first (oldest first), then folding. */
+  /**
+   * Brings one identity under `maxPerIdentity`: forgettable records first (oldest first), then its
+   * live revocations folded. One with an `iat` folds into "refuse this identity's tokens issued up
+   * to the newest iat" (an iat ahead of the clock included: that refuses more, never less). One
+   * without (a bare jti with `{ identity, expiresAt }`) has no iat to bound: "issued before now"
+   * would miss a token whose iat is ahead of this clock (another issuer's, or a clock stepped
+   * back), so it folds into the identity's cut-off instead (every token of the identity created
+   * before the fold is refused, whatever the clocks: generations, not times; a new login works at
+   * once; kept for ever). A contested revocation is never folded.
+   */
   private shrink(identity: string, own: Set<string>): void {
     for (const jti of own) {
       if (own.size < this.maxPerIdentity) return;
@@ -229,15 +245,23 @@ export class MemoryTokenStore implements TokenStore {
     const now = Date.now();
     const folded = this.folded.get(identity);
     let { issuedUpTo, expiresAtMs } = folded && folded.expiresAtMs > now ? folded : { issuedUpTo: -Infinity, expiresAtMs: 0 };
+    let hasBare = false;
     for (const jti of [...own]) {
       const held = this.records.get(jti)!;
+      if (held.isContested) continue;
       const iat = held.record.token.iat;
-      // a token revoked by jti has no iat here: it was issued before it was revoked, so now bounds it
-      issuedUpTo = Math.max(issuedUpTo, typeof iat === 'number' && Number.isFinite(iat) ? iat : Math.ceil(now / 1000));
-      expiresAtMs = Math.max(expiresAtMs, held.expiresAtMs);
+      if (typeof iat === 'number' && Number.isFinite(iat)) {
+        issuedUpTo = Math.max(issuedUpTo, iat);
+        expiresAtMs = Math.max(expiresAtMs, held.expiresAtMs);
+      } else {
+        hasBare = true;
+      }
       this.forget(jti);
     }
-    this.folded.set(identity, { issuedUpTo, expiresAtMs });
+    if (issuedUpTo > -Infinity) this.folded.set(identity, { issuedUpTo, expiresAtMs });
+    // kept for ever: one number per identity that ever folded bare revocations (a fold takes maxPerIdentity of them),
+    // and the store cannot know how long the tokens it refuses live (blocklist mode stores none of them)
+    if (hasBare) this.sessions.revokeAll(identity, undefined);
   }
 
   /** Drops every expired record, folded bound and session entry. */

@@ -3,7 +3,7 @@
  * states in its TSDoc: `maxPerIdentity` first forgets the identity's own oldest record that can
  * be forgotten safely; live blocklist revocations are never forgotten but folded into one
  * per-identity bound "refuse this identity's tokens issued up to the newest of them", kept
- * until the last of them expires (H: "may replace them by a per-identity cut-off at the newest
+ * until the last of them expires (those by bare jti, iat unknown, into the identity's cut-off) (H: "may replace them by a per-identity cut-off at the newest
  * of them"); with `max` live records (folded bounds count) `add` rejects (503) and nothing
  * already stored is dropped. Redis stores have no bound.
  */
@@ -71,11 +71,12 @@ export function isFoldedAway(state: RecordState, identity: string, iat: number, 
 /** Stores a record (a new token's, or a blocklist revocation), within `bounds` when given. */
 export function addRecord(
   state: RecordState, jti: string, record: Omit<ModelRecord, 'order'>, bounds: Bounds | undefined, time: StepTime,
+  cutoff: (identity: string) => void = () => undefined,
 ): AddResult {
   if (!time.before(record.expMs)) return 'skipped'; // already dead: nothing to remember
   delete state.records[jti];
   if (bounds !== undefined) {
-    makeRoom(state, record.identity, bounds, time);
+    makeRoom(state, record.identity, bounds, time, cutoff);
     if (liveSize(state, time) >= bounds.max) return 'full';
   }
   state.records[jti] = { ...record, order: state.nextOrder++ };
@@ -90,7 +91,7 @@ function liveSize(state: RecordState, time: StepTime): number {
 }
 
 /** `maxPerIdentity`: forgettable records first, oldest first; then the live revocations fold. */
-function makeRoom(state: RecordState, identity: string, bounds: Bounds, time: StepTime): void {
+function makeRoom(state: RecordState, identity: string, bounds: Bounds, time: StepTime, cutoff: (identity: string) => void): void {
   const own = Object.keys(state.records)
     .filter((jti) => state.records[jti].identity === identity && liveRecord(state, jti, time))
     .sort((a, b) => state.records[a].order - state.records[b].order);
@@ -102,27 +103,34 @@ function makeRoom(state: RecordState, identity: string, bounds: Bounds, time: St
     delete state.records[jti];
     own.splice(own.indexOf(jti), 1);
   }
-  if (own.length >= bounds.maxPerIdentity) fold(state, identity, own, time);
+  if (own.length >= bounds.maxPerIdentity) fold(state, identity, own, time, cutoff);
 }
 
 /**
- * Folds `jtis` (all live revocations) into the identity's bound. A revocation by bare jti has
- * no iat: its token was issued before it was revoked, so the fold's own time bounds it; the
- * store read that time inside the step, hence the range `[ceil(lo), ceil(hi)]` in seconds.
+ * Folds `jtis` (all live revocations) into the identity's bounds: one with an iat into "refuse
+ * this identity's tokens issued up to the newest iat"; one by bare jti (no iat: its token may
+ * have been issued by a clock ahead of the store's) into the identity's cut-off, as
+ * `revokeAllTokens` would (everything of the identity created before this step, for ever).
  */
-function fold(state: RecordState, identity: string, jtis: string[], time: StepTime): void {
+function fold(state: RecordState, identity: string, jtis: string[], time: StepTime, cutoff: (identity: string) => void): void {
   const previous = liveFold(state, identity, time);
   let upToLo = previous?.upToLo ?? -Infinity;
   let upToHi = previous?.upToHi ?? -Infinity;
   let expMs = previous?.expMs ?? 0;
+  let hasBare = false;
   for (const jti of jtis) {
     const record = state.records[jti];
-    upToLo = Math.max(upToLo, record.iat ?? Math.ceil(time.lo / 1000));
-    upToHi = Math.max(upToHi, record.iat ?? Math.ceil(time.hi / 1000));
-    expMs = Math.max(expMs, record.expMs);
+    if (record.iat === null) {
+      hasBare = true;
+    } else {
+      upToLo = Math.max(upToLo, record.iat);
+      upToHi = Math.max(upToHi, record.iat);
+      expMs = Math.max(expMs, record.expMs);
+    }
     delete state.records[jti];
   }
-  state.folded[identity] = { upToLo, upToHi, expMs };
+  if (upToHi > -Infinity) state.folded[identity] = { upToLo, upToHi, expMs };
+  if (hasBare) cutoff(identity);
 }
 
 /** Drops what is dead for good (both ends of the window past its end). */

@@ -138,7 +138,7 @@ export class Evaluation {
   record(jti: string, identity: string, exp: number, iat: number): 'ok' | 'unavailable' {
     if (this.config.mode === 'blocklist') return 'ok';
     const record = { identity, revoked: false, isRevocation: false, expMs: exp * 1000, iat };
-    return addRecord(this.state, jti, record, this.config.bounds, this.time) === 'full' ? 'unavailable' : 'ok';
+    return addRecord(this.state, jti, record, this.config.bounds, this.time, (identity) => this.revokeAll(identity)) === 'full' ? 'unavailable' : 'ok';
   }
 
   /** A new token handed out: `createAccessToken`/`createRefreshToken` (a refresh token starts its family). */
@@ -183,7 +183,7 @@ export class Evaluation {
     const revocation = {
       identity: token.identity, revoked: true, isRevocation: true, expMs: token.exp * 1000, iat: how === 'jti' ? null : token.iat,
     };
-    return addRecord(state, token.jti, revocation, config.bounds, time) === 'full' ? 'unavailable' : 'ok';
+    return addRecord(state, token.jti, revocation, config.bounds, time, (identity) => this.revokeAll(identity)) === 'full' ? 'unavailable' : 'ok';
   }
 
   /** `revokeAllTokens(identity)`: everything of the identity created before this step is refused. */
