@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import diagnostics from 'node:diagnostics_channel';
-import { Cluster } from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
 import {
   createAccessToken, createRefreshToken, getStoredToken, JwtManager, JwtUsageError, RevokedTokenError, revokeAllTokens,
   revokeToken, TokenNotFoundError, unrevokeToken,
@@ -651,6 +651,63 @@ export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<R
       return store;
     };
     defineSessionSuite({ first: open, second: open, propagationMs: 1000 });
+
+    describe('confirmations are authenticated (issue 21 finding 9)', () => {
+      /** A client that may publish and subscribe on the channels but reads no key: it forges a confirmation for every request it hears. */
+      const forger = async (channel: string, confirmChannel: string, instanceIds: string[]) => {
+        const listener = (redis.env.admin as Redis).duplicate();
+        const publisher = (redis.env.admin as Redis).duplicate();
+        await listener.subscribe(channel);
+        listener.on('message', (_: string, message: string) => {
+          const match = /^c:([^:]+):/.exec(message);
+          if (match === null) return;
+          for (const id of instanceIds) {
+            void publisher.publish(confirmChannel, `${match[1]} ${id}`); // the unauthenticated form
+            void publisher.publish(confirmChannel, `${match[1]} ${id} ${'A'.repeat(43)}`); // a guessed mac
+          }
+        });
+        return () => { listener.disconnect(); publisher.disconnect(); };
+      };
+      const confirmerOf = (store: TieredTokenStore) => (store as unknown as { confirmer: { instanceId: string; confirmChannel: string } }).confirmer;
+      const revokeTimed = async (a: TieredTokenStore) => {
+        const errors: unknown[] = [];
+        const listener = (message: unknown) => errors.push(message);
+        diagnostics.subscribe('koa-jwt-extended:store-error', listener);
+        try {
+          JwtManager.configure({ secret: SECRET, revocation: { store: a, checks: 'all', mode: 'blocklist' } });
+          const token = await createAccessToken('alice');
+          const started = Date.now();
+          await revokeToken(token);
+          return { ms: Date.now() - started, errors: errors.map((e) => (e as { operation?: string }).operation) };
+        } finally {
+          diagnostics.unsubscribe('koa-jwt-extended:store-error', listener);
+        }
+      };
+
+      for (const forged of [false, true]) it(forged
+        ? 'a forged confirmation for a live instance that has not dropped its entry does not resolve the revocation: it waits confirmTimeoutMs and reports it'
+        : 'an honest instance confirms at once (the allowed case beside the forged one)', async function () {
+        if (redis.env.kind === 'cluster') this.skip(); // the forger is a standalone client; standalone and Sentinel runs cover the protocol
+        const a = redis.track(new TieredTokenStore({ ...options(), confirmTimeoutMs: 400 }));
+        const b = redis.track(new TieredTokenStore(options()));
+        await eventually(async () => assert.ok(a.isLinkUp && b.isLinkUp));
+        const stop = forged ? await forger(a.redisStore.keys.channel, confirmerOf(a).confirmChannel, [confirmerOf(b).instanceId]) : () => undefined;
+        if (forged) (b as unknown as { heard(channel: string, message: string): void }).heard = () => undefined; // B hears nothing: it never drops, never confirms
+        try {
+          const { ms, errors } = await revokeTimed(a);
+          if (forged) {
+            assert.ok(ms >= 380, `resolved after ${ms} ms: a forged confirmation was counted`);
+            assert.deepEqual(errors, ['confirm']);
+          } else {
+            assert.ok(ms < 380, `took ${ms} ms`);
+            assert.deepEqual(errors, []);
+          }
+        } finally {
+          stop();
+          JwtManager.reset();
+        }
+      });
+    });
 
     for (const [name, revoke] of [
       ['revokeToken', (token: string) => revokeToken(token)],

@@ -19,14 +19,20 @@
  *    confirmation request `c:<request id>:<tier key>` on the invalidation channel; the request
  *    id is `<writer's instance id>.<random>`, so the writer knows its own when it hears it.
  * 3. Confirmation. Every instance that hears it drops the key from its tier (synchronously) and
- *    then publishes `<request id> <instance id>` on `<prefix>confirm`.
+ *    then publishes `<request id> <instance id> <mac>` on `<prefix>confirm`, where `mac` is
+ *    HMAC-SHA256 of the request id under a random secret of that instance. The secret travels in
+ *    the instance's live-set member (`<instance id>.<secret>`), so only a client that can read the
+ *    key `<prefix>instances` can forge a confirmation; one that can only publish and subscribe on
+ *    the channels (a Redis 6 ACL user with `allchannels`, the 6.x default) sees request and
+ *    instance ids go by but cannot make a revocation resolve before the instances dropped it.
  * 4. The writer reads the live set *after* its write (an instance that joins later cannot hold
  *    the old state: its tier was empty and the write was in Redis before it could read): on one
  *    server (standalone, Sentinel) in the write's own script, so a revocation is one round trip;
- *    on a Cluster, where the set sits in another slot, with a second call. It then
- *    waits for each of those ids except its own (its tier was dropped before and after the
- *    write), or `confirmTimeoutMs`; then it resolves anyway and publishes a `TokenStoreError` on
- *    `koa-jwt-extended:store-error` (operation `'confirm'`) saying how many did not confirm.
+ *    on a Cluster, where the set sits in another slot, with a second call. It then waits for a
+ *    confirmation with a valid mac from each of those ids except its own (its tier was dropped
+ *    before and after the write), or `confirmTimeoutMs`; then it resolves anyway and publishes a
+ *    `TokenStoreError` on `koa-jwt-extended:store-error` (operation `'confirm'`) saying how many
+ *    did not confirm.
  *
  * What it cannot do: an instance partitioned from Redis neither hears nor confirms. It flushes
  * and bypasses its tier from the moment its link reports down, and at the latest
@@ -36,7 +42,7 @@
  * reported the same way and caught by the tier's own `ttlMs` bound. A 0.2 instance on the same
  * Redis never confirms: while one runs, revocations wait the timeout.
  */
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type Redis from 'ioredis';
 import { Cluster } from 'ioredis';
 import { publishStoreError } from '../core/diagnostics';
@@ -72,9 +78,30 @@ export class UnconfirmedInvalidationError extends TokenStoreError {
 }
 
 interface Waiter {
+  request: string;
+  /** Macs heard per instance id before the live set was read (at most a few per id: see `confirmed`). */
+  heard: Map<string, string[]>;
+  /** The live instances awaited, each with its secret (from the live set read after the write). */
+  expected: Map<string, string> | undefined;
+  /** Instances whose confirmation carried a valid mac. */
   acked: Set<string>;
-  expected: Set<string> | undefined;
   done: (() => void) | undefined;
+}
+
+/** Most confirmations remembered per instance id while the live set is not read yet (forged ones cannot crowd out the real one for long). */
+const MAX_HEARD_PER_ID = 4;
+/** Most distinct instance ids remembered per waiter before the live set is read. */
+const MAX_HEARD_IDS = 1024;
+
+/** The mac of a confirmation: HMAC-SHA256 of the request id under the confirming instance's secret. */
+function confirmationMac(secret: string, request: string): string {
+  return createHmac('sha256', Buffer.from(secret, 'hex')).update(request).digest('base64url');
+}
+
+function sameMac(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
 }
 
 /** One tiered store's side of the protocol. */
@@ -82,6 +109,8 @@ export class InvalidationConfirmer {
   readonly instanceId = randomUUID();
   /** Our requests' ids start with it: `<instance id>.<random>`. */
   private readonly requestPrefix = `${this.instanceId}.`;
+  /** This instance's confirmation secret (hex), published only in its live-set member. #private: never printed. */
+  readonly #secret = randomBytes(32).toString('hex');
   private readonly pending = new Map<string, Waiter>();
   private heartbeat: NodeJS.Timeout | undefined;
   /** Local clock (monotonic) before the last heartbeat Redis stored: our lease began after it. */
@@ -108,7 +137,7 @@ export class InvalidationConfirmer {
   /** Registers (or refreshes) this instance as live; resolves once Redis has it. */
   async beat(): Promise<void> {
     const sent = performance.now();
-    await this.#client.eval(HEARTBEAT, 1, this.instancesKey, this.instanceId, String(LEASE_MS));
+    await this.#client.eval(HEARTBEAT, 1, this.instancesKey, this.member, String(LEASE_MS));
     this.renewedAt = sent;
     this.armLease();
   }
@@ -135,9 +164,14 @@ export class InvalidationConfirmer {
     this.leaseTimer.unref();
   }
 
+  /** This instance in the live set: its id and its confirmation secret. */
+  private get member(): string {
+    return `${this.instanceId}.${this.#secret}`;
+  }
+
   /** Leaves the live set (link down, or closing): writers stop waiting for us. Best effort. */
   leave(): void {
-    this.#client.zrem(this.instancesKey, this.instanceId).catch(() => undefined);
+    this.#client.zrem(this.instancesKey, this.member).catch(() => undefined);
   }
 
   stop(): void {
@@ -156,16 +190,31 @@ export class InvalidationConfirmer {
   confirm(request: string): void {
     // our own write (its id starts with ours; it may have resolved already): we dropped the entry before and after it
     if (request.startsWith(this.requestPrefix)) return;
-    this.#client.publish(this.confirmChannel, `${request} ${this.instanceId}`).catch((error: unknown) => publishRedisError(error, 'confirm'));
+    const mac = confirmationMac(this.#secret, request);
+    this.#client.publish(this.confirmChannel, `${request} ${this.instanceId} ${mac}`).catch((error: unknown) => publishRedisError(error, 'confirm'));
   }
 
-  /** An incoming confirmation `<request> <instance>`. */
+  /**
+   * An incoming confirmation `<request> <instance> <mac>`: counted only with the mac that
+   * instance's secret gives (checked at once when the live set is known, else when it is read).
+   */
   confirmed(message: string): void {
-    const space = message.indexOf(' ');
-    const waiter = this.pending.get(message.slice(0, space));
-    if (waiter === undefined) return;
-    waiter.acked.add(message.slice(space + 1));
-    this.settleIfDone(waiter);
+    const [request, instance, mac, ...rest] = message.split(' ');
+    const waiter = this.pending.get(request);
+    if (waiter === undefined || instance === undefined || mac === undefined || rest.length > 0) return;
+    if (waiter.expected !== undefined) {
+      this.check(waiter, instance, mac);
+      return this.settleIfDone(waiter);
+    }
+    const heard = waiter.heard.get(instance) ?? [];
+    if (heard.length >= MAX_HEARD_PER_ID || (heard.length === 0 && waiter.heard.size >= MAX_HEARD_IDS)) return;
+    heard.push(mac);
+    waiter.heard.set(instance, heard);
+  }
+
+  private check(waiter: Waiter, instance: string, mac: string): void {
+    const secret = waiter.expected!.get(instance);
+    if (secret !== undefined && secret !== '' && sameMac(mac, confirmationMac(secret, waiter.request))) waiter.acked.add(instance);
   }
 
   /**
@@ -175,7 +224,7 @@ export class InvalidationConfirmer {
    */
   async write<T>(key: string, write: (announce: Announcement) => Promise<T>, announced: (result: T) => boolean): Promise<T> {
     const request = `${this.requestPrefix}${randomUUID()}`;
-    const waiter: Waiter = { acked: new Set(), expected: undefined, done: undefined };
+    const waiter: Waiter = { request, heard: new Map(), expected: undefined, acked: new Set(), done: undefined };
     this.pending.set(request, waiter);
     try {
       const announcement: Announcement = { confirm: `c:${request}:${key}`, liveSet: this.liveSet };
@@ -197,7 +246,9 @@ export class InvalidationConfirmer {
       publishStoreError(new TokenStoreError('the live instances could not be read: the invalidation is unconfirmed', hideCommandArgs(error)), 'confirm');
       return;
     }
-    waiter.expected = new Set(live.filter((id) => id !== this.instanceId));
+    waiter.expected = liveInstances(live, this.instanceId);
+    for (const [instance, macs] of waiter.heard) for (const mac of macs) this.check(waiter, instance, mac);
+    waiter.heard.clear();
     if (this.isDone(waiter)) return;
     const remaining = Math.max(0, this.timeoutMs - (Date.now() - started));
     const confirmedInTime = await new Promise<boolean>((resolve) => {
@@ -208,15 +259,31 @@ export class InvalidationConfirmer {
       };
     });
     if (confirmedInTime) return;
-    const missing = [...waiter.expected].filter((id) => !waiter.acked.has(id)).length;
+    const missing = [...waiter.expected.keys()].filter((id) => !waiter.acked.has(id)).length;
     publishStoreError(new UnconfirmedInvalidationError(missing, waiter.expected.size, this.timeoutMs), 'confirm');
   }
 
   private isDone(waiter: Waiter): boolean {
-    return waiter.expected !== undefined && [...waiter.expected].every((id) => waiter.acked.has(id));
+    return waiter.expected !== undefined && [...waiter.expected.keys()].every((id) => waiter.acked.has(id));
   }
 
   private settleIfDone(waiter: Waiter): void {
     if (waiter.done !== undefined && this.isDone(waiter)) waiter.done();
   }
+}
+
+/**
+ * The live set's members (`<instance id>.<secret>`) as id -> secret, without `self`. A member of
+ * another shape (written by hand, or by an instance from before confirmations were authenticated)
+ * is awaited under its whole text with no secret: it can never confirm, so the writer waits the
+ * timeout and reports it, never resolves early.
+ */
+export function liveInstances(members: string[], self: string): Map<string, string> {
+  const live = new Map<string, string>();
+  for (const member of members) {
+    const dot = member.lastIndexOf('.');
+    const [id, secret] = dot > 0 && /^[0-9a-f]{64}$/.test(member.slice(dot + 1)) ? [member.slice(0, dot), member.slice(dot + 1)] : [member, ''];
+    if (id !== self) live.set(id, secret);
+  }
+  return live;
 }
