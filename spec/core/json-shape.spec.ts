@@ -38,8 +38,13 @@ describe('core: the JSON shape scan', () => {
 
   it('1 MiB of nested brackets is refused at the 17th, never walked', () => {
     const deep = Buffer.from('['.repeat(1 << 20));
-    const started = performance.now();
-    assert.equal(jsonShapeProblem(deep, { maxDepth: 16, maxMembers: 1000, maxElements: 1000, maxValues: 20_000 }), 'it nests deeper than 16 levels');
-    assert.ok(performance.now() - started < 20);
+    // the shortest of five: a walk of the megabyte is in every run, a loaded machine's pauses are not
+    const times: number[] = [];
+    for (let run = 0; run < 5; run += 1) {
+      const started = performance.now();
+      assert.equal(jsonShapeProblem(deep, { maxDepth: 16, maxMembers: 1000, maxElements: 1000, maxValues: 20_000 }), 'it nests deeper than 16 levels');
+      times.push(performance.now() - started);
+    }
+    assert.ok(Math.min(...times) < 20, `${times.map((t) => t.toFixed(1))} ms`);
   });
 });

@@ -45,7 +45,7 @@ describe('the README Redis ACL (issue 21 finding 9)', function () {
 
   it("lets the app's user run every store operation, the tiered store's confirmations included", async () => {
     const url = asUser('jwt-app', 'password');
-    const tiered = new TieredTokenStore({ redis: url, confirmTimeoutMs: 500 });
+    const tiered = new TieredTokenStore({ redis: url, confirmTimeoutMs: 3000 });
     const other = new TieredTokenStore({ redis: url });
     const errors: unknown[] = [];
     try {
@@ -59,7 +59,7 @@ describe('the README Redis ACL (issue 21 finding 9)', function () {
       assert.equal(await tiered.rememberOnce({ group: 'g', key: 'k', expiresAt: Date.now() + 1000, maxPerGroup: 5 }), 'new'); // TIME in a script
       const started = Date.now();
       await revokeToken(await createAccessToken('bob'));
-      assert.ok(Date.now() - started < 400, 'the other instance confirmed (no timeout)');
+      assert.ok(Date.now() - started < 2500, 'the other instance confirmed (no 3 s timeout)');
     } finally {
       await Promise.all([tiered.close(), other.close()]);
     }

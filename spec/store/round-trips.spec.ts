@@ -87,7 +87,7 @@ describe('TieredTokenStore: a revocation is one round trip on one server, and st
   beforeEach(async () => {
     await flush(admin);
     storeErrors.length = 0;
-    store = new TieredTokenStore({ redis: redis.url, keyPrefix: 'rt:', confirmTimeoutMs: 300 });
+    store = new TieredTokenStore({ redis: redis.url, keyPrefix: 'rt:', confirmTimeoutMs: 2000 });
     await eventually(async () => assert.ok(store.isLinkUp));
     JwtManager.configure({ secret: 'round-trips-spec-secret-0123456789abcdef', revocation: { store, checks: 'all' } });
     // every command the store's client sends from here, but its liveness heartbeat
@@ -134,7 +134,7 @@ describe('TieredTokenStore: a revocation is one round trip on one server, and st
     await revokeToken(token);
     const took = Date.now() - started;
     assert.deepEqual(sent, ['eval']);
-    assert.ok(took >= 280, `resolved after ${took} ms, before the 300 ms timeout: the live instance was not awaited`);
+    assert.ok(took >= 1900, `resolved after ${took} ms, before the 2000 ms timeout: the live instance was not awaited`);
     await eventually(async () => assert.ok(storeErrors.some((e) => e instanceof UnconfirmedInvalidationError && e.unconfirmed === 1 && e.awaited === 1)));
   });
 
@@ -142,7 +142,7 @@ describe('TieredTokenStore: a revocation is one round trip on one server, and st
     const token = await createAccessToken('alice');
     const started = Date.now();
     await revokeToken(token);
-    assert.ok(Date.now() - started < 250);
+    assert.ok(Date.now() - started < 1500, 'resolved long before the 2000 ms timeout');
     assert.deepEqual(storeErrors, []);
     assert.equal((await getStoredTokens('alice'))[0].revoked, true);
   });
