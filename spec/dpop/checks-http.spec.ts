@@ -131,11 +131,12 @@ describe('DPoP: the proof checks over HTTP (RFC 9449 §4.3)', () => {
     refusedFor(await get(proof).set('Origin', 'https://evil.example'), 'htu does not match the request URI');
   });
 
-  it('iat (step 11): 61 s old or 5 s ahead is refused, 59 s old is accepted', async () => {
-    const now = Math.floor(Date.now() / 1000);
-    refusedFor(await get(await dpopProof(key.privateKey, { htm: 'GET', htu: htu(), token, iat: now - 61 })), 'the proof is too old (iat)');
-    refusedFor(await get(await dpopProof(key.privateKey, { htm: 'GET', htu: htu(), token, iat: now + 5 })), 'the proof iat is in the future');
-    assert.equal((await get(await dpopProof(key.privateKey, { htm: 'GET', htu: htu(), token, iat: now - 59 }))).status, 200);
+  it('iat (step 11): 61 s old or 5 s ahead is refused, 58 s old is accepted', async () => {
+    // the clock read for each proof: on a loaded machine the requests before the last may take a second
+    const now = () => Math.floor(Date.now() / 1000);
+    refusedFor(await get(await dpopProof(key.privateKey, { htm: 'GET', htu: htu(), token, iat: now() - 61 })), 'the proof is too old (iat)');
+    refusedFor(await get(await dpopProof(key.privateKey, { htm: 'GET', htu: htu(), token, iat: now() + 5 })), 'the proof iat is in the future');
+    assert.equal((await get(await dpopProof(key.privateKey, { htm: 'GET', htu: htu(), token, iat: now() - 58 }))).status, 200);
   });
 
   it('replay (§11.1): the same proof twice is refused the second time', async () => {
