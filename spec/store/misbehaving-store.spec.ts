@@ -25,8 +25,10 @@ function proxiedStore(options: { legacy: boolean }) {
   const inner = new MemoryTokenStore();
   const hidden = options.legacy ? new Set(['inspect', 'peekState', 'cutoff', 'revokeAll', 'useRefreshToken', 'revokeFamily']) : new Set<string>();
   const replaced = new Map<string | symbol, Misbehaviour>();
+  const throwingReads = new Set<string | symbol>();
   const store = new Proxy(inner, {
     get(target, property) {
+      if (throwingReads.has(property)) throw new Error(`reading ${String(property)} broke (a lazily connected store)`);
       if (typeof property === 'string' && hidden.has(property)) return undefined;
       if (replaced.has(property)) return replaced.get(property);
       const value = Reflect.get(target, property, target);
@@ -41,6 +43,11 @@ function proxiedStore(options: { legacy: boolean }) {
     misbehave(method: string, how: Misbehaviour | undefined) {
       if (how === undefined) replaced.delete(method);
       else replaced.set(method, how);
+    },
+    /** Reading `method` off the store throws (an accessor, a Proxy wrapper), from now on or (`false`) no more. */
+    throwOnRead(method: string, on = true) {
+      if (on) throwingReads.add(method);
+      else throwingReads.delete(method);
     },
   };
 }
@@ -88,8 +95,8 @@ const SYNC_PROMISES: Record<string, (good: unknown) => Misbehaviour> = {
   'returns a thenable of a good answer': (good) => () => ({ then: (resolve: (v: unknown) => void) => resolve(good) }),
 };
 
-function startApp(store: TokenStore, mode: RevocationMode, legacy: boolean): Server {
-  JwtManager.configure({ secret: SECRET, revocation: { store, checks: 'all', mode, refreshRotation: !legacy } });
+function startApp(store: TokenStore, mode: RevocationMode, legacy: boolean, storeTimeoutMs?: number): Server {
+  JwtManager.configure({ secret: SECRET, revocation: { store, checks: 'all', mode, refreshRotation: !legacy, storeTimeoutMs } });
   const app = new Koa();
   app.silent = true;
   app.use(async (ctx, next) => {
@@ -224,4 +231,102 @@ describe('a custom store that breaks the interface fails closed (0.3 G)', functi
       });
     });
   }
+
+  describe('a store property whose read throws, a getter of an answer that throws, a call that never settles', () => {
+    const NEVER = () => new Promise(() => {});
+
+    it('a read that throws at configure(): a configuration problem naming it, listed with the others', () => {
+      for (const method of ['find', 'inspect', 'cutoff', 'rememberOnce']) {
+        const proxied = proxiedStore({ legacy: false });
+        proxied.throwOnRead(method);
+        assert.throws(
+          () => JwtManager.configure({ secret: SECRET, accessTokenExpires: -5, revocation: { store: proxied.store, checks: 'all' } }),
+          (error: { problems?: string[] }) => {
+            assert.ok(error.problems?.some((p) => p.startsWith(`revocation.store.${method} threw when read (reading ${method} broke`)), String(error.problems));
+            assert.ok(error.problems!.some((p) => p.includes('accessTokenExpires')), 'the other problems are listed too');
+            return true;
+          },
+        );
+      }
+    });
+
+    for (const mode of ['allowlist', 'blocklist'] as const) {
+      it(`${mode}: reads of inspect, peekState, find or peek that start throwing after configure() are 503, never 500; the same request passes before and after`, async () => {
+        for (const [legacy, methods] of [[false, ['inspect', 'peekState']], [true, ['find', 'peek']]] as const) {
+          const proxied = proxiedStore({ legacy });
+          server = startApp(proxied.store, mode, legacy);
+          for (const method of methods) {
+            if (method === 'inspect') proxied.misbehave('peekState', () => undefined); // inspect is asked
+            if (method === 'find') proxied.misbehave('peek', () => undefined);
+            assert.equal((await protectedRoute(server)).status, 200);
+            proxied.throwOnRead(method);
+            const res = await protectedRoute(server);
+            proxied.throwOnRead(method, false);
+            proxied.misbehave('peekState', undefined);
+            proxied.misbehave('peek', undefined);
+            assert.deepEqual([res.status, res.body], [503, UNAVAILABLE], `${method}: ${res.text}`);
+            assert.equal((await protectedRoute(server)).status, 200);
+          }
+          server.close();
+          JwtManager.reset();
+        }
+      });
+    }
+
+    it('cutoff and add reads that start throwing: a new token is 503, none handed out', async () => {
+      for (const method of ['cutoff', 'add']) {
+        const proxied = proxiedStore({ legacy: false });
+        server = startApp(proxied.store, 'allowlist', false);
+        assert.equal((await request(server).post('/login')).status, 200);
+        proxied.throwOnRead(method);
+        const res = await request(server).post('/login');
+        proxied.throwOnRead(method, false);
+        assert.deepEqual([res.status, res.body], [503, UNAVAILABLE], `${method}: ${res.text}`);
+        server.close();
+        JwtManager.reset();
+      }
+    });
+
+    it('peekState answering a record whose revoked getter throws: 503', async () => {
+      const proxied = proxiedStore({ legacy: false });
+      server = startApp(proxied.store, 'allowlist', false);
+      proxied.misbehave('peekState', () => ({ record: { token: {}, get revoked() { throw boom(); } }, cutoff: 0, family: undefined }));
+      const res = await protectedRoute(server);
+      assert.deepEqual([res.status, res.body], [503, UNAVAILABLE], res.text);
+    });
+
+    it('find, inspect, cutoff, add and useRefreshToken that never settle: 503 after storeTimeoutMs, not a hung request', async () => {
+      const cases: [string, boolean, (server: Server) => Promise<request.Response>, string?][] = [
+        ['find', true, protectedRoute, 'peek'], ['inspect', false, protectedRoute, 'peekState'],
+        ['cutoff', false, async (server) => request(server).post('/login')], ['add', false, async (server) => request(server).post('/login')],
+        ['useRefreshToken', false, refreshRoute],
+      ];
+      for (const [method, legacy, ask, memoryTier] of cases) {
+        const proxied = proxiedStore({ legacy });
+        server = startApp(proxied.store, 'allowlist', legacy, 300);
+        if (memoryTier) proxied.misbehave(memoryTier, () => undefined);
+        assert.equal((await ask(server)).status, 200, `${method}: the well-behaved store first`);
+        proxied.misbehave(method, NEVER);
+        const started = Date.now();
+        const res = await ask(server);
+        const took = Date.now() - started;
+        assert.deepEqual([res.status, res.body], [503, UNAVAILABLE], `${method}: ${res.text}`);
+        assert.ok(took >= 280 && took < 3000, `${method}: answered after ${took} ms (storeTimeoutMs 300)`);
+        server.close();
+        JwtManager.reset();
+      }
+    });
+
+    it('storeTimeoutMs is checked at configure(): 0, -1, 1.5, NaN, past 2^31-1 and strings are problems', () => {
+      for (const value of [0, -1, 1.5, Number.NaN, 2 ** 31, '100']) {
+        assert.throws(
+          () => JwtManager.configure({ secret: SECRET, revocation: { store: new MemoryTokenStore(), storeTimeoutMs: value as number } }),
+          (error: { problems?: string[] }) => error.problems?.some((p) => p.startsWith('revocation.storeTimeoutMs must be a whole number of milliseconds from 1 to 2147483647')) === true,
+          String(value),
+        );
+      }
+      JwtManager.configure({ secret: SECRET, revocation: { store: new MemoryTokenStore(), storeTimeoutMs: 250 } });
+      assert.equal(JwtManager.instance.config.revocation!.storeTimeoutMs, 250);
+    });
+  });
 });

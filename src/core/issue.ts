@@ -215,9 +215,9 @@ async function sessionClaims(
   if (!revocation) return {};
   const claims: Record<string, unknown> = {};
   const store = revocation.store;
-  if (isCheckedType(revocation, type) && typeof store.cutoff === 'function') {
+  if (isCheckedType(revocation, type) && revocation.storeHas.cutoff) {
     const failed = (error: unknown) => storeFailure('The cut-off of the identity could not be read from the revocation store; the token was not issued', error);
-    claims[CUTOFF_CLAIM] = session?.generation ?? await callStore('cutoff', () => store.cutoff!(identity), failed, isCutoffAnswer);
+    claims[CUTOFF_CLAIM] = session?.generation ?? await callStore('cutoff', () => store.cutoff!(identity), failed, isCutoffAnswer, revocation.storeTimeoutMs);
   }
   if (session !== undefined) claims[FAMILY_CLAIM] = session.family;
   else if (revocation.refreshRotation && type === 'refresh') claims[FAMILY_CLAIM] = randomUUID();
@@ -233,5 +233,5 @@ export async function recordToken(config: JwtConfig, type: TokenType, identity: 
   const exp = payload.exp as number | undefined;
   const entry = { jti: payload.jti as string, identity, expiresAt: exp === undefined ? undefined : exp + config.leeway, record: { token: withoutCsrf(payload), revoked: false } };
   const failed = (error: unknown) => storeFailure('The token could not be recorded in the revocation store; it was not issued', error);
-  await callStore('add', () => revocation.store.add(entry), failed);
+  await callStore('add', () => revocation.store.add(entry), failed, undefined, revocation.storeTimeoutMs);
 }

@@ -16,7 +16,7 @@ import type { DecodeKeyLoader } from './key-source';
 import { showAs } from './safe-view';
 import type { Loaders } from './responses';
 import { DpopConfig, dpopOption, DpopOptions } from './dpop/options';
-import { missingMethods, ROTATION_METHODS, type TokenStore } from '../store/token-store';
+import { ROTATION_METHODS, type TokenStore } from '../store/token-store';
 
 /**
  * Where a token is read from: the `Authorization` header, cookies, the query string or the JSON body.
@@ -52,6 +52,14 @@ export interface RevocationOptions {
    * after the first one's `iat` + this, whatever the rotations. Default unset (no bound).
    */
   maxSessionLifetime?: number | string;
+  /**
+   * How long one store call the library makes for a request or a new token (a check, a
+   * rotation, a cut-off read, a DPoP replay record) may take before it fails: the request gets
+   * `503`, the call rejects with a `TokenStoreError`. A store that never answers holds nothing
+   * up for longer. Default 5000 (more than a Redis command's 1 s bound plus a confirmed
+   * invalidation's `confirmTimeoutMs`).
+   */
+  storeTimeoutMs?: number;
 }
 
 /** The resolved `revocation` option. */
@@ -63,6 +71,34 @@ export interface RevocationConfig {
   reuseIntervalSeconds: number;
   /** Seconds; `undefined` = no bound. */
   maxSessionLifetime: number | undefined;
+  /**
+   * The optional methods the store has, read once at `configure()` (a request never reads a
+   * store property outside a store call's error handling: a getter that throws later fails
+   * inside the call, a 503).
+   */
+  storeHas: StoreCapabilities;
+  /** How long a store call made for a request or a token may take before it fails (503). */
+  storeTimeoutMs: number;
+}
+
+/** Which optional `TokenStore` methods a store has. */
+export interface StoreCapabilities {
+  inspect: boolean;
+  cutoff: boolean;
+  rememberOnce: boolean;
+}
+
+/** The longest a timer can wait (Node fires a longer one at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Whether `store[name]` is a function; a read that throws is a problem listed (and counts as absent). */
+function hasMethod(store: object, name: string, problems: string[]): boolean {
+  try {
+    return typeof (store as Record<string, unknown>)[name] === 'function';
+  } catch (error) {
+    problems.push(`revocation.store.${name} threw when read (${error instanceof Error ? error.message : String(error)})`);
+    return false;
+  }
 }
 
 function revocationOption(value: unknown, problems: string[]): RevocationConfig | undefined {
@@ -70,10 +106,17 @@ function revocationOption(value: unknown, problems: string[]): RevocationConfig 
   const revocation = value as { [K in keyof RevocationOptions]?: unknown };
   const store = revocation.store as Partial<TokenStore> | undefined;
   const methods = ['add', 'find', 'setRevoked', 'findByIdentity', 'findAll'] as const;
-  if (!store || methods.some((m) => typeof store[m] !== 'function')) {
+  const isObject = (typeof store === 'object' || typeof store === 'function') && store !== null;
+  if (!isObject || !methods.every((m) => hasMethod(store, m, problems))) {
     problems.push('revocation.store must be a TokenStore (MemoryTokenStore, RedisTokenStore, TieredTokenStore or your own)');
   }
-  const { checks = 'refresh', mode = 'allowlist', refreshRotation = false, reuseIntervalSeconds = 10, maxSessionLifetime } = revocation;
+  const storeHas: StoreCapabilities = isObject
+    ? { inspect: hasMethod(store, 'inspect', problems), cutoff: hasMethod(store, 'cutoff', problems), rememberOnce: hasMethod(store, 'rememberOnce', problems) }
+    : { inspect: false, cutoff: false, rememberOnce: false };
+  const { checks = 'refresh', mode = 'allowlist', refreshRotation = false, reuseIntervalSeconds = 10, maxSessionLifetime, storeTimeoutMs = 5000 } = revocation;
+  if (typeof storeTimeoutMs !== 'number' || !Number.isInteger(storeTimeoutMs) || storeTimeoutMs < 1 || storeTimeoutMs > MAX_TIMER_MS) {
+    problems.push(`revocation.storeTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}, got ${typeof storeTimeoutMs === 'number' ? storeTimeoutMs : describe(storeTimeoutMs)}`);
+  }
   if (checks !== 'refresh' && checks !== 'all') problems.push(`revocation.checks must be 'refresh' or 'all', got ${describe(checks)}`);
   if (mode !== 'allowlist' && mode !== 'blocklist') problems.push(`revocation.mode must be 'allowlist' or 'blocklist', got ${describe(mode)}`);
   if (typeof refreshRotation !== 'boolean') problems.push(`revocation.refreshRotation must be true or false, got ${describe(refreshRotation)}`);
@@ -87,9 +130,11 @@ function revocationOption(value: unknown, problems: string[]): RevocationConfig 
     else if (parsed.seconds === false || parsed.seconds <= 0) problems.push('revocation.maxSessionLifetime must be a positive duration (leave it unset for no bound)');
     else sessionLifetime = parsed.seconds;
   }
-  const missing = store && refreshRotation === true ? missingMethods(store, ROTATION_METHODS) : [];
+  const missing = isObject && refreshRotation === true ? ROTATION_METHODS.filter((m) => !hasMethod(store, m, [])) : [];
   if (missing.length > 0) problems.push(`revocation.refreshRotation needs a store with ${missing.join(', ')} (this store lacks them; MemoryTokenStore, RedisTokenStore and TieredTokenStore have them)`);
-  return { store: store as TokenStore, checks, mode, refreshRotation, reuseIntervalSeconds, maxSessionLifetime: sessionLifetime } as RevocationConfig;
+  return {
+    store: store as TokenStore, checks, mode, refreshRotation, reuseIntervalSeconds, maxSessionLifetime: sessionLifetime, storeHas, storeTimeoutMs,
+  } as RevocationConfig;
 }
 // --- end issue 13 ---
 

@@ -73,7 +73,7 @@ export function refreshScopeOf(owner: unknown): RefreshScope | undefined {
 export function tracksRefreshToken(config: JwtConfig, payload: TokenPayload | undefined): payload is TokenPayload {
   const revocation = config.revocation;
   if (payload?.type !== 'refresh' || revocation === undefined) return false;
-  return (revocation.refreshRotation && typeof revocation.store.inspect === 'function') || revocation.maxSessionLifetime !== undefined;
+  return (revocation.refreshRotation && revocation.storeHas.inspect) || revocation.maxSessionLifetime !== undefined;
 }
 
 /**

@@ -101,7 +101,7 @@ export async function rotate(
     family, jti, successor: refresh.payload.jti as string, now: Date.now(), reuseIntervalMs,
     answer: key ? seal(pair, key) : '', keepUntil: keepUntil(config),
   };
-  const result = await callStore('useRefreshToken', () => revocation.store.useRefreshToken!(use), unavailable, isRefreshUseAnswer);
+  const result = await callStore('useRefreshToken', () => revocation.store.useRefreshToken!(use), unavailable, isRefreshUseAnswer, revocation.storeTimeoutMs);
   if (result.outcome === 'rotated') {
     // allowlist: only the pair handed out is recorded (a losing candidate never is)
     await recordToken(config, 'access', access.identity, access.payload);

@@ -91,20 +91,20 @@ function isRecordRevoked(record: StoredToken | undefined, revocation: Revocation
 export function checkSession(config: JwtConfig, revocation: RevocationConfig, payload: TokenPayload): Promise<void> | undefined {
   const store = revocation.store;
   const jti = payload.jti as string;
-  if (typeof store.inspect !== 'function') {
+  if (!revocation.storeHas.inspect) {
     const known = peekRecord(store, jti);
     const judge = (record: StoredToken | undefined): undefined => {
       if (isRecordRevoked(record, revocation)) throw new RevokedTokenError(payload);
       return undefined;
     };
     if (known !== undefined) return judge(known);
-    return callStore('find', () => store.find(jti), unavailable, isRecordAnswer).then(judge);
+    return callStore('find', () => store.find(jti), unavailable, isRecordAnswer, revocation.storeTimeoutMs).then(judge);
   }
   const query: TokenQuery = { jti, identity: String(payload[config.identityClaim]), family: familyOf(payload, revocation) };
   if (typeof payload.iat === 'number') query.issuedAt = payload.iat;
   const state = peekTokenState(store, query); // the hot path: no closure, no promise
   if (state !== undefined) return judgeState(state, query, config, revocation, payload);
-  return callStore('inspect', () => store.inspect!(query), unavailable, (answer) => isTokenStateAnswer(answer, query))
+  return callStore('inspect', () => store.inspect!(query), unavailable, (answer) => isTokenStateAnswer(answer, query), revocation.storeTimeoutMs)
     .then((found) => judgeState(found, query, config, revocation, payload));
 }
 
@@ -142,10 +142,10 @@ async function reuseDetected(config: JwtConfig, revocation: RevocationConfig, fa
  */
 export async function isRefreshTokenUsed(config: JwtConfig, payload: TokenPayload): Promise<boolean> {
   const revocation = config.revocation;
-  if (!revocation?.refreshRotation || payload.type !== 'refresh' || typeof revocation.store.inspect !== 'function') return false;
+  if (!revocation?.refreshRotation || payload.type !== 'refresh' || !revocation.storeHas.inspect) return false;
   const query: TokenQuery = { jti: payload.jti as string, identity: String(payload[config.identityClaim]), family: familyOf(payload, revocation) };
   const store = revocation.store;
-  const state = peekTokenState(store, query) ?? (await callStore('inspect', () => store.inspect!(query), unavailable, (answer) => isTokenStateAnswer(answer, query)));
+  const state = peekTokenState(store, query) ?? (await callStore('inspect', () => store.inspect!(query), unavailable, (answer) => isTokenStateAnswer(answer, query), revocation.storeTimeoutMs));
   return state.family!.usedAt !== undefined; // checked: a query naming a family gets a family state
 }
 
@@ -173,6 +173,6 @@ export async function refuseUsedRefreshToken(config: JwtConfig, payload: TokenPa
 
 /** Reuse detected: the whole family goes, kept revoked as long as any of its tokens can live. */
 export async function revokeFamily(config: JwtConfig, store: TokenStore, family: string): Promise<void> {
-  await callStore('revokeFamily', () => store.revokeFamily!(family, keepUntil(config)), unavailable);
+  await callStore('revokeFamily', () => store.revokeFamily!(family, keepUntil(config)), unavailable, undefined, config.revocation!.storeTimeoutMs);
   publishRevocation({ kind: 'family', family });
 }

@@ -37,12 +37,12 @@ export class StoreContractError extends Error {
  * @example const record = await callStore('find', () => store.find(jti), (e) => new StoreUnavailableError(e), isRecordAnswer)
  */
 export async function callStore<T>(
-  operation: string, call: () => T | Promise<T>, wrap: (error: unknown) => Error, isValid?: (answer: unknown) => boolean,
+  operation: string, call: () => T | Promise<T>, wrap: (error: unknown) => Error, isValid?: (answer: unknown) => boolean, timeoutMs?: number,
 ): Promise<T> {
   const start = storeCallStart();
   let answer: T;
   try {
-    answer = await call();
+    answer = timeoutMs === undefined ? await call() : await withinTime(operation, call, timeoutMs);
     if (isValid !== undefined && !isValid(answer)) throw new StoreContractError(operation, `answered ${describeAnswer(answer)}`);
   } catch (error) {
     publishStoreCall(operation, start, error);
@@ -52,6 +52,28 @@ export async function callStore<T>(
   publishStoreCall(operation, start);
   noteStoreSuccess();
   return answer;
+}
+
+/** The store did not answer in time (`revocation.storeTimeoutMs`). */
+export class StoreTimeoutError extends Error {
+  constructor(operation: string, timeoutMs: number) {
+    super(`the store's ${operation}() did not answer within ${timeoutMs} ms`);
+    this.name = 'StoreTimeoutError';
+  }
+}
+
+/** `call()`'s answer, or a `StoreTimeoutError` after `timeoutMs` (a late answer is dropped, a late rejection handled). */
+function withinTime<T>(operation: string, call: () => T | Promise<T>, timeoutMs: number): Promise<T> {
+  const answer = Promise.resolve(call());
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreTimeoutError(operation, timeoutMs)), timeoutMs);
+    timer.unref();
+  });
+  return Promise.race([answer, late]).finally(() => {
+    clearTimeout(timer);
+    answer.catch(() => undefined); // answered after the timeout: nobody awaits it any more
+  });
 }
 
 /** A failed store call inside a request: fail closed with a 503 that keeps the cause. */
@@ -100,7 +122,13 @@ function checkedPeek(operation: string, answer: unknown, isValid: (answer: unkno
     settleQuietly(answer as PromiseLike<unknown>);
     return failedPeek(new StoreContractError(operation, 'is synchronous but returned a promise or thenable'), operation);
   }
-  if (!isValid(answer, query)) return failedPeek(new StoreContractError(operation, `answered ${describeAnswer(answer)}`), operation);
+  let valid: boolean;
+  try {
+    valid = isValid(answer, query);
+  } catch (error) {
+    return failedPeek(error, operation); // a getter of the answer that throws
+  }
+  if (!valid) return failedPeek(new StoreContractError(operation, `answered ${describeAnswer(answer)}`), operation);
   return answer;
 }
 

@@ -11,7 +11,8 @@
  */
 import { StoreUnavailableError } from '../errors';
 import { callStore, unavailable } from '../store-call';
-import type { OnceEntry, OnceOutcome, TokenStore } from '../../store/token-store';
+import type { OnceEntry, OnceOutcome } from '../../store/token-store';
+import type { RevocationConfig } from '../options';
 
 /** Live proofs one key may have in the replay cache (about 166 a second, sustained over a 60 s window). */
 export const MAX_PROOFS_PER_KEY = 10_000;
@@ -89,11 +90,12 @@ export type RecordOutcome = 'new' | 'seen' | 'full';
  * Records one proof in the store when it has `rememberOnce`, else in `memory`: without a
  * promise for memory, a promise for a store. An unreachable store rejects with a 503.
  *
- * @example const outcome = await recordProof(store, memory, { group: jkt, key: jti, expiresAt, maxPerGroup })
+ * @example const outcome = await recordProof(config.revocation, memory, { group: jkt, key: jti, expiresAt, maxPerGroup })
  */
-export function recordProof(store: TokenStore | undefined, memory: MemoryReplayCache, entry: OnceEntry): RecordOutcome | Promise<RecordOutcome> {
-  if (store !== undefined && typeof store.rememberOnce === 'function') {
-    return callStore('rememberOnce', () => store.rememberOnce!(entry), unavailable, isOnceOutcome) as Promise<RecordOutcome>;
+export function recordProof(revocation: RevocationConfig | undefined, memory: MemoryReplayCache, entry: OnceEntry): RecordOutcome | Promise<RecordOutcome> {
+  if (revocation?.storeHas.rememberOnce) {
+    const store = revocation.store;
+    return callStore('rememberOnce', () => store.rememberOnce!(entry), unavailable, isOnceOutcome, revocation.storeTimeoutMs) as Promise<RecordOutcome>;
   }
   return checkedOutcome(memory.rememberOnce(entry, Date.now()));
 }

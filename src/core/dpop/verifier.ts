@@ -89,7 +89,7 @@ export class DpopVerifier {
     const verified: VerifiedProof = { thumbprint: header.thumbprint, proof, freshNonce };
     if (recorded === proof) return verified;
     const expiresAt = (claims.iat + options.proofMaxAgeSeconds + this.config.leeway) * 1000 + CLOCK_SLACK_MS;
-    const outcome = recordProof(this.config.revocation?.store, this.memory,
+    const outcome = recordProof(this.config.revocation, this.memory,
       { group: header.thumbprint, key: claims.jti, expiresAt, maxPerGroup: MAX_PROOFS_PER_KEY });
     return outcome instanceof Promise ? outcome.then((settled) => this.recorded(settled, verified)) : this.recorded(outcome, verified);
   }
