@@ -89,7 +89,7 @@ export function spawnUnderCallgrind(
   const outFile = path.join(directory, `callgrind.${mode}.%p`);
   const args = ['--tool=callgrind', '--instr-atstart=no', ...(extra.valgrindArgs ?? []), `--callgrind-out-file=${outFile}`, execPath, ...NODE_FLAGS, ...(extra.nodeFlags ?? []), serverJs, mode, redisUrl];
   const log = openSync(path.join(directory, `valgrind.${mode}.log`), 'a');
-  const child = spawn('valgrind', args, { stdio: ['ignore', 'pipe', log], env: { ...process.env, BENCH_TIER_TTL_MS: '3600000' } });
+  const child = spawn('valgrind', args, { stdio: ['ignore', 'pipe', log], env: { ...process.env, BENCH_TIER_TTL_MS: '3600000', BENCH_LEASE_MS: '60000' } });
   return { child, outFile };
 }
 

@@ -104,10 +104,10 @@ describe('TieredTokenStore: a revocation is one round trip on one server, and st
     await store.close();
   });
 
-  /** Another instance on the same Redis that is live (its heartbeat, by Redis's clock) and never confirms. */
-  async function silentInstance(): Promise<void> {
+  /** Another instance on the same Redis whose lease ends `leaseLeftMs` from now (Redis's clock), and that never confirms. */
+  async function silentInstance(leaseLeftMs = 10_000): Promise<void> {
     const [seconds, micros] = await admin.time();
-    await admin.zadd('rt:instances', Number(seconds) * 1000 + Math.floor(Number(micros) / 1000), 'silent-instance');
+    await admin.zadd('rt:instances', Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) + leaseLeftMs, 'silent-instance');
   }
 
   it('revokeToken(): one EVAL, no second read of the live set, and no confirmation of its own request after it resolved', async () => {
@@ -136,6 +136,38 @@ describe('TieredTokenStore: a revocation is one round trip on one server, and st
     assert.deepEqual(sent, ['eval']);
     assert.ok(took >= 1900, `resolved after ${took} ms, before the 2000 ms timeout: the live instance was not awaited`);
     await eventually(async () => assert.ok(storeErrors.some((e) => e instanceof UnconfirmedInvalidationError && e.unconfirmed === 1 && e.awaited === 1)));
+  });
+
+  it('an instance whose lease has ended is not awaited (members are scored by the end of their own lease)', async () => {
+    const token = await createAccessToken('alice');
+    await silentInstance(-1);
+    const started = Date.now();
+    await revokeToken(token);
+    assert.ok(Date.now() - started < 1500, 'resolved long before the 2000 ms timeout');
+    assert.deepEqual(storeErrors, []);
+  });
+
+  it('livenessLeaseMs sets the heartbeat to a third of it: 600 ms renews about every 200 ms, and the member is scored 600 ms ahead', async () => {
+    const quick = new TieredTokenStore({ redis: redis.url, keyPrefix: 'rt-lease:', livenessLeaseMs: 600 });
+    try {
+      await eventually(async () => assert.ok(quick.isLinkUp));
+      const before = await commandCalls(admin, 'eval');
+      await sleep(1000);
+      const beats = (await commandCalls(admin, 'eval')) - before - 1; // less the other store's one beat a second (the default lease)
+      assert.ok(beats >= 3 && beats <= 7, `${beats} heartbeats in 1 s`);
+      const [[, score]] = [await admin.zrange('rt-lease:instances', 0, -1, 'WITHSCORES')].map((r) => [r[0], Number(r[1])]);
+      const [seconds, micros] = await admin.time();
+      const left = score - (Number(seconds) * 1000 + Math.floor(Number(micros) / 1000));
+      assert.ok(left > 0 && left <= 600, `the lease ends ${left} ms from now`);
+    } finally {
+      await quick.close();
+    }
+  });
+
+  it('livenessLeaseMs is checked: below 300 ms, above an hour, or not a whole number is a configuration problem', () => {
+    for (const value of [0, 299, 3_600_001, 1.5, Number.NaN, '3000']) {
+      assert.throws(() => new TieredTokenStore({ redis: redis.url, livenessLeaseMs: value as number }), /livenessLeaseMs/, String(value));
+    }
   });
 
   it('without other live instances nothing is awaited and nothing reported', async () => {

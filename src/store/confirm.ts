@@ -6,13 +6,14 @@
  * The protocol, on plain Redis pub/sub (so the same on standalone, Sentinel and Cluster, where
  * PUBLISH reaches every node's subscribers):
  * 1. Liveness. Each instance keeps its id in the sorted set `<prefix>instances`, scored by the
- *    Redis clock (`TIME`, so instances' clocks never matter) and refreshed every
- *    {@link HEARTBEAT_MS}; an entry older than {@link LEASE_MS} is dead and trimmed. An instance
+ *    end of its lease (`livenessLeaseMs`, default {@link LEASE_MS}) by the Redis clock (`TIME`,
+ *    so instances' clocks never matter), renewed every third of its lease; an entry whose lease
+ *    has ended is dead and trimmed. An instance
  *    writes its first heartbeat only after it has subscribed and flushed its tier, and uses its
  *    tier only after that (so an instance a writer does not know of has an empty, unused tier,
  *    or subscribed before the write's message and receives it), and it stops heartbeating (and
  *    leaves the set, when it can) as soon as its link drops, when it bypasses its tier anyway. An
- *    instance that has stored no heartbeat for `LEASE_MS - HEARTBEAT_MS` (its Redis calls fail or
+ *    instance that has stored no heartbeat for two thirds of its lease (its Redis calls fail or
  *    hang, its event loop stalled) flushes its tier, leaves and reconnects before its lease can
  *    lapse: an instance a writer no longer waits for never answers from its tier.
  * 2. The write. The Lua script that changes Redis also publishes, after the tier key, a
@@ -36,7 +37,7 @@
  *
  * What it cannot do: an instance partitioned from Redis neither hears nor confirms. It flushes
  * and bypasses its tier from the moment its link reports down, and at the latest
- * `LEASE_MS - HEARTBEAT_MS` after its last stored heartbeat (then its requests get 503 while
+ * two thirds of its lease after its last stored heartbeat (then its requests get 503 while
  * Redis is unreachable); until then it may still answer from its tier, and writers wait for it
  * (until its lease lapses) and report it. A message lost while its link and heartbeats work is
  * reported the same way and caught by the tier's own `ttlMs` bound. A 0.2 instance on the same
@@ -50,24 +51,28 @@ import { TokenStoreError } from '../core/errors';
 import { hideCommandArgs, publishRedisError } from './redis-keys';
 import type { Announcement } from './redis-sessions';
 
-/** How often an instance refreshes its liveness entry. */
-export const HEARTBEAT_MS = 1000;
-/** An instance whose entry is older than this is dead (not awaited). */
+/** The default liveness lease (`TieredTokenStore` option `livenessLeaseMs`): an instance not renewed for this long is dead (not awaited). */
 export const LEASE_MS = 3000;
+/** The default heartbeat: a third of the lease. */
+export const HEARTBEAT_MS = LEASE_MS / 3;
 
-// KEYS[1] the instance set; ARGV: id, lease ms. Scored by Redis's clock; stale entries trimmed.
+// KEYS[1] the instance set; ARGV: member, lease ms. Each member is scored by the end of its own
+// lease by Redis's clock (so instances with different leases share the set, and instances' clocks
+// never matter); lapsed members are trimmed; the set lives as long as the longest lease twice.
 const HEARTBEAT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
-redis.call('ZADD', KEYS[1], now, ARGV[1])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
+local lease = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)
+redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
+if redis.call('PTTL', KEYS[1]) < lease * 2 then redis.call('PEXPIRE', KEYS[1], lease * 2) end
 return 1`;
 
+// The members whose lease has not ended.
 const LIVE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-return redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf')`;
+return redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')`;
 
 /** `operation: 'confirm'` on the store-error channel: some live instances did not confirm in time. */
 export class UnconfirmedInvalidationError extends TokenStoreError {
@@ -122,29 +127,34 @@ export class InvalidationConfirmer {
   readonly #client: Redis | Cluster;
 
   /** Where a write's own script reads the live set; none on a Cluster (another slot). */
-  private readonly liveSet: { key: string; leaseMs: number } | undefined;
+  private readonly liveSet: { key: string } | undefined;
+  /** How often this instance renews its lease: a third of it. */
+  readonly heartbeatMs: number;
 
   constructor(
     client: Redis | Cluster,
     private readonly instancesKey: string,
     readonly confirmChannel: string,
     private readonly timeoutMs: number,
+    /** This instance's liveness lease. */
+    readonly leaseMs = LEASE_MS,
   ) {
     this.#client = client;
-    this.liveSet = client instanceof Cluster ? undefined : { key: instancesKey, leaseMs: LEASE_MS };
+    this.heartbeatMs = Math.round(leaseMs / 3);
+    this.liveSet = client instanceof Cluster ? undefined : { key: instancesKey };
   }
 
   /** Registers (or refreshes) this instance as live; resolves once Redis has it. */
   async beat(): Promise<void> {
     const sent = performance.now();
-    await this.#client.eval(HEARTBEAT, 1, this.instancesKey, this.member, String(LEASE_MS));
+    await this.#client.eval(HEARTBEAT, 1, this.instancesKey, this.member, String(this.leaseMs));
     this.renewedAt = sent;
     this.armLease();
   }
 
   /**
    * Starts heartbeating while `isLinkUp()` (the first beat is the caller's). `onLeaseLost` runs
-   * when no heartbeat was stored for `LEASE_MS - HEARTBEAT_MS`: writers stop waiting for this
+   * when no heartbeat was stored for `leaseMs - heartbeatMs`: writers stop waiting for this
    * instance once its lease lapses, so it must stop using its tier before that.
    */
   start(isLinkUp: () => boolean, onLeaseLost: () => void): void {
@@ -152,15 +162,15 @@ export class InvalidationConfirmer {
     this.onLeaseLost = onLeaseLost;
     this.heartbeat = setInterval(() => {
       if (isLinkUp()) this.beat().catch((error: unknown) => publishRedisError(error, 'heartbeat'));
-    }, HEARTBEAT_MS);
+    }, this.heartbeatMs);
     this.heartbeat.unref();
     this.armLease();
   }
 
-  /** The lease runs LEASE_MS from a Redis time after `renewedAt`: give the tier up a heartbeat before it can lapse. */
+  /** The lease runs `leaseMs` from a Redis time after `renewedAt`: give the tier up a heartbeat before it can lapse. */
   private armLease(): void {
     clearTimeout(this.leaseTimer);
-    this.leaseTimer = setTimeout(() => this.onLeaseLost(), this.renewedAt + LEASE_MS - HEARTBEAT_MS - performance.now());
+    this.leaseTimer = setTimeout(() => this.onLeaseLost(), this.renewedAt + this.leaseMs - this.heartbeatMs - performance.now());
     this.leaseTimer.unref();
   }
 
@@ -241,7 +251,7 @@ export class InvalidationConfirmer {
     const started = Date.now();
     let live: string[];
     try {
-      live = read ?? ((await this.#client.eval(LIVE, 1, this.instancesKey, String(LEASE_MS))) as string[]);
+      live = read ?? ((await this.#client.eval(LIVE, 1, this.instancesKey)) as string[]);
     } catch (error) {
       publishStoreError(new TokenStoreError('the live instances could not be read: the invalidation is unconfirmed', hideCommandArgs(error)), 'confirm');
       return;

@@ -155,14 +155,14 @@ export interface Announcement {
    * Where the same script reads the live instances after its write (the tiered store on one
    * server: standalone or Sentinel; on a Cluster the instance set sits in another slot).
    */
-  liveSet?: { key: string; leaseMs: number };
+  liveSet?: { key: string };
   /** The live instances that script read, filled in by the store's call. */
   live?: string[];
 }
 
 // A write script run as a function, then the live instances read in the same script, after the
-// write (confirm.ts, step 4): KEYS[#KEYS] the instance set, ARGV[#ARGV] the lease in ms, both
-// appended after the script's own. An error reply passes through as it is.
+// write (confirm.ts, step 4): KEYS[#KEYS] the instance set (appended after the script's own keys),
+// its members scored by the end of their lease. An error reply passes through as it is.
 function withLiveRead(script: string): string {
   return `local result = (function()
 ${script}
@@ -170,7 +170,7 @@ end)()
 if type(result) == 'table' and result.err then return result end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-return {result or false, redis.call('ZRANGEBYSCORE', KEYS[#KEYS], now - tonumber(ARGV[#ARGV]), '+inf')}`;
+return {result or false, redis.call('ZRANGEBYSCORE', KEYS[#KEYS], now, '+inf')}`;
 }
 
 const LIVE_READING = new Map<string, string>();
@@ -187,7 +187,7 @@ export async function evalAnnounced(
   if (liveSet === undefined) return client.eval(script, keys.length, ...keys, ...args);
   let reading = LIVE_READING.get(script);
   if (reading === undefined) LIVE_READING.set(script, (reading = withLiveRead(script)));
-  const [result, live] = (await client.eval(reading, keys.length + 1, ...keys, liveSet.key, ...args, String(liveSet.leaseMs))) as [unknown, string[]];
+  const [result, live] = (await client.eval(reading, keys.length + 1, ...keys, liveSet.key, ...args)) as [unknown, string[]];
   announce!.live = live;
   return result;
 }

@@ -42,7 +42,7 @@ function checked(store: string, options: unknown, known: readonly string[], chec
 
 const MEMORY_OPTIONS = ['max', 'maxPerIdentity'] as const;
 const REDIS_OPTIONS = ['redis', 'keyPrefix', 'commandTimeoutMs'] as const;
-const TIERED_OPTIONS = [...REDIS_OPTIONS, 'max', 'ttlMs', 'confirmTimeoutMs'] as const;
+const TIERED_OPTIONS = [...REDIS_OPTIONS, 'max', 'ttlMs', 'confirmTimeoutMs', 'livenessLeaseMs'] as const;
 
 /** Whether `value` can be the store's Redis: a URL, or a client (standalone or Cluster) with the commands the stores send. */
 function redisProblem(value: unknown): string | undefined {
@@ -85,5 +85,6 @@ export function checkTieredStoreOptions(options: unknown): void {
     wholeNumberProblem(given.max, { name: 'max', min: 1 }),
     wholeNumberProblem(given.ttlMs, { name: 'ttlMs', min: 1, max: MAX_TIMER_MS, unit: ' of ms' }),
     wholeNumberProblem(given.confirmTimeoutMs, { name: 'confirmTimeoutMs', min: 1, max: MAX_TIMER_MS, unit: ' of ms' }),
+    wholeNumberProblem(given.livenessLeaseMs, { name: 'livenessLeaseMs', min: 300, max: 3_600_000, unit: ' of ms' }),
   ]);
 }

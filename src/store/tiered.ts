@@ -9,7 +9,7 @@ import { publishRedisError, withTimeout } from './redis-keys';
 import { TierMap } from './tier-map';
 import { checkTieredStoreOptions } from './store-options';
 import { type Announcement, tierKey } from './redis-sessions';
-import { HEARTBEAT_MS, InvalidationConfirmer, LEASE_MS } from './confirm';
+import { InvalidationConfirmer, LEASE_MS } from './confirm';
 import { TokenStoreError } from '../core/errors';
 
 /**
@@ -44,6 +44,14 @@ export interface TieredTokenStoreOptions extends RedisTokenStoreOptions {
    * `'confirm'`) how many did not confirm. Default 1000 ms.
    */
   confirmTimeoutMs?: number;
+  /**
+   * This instance's liveness lease: it renews it every third of it, and gives its tier up when
+   * two thirds have passed without a renewal Redis stored (a stalled event loop, a slow link),
+   * before writers stop waiting for it. Writers wait for a dead instance at most this long (and
+   * never past `confirmTimeoutMs`). Longer leases suit processes that stall for seconds (under a
+   * profiler, valgrind, a debugger). Default 3000 ms; 300 ms to 1 hour.
+   */
+  livenessLeaseMs?: number;
 }
 
 /**
@@ -139,9 +147,10 @@ export class TieredTokenStore implements TokenStore {
     const client = clientOf(this.redisStore);
     const prefix = this.redisStore.keys.prefix;
     this.confirmTimeoutMs = options.confirmTimeoutMs ?? 1000;
-    this.confirmer = new InvalidationConfirmer(client, `${prefix}instances`, `${prefix}confirm`, this.confirmTimeoutMs);
+    this.confirmer = new InvalidationConfirmer(client, `${prefix}instances`, `${prefix}confirm`, this.confirmTimeoutMs, options.livenessLeaseMs ?? LEASE_MS);
     showAs(this, 'TieredTokenStore', (store) => ({
-      ...redisStoreFacts(store.redisStore), max, ttlMs: store.ttlMs, confirmTimeoutMs: store.confirmTimeoutMs, isLinkUp: store.isLinkUp,
+      ...redisStoreFacts(store.redisStore), max, ttlMs: store.ttlMs, confirmTimeoutMs: store.confirmTimeoutMs, livenessLeaseMs: store.confirmer.leaseMs,
+      isLinkUp: store.isLinkUp,
     }));
     if (client instanceof Cluster && client.nodes('master').length === 0) {
       client.once('ready', () => this.startSubscriber());
@@ -351,13 +360,13 @@ export class TieredTokenStore implements TokenStore {
   }
 
   /**
-   * No heartbeat stored for `LEASE_MS - HEARTBEAT_MS`: writers are about to stop waiting for us,
+   * No heartbeat stored for two thirds of the lease: writers are about to stop waiting for us,
    * so the tier goes first (flushed and bypassed), then the link is rebuilt, which registers
    * this instance again once Redis answers.
    */
   private leaseLost(subscriber: Redis): void {
     if (!this.linkUp || this.closed || this.#subscriber !== subscriber) return;
-    const why = `no liveness heartbeat stored for ${LEASE_MS - HEARTBEAT_MS} ms: the tier is flushed and the link rebuilt`;
+    const why = `no liveness heartbeat stored for ${this.confirmer.leaseMs - this.confirmer.heartbeatMs} ms: the tier is flushed and the link rebuilt`;
     publishStoreError(new TokenStoreError(why), 'heartbeat');
     this.confirmer.leave();
     this.linkDown();
