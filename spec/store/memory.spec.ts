@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { createAccessToken, JwtManager, MemoryTokenStore, revokeToken, TokenStoreError, unrevokeToken } from '../../src';
+import type { TokenPayload } from '../../src';
 import { useMovableClock } from '../support/clock';
-import { ACCESS } from '../../src/core/verify';
+import { ACCESS, REFRESH } from '../../src/core/verify';
 import { sleep } from '../support/redis';
 import { SECRET } from '../support/server';
 import { entry } from './redis-env';
@@ -149,3 +150,56 @@ describe('MemoryTokenStore: a live revocation is never dropped (blocklist)', () 
     assert.deepEqual(await Promise.all([lifted, a, b].map(outcome)), ['ok', '401 Token has been revoked', '401 Token has been revoked']);
   });
 });
+
+describe('MemoryTokenStore: a rotation retry records the pair it hands out (allowlist)', () => {
+  afterEach(() => JwtManager.reset());
+
+  let clock: ReturnType<typeof useMovableClock>;
+  beforeEach(() => { clock = useMovableClock(); });
+  afterEach(() => clock.restore());
+
+  it('a full store: the winner and every retry answer 503, never a pair that does not work; once there is room the retry stores it', async () => {
+    const store = new MemoryTokenStore({ max: 3 });
+    const manager = JwtManager.configure({ secret: SECRET, revocation: { store, checks: 'all', refreshRotation: true } });
+    const first = await manager.createRefreshToken('alice');
+    await store.add(entry('bob-1', 'bob', 5));
+    await store.add(entry('carol-1', 'carol', 5));
+    const rotate = async () => manager.rotateRefreshToken(await manager.verifier.authorize(first, REFRESH));
+    await assert.rejects(rotate(), (error: { status?: number }) => error.status === 503); // the winner: its records do not fit
+    await assert.rejects(rotate(), (error: { status?: number }) => error.status === 503); // a retry: the same pair, which does not fit either
+    assert.equal((await store.findByIdentity('alice')).length, 1);
+    clock.advance(6000); // bob's and carol's records expire: room again, still inside the reuse interval
+    const pair = await rotate(); // a retry inside the interval: the winner's pair, stored now
+    assert.equal(await isAccepted(manager, pair.accessToken, ACCESS), true);
+    assert.equal(await isAccepted(manager, pair.refreshToken, REFRESH), true);
+  });
+
+  it('a record maxPerIdentity forgot while revoked is not brought back by a retry', async () => {
+    const store = new MemoryTokenStore({ maxPerIdentity: 3 });
+    const manager = JwtManager.configure({ secret: SECRET, revocation: { store, checks: 'all', refreshRotation: true } });
+    const first = await manager.createRefreshToken('alice');
+    const rotate = async () => manager.rotateRefreshToken(await manager.verifier.authorize(first, REFRESH));
+    const pair = await rotate();
+    await manager.revokeToken(pair.accessToken);
+    const again = payloadOf(first);
+    await store.add({ jti: again.jti as string, identity: 'alice', expiresAt: again.exp as number, record: { token: again, revoked: false } }); // now her newest
+    await manager.createAccessToken('alice'); // a 4th record: her oldest forgettable one goes, the revoked access token
+    assert.equal(await store.find(payloadOf(pair.accessToken).jti as string), undefined);
+    assert.deepEqual(await rotate(), pair);
+    assert.equal(await store.find(payloadOf(pair.accessToken).jti as string), undefined); // not recorded again: still refused
+    assert.equal(await isAccepted(manager, pair.accessToken, ACCESS), false);
+  });
+});
+
+function payloadOf(token: string): TokenPayload {
+  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+}
+
+async function isAccepted(manager: JwtManager, token: string, requirement: typeof ACCESS): Promise<boolean> {
+  try {
+    await manager.verifier.authorize(token, requirement);
+    return true;
+  } catch {
+    return false;
+  }
+}

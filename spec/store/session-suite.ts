@@ -11,6 +11,7 @@ import {
   revokeToken, TokenNotFoundError, unrevokeToken,
 } from '../../src';
 import type { RevocationOptions, TokenPayload, TokenStore } from '../../src';
+import type { StoreEntry } from '../../src/store/token-store';
 import { ACCESS, REFRESH, Requirement, TokenVerifier } from '../../src/core/verify';
 import { refuseUsedRefreshToken } from '../../src/core/sessions';
 import { HEARTBEAT_MS, LEASE_MS } from '../../src/store/confirm';
@@ -397,6 +398,59 @@ export function defineSessionSuite(stores: SessionStores): void {
       await Promise.all(Array.from({ length: 10 }, () => rotate(first)));
       const stored = await store.findByIdentity('alice');
       assert.equal(stored.length, 3); // the first refresh token and the one pair
+    });
+
+    /** `store` with its `add` replaced (the other methods bound to it, so #private fields keep working). */
+    const withAdd = (base: TokenStore, add: (entry: StoreEntry) => Promise<void>): TokenStore => {
+      const wrapped = {} as Record<string, unknown>;
+      for (const name of ['find', 'setRevoked', 'findByIdentity', 'findAll', 'close', 'peek', 'inspect', 'peekState', 'cutoff', 'revokeAll', 'useRefreshToken', 'revokeFamily', 'rememberOnce']) {
+        const method = (base as unknown as Record<string, unknown>)[name];
+        if (typeof method === 'function') wrapped[name] = method.bind(base);
+      }
+      wrapped.add = add;
+      return wrapped as unknown as TokenStore;
+    };
+    for (const trouble of ['delayed', 'failing'] as const) it(`allowlist: a concurrent rotation on another instance while the winner's records are ${trouble} gets a pair that works at once`, async () => {
+      const base = await stores.first();
+      const other = stores.second ? await stores.second() : base;
+      let armed = false;
+      let reached!: () => void;
+      const atAdd = new Promise<void>((resolve) => { reached = resolve; });
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => { release = resolve; });
+      const winnerStore = withAdd(base, async (entry) => {
+        if (!armed) return base.add(entry);
+        reached();
+        await gate;
+        if (trouble === 'failing') throw new Error('the winner could not write its records');
+        return base.add(entry);
+      });
+      const revocation = { checks: 'all', refreshRotation: true } as const;
+      const a = JwtManager.configure({ secret: SECRET, revocation: { store: winnerStore, ...revocation } });
+      const b = JwtManager.configure({ secret: SECRET, revocation: { store: other, ...revocation } });
+      const first = await a.createRefreshToken('alice');
+      armed = true;
+      const winner = a.rotateRefreshToken(payloadOf(first));
+      winner.catch(() => undefined);
+      await atAdd; // the winner's store step is done, its records are not
+      const pair = await b.rotateRefreshToken(await b.verifier.authorize(first, REFRESH));
+      // refused before the fix: the retry handed out a pair whose records were not stored yet
+      assert.equal(await outcome(b.verifier, pair.accessToken, ACCESS), 'ok');
+      assert.equal(await outcome(b.verifier, pair.refreshToken, REFRESH), 'ok');
+      release();
+      if (trouble === 'delayed') assert.deepEqual(await winner, pair);
+      else await assert.rejects(winner, (error: { status?: number }) => error.status === 503);
+      for (const verifier of [a.verifier, b.verifier]) {
+        assert.equal(await outcome(verifier, pair.accessToken, ACCESS), 'ok');
+        assert.equal(await outcome(verifier, pair.refreshToken, REFRESH), 'ok');
+      }
+      // the retry's records are the only ones (the winner kept them, whichever came first), and a revocation sticks
+      assert.equal((await base.findByIdentity('alice')).length, 3);
+      await b.revokeToken(pair.accessToken);
+      assert.equal(await outcome(a.verifier, pair.accessToken, ACCESS), REVOKED);
+      assert.deepEqual(await b.rotateRefreshToken(await b.verifier.authorize(first, REFRESH)), pair); // a later retry keeps the revocation
+      assert.equal(await outcome(b.verifier, pair.accessToken, ACCESS), REVOKED);
+      assert.equal(await outcome(b.verifier, pair.refreshToken, REFRESH), 'ok');
     });
 
     it('treats a second use as reuse when reuseIntervalSeconds is 0', async () => {

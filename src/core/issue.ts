@@ -18,6 +18,7 @@ import { withoutCsrf } from './payload';
 import { cappedExpiry, CUTOFF_CLAIM, FAMILY_CLAIM, isCheckedType, SESSION_START_CLAIM } from './sessions';
 import { callStore, isCutoffAnswer, storeFailure } from './store-call';
 import { continuedSession } from './refresh-scope';
+import type { StoreEntry } from '../store/token-store';
 
 /**
  * Options of one new access token: freshness, lifetime, extra claims and header fields.
@@ -227,11 +228,14 @@ async function sessionClaims(
 }
 
 /** Allowlist mode: the record of a checked token, written before the token is handed out. */
-export async function recordToken(config: JwtConfig, type: TokenType, identity: string, payload: TokenPayload): Promise<void> {
+export async function recordToken(
+  config: JwtConfig, type: TokenType, identity: string, payload: TokenPayload, options: { keepExisting?: boolean } = {},
+): Promise<void> {
   const revocation = config.revocation;
   if (!isCheckedType(revocation, type) || revocation.mode !== 'allowlist') return;
   const exp = payload.exp as number | undefined;
-  const entry = { jti: payload.jti as string, identity, expiresAt: exp === undefined ? undefined : exp + config.leeway, record: { token: withoutCsrf(payload), revoked: false } };
+  const entry: StoreEntry = { jti: payload.jti as string, identity, expiresAt: exp === undefined ? undefined : exp + config.leeway, record: { token: withoutCsrf(payload), revoked: false } };
+  if (options.keepExisting) entry.keepExisting = true;
   const failed = (error: unknown) => storeFailure('The token could not be recorded in the revocation store; it was not issued', error);
   await callStore('add', () => revocation.store.add(entry), failed, undefined, revocation.storeTimeoutMs);
 }

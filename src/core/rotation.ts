@@ -64,6 +64,28 @@ function open(sealed: string, key: Buffer): TokenPair {
   return JSON.parse(Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString('utf8')) as TokenPair;
 }
 
+/** What `recordToken` needs of one token of the pair. */
+interface Signed {
+  payload: TokenPayload;
+  identity: string;
+}
+
+/** The payload of a token this app signed (it came out of an answer only this app's key opens). */
+function signedOf(config: JwtConfig, token: string): Signed {
+  const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as TokenPayload;
+  return { payload, identity: String(payload[config.identityClaim]) };
+}
+
+/**
+ * Allowlist: the records of a rotated pair, access first, each stored only when absent (never
+ * overwriting, extending or un-revoking a record already there): the winner and every retry
+ * write the same records, in any order.
+ */
+async function recordPair(config: JwtConfig, [access, refresh]: Signed[]): Promise<void> {
+  await recordToken(config, 'access', access.identity, access.payload, { keepExisting: true });
+  await recordToken(config, 'refresh', refresh.identity, refresh.payload, { keepExisting: true });
+}
+
 /**
  * Rotates the verified refresh token `presented`: the new pair, the same pair again for a retry
  * inside the reuse interval, or `RevokedTokenError` (reuse, or a revoked family).
@@ -103,10 +125,9 @@ export async function rotate(
   };
   const result = await callStore('useRefreshToken', () => revocation.store.useRefreshToken!(use), unavailable, isRefreshUseAnswer, revocation.storeTimeoutMs);
   if (result.outcome === 'rotated') {
-    // allowlist: only the pair handed out is recorded (a losing candidate never is)
-    await recordToken(config, 'access', access.identity, access.payload);
-    await recordToken(config, 'refresh', refresh.identity, refresh.payload);
     noteRotation(presented, 'rotated');
+    // allowlist: only the pair handed out is recorded (a losing candidate never is), keeping a record a retry stored first
+    await recordPair(config, [access, refresh]);
     return pair;
   }
   if (result.outcome === 'retry' && key !== undefined) {
@@ -117,6 +138,9 @@ export async function rotate(
       throw unavailable(error); // an answer this key cannot open: the signing key changed, or the store was tampered with
     }
     noteRotation(presented, 'retry');
+    // the winner records the pair after its store step, or fails to: a retry records it too, keeping what is there, so the
+    // pair it hands out works once this resolves (a record the store cannot take is a 503, never a pair that does not work)
+    await recordPair(config, [answer.accessToken, answer.refreshToken].map((token) => signedOf(config, token)));
     return answer;
   }
   if (result.outcome === 'reused') {

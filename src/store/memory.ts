@@ -87,6 +87,12 @@ export class MemoryTokenStore implements TokenStore {
   /** Each identity's jtis, oldest first (a Set keeps insertion order). */
   private readonly byIdentity = new Map<string, Set<string>>();
   private readonly sessions = new MemorySessions();
+  /**
+   * jtis whose record `maxPerIdentity` forgot while it was revoked (allowlist: forgetting it is
+   * safe, an unknown token is refused), until their token expires: a `keepExisting` add (a
+   * rotation retry recording its pair) must not bring one back. At most `max` (oldest dropped).
+   */
+  private readonly forgottenRevoked = new Map<string, number>();
 
   /** Throws a `JwtConfigurationError` listing every bad option (`max: 0`, `NaN`, `1.5`, a string...). */
   constructor(options: MemoryTokenStoreOptions = {}) {
@@ -99,6 +105,7 @@ export class MemoryTokenStore implements TokenStore {
     const expiresAtMs = entry.expiresAt === undefined ? Infinity : entry.expiresAt * 1000;
     if (expiresAtMs <= Date.now()) return; // already expired: nothing to remember
     const previous = this.live(entry.jti);
+    if (entry.keepExisting && (previous !== undefined || this.wasForgottenRevoked(entry.jti))) return;
     const isContested = entry.record.revoked && previous !== undefined && mustKeep(previous) && (previous.isContested || previous.identity !== entry.identity);
     this.forget(entry.jti);
     this.makeRoomFor(entry.identity);
@@ -142,6 +149,7 @@ export class MemoryTokenStore implements TokenStore {
     this.records.clear();
     this.byIdentity.clear();
     this.folded.clear();
+    this.forgottenRevoked.clear();
     this.sessions.clear();
   }
 
@@ -239,7 +247,10 @@ export class MemoryTokenStore implements TokenStore {
   private shrink(identity: string, own: Set<string>): void {
     for (const jti of own) {
       if (own.size < this.maxPerIdentity) return;
-      if (!mustKeep(this.records.get(jti)!)) this.forget(jti); // deleting the current member of a Set while iterating it is safe
+      const held = this.records.get(jti)!;
+      if (mustKeep(held)) continue;
+      if (held.record.revoked) this.rememberForgottenRevoked(jti, held.expiresAtMs);
+      this.forget(jti); // deleting the current member of a Set while iterating it is safe
     }
     if (own.size < this.maxPerIdentity) return;
     const now = Date.now();
@@ -264,11 +275,26 @@ export class MemoryTokenStore implements TokenStore {
     if (hasBare) this.sessions.revokeAll(identity, undefined);
   }
 
+  private rememberForgottenRevoked(jti: string, expiresAtMs: number): void {
+    this.forgottenRevoked.delete(jti);
+    this.forgottenRevoked.set(jti, expiresAtMs);
+    if (this.forgottenRevoked.size > this.max) this.forgottenRevoked.delete(this.forgottenRevoked.keys().next().value!);
+  }
+
+  private wasForgottenRevoked(jti: string): boolean {
+    const until = this.forgottenRevoked.get(jti);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.forgottenRevoked.delete(jti);
+    return false;
+  }
+
   /** Drops every expired record, folded bound and session entry. */
   private sweep(): void {
     const now = Date.now();
     for (const [jti, held] of this.records) if (held.expiresAtMs <= now) this.forget(jti);
     for (const [identity, folded] of this.folded) if (folded.expiresAtMs <= now) this.folded.delete(identity);
+    for (const [jti, until] of this.forgottenRevoked) if (until <= now) this.forgottenRevoked.delete(jti);
     this.sessions.sweep(now);
   }
 }

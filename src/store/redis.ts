@@ -14,8 +14,10 @@ import { checkRedisStoreOptions } from './store-options';
 
 // A token's index entry and record in one script (standalone and Sentinel: both keys on the one
 // server). KEYS[1] the identity index, KEYS[2] the record; ARGV as INDEX_ADD's (1-3) then ADD_RECORD's
-// (4-9). The index is written first, as with two scripts: a record never exists without it.
+// (4-9), ARGV[10] '1' to keep a record already there (see StoreEntry.keepExisting). The index is
+// written first, as with two scripts: a record never exists without it.
 const INDEX_AND_RECORD_ADD = `
+if ARGV[10] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
 local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
@@ -78,8 +80,9 @@ return redis.call('ZRANGE', KEYS[1], 0, -1)`;
 
 // Writes a record (until its expiry, if any). A revoked one (a blocklist revocation) is announced,
 // so a tier that cached the jti as unknown drops that entry; a new token's record is not: no one
-// can have asked about its jti before it was handed out.
+// can have asked about its jti before it was handed out. ARGV[7] '1': keep a record already there.
 const ADD_RECORD = `
+if ARGV[7] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 if ARGV[2] == '' then redis.call('SET', KEYS[1], ARGV[1]) else redis.call('SET', KEYS[1], ARGV[1], 'EXAT', ARGV[2]) end
 if ARGV[5] == 'true' then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
 if ARGV[5] == 'true' and ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[3], ARGV[6]) end
@@ -242,11 +245,12 @@ export class RedisTokenStore implements TokenStore {
     const value = serialize(entry.record);
     const expiry = expiresAt === undefined ? '' : String(expiresAt);
     const isRevocation = String(entry.record.revoked);
+    const keep = entry.keepExisting === true ? '1' : '';
     if (!(this.#client instanceof Cluster)) {
       // one round trip (a login's record): both keys live on the one server
       await this.call('add', () => evalAnnounced(
         this.#client, INDEX_AND_RECORD_ADD, [indexKey, tokenKey],
-        [score, entry.jti, String(now), value, expiry, this.keys.channel, tierKey.token(entry.jti), isRevocation, announce?.confirm ?? ''],
+        [score, entry.jti, String(now), value, expiry, this.keys.channel, tierKey.token(entry.jti), isRevocation, announce?.confirm ?? '', keep],
         announce,
       ));
       return true;
@@ -255,7 +259,7 @@ export class RedisTokenStore implements TokenStore {
     await this.call('add', () => this.#client.eval(INDEX_ADD, 1, indexKey, score, entry.jti, String(now)));
     await this.call('add', () =>
       this.#client.eval(
-        ADD_RECORD, 1, tokenKey, value, expiry, this.keys.channel, tierKey.token(entry.jti), isRevocation, announce?.confirm ?? '',
+        ADD_RECORD, 1, tokenKey, value, expiry, this.keys.channel, tierKey.token(entry.jti), isRevocation, announce?.confirm ?? '', keep,
       ),
     );
     return true;

@@ -30,6 +30,14 @@ export interface StoreEntry {
    */
   expiresAt: number | undefined;
   record: StoredToken;
+  /**
+   * Store it only if the store holds no record of `jti` (a rotated pair's records, written by the
+   * winner and by every retry, in any order): a record already there is left exactly as it is (not
+   * overwritten, not extended, not un-revoked), and one the store forgot while it was revoked is
+   * not brought back. Resolves once the record is stored or found there; a store that cannot take
+   * it rejects (503), as `add` does.
+   */
+  keepExisting?: boolean;
 }
 
 /** What the verifier asks about one token, in one call. */

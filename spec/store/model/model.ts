@@ -128,10 +128,10 @@ function predictRotation(ev: Evaluation, token: TokenFacts, results: Array<strin
     ev.revokeFamily(token.family!);
     predicted = Array(n).fill('revoked');
   } else if (verdict === 'retry') {
-    // the store decides the retry with its own clock reading: inside the interval, or reuse
+    // the store decides the retry with its own clock reading: inside the interval (each caller records the pair
+    // again, keeping what is there: all get it, or all 503), or reuse
     if (ev.time.within(family!.atLo, family!.atHi, ev.config.reuseIntervalMs)) {
-      predicted = Array(n).fill(known !== undefined ? 'answer' : 'new');
-      if (known === undefined && fresh !== undefined) ev.learnAnswer(token.family!, toFacts(fresh));
+      predicted = Array(n).fill(ev.retry(token.family!, fresh === undefined ? null : toFacts(fresh)));
     } else {
       ev.revokeFamily(token.family!);
       predicted = Array(n).fill('revoked');
@@ -142,7 +142,8 @@ function predictRotation(ev: Evaluation, token: TokenFacts, results: Array<strin
       if (winner === 'new') ev.answered(token.family!, toFacts(fresh));
       else ev.learnAnswer(token.family!, toFacts(fresh));
     }
-    const others = ev.config.reuseIntervalMs > 0 ? 'new' : 'revoked';
+    // with an interval the others are retries recording the same pair: the winner's outcome; without, reuse
+    const others = ev.config.reuseIntervalMs > 0 ? winner : 'revoked';
     if (n > 1 && others === 'revoked') ev.revokeFamily(token.family!);
     predicted = [winner, ...Array(n - 1).fill(others)];
   }

@@ -39,6 +39,11 @@ export interface RecordState {
   records: Record<string, ModelRecord>;
   folded: Record<string, Fold>;
   nextOrder: number;
+  /**
+   * jti -> exp (ms) of the records `maxPerIdentity` forgot while they were revoked, oldest first,
+   * at most `max`: a `keepExisting` add (a rotation retry recording its pair) never brings one back.
+   */
+  forgottenRevoked: Record<string, number>;
 }
 
 export type AddResult = 'added' | 'full' | 'skipped';
@@ -66,6 +71,24 @@ function liveFold(state: RecordState, identity: string, time: StepTime): Fold | 
 export function isFoldedAway(state: RecordState, identity: string, iat: number, time: StepTime): boolean {
   const fold = liveFold(state, identity, time);
   return fold !== undefined && time.atMost(iat, fold.upToLo, fold.upToHi);
+}
+
+/**
+ * Stores a record only when the store holds none for `jti` (DESIGN H: a rotation's winner and its
+ * retries record the same pair, in any order; a record there is left as it is, one forgotten while
+ * revoked is not brought back).
+ */
+export function addRecordIfAbsent(
+  state: RecordState, jti: string, record: Omit<ModelRecord, 'order'>, bounds: Bounds | undefined, time: StepTime,
+): AddResult {
+  if (!time.before(record.expMs)) return 'skipped';
+  if (liveRecord(state, jti, time) !== undefined) return 'skipped';
+  const forgotten = state.forgottenRevoked[jti];
+  if (forgotten !== undefined) {
+    if (time.before(forgotten)) return 'skipped';
+    delete state.forgottenRevoked[jti];
+  }
+  return addRecord(state, jti, record, bounds, time);
 }
 
 /** Stores a record (a new token's, or a blocklist revocation), within `bounds` when given. */
@@ -100,10 +123,18 @@ function makeRoom(state: RecordState, identity: string, bounds: Bounds, time: St
     if (own.length < bounds.maxPerIdentity) return;
     const record = state.records[jti];
     if (record.isRevocation && record.revoked) continue; // a live revocation: never forgotten
+    if (record.revoked) forgetRevoked(state, jti, record.expMs, bounds);
     delete state.records[jti];
     own.splice(own.indexOf(jti), 1);
   }
   if (own.length >= bounds.maxPerIdentity) fold(state, identity, own, time, cutoff);
+}
+
+function forgetRevoked(state: RecordState, jti: string, expMs: number, bounds: Bounds): void {
+  delete state.forgottenRevoked[jti];
+  state.forgottenRevoked[jti] = expMs;
+  const jtis = Object.keys(state.forgottenRevoked);
+  if (jtis.length > bounds.max) delete state.forgottenRevoked[jtis[0]];
 }
 
 /**
@@ -137,4 +168,5 @@ function fold(state: RecordState, identity: string, jtis: string[], time: StepTi
 export function pruneRecords(state: RecordState, now: number): void {
   for (const [jti, record] of Object.entries(state.records)) if (record.expMs <= now) delete state.records[jti];
   for (const [identity, folded] of Object.entries(state.folded)) if (folded.expMs <= now) delete state.folded[identity];
+  for (const [jti, expMs] of Object.entries(state.forgottenRevoked)) if (expMs <= now) delete state.forgottenRevoked[jti];
 }

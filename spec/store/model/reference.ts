@@ -19,7 +19,7 @@
  * once per combination of undecided time questions, and the branches whose outcome matches
  * the store's answer survive.
  */
-import { addRecord, type Bounds, isFoldedAway, liveRecord, pruneRecords, type RecordState } from './records';
+import { addRecord, addRecordIfAbsent, type Bounds, isFoldedAway, liveRecord, pruneRecords, type RecordState } from './records';
 import type { StepTime } from './time';
 
 export type Mode = 'allowlist' | 'blocklist';
@@ -63,6 +63,8 @@ interface Answer {
   access: string | null;
   refresh: string | null;
   createdAt: number;
+  /** The pair's facts (under placeholder names while the test has not seen it): what a retry records. */
+  pair: Pair;
 }
 
 type Pair = { access: TokenFacts; refresh: TokenFacts };
@@ -86,7 +88,7 @@ export interface ModelState extends RecordState {
 }
 
 export function emptyState(): ModelState {
-  return { records: {}, folded: {}, nextOrder: 0, cutoffs: {}, families: {} };
+  return { records: {}, folded: {}, nextOrder: 0, forgottenRevoked: {}, cutoffs: {}, families: {} };
 }
 
 /** The guard's verdict on one token. */
@@ -193,23 +195,46 @@ export class Evaluation {
   }
 
   /**
+   * A rotated pair's records (allowlist), access first, each only when absent: what the winner
+   * and every retry inside the interval write (DESIGN H: whichever answer a client gets, the
+   * pair works once it is sent). `unavailable` when the store cannot take one.
+   */
+  recordPair(pair: Pair): 'ok' | 'unavailable' {
+    if (this.config.mode === 'blocklist') return 'ok';
+    for (const token of [pair.access, pair.refresh]) {
+      const record = { identity: token.identity, revoked: false, isRevocation: false, expMs: token.exp * 1000, iat: token.iat };
+      if (addRecordIfAbsent(this.state, token.jti, record, this.config.bounds, this.time) === 'full') return 'unavailable';
+    }
+    return 'ok';
+  }
+
+  /**
    * The winner of a rotation of `token` (unused, passing): the family moves on to the new pair
-   * (seen, or `null` when the winner's recording failed and it handed out nothing), then the
-   * pair is recorded, access first. Resolves with the winner's outcome.
+   * (seen, or `null` when its recording failed and nothing was handed out), then the pair is
+   * recorded (`recordPair`). Resolves with the outcome every caller of the step gets (the others
+   * record the same pair: they find it there, or fail alike).
    */
   rotate(token: TokenFacts, pair: Pair | null): 'new' | 'unavailable' {
     const family = this.state.families[token.family!];
     const pending = `pending:${this.step}`;
-    Object.assign(family, {
-      current: pair?.refresh.jti ?? `${pending}:refresh`, parent: token.jti, atLo: this.time.lo, atHi: this.time.hi,
-      answer: this.config.reuseIntervalMs > 0 ? { access: null, refresh: null, createdAt: this.step } : null,
-    });
     const access = pair?.access ?? this.pendingFacts(token, `${pending}:access`, 'access');
     const refresh = pair?.refresh ?? this.pendingFacts(token, `${pending}:refresh`, 'refresh');
-    const outcome = this.record(access.jti, access.identity, access.exp, access.iat) === 'ok'
-      && this.record(refresh.jti, refresh.identity, refresh.exp, refresh.iat) === 'ok' ? 'new' : 'unavailable';
+    Object.assign(family, {
+      current: refresh.jti, parent: token.jti, atLo: this.time.lo, atHi: this.time.hi,
+      answer: this.config.reuseIntervalMs > 0 ? { access: null, refresh: null, createdAt: this.step, pair: { access, refresh } } : null,
+    });
+    const outcome = this.recordPair({ access, refresh }) === 'ok' ? 'new' : 'unavailable';
     family.lastExpMs = Math.max(family.lastExpMs, refresh.exp * 1000, access.exp * 1000);
     return outcome;
+  }
+
+  /** A retry inside the interval: the family's pair, recorded again (`recordPair`); `known` when the test has seen it. */
+  retry(familyName: string, seen: Pair | null): 'answer' | 'new' | 'unavailable' {
+    const answer = this.state.families[familyName].answer!;
+    const known = answer.access !== null;
+    if (!known && seen !== null) this.learnAnswer(familyName, seen);
+    if (this.recordPair(answer.pair) === 'unavailable') return 'unavailable';
+    return known ? 'answer' : 'new';
   }
 
   /**
@@ -228,7 +253,7 @@ export class Evaluation {
     const answer = family.answer;
     if (answer === null) return false;
     if (answer.access !== null) return answer.access === pair.access.jti && answer.refresh === pair.refresh.jti;
-    Object.assign(answer, { access: pair.access.jti, refresh: pair.refresh.jti });
+    Object.assign(answer, { access: pair.access.jti, refresh: pair.refresh.jti, pair });
     const pending = family.current!;
     if (pending.startsWith('pending:')) {
       family.current = pair.refresh.jti;
@@ -248,7 +273,7 @@ export class Evaluation {
   /** Remembers the pair a winner handed out (what a retry must get: its two strings, so the same jtis). */
   answered(familyName: string, pair: Pair): void {
     const answer = this.state.families[familyName].answer;
-    if (answer !== null) Object.assign(answer, { access: pair.access.jti, refresh: pair.refresh.jti });
+    if (answer !== null) Object.assign(answer, { access: pair.access.jti, refresh: pair.refresh.jti, pair });
   }
 }
 
