@@ -44,6 +44,18 @@ describe('core: session options and usage', () => {
     ]);
   });
 
+  it('clockMarginSeconds defaults to 300, takes 0 to 3600 whole seconds, and refuses anything else at configure()', () => {
+    assert.equal(JwtManager.configure({ secret: SECRET, revocation: { store: new MemoryTokenStore() } }).config.revocation!.clockMarginSeconds, 300);
+    for (const ok of [0, 60, 3600]) {
+      assert.equal(JwtManager.configure({ secret: SECRET, revocation: { store: new MemoryTokenStore(), clockMarginSeconds: ok } }).config.revocation!.clockMarginSeconds, ok);
+    }
+    for (const [bad, shown] of [[-1, '-1'], [1.5, '1.5'], [3601, '3601'], ['300', "'300'"], [null, 'null'], [Number.NaN, 'NaN']] as const) {
+      assert.deepEqual(problemsOf({ store: new MemoryTokenStore(), clockMarginSeconds: bad }), [
+        `revocation.clockMarginSeconds must be a whole number of seconds from 0 to 3600, got ${shown}`,
+      ]);
+    }
+  });
+
   it('refreshRotation on a 0.1 custom store names the methods it lacks', () => {
     assert.deepEqual(problemsOf({ store: new CountingStore(), refreshRotation: true }), [
       'revocation.refreshRotation needs a store with inspect, useRefreshToken, revokeFamily (this store lacks them; MemoryTokenStore, RedisTokenStore and TieredTokenStore have them)',

@@ -24,7 +24,7 @@ import jwt from 'jsonwebtoken';
 import { MemoryTokenStore } from '../../src';
 import { listenTestApp } from '../support/app';
 import { expectResponse } from '../support/assert-response';
-import { useMovableClock } from '../support/clock';
+import { useMovableClock, useSkewedClock } from '../support/clock';
 import { SECRET } from '../support/server';
 import { type RedisEnv, standaloneEnv, useRedisEnv } from './redis-env';
 import { eventually } from './redis-suite';
@@ -129,8 +129,29 @@ export function defineSessionSuite(stores: SessionStores): void {
       });
     }
 
+    if (stores.second) it('clockMarginSeconds: an instance whose clock is 30 s behind still refuses a revoked token after its exp on Redis\'s clock (margin 0: accepts it)', async () => {
+      const store = await stores.first();
+      const slow = await stores.second!();
+      const keeping = JwtManager.configure({ secret: SECRET, revocation: { store, mode: 'blocklist', checks: 'all' } });
+      const forgetting = JwtManager.configure({ secret: SECRET, revocation: { store, mode: 'blocklist', checks: 'all', clockMarginSeconds: 0 } });
+      const kept = await keeping.createAccessToken('alice', { expiresIn: 1 });
+      const dropped = await forgetting.createAccessToken('alice', { expiresIn: 1 });
+      await keeping.revokeToken(kept);
+      await forgetting.revokeToken(dropped);
+      await sleep(2300); // both tokens expired on Redis's clock, and the margin-0 record with them
+      // the slow instance: a leeway covering its skew (tokens made elsewhere have their iat and nbf in its future)
+      const verify = (margin: number) => new TokenVerifier({ ...keeping.config, leeway: 40, revocation: { ...keeping.config.revocation!, store: slow, clockMarginSeconds: margin } });
+      const skewed = useSkewedClock(-30_000);
+      try {
+        assert.equal(await outcome(verify(300), kept, ACCESS), REVOKED);
+        assert.equal(await outcome(verify(0), dropped, ACCESS), 'ok'); // the revocation is gone while this clock still accepts the token
+      } finally {
+        skewed.restore();
+      }
+    });
+
     it('takes an expired token string (verified with allowExpired), and stores nothing for it', async () => {
-      const token = await createAccessToken('alice', { expiresIn: -10 });
+      const token = await createAccessToken('alice', { expiresIn: -310 }); // expired beyond the clock margin (300 s)
       await revokeToken(token);
       await assert.rejects(getStoredToken(payloadOf(token).jti as string), TokenNotFoundError);
     });
@@ -400,6 +421,47 @@ export function defineSessionSuite(stores: SessionStores): void {
       assert.equal(stored.length, 3); // the first refresh token and the one pair
     });
 
+    // 0.3 H, instances' clocks: the reuse interval is measured on Redis's clock, whatever an instance's says
+    if (stores.second) it("a retry on an instance whose clock is 15 s ahead is a retry (the same pair), not reuse", async () => {
+      const revocation = { checks: 'all', refreshRotation: true } as const;
+      const a = JwtManager.configure({ secret: SECRET, revocation: { store: await stores.first(), ...revocation } });
+      const b = JwtManager.configure({ secret: SECRET, revocation: { store: await stores.second!(), ...revocation } });
+      const first = await a.createRefreshToken('alice');
+      const pair = await a.rotateRefreshToken(await a.verifier.authorize(first, REFRESH));
+      const skewed = useSkewedClock(15_000);
+      try {
+        assert.equal(await outcome(b.verifier, first, REFRESH), 'ok'); // before: 15 s since it was used, by this clock: reuse, family revoked
+        assert.deepEqual(await b.rotateRefreshToken(await b.verifier.authorize(first, REFRESH)), pair);
+      } finally {
+        skewed.restore();
+      }
+      assert.equal(await outcome(a.verifier, pair.refreshToken, REFRESH), 'ok');
+      assert.equal(await outcome(a.verifier, pair.accessToken, ACCESS), 'ok');
+    });
+
+    if (stores.second) it('an instance whose clock is 5 s behind treats a used token as reuse once the interval (1 s) is over on Redis\'s clock', async () => {
+      const revocation = { checks: 'all', refreshRotation: true, reuseIntervalSeconds: 1 } as const;
+      const a = JwtManager.configure({ secret: SECRET, revocation: { store: await stores.first(), ...revocation } });
+      // an instance whose clock is behind needs the leeway to accept tokens made elsewhere (their iat is in its future)
+      const b = JwtManager.configure({ secret: SECRET, leeway: 10, revocation: { store: await stores.second!(), ...revocation } });
+      const first = await a.createRefreshToken('alice');
+      const pair = await a.rotateRefreshToken(await a.verifier.authorize(first, REFRESH));
+      // b runs 5 s behind (every call of b under that clock: a tier's deadlines are on its own clock)
+      const onB = async <T>(run: () => Promise<T>): Promise<T> => {
+        const skewed = useSkewedClock(-5000);
+        try {
+          return await run();
+        } finally {
+          skewed.restore();
+        }
+      };
+      assert.equal(await onB(() => outcome(b.verifier, first, REFRESH)), 'ok'); // inside the interval: a retry passes
+      await sleep(1300);
+      // before: -3.7 s since it was used, by b's clock: still a retry
+      assert.equal(await onB(() => outcome(b.verifier, first, REFRESH)), REVOKED);
+      assert.equal(await outcome(a.verifier, pair.refreshToken, REFRESH), REVOKED); // the family went with it
+    });
+
     /** `store` with its `add` replaced (the other methods bound to it, so #private fields keep working). */
     const withAdd = (base: TokenStore, add: (entry: StoreEntry) => Promise<void>): TokenStore => {
       const wrapped = {} as Record<string, unknown>;
@@ -522,25 +584,29 @@ export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<R
       store = redis.track(new RedisTokenStore(options()));
     });
 
-    it('keeps a blocklist revocation exactly until the token exp', async () => {
-      JwtManager.configure({ secret: SECRET, revocation: { store, mode: 'blocklist' } });
-      const token = await createAccessToken('alice', { expiresIn: '2h' });
-      await revokeToken(token);
-      near(await redis.env.admin.ttl(store.keys.token(payloadOf(token).jti as string)), 7200);
-    });
+    for (const [margin, configured] of [[300, {}], [0, { clockMarginSeconds: 0 }], [60, { clockMarginSeconds: 60 }]] as const) {
+      it(`keeps a blocklist revocation until the token exp + clockMarginSeconds (${margin})`, async () => {
+        JwtManager.configure({ secret: SECRET, revocation: { store, mode: 'blocklist', ...configured } });
+        const token = await createAccessToken('alice', { expiresIn: '2h' });
+        await revokeToken(token);
+        near(await redis.env.admin.ttl(store.keys.token(payloadOf(token).jti as string)), 7200 + margin);
+        await revokeToken(`${payloadOf(token).jti as string}-by-jti`, { identity: 'alice', expiresAt: payloadOf(token).exp as number });
+        near(await redis.env.admin.ttl(store.keys.token(`${payloadOf(token).jti as string}-by-jti`)), 7200 + margin);
+      });
 
-    it('keeps a cut-off for the longest token lifetime (refresh: 30 days)', async () => {
-      JwtManager.configure({ secret: SECRET, revocation: { store } });
-      await revokeAllTokens('alice');
-      near(await redis.env.admin.ttl(store.keys.cutoff('alice')), days(30));
-    });
+      it(`keeps a cut-off for the longest token lifetime (refresh: 30 days) + clockMarginSeconds (${margin})`, async () => {
+        JwtManager.configure({ secret: SECRET, revocation: { store, ...configured } });
+        await revokeAllTokens('alice');
+        near(await redis.env.admin.ttl(store.keys.cutoff('alice')), days(30) + margin);
+      });
+    }
 
     it('keeps a family as long as its tokens live, and never stores a retry answer readable as a token', async () => {
       JwtManager.configure({ secret: SECRET, revocation: { store, refreshRotation: true, reuseIntervalSeconds: 10 } });
       const first = await createRefreshToken('alice');
       const pair = await JwtManager.instance.rotateRefreshToken(payloadOf(first));
       const key = store.keys.family(payloadOf(first).fam as string);
-      near(await redis.env.admin.ttl(key), days(30));
+      near(await redis.env.admin.ttl(key), days(30) + 300); // + the default clock margin
       const answerKey = store.keys.familyAnswer(payloadOf(first).fam as string);
       const answerTtl = await redis.env.admin.pttl(answerKey);
       assert.ok(answerTtl > 0 && answerTtl <= 10_000, `the answer is kept the interval only (PTTL ${answerTtl})`);
@@ -829,7 +895,7 @@ export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<R
       diagnostics.subscribe('koa-jwt-extended:store-error', listener);
       try {
         JwtManager.configure({ secret: SECRET, revocation: { store: a, checks: 'all', mode: 'blocklist' } });
-        const expired = await createAccessToken('alice', { expiresIn: -10 });
+        const expired = await createAccessToken('alice', { expiresIn: -310 }); // beyond the clock margin
         const started = Date.now();
         await revoke(expired);
         assert.ok(Date.now() - started < 500, `waited ${Date.now() - started} ms for confirmations of nothing`);

@@ -12,7 +12,7 @@ import type { Loaders, TokenPayload } from './responses';
 import { showAs } from './safe-view';
 import { refuseMintingWithUsedToken } from './refresh-scope';
 import { rotate, RotateOptions, TokenPair } from './rotation';
-import { longestLifetime } from './sessions';
+import { clockMargin, keepSeconds } from './sessions';
 import { callStore, isCutoffAnswer, isRecordAnswer, isRecordListAnswer, storeFailure } from './store-call';
 import { type JwtPayload, withoutCsrf } from './payload';
 import { TokenVerifier } from './verify';
@@ -203,7 +203,7 @@ export class JwtManager implements Partial<Loaders> {
     if (payload !== undefined) {
       const identity = payload[this.config.identityClaim];
       const exp = payload.exp;
-      const expiresAt = typeof exp === 'number' ? exp + this.config.leeway : undefined;
+      const expiresAt = typeof exp === 'number' ? exp + this.config.leeway + clockMargin(this.config) : undefined;
       return { jti, identity: typeof identity === 'string' ? identity : String(identity ?? ''), expiresAt, record: { token: withoutCsrf(payload), revoked: true } };
     }
     const { identity, expiresAt } = options ?? ({} as Partial<RevokeTokenOptions>);
@@ -214,7 +214,7 @@ export class JwtManager implements Partial<Loaders> {
       );
     }
     const token = { [this.config.identityClaim]: identity, jti, exp: expiresAt } as TokenPayload;
-    return { jti, identity, expiresAt: expiresAt + this.config.leeway, record: { token, revoked: true } };
+    return { jti, identity, expiresAt: expiresAt + this.config.leeway + clockMargin(this.config), record: { token, revoked: true } };
   }
 
   /**
@@ -255,7 +255,7 @@ export class JwtManager implements Partial<Loaders> {
     const missing = missingMethods(store, CUTOFF_METHODS);
     if (missing.length > 0) throw new JwtUsageError(`revokeAllTokens() needs a store with ${missing.join(', ')}; this store lacks them`);
     if (typeof identity !== 'string' || identity === '') throw new JwtUsageError('revokeAllTokens() needs the identity, a non-empty string');
-    await this.storeCall('revoke all tokens of the identity', 'revokeAll', (s) => s.revokeAll!(identity, longestLifetime(this.config)), isCutoffAnswer);
+    await this.storeCall('revoke all tokens of the identity', 'revokeAll', (s) => s.revokeAll!(identity, keepSeconds(this.config)), isCutoffAnswer);
     publishRevocation({ kind: 'identity', identity });
   }
 

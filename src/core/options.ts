@@ -60,6 +60,13 @@ export interface RevocationOptions {
    * invalidation's `confirmTimeoutMs`).
    */
   storeTimeoutMs?: number;
+  /**
+   * How much app instances' clocks may differ, in whole seconds (0 to 3600). Revocation state
+   * (blocklist revocations, cut-offs, family revocations) is kept this long past the last `exp`
+   * it can concern, so an instance whose clock is behind still refuses the token until its own
+   * clock says it expired. Default 300; 0 for one process (or clocks kept in step).
+   */
+  clockMarginSeconds?: number;
 }
 
 /** The resolved `revocation` option. */
@@ -79,6 +86,8 @@ export interface RevocationConfig {
   storeHas: StoreCapabilities;
   /** How long a store call made for a request or a token may take before it fails (503). */
   storeTimeoutMs: number;
+  /** Seconds revocation state outlives the last `exp` it concerns. */
+  clockMarginSeconds: number;
 }
 
 /** Which optional `TokenStore` methods a store has. */
@@ -113,7 +122,9 @@ function revocationOption(value: unknown, problems: string[]): RevocationConfig 
   const storeHas: StoreCapabilities = isObject
     ? { inspect: hasMethod(store, 'inspect', problems), cutoff: hasMethod(store, 'cutoff', problems), rememberOnce: hasMethod(store, 'rememberOnce', problems) }
     : { inspect: false, cutoff: false, rememberOnce: false };
-  const { checks = 'refresh', mode = 'allowlist', refreshRotation = false, reuseIntervalSeconds = 10, maxSessionLifetime, storeTimeoutMs = 5000 } = revocation;
+  const {
+    checks = 'refresh', mode = 'allowlist', refreshRotation = false, reuseIntervalSeconds = 10, maxSessionLifetime, storeTimeoutMs = 5000, clockMarginSeconds = 300,
+  } = revocation;
   if (typeof storeTimeoutMs !== 'number' || !Number.isInteger(storeTimeoutMs) || storeTimeoutMs < 1 || storeTimeoutMs > MAX_TIMER_MS) {
     problems.push(`revocation.storeTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}, got ${typeof storeTimeoutMs === 'number' ? storeTimeoutMs : describe(storeTimeoutMs)}`);
   }
@@ -122,6 +133,9 @@ function revocationOption(value: unknown, problems: string[]): RevocationConfig 
   if (typeof refreshRotation !== 'boolean') problems.push(`revocation.refreshRotation must be true or false, got ${describe(refreshRotation)}`);
   if (typeof reuseIntervalSeconds !== 'number' || !Number.isInteger(reuseIntervalSeconds) || reuseIntervalSeconds < 0 || reuseIntervalSeconds > 300) {
     problems.push(`revocation.reuseIntervalSeconds must be a whole number of seconds from 0 to 300, got ${typeof reuseIntervalSeconds === 'number' ? reuseIntervalSeconds : describe(reuseIntervalSeconds)}`);
+  }
+  if (typeof clockMarginSeconds !== 'number' || !Number.isInteger(clockMarginSeconds) || clockMarginSeconds < 0 || clockMarginSeconds > 3600) {
+    problems.push(`revocation.clockMarginSeconds must be a whole number of seconds from 0 to 3600, got ${typeof clockMarginSeconds === 'number' ? clockMarginSeconds : describe(clockMarginSeconds)}`);
   }
   let sessionLifetime: number | undefined;
   if (maxSessionLifetime !== undefined) {
@@ -133,7 +147,7 @@ function revocationOption(value: unknown, problems: string[]): RevocationConfig 
   const missing = isObject && refreshRotation === true ? ROTATION_METHODS.filter((m) => !hasMethod(store, m, [])) : [];
   if (missing.length > 0) problems.push(`revocation.refreshRotation needs a store with ${missing.join(', ')} (this store lacks them; MemoryTokenStore, RedisTokenStore and TieredTokenStore have them)`);
   return {
-    store: store as TokenStore, checks, mode, refreshRotation, reuseIntervalSeconds, maxSessionLifetime: sessionLifetime, storeHas, storeTimeoutMs,
+    store: store as TokenStore, checks, mode, refreshRotation, reuseIntervalSeconds, maxSessionLifetime: sessionLifetime, storeHas, storeTimeoutMs, clockMarginSeconds,
   } as RevocationConfig;
 }
 // --- end issue 13 ---

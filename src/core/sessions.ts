@@ -64,10 +64,25 @@ export function longestLifetime(config: JwtConfig): number | undefined {
   return Math.max(access, refresh) + config.leeway;
 }
 
+/** Seconds instances' clocks may differ (`revocation.clockMarginSeconds`): revocation state outlives its tokens by it. */
+export function clockMargin(config: JwtConfig): number {
+  return config.revocation?.clockMarginSeconds ?? 0;
+}
+
+/**
+ * Seconds session state written now (a cut-off, a family) must be kept: the longest token
+ * lifetime, plus the clock margin (an instance whose clock is behind still sees it until its
+ * own clock says the last such token expired); `undefined` = for ever.
+ */
+export function keepSeconds(config: JwtConfig): number | undefined {
+  const lifetime = longestLifetime(config);
+  return lifetime === undefined ? undefined : lifetime + clockMargin(config);
+}
+
 /** Unix seconds until which session state written now must be kept; `undefined` = for ever. */
 export function keepUntil(config: JwtConfig): number | undefined {
-  const lifetime = longestLifetime(config);
-  return lifetime === undefined ? undefined : Math.ceil(Date.now() / 1000) + lifetime;
+  const seconds = keepSeconds(config);
+  return seconds === undefined ? undefined : Math.ceil(Date.now() / 1000) + seconds;
 }
 
 /** The family a token belongs to: its `fam` claim, or (rotation on, a refresh token) its own jti. */

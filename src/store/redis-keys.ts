@@ -32,6 +32,31 @@ export function malformed(what: string, why: string): TokenStoreError {
   return new TokenStoreError(`Redis token store: malformed ${what} (${why})`);
 }
 
+/**
+ * Time in the Redis scripts (0.3 H: instances' clocks differ by seconds, so whatever a script
+ * compares, the reuse interval above all, is measured on one clock, Redis's `TIME`, never the
+ * caller's `Date.now()`). `NOW_MS(offset)` is that clock in ms; `offset` is the `'0'` every store
+ * passes, except in this package's own specs, whose movable clock (spec/support/clock.ts) moves
+ * `scriptClock.offsetMs` with `Date.now()`: Redis's clock cannot be moved, and the model test
+ * needs minutes of token life to pass in seconds. Nothing else may set it.
+ *
+ * @internal
+ */
+export const scriptClock = { offsetMs: 0 };
+
+/** The offset argument of a script (see `scriptClock`). @internal */
+export function clockOffsetArg(): string {
+  return String(Math.round(scriptClock.offsetMs));
+}
+
+/** The Lua function `now_ms(offset)`: Redis's `TIME` in ms, plus the specs' offset. */
+export const NOW_MS = `
+local function now_ms(offset)
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(offset)
+end
+`;
+
 /** The prefix used when none is given. */
 export const DEFAULT_KEY_PREFIX = 'jwt:';
 

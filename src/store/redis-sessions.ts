@@ -23,7 +23,7 @@
  */
 import type Redis from 'ioredis';
 import type { Cluster } from 'ioredis';
-import { malformed, type RedisKeys } from './redis-keys';
+import { clockOffsetArg, malformed, NOW_MS, type RedisKeys } from './redis-keys';
 import type { FamilyState, RefreshTokenUse, RefreshTokenUseOutcome } from './token-store';
 
 /** A bounded Redis call that turns every failure into a `TokenStoreError`. */
@@ -44,10 +44,11 @@ local function announce(channel, message, confirm)
 end
 `;
 
-const REVOKE_ALL = `${ANNOUNCE}
+// ARGV[1]: the clock offset (redis-keys.ts); generations follow Redis's clock, not an instance's.
+const REVOKE_ALL = `${ANNOUNCE}${NOW_MS}
 local known = redis.call('GET', KEYS[1]) or '0'
 if not string.match(known, '^%d+$') then return redis.error_reply('ERR malformed cut-off') end
-local generation = string.format('%.0f', math.max(tonumber(known) + 1, tonumber(ARGV[1])))
+local generation = string.format('%.0f', math.max(tonumber(known) + 1, now_ms(ARGV[1])))
 if ARGV[2] == '' then redis.call('SET', KEYS[1], generation) else redis.call('SET', KEYS[1], generation, 'EX', ARGV[2]) end
 announce(ARGV[3], ARGV[4], ARGV[5])
 return generation`;
@@ -68,10 +69,14 @@ local function keep(key, untilTs)
 end
 `;
 
-// The use-once step. KEYS: family, answer. ARGV: jti, now ms, reuse interval ms, sealed answer,
-// successor jti, keep until, channel, message, confirmation request (published when the family
-// changed: rotated, or revoked on reuse; a retry writes and publishes nothing).
-const USE_REFRESH_TOKEN = `${ANNOUNCE}${KEEP_FAMILY}
+// The use-once step. KEYS: family, answer. ARGV: jti, clock offset (redis-keys.ts), reuse interval
+// ms, sealed answer, successor jti, keep until, channel, message, confirmation request (published
+// when the family changed: rotated, or revoked on reuse; a retry writes and publishes nothing).
+// When a jti was used, and whether a second use is inside the interval, is Redis's clock alone:
+// instances whose clocks differ by seconds all get the same answer. A hash holding any field but
+// these five is malformed.
+const USE_REFRESH_TOKEN = `${ANNOUNCE}${KEEP_FAMILY}${NOW_MS}
+local now = now_ms(ARGV[2])
 local f = redis.call('HMGET', KEYS[1], 'revoked', 'cur', 'par', 'at', 'until')
 local revoked, cur, par, at, untilTs = f[1], f[2], f[3], f[4], f[5]
 local known = 0
@@ -85,7 +90,7 @@ if (cur == false) ~= (par == false) or (cur == false) ~= (at == false) or (at an
 end
 if cur and ARGV[1] ~= cur then
   local interval = tonumber(ARGV[3])
-  if ARGV[1] == par and interval > 0 and tonumber(ARGV[2]) - tonumber(at) <= interval then
+  if ARGV[1] == par and interval > 0 and now - tonumber(at) <= interval then
     local answer = redis.call('GET', KEYS[2])
     if answer then return {'retry', answer} end
   end
@@ -95,11 +100,17 @@ if cur and ARGV[1] ~= cur then
   announce(ARGV[7], ARGV[8], ARGV[9])
   return {'reused'}
 end
-redis.call('HSET', KEYS[1], 'cur', ARGV[5], 'par', ARGV[1], 'at', ARGV[2])
+redis.call('HSET', KEYS[1], 'cur', ARGV[5], 'par', ARGV[1], 'at', string.format('%.0f', now))
 keep(KEYS[1], ARGV[6])
 if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[3]) else redis.call('DEL', KEYS[2]) end
 announce(ARGV[7], ARGV[8], ARGV[9])
 return {'rotated'}`;
+
+// A family's fields and Redis's clock (ARGV[1]: the offset), so a reader measures "since it was used" on Redis's clock.
+const FAMILY_READ = `${NOW_MS}
+local fields = redis.call('HGETALL', KEYS[1])
+table.insert(fields, 1, string.format('%.0f', now_ms(ARGV[1])))
+return fields`;
 
 const REVOKE_FAMILY = `${ANNOUNCE}${KEEP_FAMILY}
 redis.call('HSET', KEYS[1], 'revoked', '1')
@@ -216,22 +227,31 @@ export class RedisSessions {
     const value = await this.call('revokeAll', () =>
       evalAnnounced(
         this.#client, REVOKE_ALL, [this.keys.cutoff(identity)],
-        [String(Date.now()), keep, this.keys.channel, tierKey.cutoff(identity), announce.confirm], announce,
+        [clockOffsetArg(), keep, this.keys.channel, tierKey.cutoff(identity), announce.confirm], announce,
       ),
     );
     return parseCutoff(String(value));
   }
 
+  /**
+   * The family state of `jti`, its `usedAt` on this process's clock: Redis's "ms since it was
+   * used" taken from now here, so an instance whose clock is off by seconds still measures the
+   * reuse interval as Redis does (only the reply's way back, milliseconds, is added).
+   */
   async family(family: string, jti: string): Promise<FamilyState> {
-    const fields = await this.call('inspect', () => this.#client.call('HGETALL', this.keys.family(family)) as Promise<string[]>);
-    return parseFamily(jti, fields);
+    const reply = await this.call('inspect', () => this.#client.eval(FAMILY_READ, 1, this.keys.family(family), clockOffsetArg()));
+    if (!Array.isArray(reply) || typeof reply[0] !== 'string' || !DIGITS.test(reply[0])) throw malformed('family', 'no clock reading');
+    if (!reply.every((item) => typeof item === 'string')) throw malformed('family', 'a field that is not a string');
+    const state = parseFamily(jti, (reply as string[]).slice(1));
+    if (state.usedAt !== undefined && state.usedAt > 0) state.usedAt = Date.now() - Math.max(0, Number(reply[0]) - state.usedAt);
+    return state;
   }
 
   async useRefreshToken(use: RefreshTokenUse, announce = NO_CONFIRM): Promise<RefreshTokenUseOutcome> {
     const reply = (await this.call('useRefreshToken', () =>
       evalAnnounced(
         this.#client, USE_REFRESH_TOKEN, [this.keys.family(use.family), this.keys.familyAnswer(use.family)],
-        [use.jti, String(use.now), String(use.reuseIntervalMs), use.answer, use.successor, untilArg(use.keepUntil),
+        [use.jti, clockOffsetArg(), String(use.reuseIntervalMs), use.answer, use.successor, untilArg(use.keepUntil),
           this.keys.channel, tierKey.family(use.family), announce.confirm],
         announce,
       ),

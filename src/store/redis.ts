@@ -7,7 +7,7 @@ import type {
   OnceEntry, OnceOutcome, RefreshTokenUse, RefreshTokenUseOutcome, StoreEntry, StoredToken, TokenQuery, TokenState, TokenStore,
 } from './token-store';
 import {
-  DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_KEY_PREFIX, hideCommandArgs, malformed, publishRedisError, RedisKeys, withTimeout,
+  clockOffsetArg, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_KEY_PREFIX, hideCommandArgs, malformed, NOW_MS, publishRedisError, RedisKeys, withTimeout,
 } from './redis-keys';
 import { type Announcement, evalAnnounced, RedisSessions, tierKey } from './redis-sessions';
 import { checkRedisStoreOptions } from './store-options';
@@ -16,9 +16,9 @@ import { checkRedisStoreOptions } from './store-options';
 // server). KEYS[1] the identity index, KEYS[2] the record; ARGV as INDEX_ADD's (1-3) then ADD_RECORD's
 // (4-9), ARGV[10] '1' to keep a record already there (see StoreEntry.keepExisting). The index is
 // written first, as with two scripts: a record never exists without it.
-const INDEX_AND_RECORD_ADD = `
+const INDEX_AND_RECORD_ADD = `${NOW_MS}
 if ARGV[10] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', math.floor(now_ms(ARGV[3]) / 1000)))
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
 local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 if top[2] == 'inf' then redis.call('PERSIST', KEYS[1]) else redis.call('EXPIREAT', KEYS[1], top[2]) end
@@ -64,18 +64,19 @@ export interface RedisTokenStoreOptions {
   commandTimeoutMs?: number;
 }
 
-// Trims the expired members of an identity index, adds one, and keeps the index key alive
-// exactly as long as its longest-lived member (for ever if one never expires).
-const INDEX_ADD = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+// Trims the expired members of an identity index (by Redis's clock; ARGV[3] the offset, see
+// redis-keys.ts), adds one, and keeps the index key alive exactly as long as its longest-lived
+// member (for ever if one never expires).
+const INDEX_ADD = `${NOW_MS}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', math.floor(now_ms(ARGV[3]) / 1000)))
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
 local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 if top[2] == 'inf' then redis.call('PERSIST', KEYS[1]) else redis.call('EXPIREAT', KEYS[1], top[2]) end
 return 1`;
 
-// Trims the expired members of an identity index and returns the live ones.
-const INDEX_READ = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+// Trims the expired members of an identity index (Redis's clock, ARGV[1] the offset) and returns the live ones.
+const INDEX_READ = `${NOW_MS}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', math.floor(now_ms(ARGV[1]) / 1000)))
 return redis.call('ZRANGE', KEYS[1], 0, -1)`;
 
 // Writes a record (until its expiry, if any). A revoked one (a blocklist revocation) is announced,
@@ -250,13 +251,13 @@ export class RedisTokenStore implements TokenStore {
       // one round trip (a login's record): both keys live on the one server
       await this.call('add', () => evalAnnounced(
         this.#client, INDEX_AND_RECORD_ADD, [indexKey, tokenKey],
-        [score, entry.jti, String(now), value, expiry, this.keys.channel, tierKey.token(entry.jti), isRevocation, announce?.confirm ?? '', keep],
+        [score, entry.jti, clockOffsetArg(), value, expiry, this.keys.channel, tierKey.token(entry.jti), isRevocation, announce?.confirm ?? '', keep],
         announce,
       ));
       return true;
     }
     // On a Cluster the index and the record sit in different slots: index first, so a record never exists without it.
-    await this.call('add', () => this.#client.eval(INDEX_ADD, 1, indexKey, score, entry.jti, String(now)));
+    await this.call('add', () => this.#client.eval(INDEX_ADD, 1, indexKey, score, entry.jti, clockOffsetArg()));
     await this.call('add', () =>
       this.#client.eval(
         ADD_RECORD, 1, tokenKey, value, expiry, this.keys.channel, tierKey.token(entry.jti), isRevocation, announce?.confirm ?? '', keep,
@@ -282,7 +283,7 @@ export class RedisTokenStore implements TokenStore {
   async findByIdentity(identity: string): Promise<StoredToken[]> {
     const key = this.keys.identity(identity);
     const jtis = (await this.call('findByIdentity', () =>
-      this.#client.eval(INDEX_READ, 1, key, String(nowSeconds())),
+      this.#client.eval(INDEX_READ, 1, key, clockOffsetArg()),
     )) as string[];
     return this.readRecords(jtis.map((jti) => this.keys.token(jti)));
   }

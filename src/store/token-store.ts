@@ -59,7 +59,9 @@ export interface FamilyState {
   /** The whole family is revoked (reuse detected, or revoked on purpose). */
   revoked: boolean;
   /**
-   * When the queried jti was rotated (ms since the epoch): exact for the jti rotated last, `0`
+   * When the queried jti was rotated (ms since the epoch, on this process's clock: a store with
+   * a clock of its own, Redis's, answers "now here minus how long ago on its clock", so instances
+   * whose clocks differ measure the reuse interval alike): exact for the jti rotated last, `0`
    * for one rotated before it (the store keeps no per-rotation record); `undefined` if it never was.
    */
   usedAt: number | undefined;
@@ -82,7 +84,10 @@ export interface RefreshTokenUse {
   jti: string;
   /** The jti of the successor refresh token (in `answer`): the family's only unused token once rotated. */
   successor: string;
-  /** Now, in ms since the epoch (the caller's clock). */
+  /**
+   * Now, in ms since the epoch (the caller's clock). A store shared by several instances should
+   * decide with a clock of its own instead (the Redis stores use Redis's `TIME`).
+   */
   now: number;
   /**
    * A second use of `jti` within this many ms returns the first use's `answer`; later it is reuse,

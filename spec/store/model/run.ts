@@ -83,7 +83,7 @@ export class ModelRun {
     this.instances = deployment.stores.map((store) => new Instance(JwtManager.configure({
       secret: SECRET, accessTokenExpires: ACCESS_LIFETIME, refreshTokenExpires: REFRESH_LIFETIME,
       revocation: {
-        store, checks: 'all', mode, refreshRotation: true, reuseIntervalSeconds: episode.reuseIntervalSeconds,
+        store, checks: 'all', mode, refreshRotation: true, reuseIntervalSeconds: episode.reuseIntervalSeconds, clockMarginSeconds: 0,
         ...(episode.maxSessionLifetime === undefined ? {} : { maxSessionLifetime: episode.maxSessionLifetime }),
       },
     })));
