@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createAccessToken, JwtManager, MemoryTokenStore, revokeToken, TokenStoreError, unrevokeToken } from '../../src';
+import { createAccessToken, JwtManager, MemoryTokenStore, RevokedTokenError, revokeToken, TokenStoreError, unrevokeToken } from '../../src';
 import type { TokenPayload } from '../../src';
 import { useMovableClock } from '../support/clock';
 import { ACCESS, REFRESH } from '../../src/core/verify';
@@ -203,3 +203,49 @@ async function isAccepted(manager: JwtManager, token: string, requirement: typeo
     return false;
   }
 }
+
+describe('MemoryTokenStore: cut-offs and families are bounded too', () => {
+  afterEach(() => JwtManager.reset());
+  let clock: ReturnType<typeof useMovableClock>;
+  beforeEach(() => { clock = useMovableClock(); });
+  afterEach(() => clock.restore());
+  const DAY = 24 * 3600 * 1000;
+  const is503 = (error: { status?: number }) => error.status === 503;
+
+  it('max families: one more is a 503, live ones (revoked included) stay; a reuse-detected family goes when its tokens have expired', async () => {
+    const store = new MemoryTokenStore({ max: 3 });
+    const manager = JwtManager.configure({ secret: SECRET, revocation: { store, mode: 'blocklist', refreshRotation: true } });
+    const rotate = async (token: string) => manager.rotateRefreshToken(await manager.verifier.authorize(token, REFRESH));
+    const [t1, t2, t3, t4] = await Promise.all([1, 2, 3, 4].map(() => manager.createRefreshToken('alice')));
+    const p1 = await rotate(t1);
+    const p2 = await rotate(t2);
+    const p3 = await rotate(t3);
+    await assert.rejects(rotate(t4), is503); // a 4th family does not fit
+    const p1b = await rotate(p1.refreshToken); // a stored family still rotates
+    clock.advance(DAY);
+    const p2b = await rotate(p2.refreshToken);
+    await rotate(p3.refreshToken);
+    await assert.rejects(rotate(t1), RevokedTokenError); // reuse: family 1 sealed, its newest token (p1b, issued a day ago) expires in 29 days
+    assert.equal(await isAccepted(manager, p1b.refreshToken, REFRESH), false);
+    await assert.rejects(rotate(t4), is503); // still full: the sealed family is kept while its tokens live
+    clock.advance(29 * DAY + 600_000); // p1b expired (+ the clock margin); families 2 and 3 live on
+    const t5 = await manager.createRefreshToken('alice');
+    await rotate(t5); // room: the sealed family was not kept 30 days from its reuse
+    assert.equal(await isAccepted(manager, p2b.refreshToken, REFRESH), true);
+  });
+
+  it('max cut-offs: revokeAllTokens for one more identity is a 503, and every earlier cut-off stays', async () => {
+    const store = new MemoryTokenStore({ max: 2 });
+    const manager = JwtManager.configure({ secret: SECRET, revocation: { store, mode: 'blocklist', checks: 'all' } });
+    const alice = await manager.createAccessToken('alice');
+    const bob = await manager.createAccessToken('bob');
+    const carol = await manager.createAccessToken('carol');
+    await manager.revokeAllTokens('alice');
+    await manager.revokeAllTokens('bob');
+    await assert.rejects(manager.revokeAllTokens('carol'), is503);
+    await manager.revokeAllTokens('alice'); // an identity already stored moves its cut-off
+    assert.equal(await isAccepted(manager, alice, ACCESS), false);
+    assert.equal(await isAccepted(manager, bob, ACCESS), false);
+    assert.equal(await isAccepted(manager, carol, ACCESS), true);
+  });
+});

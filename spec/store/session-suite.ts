@@ -569,6 +569,11 @@ export function defineSessionSuite(stores: SessionStores): void {
 }
 
 /** The session suite on one Redis deployment: the plain Redis store, then tiered stores (two "instances"). */
+/** An explicit family revocation (as reuse detection in the guard makes), 31 days from now. */
+async function revokeFamilyAgain(store: TokenStore, family: string): Promise<void> {
+  await store.revokeFamily!(family, Math.ceil(Date.now() / 1000) + 31 * 24 * 3600);
+}
+
 export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<RedisEnv>): void {
   const redis = useRedisEnv(setup);
   const options = () => ({ redis: redis.env.connection(), keyPrefix: redis.prefix });
@@ -613,6 +618,25 @@ export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<R
       const stored = JSON.stringify([await redis.env.admin.hgetall(key), await redis.env.admin.get(answerKey)]);
       const pieces = [...pair.accessToken.split('.'), ...pair.refreshToken.split('.')]; // header, payload, signature of each
       assert.deepEqual(pieces.filter((piece) => stored.includes(piece)), []);
+    });
+
+    it('a reuse-detected family is kept as long as its newest token can live, not extended from the reuse', async () => {
+      const clock = useMovableClock();
+      try {
+        JwtManager.configure({ secret: SECRET, revocation: { store, refreshRotation: true } });
+        const first = await createRefreshToken('alice');
+        await JwtManager.instance.rotateRefreshToken(payloadOf(first));
+        const key = store.keys.family(payloadOf(first).fam as string);
+        near(await redis.env.admin.ttl(key), days(30) + 300);
+        clock.advance(days(1) * 1000); // a day later (Redis's TTLs do not move with this clock: the TTL stays ~30 days)
+        await assert.rejects(JwtManager.instance.rotateRefreshToken(payloadOf(first)), RevokedTokenError);
+        assert.equal(await redis.env.admin.hget(key, 'revoked'), '1');
+        near(await redis.env.admin.ttl(key), days(30) + 300); // before: 31 days, from the reuse
+        await revokeFamilyAgain(store, payloadOf(first).fam as string);
+        near(await redis.env.admin.ttl(key), days(30) + 300);
+      } finally {
+        clock.restore();
+      }
     });
 
     it("a family's stored state does not grow with its rotations (1 vs 1000): same keys, same bytes", async () => {

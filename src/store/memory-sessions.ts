@@ -2,6 +2,7 @@
  * The session state of the memory store (issue 13): per-identity cut-offs and refresh-token
  * families. Plain maps, each entry dropped once every token it can concern has expired.
  */
+import { TokenStoreError } from '../core/errors';
 import type { FamilyState, RefreshTokenUse, RefreshTokenUseOutcome, TokenQuery } from './token-store';
 
 interface Cutoff {
@@ -41,11 +42,18 @@ export function nextGeneration(current: number, nowMs: number): number {
   return Math.max(current + 1, nowMs);
 }
 
+/**
+ * Bounded: at most `max` cut-offs and `max` families, live ones never dropped. A new one beyond
+ * that (after dropping the expired) rejects with a `TokenStoreError` (the call answers 503, and
+ * the store-unavailable warning names it); what is stored stays, so nothing revoked comes back.
+ */
 export class MemorySessions {
   private readonly cutoffs = new Map<string, Cutoff>();
   private readonly families = new Map<string, Family>();
   /** Writes since the last sweep: expired entries are dropped every 1024 writes, so the maps stay bounded by live state. */
   private writes = 0;
+
+  constructor(private readonly max = Infinity) {}
 
   cutoff(identity: string): number {
     const found = this.cutoffs.get(identity);
@@ -56,6 +64,7 @@ export class MemorySessions {
     const now = Date.now();
     this.wrote();
     const generation = nextGeneration(this.cutoff(identity), now);
+    if (!this.cutoffs.has(identity)) this.makeRoom(this.cutoffs, 'cut-offs', now);
     // never shorter than the cut-off it replaces: the tokens that one refused are below this one too
     const previous = this.cutoffs.get(identity);
     const kept = previous !== undefined && previous.expiresAtMs > now ? previous.expiresAtMs : 0;
@@ -73,32 +82,49 @@ export class MemorySessions {
 
   useRefreshToken(use: RefreshTokenUse): RefreshTokenUseOutcome {
     this.wrote();
-    const family: Family = this.family(use.family) ?? { revoked: false, at: 0, answer: '', answerUntil: 0, expiresAtMs: 0 };
-    if (family.revoked) return { outcome: 'revoked' };
-    family.expiresAtMs = Math.max(family.expiresAtMs, toMs(use.keepUntil));
+    const known = this.family(use.family);
+    if (known?.revoked) return { outcome: 'revoked' };
+    if (known === undefined) this.makeRoom(this.families, 'refresh-token families', Date.now());
+    const family: Family = known ?? { revoked: false, at: 0, answer: '', answerUntil: 0, expiresAtMs: 0 };
     this.families.set(use.family, family);
     if (family.current !== undefined && use.jti !== family.current) {
       const isRetry = use.jti === family.parent && use.reuseIntervalMs > 0 && use.now - family.at <= use.reuseIntervalMs;
       if (isRetry && family.answer !== '' && use.now <= family.answerUntil) return { outcome: 'retry', answer: family.answer };
+      // sealed: kept as long as its newest token can live (set at its last rotation), not extended from now
       Object.assign(family, { revoked: true, answer: '' });
       return { outcome: 'reused' };
     }
+    family.expiresAtMs = Math.max(family.expiresAtMs, toMs(use.keepUntil));
     const answer = use.reuseIntervalMs > 0 ? use.answer : '';
     Object.assign(family, { current: use.successor, parent: use.jti, at: use.now, answer, answerUntil: use.now + use.reuseIntervalMs });
     return { outcome: 'rotated' };
   }
 
+  /**
+   * A family known here (rotated at least once) keeps its expiry, which covers its newest token;
+   * one never rotated is kept until `keepUntil` (its only token was issued before now).
+   */
   revokeFamily(name: string, keepUntil: number | undefined): void {
     this.wrote();
-    const family = this.family(name) ?? { revoked: true, at: 0, answer: '', answerUntil: 0, expiresAtMs: 0 };
+    const known = this.family(name);
+    if (known === undefined) this.makeRoom(this.families, 'refresh-token families', Date.now());
+    const family = known ?? { revoked: true, at: 0, answer: '', answerUntil: 0, expiresAtMs: toMs(keepUntil) };
     Object.assign(family, { revoked: true, answer: '' });
-    family.expiresAtMs = Math.max(family.expiresAtMs, toMs(keepUntil));
     this.families.set(name, family);
   }
 
   sweep(now: number): void {
     for (const [identity, cutoff] of this.cutoffs) if (cutoff.expiresAtMs <= now) this.cutoffs.delete(identity);
     for (const [name, family] of this.families) if (family.expiresAtMs <= now) this.families.delete(name);
+  }
+
+  /** Room for one more entry in `map`: the expired go first; a map still full of live entries rejects. */
+  private makeRoom(map: Map<string, { expiresAtMs: number }>, what: string, now: number): void {
+    if (map.size < this.max) return;
+    this.sweep(now);
+    if (map.size >= this.max) {
+      throw new TokenStoreError(`Memory token store is full: ${this.max} live ${what} (raise max, or use a Redis store)`);
+    }
   }
 
   clear(): void {

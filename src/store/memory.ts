@@ -14,7 +14,10 @@ import type {
  * Bounds of the in-process store.
  */
 export interface MemoryTokenStoreOptions {
-  /** Most records kept, all identities together (folded revocation bounds count as records). Default 100 000. */
+  /**
+   * Most records kept, all identities together (folded revocation bounds count as records).
+   * Cut-offs and refresh-token families are bounded alike, `max` of each. Default 100 000.
+   */
   max?: number;
   /**
    * Most records kept per identity. Beyond it the identity's own oldest record that can be
@@ -86,7 +89,7 @@ export class MemoryTokenStore implements TokenStore {
   private readonly folded = new Map<string, FoldedRevocations>();
   /** Each identity's jtis, oldest first (a Set keeps insertion order). */
   private readonly byIdentity = new Map<string, Set<string>>();
-  private readonly sessions = new MemorySessions();
+  private readonly sessions: MemorySessions;
   /**
    * jtis whose record `maxPerIdentity` forgot while it was revoked (allowlist: forgetting it is
    * safe, an unknown token is refused), until their token expires: a `keepExisting` add (a
@@ -99,6 +102,7 @@ export class MemoryTokenStore implements TokenStore {
     checkMemoryStoreOptions(options);
     this.max = options.max ?? 100_000;
     this.maxPerIdentity = options.maxPerIdentity ?? 100;
+    this.sessions = new MemorySessions(this.max);
   }
 
   async add(entry: StoreEntry): Promise<void> {

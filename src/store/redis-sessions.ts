@@ -94,8 +94,9 @@ if cur and ARGV[1] ~= cur then
     local answer = redis.call('GET', KEYS[2])
     if answer then return {'retry', answer} end
   end
+  -- sealed: kept as long as its newest token can live (its 'until', set at its last rotation), not extended from now
   redis.call('HSET', KEYS[1], 'revoked', '1')
-  keep(KEYS[1], ARGV[6])
+  if not redis.call('HGET', KEYS[1], 'until') then keep(KEYS[1], ARGV[6]) end
   redis.call('DEL', KEYS[2])
   announce(ARGV[7], ARGV[8], ARGV[9])
   return {'reused'}
@@ -112,9 +113,11 @@ local fields = redis.call('HGETALL', KEYS[1])
 table.insert(fields, 1, string.format('%.0f', now_ms(ARGV[1])))
 return fields`;
 
+// A family rotated before keeps its 'until' (it covers its newest token); one never rotated is kept until ARGV[1].
 const REVOKE_FAMILY = `${ANNOUNCE}${KEEP_FAMILY}
+local rotated = redis.call('HGET', KEYS[1], 'until')
 redis.call('HSET', KEYS[1], 'revoked', '1')
-keep(KEYS[1], ARGV[1])
+if not rotated then keep(KEYS[1], ARGV[1]) end
 redis.call('DEL', KEYS[2])
 announce(ARGV[2], ARGV[3], ARGV[4])
 return 1`;

@@ -137,13 +137,15 @@ function predictRotation(ev: Evaluation, token: TokenFacts, results: Array<strin
       predicted = Array(n).fill('revoked');
     }
   } else {
-    const winner = ev.rotate(token, fresh === undefined ? null : toFacts(fresh));
+    const rotated = ev.rotate(token, fresh === undefined ? null : toFacts(fresh));
+    const winner = rotated === 'no room' ? 'unavailable' : rotated;
     if (fresh !== undefined) {
       if (winner === 'new') ev.answered(token.family!, toFacts(fresh));
       else ev.learnAnswer(token.family!, toFacts(fresh));
     }
     // with an interval the others are retries recording the same pair: the winner's outcome; without, reuse
-    const others = ev.config.reuseIntervalMs > 0 ? winner : 'revoked';
+    // (no room for the family: nothing rotated, every caller gets the same 503)
+    const others = ev.config.reuseIntervalMs > 0 || rotated === 'no room' ? winner : 'revoked';
     if (n > 1 && others === 'revoked') ev.revokeFamily(token.family!);
     predicted = [winner, ...Array(n - 1).fill(others)];
   }

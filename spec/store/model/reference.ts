@@ -82,13 +82,25 @@ interface Family {
   lastExpMs: number;
 }
 
+/** When the store's entry of a rotated family may go (ms, a range: it read the clock inside the step). */
+interface StoredFamily {
+  untilLo: number;
+  untilHi: number;
+}
+
 export interface ModelState extends RecordState {
   cutoffs: Record<string, number>;
   families: Record<string, Family>;
+  /**
+   * The families the store holds an entry for (from their first rotation until the longest token
+   * lifetime after their last one; a reuse does not extend it): `MemoryTokenStore` holds at most
+   * `max` live ones, and a rotation that needs one more answers 503.
+   */
+  storedFamilies: Record<string, StoredFamily>;
 }
 
 export function emptyState(): ModelState {
-  return { records: {}, folded: {}, nextOrder: 0, forgottenRevoked: {}, cutoffs: {}, families: {} };
+  return { records: {}, folded: {}, nextOrder: 0, forgottenRevoked: {}, cutoffs: {}, families: {}, storedFamilies: {} };
 }
 
 /** The guard's verdict on one token. */
@@ -214,8 +226,9 @@ export class Evaluation {
    * recorded (`recordPair`). Resolves with the outcome every caller of the step gets (the others
    * record the same pair: they find it there, or fail alike).
    */
-  rotate(token: TokenFacts, pair: Pair | null): 'new' | 'unavailable' {
+  rotate(token: TokenFacts, pair: Pair | null): 'new' | 'unavailable' | 'no room' {
     const family = this.state.families[token.family!];
+    if (!this.holdFamily(token.family!)) return 'no room'; // a new family entry does not fit: 503, and nothing changes
     const pending = `pending:${this.step}`;
     const access = pair?.access ?? this.pendingFacts(token, `${pending}:access`, 'access');
     const refresh = pair?.refresh ?? this.pendingFacts(token, `${pending}:refresh`, 'refresh');
@@ -226,6 +239,33 @@ export class Evaluation {
     const outcome = this.recordPair({ access, refresh }) === 'ok' ? 'new' : 'unavailable';
     family.lastExpMs = Math.max(family.lastExpMs, refresh.exp * 1000, access.exp * 1000);
     return outcome;
+  }
+
+  /** Whether the store's entry of a stored family is still live (a choice when its end falls inside the step). */
+  private isStoredLive(name: string): boolean {
+    const stored = this.state.storedFamilies[name];
+    if (stored === undefined) return false;
+    const live = this.time.hi < stored.untilLo ? true : this.time.lo >= stored.untilHi ? false : !this.time.choose();
+    if (!live) delete this.state.storedFamilies[name];
+    return live;
+  }
+
+  /**
+   * The store's entry for a family being rotated: extended to the longest token lifetime from now
+   * (keepUntil: whole seconds, rounded up); a new one only while fewer than `max` are live.
+   */
+  private holdFamily(name: string): boolean {
+    const bounds = this.config.bounds;
+    if (!this.isStoredLive(name) && bounds !== undefined) {
+      const live = Object.keys(this.state.storedFamilies).filter((other) => this.isStoredLive(other)).length;
+      if (live >= bounds.max) return false;
+    }
+    const keepMs = Math.max(this.config.accessLifetime, this.config.refreshLifetime) * 1000;
+    const untilLo = Math.ceil(this.time.lo / 1000) * 1000 + keepMs;
+    const untilHi = Math.ceil(this.time.hi / 1000) * 1000 + keepMs;
+    const known = this.state.storedFamilies[name];
+    this.state.storedFamilies[name] = known === undefined ? { untilLo, untilHi } : { untilLo: Math.max(known.untilLo, untilLo), untilHi: Math.max(known.untilHi, untilHi) };
+    return true;
   }
 
   /** A retry inside the interval: the family's pair, recorded again (`recordPair`); `known` when the test has seen it. */
@@ -281,4 +321,5 @@ export class Evaluation {
 export function prune(state: ModelState, now: number): void {
   pruneRecords(state, now);
   for (const [name, family] of Object.entries(state.families)) if (family.lastExpMs <= now) delete state.families[name];
+  for (const [name, stored] of Object.entries(state.storedFamilies)) if (stored.untilHi <= now) delete state.storedFamilies[name];
 }
