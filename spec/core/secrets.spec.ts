@@ -5,13 +5,14 @@
  * private key.
  */
 import assert from 'node:assert/strict';
-import { createSecretKey, KeyObject } from 'node:crypto';
+import { createSecretKey, KeyObject, randomBytes, randomInt } from 'node:crypto';
 import { format, inspect } from 'node:util';
 import {
   CsrfError, JwtConfigurationError, JwtManager, JwtOptions, JwtUsageError, MemoryTokenStore, NoAuthorizationError,
   TokenStoreError,
 } from '../../src';
 import { FRESH_ACCESS } from '../../src/core/verify';
+import { keyFormOf } from '../../src/core/secrets';
 import { FailingFindStore } from '../support/store';
 import { testKey } from '../support/keys';
 
@@ -62,6 +63,79 @@ describe('core: HMAC secret lengths (RFC 7518 §3.2)', () => {
   it('a verificationKeys entry of the right length for its algorithm is accepted', () => {
     const manager = JwtManager.configure({ secret: secretOf(32), verificationKeys: [{ kid: 'old', algorithm: 'HS384', secret: secretOf(48) }] });
     assert.deepEqual([...manager.config.keys.algorithms], ['HS256', 'HS384']);
+  });
+});
+
+describe('core: a public key wrapped in layers is no HMAC secret (issue #20, DESIGN 0.3 G)', () => {
+  afterEach(() => JwtManager.reset());
+  const rsa = testKey('rsaA');
+  const ec = testKey('p256');
+  const pem = rsa.publicPem;
+  const der = rsa.publicKey.export({ format: 'der', type: 'spki' });
+  const jwk = rsa.publicKey.export({ format: 'jwk' }) as Record<string, unknown>;
+  const ecJwk = ec.publicKey.export({ format: 'jwk' }) as Record<string, string>;
+  const utf16le = Buffer.from(pem, 'utf16le');
+  const FORMS: [string, string | Buffer][] = [
+    ['UTF-16LE PEM', utf16le], ['UTF-16LE PEM with a BOM', Buffer.concat([Buffer.from([0xff, 0xfe]), utf16le])],
+    ['UTF-16BE PEM with a BOM', Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(utf16le).swap16()])],
+    ['base64 of the PEM body without armour', Buffer.from(pem.split('\n').slice(1, -2).join('\n')).toString('base64')],
+    ['a JWK stringified twice', JSON.stringify(JSON.stringify(jwk))],
+    ['URL-encoded PEM', encodeURIComponent(pem)],
+    ['hex DER with colons', der.toString('hex').match(/../g)!.join(':')], ['hex DER with a 0x prefix', `0x${der.toString('hex')}`],
+    ['PEM with lower-case armour', pem.replace('BEGIN PUBLIC KEY', 'begin public key').replace('END PUBLIC KEY', 'end public key')],
+    ['JWK JSON without kty', JSON.stringify({ n: jwk.n, e: jwk.e })], ['JWK JSON with a numeric kty', JSON.stringify({ ...jwk, kty: 1 })],
+    ['EC JWK JSON without kty', JSON.stringify({ crv: 'P-256', x: ecJwk.x, y: ecJwk.y })], ['a private JWK reduced to d', JSON.stringify({ d: 'AQAB' })],
+    ['EC x.y', `${ecJwk.x}.${ecJwk.y}`], ['EC [x, y] as JSON', JSON.stringify([ecJwk.x, ecJwk.y])],
+    ['base64 of UTF-16LE of URL-encoded PEM (three layers)', Buffer.from(encodeURIComponent(pem), 'utf16le').toString('base64')],
+  ];
+
+  for (const [form, secret] of FORMS) {
+    it(`${form}: refused at configure(), beside a random secret that is accepted`, () => {
+      const { problems } = configureError({ secret: secret as string });
+      assert.equal(problems.length, 1, problems.join(' | '));
+      assert.match(problems[0], /^secret: a .*key is never accepted as an HMAC secret \(algorithm confusion\)$/);
+      assert.ok(JwtManager.configure({ secret: typeof secret === 'string' ? randomBytes(32).toString('base64') : randomBytes(32) }));
+    });
+  }
+
+  it('every form given at once (secret and verificationKeys) is listed, one problem each', () => {
+    const [[, first], ...rest] = FORMS;
+    const { problems } = configureError({ secret: first as string, verificationKeys: rest.map(([, secret], index) => ({ kid: `k${index}`, secret: secret as string })) });
+    assert.deepEqual(problems.map((problem) => problem.replace(/: a .*key is never accepted.*$/, '')), ['secret', ...rest.map((_, index) => `verificationKeys[${index}].secret`)]);
+  });
+
+  it('the layers are named in the problem (UTF-16LE PEM, hex DER, JSON string of JWK)', () => {
+    const formOf = (name: string) => keyFormOf(Buffer.from(FORMS.find(([form]) => form === name)![1]));
+    assert.deepEqual(['UTF-16LE PEM with a BOM', 'hex DER with colons', 'a JWK stringified twice', 'EC x.y'].map(formOf), ['UTF-16LE PEM', 'hex DER', 'JSON string of JWK', 'JWK x + y']);
+  });
+
+  it('3 000 random secrets in 15 encodings: none refused', () => {
+    const words = ['correct', 'horse', 'battery', 'staple', 'begin', 'key', 'public', 'ssh-rsa', 'AAAA', '0x', '%20', '{', '"', 'x', 'd'];
+    const encodings: [string, () => Buffer | string][] = [
+      ['raw bytes', () => randomBytes([32, 48, 64, 65, 66, 96, 97, 132, 133, 256][randomInt(10)])],
+      ['raw bytes that start like a DER SEQUENCE', () => Buffer.concat([Buffer.from([0x30, 0x82, 0x01, 0x22]), randomBytes(60)])],
+      ['hex', () => randomBytes(32 + randomInt(100)).toString('hex')],
+      ['upper-case hex with colons', () => randomBytes(32 + randomInt(100)).toString('hex').toUpperCase().match(/../g)!.join(':')],
+      ['0x hex', () => `0x${randomBytes(32 + randomInt(100)).toString('hex')}`],
+      ['base64', () => randomBytes(32 + randomInt(100)).toString('base64')], ['base64url', () => randomBytes(32 + randomInt(100)).toString('base64url')],
+      ['base64 of base64', () => Buffer.from(randomBytes(48).toString('base64')).toString('base64')],
+      ['UTF-16LE of base64', () => Buffer.from(randomBytes(48).toString('base64'), 'utf16le')],
+      ['URL-encoded base64', () => encodeURIComponent(randomBytes(48).toString('base64'))],
+      ['a JSON string', () => JSON.stringify(randomBytes(48).toString('base64url'))],
+      ['x.y of random coordinates', () => `${randomBytes(32).toString('base64url')}.${randomBytes(32).toString('base64url')}`],
+      ['[x, y] of random coordinates', () => JSON.stringify([randomBytes(48).toString('base64url'), randomBytes(48).toString('base64url')])],
+      ['a passphrase', () => Array.from({ length: 8 }, () => words[randomInt(words.length)]).join(' ')],
+      ['printable ASCII', () => Array.from({ length: 40 + randomInt(40) }, () => String.fromCharCode(32 + randomInt(95))).join('')],
+    ];
+    const refused: string[] = [];
+    for (const [name, make] of encodings) {
+      for (let i = 0; i < 200; i += 1) {
+        const secret = make();
+        const form = keyFormOf(Buffer.from(secret));
+        if (form !== undefined) refused.push(`${name} as ${form}: ${String(secret).slice(0, 40)}`);
+      }
+    }
+    assert.deepEqual(refused, []);
   });
 });
 

@@ -64,6 +64,29 @@ function keyForms(pair: Pair, type: 'rsa' | 'ec' | 'ed'): Record<string, string 
     'a JSON list holding the public JWK': `[${jwkJson}]`, 'a JSON list holding the public JWK, after a BOM': `${BOM} [ ${jwkJson} ]`,
     'base64 of the public JWK after a BOM': BOM + Buffer.from(jwkJson).toString('base64'),
   });
+  // issue #20: the same keys behind the layers they pick up on their way to a secret store
+  const pem = pair.publicPem;
+  const utf16le = Buffer.from(pem, 'utf16le');
+  const publicJwk = pair.publicKey.export({ format: 'jwk' }) as Record<string, unknown>;
+  const privateJwk = pair.privateKey.export({ format: 'jwk' }) as Record<string, unknown>;
+  const withoutKty = (value: Record<string, unknown>) => Object.fromEntries(Object.entries(value).filter(([name]) => name !== 'kty'));
+  const spkiHex = spki.toString('hex');
+  Object.assign(forms, {
+    'UTF-16LE public PEM (no BOM)': utf16le, 'UTF-16LE public PEM with a BOM (PowerShell >)': Buffer.concat([Buffer.from([0xff, 0xfe]), utf16le]),
+    'UTF-16BE public PEM with a BOM': Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(utf16le).swap16()]),
+    'base64 of the PEM body without its armour lines (a doubly encoded Kubernetes Secret)': Buffer.from(pem.split('\n').slice(1, -2).join('\n')).toString('base64'),
+    'base64 of the whole PEM': Buffer.from(pem).toString('base64'),
+    'the public JWK stringified twice (a JSON string of JSON)': JSON.stringify(JSON.stringify(publicJwk)),
+    'URL-encoded public PEM': encodeURIComponent(pem), 'form-encoded public PEM (+ for spaces)': encodeURIComponent(pem).replace(/%20/g, '+'),
+    'hex of DER SPKI with colons': spkiHex.match(/../g)!.join(':'), 'hex of DER SPKI with a 0x prefix': `0x${spkiHex}`,
+    'upper-case hex of DER SPKI with spaces': spkiHex.toUpperCase().match(/../g)!.join(' '), 'hex of DER SPKI with dashes': spkiHex.match(/../g)!.join('-'),
+    'public PEM with lower-case armour lines': pem.replace(/-----(BEGIN|END) PUBLIC KEY-----/g, (_, what: string) => `-----${what.toLowerCase()} public key-----`),
+    'public JWK as JSON without kty': JSON.stringify(withoutKty(publicJwk)), 'public JWK as JSON with a numeric kty': JSON.stringify({ ...publicJwk, kty: 1 }),
+    'private JWK as JSON without kty': JSON.stringify(withoutKty(privateJwk)),
+    'a JSON list of JWKs without kty': JSON.stringify([withoutKty(publicJwk)]),
+    'base64 of base64 of DER SPKI': Buffer.from(spki.toString('base64')).toString('base64'),
+    'DER SPKI and a trailing newline': Buffer.concat([spki, Buffer.from('\n')]),
+  });
   const { name, blob } = sshWire(pair, type);
   Object.assign(forms, {
     'OpenSSH public key line': `${name} ${blob.toString('base64')} alice@laptop`,
@@ -78,6 +101,8 @@ function keyForms(pair: Pair, type: 'rsa' | 'ec' | 'ed'): Record<string, string 
     Object.assign(forms, {
       'raw uncompressed EC point (65 bytes)': point, 'raw x || y (64 bytes)': xy, 'base64 of the raw EC point': point.toString('base64'),
       'hex of the raw EC point': point.toString('hex'), 'JWK x and y written one after the other': jwk.x + jwk.y,
+      'JWK x.y (two base64url coordinates joined by a dot)': `${jwk.x}.${jwk.y}`, 'JWK [x, y] as JSON': JSON.stringify([jwk.x, jwk.y]),
+      'JWK x and y as JSON without kty or crv': JSON.stringify({ x: jwk.x, y: jwk.y }),
     });
   }
   return forms;
@@ -127,6 +152,15 @@ describe('key hygiene: no key in disguise is an HMAC secret (0.3 G)', () => {
       ['a passphrase that starts like an OpenSSH line', 'ssh-rsa is what I use at home; this is a long passphrase'],
       ['65 random bytes starting with 0x04', Buffer.concat([Buffer.from([4]), randomBytes(64)])],
       ['a random 86-character base64url secret', randomBytes(64).toString('base64url').slice(0, 86)],
+      ['random hex with colons', randomBytes(48).toString('hex').match(/../g)!.join(':')], ['random hex with a 0x prefix', `0x${randomBytes(48).toString('hex')}`],
+      ['a random base64 secret as UTF-16LE with a BOM', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(randomBytes(48).toString('base64'), 'utf16le')])],
+      ['a URL-encoded random base64 secret', encodeURIComponent(randomBytes(48).toString('base64'))],
+      ['a random secret as a JSON string', JSON.stringify(randomBytes(48).toString('base64url'))],
+      ['base64 of a random base64 secret', Buffer.from(randomBytes(48).toString('base64')).toString('base64')],
+      ['two random 43-character base64url strings joined by a dot (no curve point)', `${randomBytes(32).toString('base64url')}.${randomBytes(32).toString('base64url')}`],
+      ['a JSON list of two random coordinates (no curve point)', JSON.stringify([randomBytes(32).toString('base64url'), randomBytes(32).toString('base64url')])],
+      ['a passphrase that mentions a begin public key line', 'my begin public key passphrase, long enough to be a secret'],
+      ['JSON with an n but no e', '{"n":"just a long secret string, not a key at all"}'],
     ] as const) {
       it(`a real secret (${name}) is accepted`, () => {
         assert.doesNotThrow(() => JwtManager.configure({ secret: secret as string }));
@@ -215,6 +249,18 @@ describe('key hygiene: no key in disguise is an HMAC secret (0.3 G)', () => {
       expectResponse(await me(tokenA), 422, { msg: 'Signature verification failed' });
       for (let i = 0; i < 5; i += 1) expectResponse(await me(tokenB), 200, { identity: 'alice' });
       assert.equal(calls.createPublicKey, 2);
+    });
+
+    it('a key form refused for HS256 (hex DER with colons): looked through once for 20 requests, 422 each time', async () => {
+      const hexDer = testKey('rsaA').publicKey.export({ format: 'der', type: 'spki' }).toString('hex').match(/../g)!.join(':');
+      server = serve([InteropController], { secret: undefined, algorithm: 'HS256', decodeKeyLoader: () => hexDer });
+      const forged = craftToken({ alg: 'HS256', typ: 'JWT' }, accessClaims('mallory'), Buffer.from(hexDer));
+      calls.createPublicKey = 0;
+      expectResponse(await me(forged), 422, { msg: 'The specified alg value is not allowed' });
+      const once = calls.createPublicKey;
+      for (let i = 0; i < 19; i += 1) expectResponse(await me(forged), 422, { msg: 'The specified alg value is not allowed' });
+      assert.ok(once > 0, 'the DER parse is what refuses it');
+      assert.equal(calls.createPublicKey, once);
     });
 
     it('an HS256 secret: one createSecretKey for 20 requests', async () => {
