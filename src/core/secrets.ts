@@ -3,9 +3,12 @@
  * used as an HMAC secret (algorithm confusion), anyone holding it can forge tokens. So every
  * form a key travels in is refused as a secret, however it is wrapped: PEM, DER (SPKI,
  * PKCS#1, PKCS#8, SEC1, X.509), a JWK, a JWK Set or a list of JWKs as JSON, an OpenSSH public
- * key, a raw EC point on P-256/384/521, and base64 / base64url / hex of any of them, with or
- * without a byte order mark and surrounding white space. Runs at `configure()` and once per
- * distinct `decodeKeyLoader` value, never per request.
+ * key, a raw EC point on P-256/384/521 (also as `x.y` or `[x, y]`), JWK-like JSON with no or a
+ * non-string `kty`, behind up to `MAX_LAYERS` encodings (UTF-16LE/BE with or without a byte
+ * order mark, percent-encoding, a JSON string, base64 / base64url, hex with `0x` or separators),
+ * a UTF-8 byte order mark and surrounding white space. Runs at `configure()` and once per
+ * distinct `decodeKeyLoader` value, never per request; the work per value is bounded
+ * (`MAX_CANDIDATES`, `MAX_DECODED_BYTES`).
  *
  * What cannot be told from a random secret is not guessed at: a bare RSA modulus (`n`), an
  * Ed25519 `x`, an EC `x` alone or a compressed point are random-looking bytes (half of all
