@@ -32,6 +32,8 @@ const MAX_LAYERS = 4;
 const MAX_DECODED_BYTES = 1 << 20;
 /** How many candidates one secret may cost, at most: a bound on the work, whatever the input. */
 const MAX_CANDIDATES = 64;
+/** How many JSON objects and lists one secret may have looked into (deep nesting stays off the stack). */
+const MAX_JSON_NODES = 256;
 
 /** A DER SEQUENCE that node:crypto reads as a key or a certificate, also followed by stray bytes (a newline, a NUL). */
 function isDerKey(bytes: Buffer): boolean {
@@ -124,6 +126,8 @@ function isJwkLike(value: unknown): boolean {
  * in another form.
  */
 function jsonForm(value: unknown, search: Search, depth: number): string | undefined {
+  search.jsonNodes += 1;
+  if (search.jsonNodes > MAX_JSON_NODES) return undefined;
   if (isJwkLike(value)) return 'JWK';
   if (Array.isArray(value)) {
     if (value.length === 2 && value.every((part) => typeof part === 'string')) {
@@ -163,6 +167,7 @@ function isSshWireKey(bytes: Buffer): boolean {
 /** The work one `keyFormOf` may do: every candidate it looked at, so a crafted input costs a bounded amount. */
 interface Search {
   candidates: number;
+  jsonNodes: number;
 }
 
 /** The key form `bytes` hold directly (no decoding), or `undefined`. */
@@ -265,5 +270,5 @@ function formOf(bytes: Buffer, search: Search, depth: number): string | undefine
  * @example keyFormOf(createPublicKey(pem).export({ format: 'der', type: 'spki' })) // 'DER'
  */
 export function keyFormOf(bytes: Buffer): string | undefined {
-  return formOf(bytes, { candidates: 0 }, 0);
+  return formOf(bytes, { candidates: 0, jsonNodes: 0 }, 0);
 }
