@@ -6,7 +6,7 @@ import { JwtUsageError } from './core/errors';
 import { JwtManager, type RevocationTarget, type RevokeTokenOptions } from './core/manager';
 import type { TokenPayload } from './core/responses';
 import { rotate, type RotateOptions, type TokenPair } from './core/rotation';
-import { requestContext } from './koa/context';
+import { currentContext } from './koa/context';
 import { getDpopThumbprint } from './koa/dpop';
 import { boundThumbprint } from './core/dpop/binding';
 import { invalidProof, proofRequired } from './core/dpop/errors';
@@ -92,7 +92,7 @@ export interface RotateRefreshTokenOptions extends RotateOptions {
 export async function rotateRefreshToken(options: RotateRefreshTokenOptions = {}): Promise<TokenPair> {
   const manager = JwtManager.instance;
   const { token, payload, ...rotateOptions } = options;
-  const context = requestContext.getStore();
+  const context = currentContext();
   const presented = payload ?? (token !== undefined ? await manager.decodeToken(token) : context?.payload);
   if (presented === undefined) {
     throw new JwtUsageError('rotateRefreshToken() found no refresh token: call it inside a @RefreshRequired() route, or pass { token } or { payload }');

@@ -9,7 +9,7 @@ import { JwtHttpError } from '../core/http-error';
 import { csrfRequired } from '../core/csrf';
 import { newRefreshScope, owesReuse, presentRefreshToken, reuseRefusal, runInRefreshScope, tracksRefreshToken } from '../core/refresh-scope';
 import { JwtManager } from '../core/manager';
-import { JwtRequestContext, requestContext } from '../koa/context';
+import { currentContext, JwtRequestContext, requestContext } from '../koa/context';
 import { Guard, refusal, RouteProof } from '../koa/guard';
 import { setDpopRefusalHeaders } from '../koa/dpop';
 import { effectiveGuard, ownerOf, routeCount, routeTypes } from './routes';
@@ -63,7 +63,7 @@ export async function toHttpError(error: unknown, ctx: Context | undefined): Pro
 
 /** A call the current request's context does not cover: checked as the method's own route would be, then run in its context. */
 async function guardedCall(self: unknown, original: Function, guard: Guard, target: Function, method: string | symbol, args: unknown[], injected: readonly Injected[]) {
-  const current = requestContext.getStore();
+  const current = currentContext();
   const ctx = current?.ctx as Context | undefined;
   let context: JwtRequestContext;
   try {
@@ -191,7 +191,7 @@ function guardFunction(owner: object, method: string | symbol, wrapped: Wrapped)
     }
     if (!guard) return original.apply(this, args);
     const injected = INJECTED.get(wrapped.declaring)?.get(method) ?? NOTHING_INJECTED;
-    const current = requestContext.getStore();
+    const current = currentContext();
     if (current?.ctx !== undefined && contextCovers(current, guard, target, method)) {
       fill(args, injected, current);
       return original.apply(this, args);

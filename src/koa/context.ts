@@ -50,6 +50,26 @@ export interface GuardedRoute {
 export const requestContext = new AsyncLocalStorage<JwtRequestContext>();
 
 /**
+ * The context of the request being served, if any: `undefined` outside a request, and also once
+ * the response of the request the context was entered for has ended (`res.end()` called, as Koa
+ * does after the last middleware, or a stream body piped to its end) or its connection closed.
+ * An async resource created during a request (a `setInterval` started lazily by a handler, a
+ * listener, a pool's socket) keeps the AsyncLocalStorage context of that request forever: without
+ * this check, work it runs later for another request would run as the first request's token.
+ * Checked when read rather than cleared by a listener, so the request path adds no listener; until
+ * then the context works, in downstream middleware before Koa writes the body, in a stream body
+ * being piped, in a timer that fires while a handler awaits it, and with `ctx.respond = false`
+ * until the handler ends `ctx.res` itself. The testing kit's `withToken()` has no response: its
+ * context lasts as long as the async resources created in its callback.
+ */
+export function currentContext(): JwtRequestContext | undefined {
+  const context = requestContext.getStore();
+  if (context === undefined || context.ctx === undefined) return context;
+  const res = (context.ctx as { res?: { writableEnded?: boolean; destroyed?: boolean } }).res;
+  return res !== undefined && (res.writableEnded === true || res.destroyed === true) ? undefined : context;
+}
+
+/**
  * Runs `next` in a fresh, empty context of its own for the request `ctx` (what
  * `verifyJwtInRequest` fills in, and what guarded methods called directly check against).
  */
@@ -59,12 +79,12 @@ export function runInRequestScope<T>(ctx: unknown, next: () => T): T {
 
 /** The context entered for the request `ctx`, if something ran one for it. */
 export function scopeOf(ctx: unknown): JwtRequestContext | undefined {
-  const current = requestContext.getStore();
+  const current = currentContext();
   return current !== undefined && current.ctx === ctx ? current : undefined;
 }
 
 function authorizedContext(caller: string): JwtRequestContext {
-  const context = requestContext.getStore();
+  const context = currentContext();
   if (!context?.guard) {
     if (JwtManager.isConfigured && !JwtManager.instance.config.requestContext) {
       throw new JwtUsageError(`${caller} needs the request context, which is off (requestContext: false): use @Identity(), @Claims() or ctx.state.jwt`);

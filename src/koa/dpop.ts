@@ -13,7 +13,7 @@ import { JwtError } from '../core/errors';
 import { JwtManager } from '../core/manager';
 import type { JwtConfig } from '../core/options';
 import type { TokenPayload } from '../core/responses';
-import { requestContext } from './context';
+import { currentContext } from './context';
 
 /** A host name, IPv4 address or bracketed IPv6 address, with an optional port: nothing else may stand in the URI htu is compared with. */
 const PLAIN_AUTHORITY = /^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
@@ -115,7 +115,7 @@ export function confirmRequestSender(
  * @example const dpopJkt = getDpopThumbprint()
  */
 export function getDpopThumbprint(): string | undefined {
-  const context = requestContext.getStore();
+  const context = currentContext();
   if (context === undefined) return undefined;
   if (context.dpopThumbprint !== undefined) return context.dpopThumbprint;
   return context.ctx === undefined ? undefined : VERIFIED.get(context.ctx as object)?.thumbprint;

@@ -14,7 +14,7 @@ import { JwtManager } from '../core/manager';
 import type { TokenLocation } from '../core/options';
 import { errorResponse, LoaderResponse, TokenPayload } from '../core/responses';
 import type { AuthorizeOptions, Requirement } from '../core/verify';
-import { GuardedRoute, JwtRequestContext, requestContext } from './context';
+import { currentContext, GuardedRoute, JwtRequestContext, requestContext } from './context';
 import { newRefreshScope, owesReuse, presentRefreshToken, RefreshScope, reuseRefusal, runInRefreshScope, tracksRefreshToken } from '../core/refresh-scope';
 import { confirmRequestSender, setDpopRefusalHeaders } from './dpop';
 import { extractToken, FoundToken, markRefusedAt, missingTokenError, refusedLocation } from './extract';
@@ -150,7 +150,7 @@ export class Guard {
       throw missingTokenError(manager.config, this.locations ?? manager.config.tokenLocation, this.extractAs);
     }
     const payload = await manager.verifier.authorize(token, this.requirement, { skipRevocationCheck: this.skipRevocationCheck });
-    const dpopRequest = requestContext.getStore()?.dpopRequest; // withToken(token, fn, { dpop }) stands in for the request
+    const dpopRequest = currentContext()?.dpopRequest; // withToken(token, fn, { dpop }) stands in for the request
     return this.confirmSender({ token, payload, guard: this }, { token, dpopScheme: dpopRequest !== undefined }, manager, dpopRequest);
   }
 
@@ -171,7 +171,7 @@ export class Guard {
     const needed = manager.tokenVerificationLoader !== undefined || this.roles !== undefined || this.scopes !== undefined || this.claimsCheck !== undefined
       || manager.userLookupLoader !== undefined;
     if (!needed || context.payload === undefined) return context;
-    const outer = requestContext.getStore();
+    const outer = currentContext();
     // the checks run in this token's context, so the getters work inside them (fje's get_jwt() in its callbacks)
     return manager.config.requestContext
       ? requestContext.run(context, () => this.finishAsync(context, context.payload!, manager, outer))
