@@ -1,0 +1,212 @@
+/**
+ * A request's context ends with its response (issue #20, F2): an async resource created during
+ * alice's request (a worker `setInterval` started lazily by her handler) keeps her
+ * AsyncLocalStorage context; once her response has ended (or her connection closed), work it
+ * runs for anyone else sees no context: the getters throw the JwtUsageError they throw outside a
+ * request, and a directly called guarded method is checked as a call outside any request (401
+ * Missing Authorization Header, as a background job). Until then the context works: in the
+ * handler, in downstream middleware, in upstream middleware after `await next()` (before Koa
+ * writes the body), and in a timer that fires while the response is still open (a handler
+ * awaiting it, or `ctx.respond = false` with the handler ending `ctx.res` later).
+ * Through the decorators, jwtRequired() + jwtContext(), and verifyJwtInRequest(). CI runs it on Node 20, 22, 24.
+ */
+import assert from 'node:assert/strict';
+import http, { type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import Router from '@koa/router';
+import { Get, JsonController, useKoaServer } from 'routing-controllers';
+import { createAccessToken, getJwtIdentity, Identity, jwtContext, JwtManager, JwtRequired, jwtRequired, JwtUsageError, verifyJwtInRequest } from '../../src';
+import { JwtHttpError } from '../../src/testing';
+import { SECRET } from '../support/server';
+
+/** A background worker: jobs queued from anywhere run in the context of the request that started it. */
+class Worker {
+  private queue: Array<() => Promise<void>> = [];
+  private timer: NodeJS.Timeout | undefined;
+  start(): void {
+    this.timer ??= setInterval(() => void this.queue.shift()?.(), 2);
+  }
+  run<T>(job: () => T | Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => this.queue.push(async () => {
+      try { resolve(await job()); } catch (error) { reject(error); }
+    }));
+  }
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/** What a job gives, or what it threw (class, status, body, message). */
+async function outcome(job: () => unknown): Promise<unknown> {
+  try {
+    return { value: await job() };
+  } catch (error) {
+    if (error instanceof JwtHttpError) return { threw: 'JwtHttpError', status: error.status, body: error.body };
+    if (error instanceof JwtUsageError) return { threw: 'JwtUsageError', message: /outside a protected request/.test(error.message) };
+    return { threw: String(error) };
+  }
+}
+
+const OUTSIDE = { threw: 'JwtUsageError', message: true };
+const MISSING = { threw: 'JwtHttpError', status: 401, body: { msg: 'Missing Authorization Header' } };
+
+class AccountService {
+  @JwtRequired()
+  async deleteAccount(@Identity() who?: string) {
+    return `deleted account of ${who} (getJwtIdentity=${getJwtIdentity()})`;
+  }
+}
+const service = new AccountService();
+const worker = new Worker();
+const ALICE_DELETED = { value: 'deleted account of alice (getJwtIdentity=alice)' };
+
+@JsonController('/sc')
+class StaleController {
+  @Get('/warm')
+  @JwtRequired()
+  async warm() {
+    worker.start();
+    // the worker's jobs while this response is still open: alice's
+    return { call: await outcome(() => worker.run(() => service.deleteAccount())), getter: await outcome(() => worker.run(getJwtIdentity)) };
+  }
+
+  /** An open route queueing a job for the worker. */
+  @Get('/job')
+  async job() {
+    return { call: await outcome(() => worker.run(() => service.deleteAccount())), getter: await outcome(() => worker.run(getJwtIdentity)) };
+  }
+}
+
+let late: unknown;
+let afterClose: unknown;
+
+function app(): Server {
+  JwtManager.configure({ secret: SECRET });
+  const koa = new Koa();
+  koa.silent = true;
+  koa.use(jwtContext());
+  koa.use(async (ctx, next) => {
+    await next();
+    // upstream, after the route ran and before Koa writes the body
+    if (ctx.path === '/k/verify') ctx.set('x-after', JSON.stringify(await outcome(getJwtIdentity)));
+  });
+  const router = new Router();
+  router.get('/k/me', jwtRequired(), async (ctx, next) => {
+    ctx.state.downstream = await outcome(getJwtIdentity);
+    await next();
+  }, async (ctx) => {
+    worker.start();
+    ctx.body = { downstream: ctx.state.downstream, getter: await outcome(() => worker.run(getJwtIdentity)), call: await outcome(() => worker.run(() => service.deleteAccount())) };
+  });
+  router.get('/k/verify', async (ctx) => {
+    await verifyJwtInRequest(ctx);
+    worker.start();
+    ctx.body = { getter: await outcome(() => worker.run(getJwtIdentity)), call: await outcome(() => worker.run(() => service.deleteAccount())) };
+  });
+  router.get('/k/raw', jwtRequired(), (ctx) => {
+    // the handler answers itself, later: the context lasts until it ends the response
+    ctx.respond = false;
+    ctx.res.writeHead(200, { 'content-type': 'application/json' });
+    setTimeout(() => ctx.res.end(JSON.stringify({ open: read() })), 10);
+    setTimeout(() => (late = read()), 40);
+  });
+  router.get('/k/hang', jwtRequired(), async (ctx) => {
+    worker.start();
+    await new Promise((resolve) => ctx.req.socket.once('close', resolve));
+    afterClose = await outcome(() => worker.run(getJwtIdentity));
+    ctx.body = {};
+  });
+  koa.use(router.routes());
+  useKoaServer(koa, { controllers: [StaleController] });
+  return koa.listen(0);
+}
+
+function read(): unknown {
+  try {
+    return getJwtIdentity();
+  } catch (error) {
+    return { threw: (error as Error).name };
+  }
+}
+
+interface Answer { status: number; body: any; headers: http.IncomingHttpHeaders }
+function get(server: Server, path: string, headers: Record<string, string> = {}): Promise<Answer> {
+  const { port } = server.address() as AddressInfo;
+  return new Promise((resolve, reject) => {
+    http.get({ port, path, headers, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, body: body ? JSON.parse(body) : undefined, headers: res.headers }));
+    }).on('error', reject);
+  });
+}
+
+const until = async (done: () => boolean) => { while (!done()) await new Promise((r) => setTimeout(r, 5)); };
+
+describe('security: a request\'s context ends with its response (#20 F2)', () => {
+  let server: Server;
+  let alice: Record<string, string>;
+  beforeEach(async () => {
+    server = app();
+    alice = { authorization: `Bearer ${await createAccessToken('alice')}` };
+    late = afterClose = undefined;
+  });
+  afterEach(() => {
+    worker.stop();
+    server.close();
+    JwtManager.reset();
+  });
+
+  it('a background job outside any request is refused (the baseline a stale context must equal)', async () => {
+    assert.deepEqual(await outcome(() => service.deleteAccount()), MISSING);
+    assert.deepEqual(await outcome(getJwtIdentity), OUTSIDE);
+  });
+
+  it('decorators: the worker alice\'s @JwtRequired() route started runs as alice while her response is open, as no one after', async () => {
+    const during = await get(server, '/sc/warm', alice);
+    assert.deepEqual([during.status, during.body], [200, { call: ALICE_DELETED, getter: { value: 'alice' } }]);
+    assert.deepEqual(await outcome(() => worker.run(() => service.deleteAccount())), MISSING);
+    assert.deepEqual(await outcome(() => worker.run(getJwtIdentity)), OUTSIDE);
+  });
+
+  it('decorators: an anonymous request\'s job run by that worker is refused (the PoC)', async () => {
+    assert.equal((await get(server, '/sc/warm', alice)).status, 200);
+    const job = await get(server, '/sc/job');
+    assert.deepEqual([job.status, job.body], [200, { call: MISSING, getter: OUTSIDE }]);
+  });
+
+  it('jwtRequired() + jwtContext(): downstream middleware and the worker during the response see alice; the worker after sees no one', async () => {
+    const during = await get(server, '/k/me', alice);
+    assert.equal(during.status, 200, JSON.stringify(during.body));
+    assert.deepEqual(during.body, { downstream: { value: 'alice' }, getter: { value: 'alice' }, call: ALICE_DELETED });
+    assert.deepEqual(await outcome(() => worker.run(getJwtIdentity)), OUTSIDE);
+    assert.deepEqual(await outcome(() => worker.run(() => service.deleteAccount())), MISSING);
+  });
+
+  it('verifyJwtInRequest(): upstream middleware after next() and the worker see alice during her request, as no one after', async () => {
+    const during = await get(server, '/k/verify', alice);
+    assert.deepEqual([during.status, during.body], [200, { getter: { value: 'alice' }, call: ALICE_DELETED }]);
+    assert.deepEqual(JSON.parse(String(during.headers['x-after'])), { value: 'alice' });
+    assert.deepEqual(await outcome(() => worker.run(getJwtIdentity)), OUTSIDE);
+    assert.deepEqual(await outcome(() => worker.run(() => service.deleteAccount())), MISSING);
+  });
+
+  it('ctx.respond = false: a timer before the handler ends ctx.res sees alice, one after sees no one', async () => {
+    const during = await get(server, '/k/raw', alice);
+    assert.deepEqual([during.status, during.body], [200, { open: 'alice' }]);
+    await until(() => late !== undefined);
+    assert.deepEqual(late, { threw: 'JwtUsageError' });
+  });
+
+  it('a closed connection ends the context: the handler still awaiting sees no one', async () => {
+    const { port } = server.address() as AddressInfo;
+    const request = http.get({ port, path: '/k/hang', headers: alice, agent: false });
+    request.on('error', () => undefined);
+    await new Promise((r) => setTimeout(r, 30));
+    request.destroy();
+    await until(() => afterClose !== undefined);
+    assert.deepEqual(afterClose, OUTSIDE);
+  });
+});
