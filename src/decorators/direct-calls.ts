@@ -133,6 +133,35 @@ function contextCovers(current: JwtRequestContext, guard: Guard, target: Functio
   return !csrfRequired(JwtManager.instance.config, directCallMethod(target, method, (current.ctx as Context).method));
 }
 
+/** Per class: the guarded routes reported as no method (a field holding a function, an accessor). */
+const NOT_METHODS = new WeakMap<Function, Set<string | symbol>>();
+
+/**
+ * The misuse of a guarded route that is no method on the prototype: `@Get('/f') field = () => ...`
+ * under a class guard is an instance property no wrapper can reach, so a direct call would run
+ * unchecked. Reported once, when it is found (the route's declaration); the class is remembered
+ * so the later passes over every class (`configure()`, `withToken()`) skip it instead of failing
+ * for every unrelated call.
+ */
+function notAMethod(target: Function, method: string | symbol): JwtUsageError {
+  let methods = NOT_METHODS.get(target);
+  if (!methods) NOT_METHODS.set(target, (methods = new Set()));
+  methods.add(method);
+  const name = String(method);
+  return new JwtUsageError(
+    `${target.name}.${name} is not a method, and a guard covers its route: declare it as a method (\`${name}() { ... }\`), ` +
+      `not a field holding a function (\`${name} = () => ...\`) or an accessor, so a direct call of it can be checked`,
+  );
+}
+
+/** Whether `target`'s `method` (or an ancestor's) was reported as no method already. */
+export function reportedNotAMethod(target: Function, method: string | symbol): boolean {
+  for (let c: unknown = target; typeof c === 'function' && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
+    if (NOT_METHODS.get(c as Function)?.has(method)) return true;
+  }
+  return false;
+}
+
 /**
  * Makes sure the function called for `target`'s `method` is wrapped; returns the prototype the
  * method was declared on (its parameters are recorded there). One wrapper on a base class serves
@@ -143,9 +172,14 @@ function contextCovers(current: JwtRequestContext, guard: Guard, target: Functio
  * function, whose foreign receivers get `Sub`'s guard, while `OpenBase`'s stays open.
  */
 export function wrapMethod(target: Function, method: string | symbol): object {
-  const owner = ownerOf(target, method);
+  let owner: object;
+  try {
+    owner = ownerOf(target, method);
+  } catch {
+    throw notAMethod(target, method);
+  }
   const descriptor = Object.getOwnPropertyDescriptor(owner, method)!;
-  if (typeof descriptor.value !== 'function') throw new JwtUsageError(`${target.name}.${String(method)} is not a method`);
+  if (typeof descriptor.value !== 'function') throw notAMethod(target, method);
   if (!WRAPPED.has(descriptor.value)) {
     const original = descriptor.value as Function;
     descriptor.value = guardFunction(owner, method, { declaring: owner, body: () => original });

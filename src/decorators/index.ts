@@ -13,7 +13,7 @@ import { Guard, GuardOptions, ROUTE_PROOF, RouteProof } from '../koa/guard';
 import {
   effectiveGuard, guardCount, guardedMethods, INJECTING_PARAMS, installRouteHooks, recordClassGuard, recordMethodGuard, routeMethods, USER_PARAMS,
 } from './routes';
-import { guardDeclaredMethod, INJECTED, injectedValue, type InjectedKind, toHttpError, wrapMethod } from './direct-calls';
+import { guardDeclaredMethod, INJECTED, injectedValue, type InjectedKind, reportedNotAMethod, toHttpError, wrapMethod } from './direct-calls';
 import { requireReflectMetadata } from './reflect-metadata';
 import { answerEscapedErrors } from './escaped-errors';
 import { createParamDecorator, getMetadataArgsStorage, installedRoutingControllers, onRoutingControllersLoad, routingControllers } from './routing-controllers';
@@ -45,7 +45,8 @@ function installHooks(): void {
  */
 function wrapGuarded(target: Function, method?: string | symbol): void {
   const methods = method === undefined ? new Set([...routeMethods(target), ...guardedMethods(target)]) : [method];
-  for (const name of methods) if (effectiveGuard(target, name)) wrapMethod(target, name);
+  // a route reported as no method when it was declared is not reported again for every later pass
+  for (const name of methods) if (effectiveGuard(target, name) && !reportedNotAMethod(target, name)) wrapMethod(target, name);
 }
 
 /** The wraps to redo once the decorating statement is over, and whether that is scheduled. */
@@ -78,7 +79,9 @@ function wrapSoftly(target: Function, method?: string | symbol): void {
  * method under a class guard, on its class and on the controllers that extend it.
  */
 function registered(kind: 'controller' | 'route' | 'param', target: Function, method?: string | symbol): void {
-  wrapSoftly(target, method);
+  // a guarded route that is no method (a field holding a function) is refused where it is declared
+  if (kind === 'route') wrapGuarded(target, method);
+  else wrapSoftly(target, method);
   if (method === undefined) return;
   if (kind === 'route') {
     for (const { target: controller } of getMetadataArgsStorage().controllers) {
