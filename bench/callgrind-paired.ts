@@ -81,7 +81,7 @@ async function main(): Promise<void> {
     });
   } finally {
     await redis.stop();
-    rmSync(directory, { recursive: true, force: true });
+    rmSync(directory, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }); // a child may still be writing its last file
   }
 }
 

@@ -187,7 +187,7 @@ async function main(): Promise<void> {
     nodes.forEach((node, index) => (results[node.label] = counted[index]));
   } finally {
     await redis.stop();
-    rmSync(directory, { recursive: true, force: true });
+    rmSync(directory, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }); // a child may still be writing its last file
   }
   console.log(`\ncallgrind: ${WARMUP} warm-up requests uninstrumented, then ${WINDOWS} windows of ${REQUESTS} counted (the median window is the figure), ${CONNECTIONS === 1 ? 'one at a time' : `over ${CONNECTIONS} connections`}${SIMULATE ? ', figures are cycle estimates (Ir + 10 L1m + 10 Bm + 100 LLm)' : ''}; node ${NODE_FLAGS.join(' ')}`);
   for (const node of nodes) printInstructionReport(node.label, results[node.label]);

@@ -70,7 +70,7 @@ export async function countMicroPieces(node: NodeBinary, names: string[]): Promi
     for (const name of names) counts[name] = (await countPiece(node, piecesJs, name, directory, name === 'rs256' ? CALLS / 4 : CALLS)) - loop;
     return counts;
   } finally {
-    rmSync(directory, { recursive: true, force: true });
+    rmSync(directory, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }); // a child may still be writing its last file
   }
 }
 
