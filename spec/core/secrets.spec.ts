@@ -5,7 +5,7 @@
  * private key.
  */
 import assert from 'node:assert/strict';
-import { createSecretKey, KeyObject, randomBytes, randomInt } from 'node:crypto';
+import { createSecretKey, KeyObject, randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { format, inspect } from 'node:util';
 import {
   CsrfError, JwtConfigurationError, JwtManager, JwtOptions, JwtUsageError, MemoryTokenStore, NoAuthorizationError,
@@ -136,6 +136,166 @@ describe('core: a public key wrapped in layers is no HMAC secret (issue #20, DES
       }
     }
     assert.deepEqual(refused, []);
+  });
+});
+
+/** `bytes` as `xxd` prints them: offset, eight 16-bit groups, the ASCII column. */
+function xxd(bytes: Buffer): string {
+  const lines: string[] = [];
+  for (let at = 0; at < bytes.length; at += 16) {
+    const row = bytes.subarray(at, at + 16);
+    const groups = row.toString('hex').match(/.{1,4}/g)!.join(' ');
+    lines.push(`${at.toString(16).padStart(8, '0')}: ${groups.padEnd(39)}  ${[...row].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('')}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** `bytes` as `hexdump -C` prints them: offset, two halves of eight bytes, `|ASCII|`. */
+function hexdumpC(bytes: Buffer): string {
+  const lines: string[] = [];
+  for (let at = 0; at < bytes.length; at += 16) {
+    const row = [...bytes.subarray(at, at + 16)].map((b) => b.toString(16).padStart(2, '0'));
+    lines.push(`${at.toString(16).padStart(8, '0')}  ${row.slice(0, 8).join(' ')}  ${row.slice(8).join(' ')}  |${[...bytes.subarray(at, at + 16)].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('')}|`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** `bytes` as `od -x` prints them on a little-endian machine: octal offset, 16-bit words byte-swapped. */
+function odX(bytes: Buffer): string {
+  const even = bytes.length % 2 === 0 ? bytes : Buffer.concat([bytes, Buffer.alloc(1)]);
+  const lines: string[] = [];
+  for (let at = 0; at < even.length; at += 16) {
+    const words = Buffer.from(even.subarray(at, at + 16)).swap16().toString('hex').match(/.{4}/g)!;
+    lines.push(`${at.toString(8).padStart(7, '0')} ${words.join(' ')}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** An EC public key as `openssl ec -text -pubout` prints it. */
+function opensslText(point: Buffer, bits: number): string {
+  const bytes = [...point].map((b) => b.toString(16).padStart(2, '0'));
+  const rows = Array.from({ length: Math.ceil(bytes.length / 15) }, (_, i) => `    ${bytes.slice(i * 15, i * 15 + 15).join(':')}${i * 15 + 15 < bytes.length ? ':' : ''}`);
+  return `Public-Key: (${bits} bit)\npub:\n${rows.join('\n')}\nASN1 OID: prime256v1\nNIST CURVE: P-256\n`;
+}
+
+describe('core: a key hidden inside other text is no HMAC secret (issue #20 F1, the re-attack of 0.3)', () => {
+  afterEach(() => JwtManager.reset());
+  const rsa = testKey('rsaA');
+  const pem = rsa.publicPem;
+  const der = rsa.publicKey.export({ format: 'der', type: 'spki' });
+  const b64 = der.toString('base64');
+  const body = pem.split('\n').slice(1, -2);
+  const rsaJwk = rsa.publicKey.export({ format: 'jwk' }) as Record<string, string>;
+  const ecJwk = testKey('p256').publicKey.export({ format: 'jwk' }) as Record<string, string>;
+  const point = Buffer.concat([Buffer.from([4]), Buffer.from(ecJwk.x, 'base64url'), Buffer.from(ecJwk.y, 'base64url')]);
+  const edX = (testKey('ed25519').publicKey.export({ format: 'jwk' }) as Record<string, string>).x;
+  const hexOf = (value: string) => Buffer.from(value, 'base64url').toString('hex');
+  let fiveDeep = pem;
+  for (let i = 0; i < 5; i += 1) fiveDeep = Buffer.from(fiveDeep).toString('base64');
+  const FORMS: [string, string, RegExp][] = [
+    ['quoted base64 DER', `"${b64}"`, /base64 DER/], ['base64 DER with a trailing ;', `${b64};`, /base64 DER/],
+    ['a .env line NAME=base64 DER', `JWT_PUBLIC_KEY=${b64}`, /base64 DER/], ['base64: prefix (Laravel style)', `base64:${b64}`, /base64 DER/],
+    ['a data: URL', `data:application/octet-stream;base64,${b64}`, /base64 DER/], ['a word before the base64 (any alignment)', `key ${b64}`, /base64 DER/],
+    ['letters glued before the base64', `secret${b64}`, /base64 DER/], ['a PEM body as JS string literals joined by +', body.map((line) => `"${line}"`).join(' +\n'), /base64 DER/],
+    ['a PEM body with escaped line breaks', body.join('\\n'), /base64 DER/],
+    ['PEM armour with a tab', pem.replace('BEGIN PUBLIC', 'BEGIN\tPUBLIC'), /^PEM$/], ['PEM armour with 4 dashes', pem.replace(/-----/g, '----'), /^PEM$/],
+    ['PEM armour without dashes', pem.replace(/-----/g, ''), /^PEM$/],
+    ['a JWK as a JS object literal', `{kty: 'RSA', n: '${rsaJwk.n}', e: 'AQAB'}`, /JWK/], ['a JWK with a trailing comma', JSON.stringify(rsaJwk).replace(/}$/, ',}'), /JWK/],
+    ['a JWK with upper-case member names', JSON.stringify({ KTY: 'EC', CRV: 'P-256', X: ecJwk.x, Y: ecJwk.y }), /^JWK$/],
+    ['an Ed25519 JWK reduced to x', JSON.stringify({ x: edX }), /^JWK$/], ['a JWK as YAML', `kty: EC\ncrv: P-256\nx: ${ecJwk.x}\ny: ${ecJwk.y}`, /JWK/],
+    ['EC x - y', `${ecJwk.x} - ${ecJwk.y}`, /JWK x \+ y/], ['EC x=… y=… lines', `x=${ecJwk.x}\ny=${ecJwk.y}`, /JWK/],
+    ['EC x and y as hex lines', `x: ${hexOf(ecJwk.x)}\ny: ${hexOf(ecJwk.y)}`, /JWK/],
+    ["OpenSSL's text of an EC key", opensslText(point, 256), /hex raw EC public/], ["OpenSSL's pub: lines alone", opensslText(point, 256).slice(opensslText(point, 256).indexOf('pub:')), /hex raw EC public/],
+    ['an xxd dump of the DER', xxd(der), /hex DER/], ['a hexdump -C dump of the DER', hexdumpC(der), /hex DER/], ['an od -x dump of the DER', odX(der), /hex DER/],
+    ['DER as C escapes', [...der].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join(''), /hex DER/],
+    ['DER as a 0x list', [...der].map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', '), /hex DER/],
+    ['PEM behind five layers of base64', fiveDeep, /^(base64 ){5}PEM$/],
+    ['a PEM after 63 JSON fields', JSON.stringify(Object.fromEntries([...Array.from({ length: 63 }, (_, i) => [`f${i}`, `v${i}`]), ['key', pem]])), /PEM/],
+    ['an OpenSSH line in capitals', 'SSH-ED25519 AAAAC3NzaC1lZDI1NTE5AAAAIGxvb2tzIGxpa2UgYSBrZXk= user@host', /public SSH/],
+  ];
+
+  for (const [form, secret, name] of FORMS) {
+    it(`${form}: refused at configure() (${name.source}), beside a random secret that is accepted`, () => {
+      assert.match(keyFormOf(Buffer.from(secret)) ?? 'accepted', name);
+      const { problems } = configureError({ secret });
+      assert.equal(problems.length, 1, problems.join(' | '));
+      assert.match(problems[0], /^secret: a .*key is never accepted as an HMAC secret \(algorithm confusion\)$/);
+      assert.ok(JwtManager.configure({ secret: randomBytes(32).toString('base64') }));
+    });
+  }
+
+  it('3 000 random secrets inside the same wrappings (.env lines, quotes, dumps, lists, JSON): none refused', () => {
+    const b64 = () => randomBytes(32 + randomInt(100)).toString('base64');
+    const wrappings: [string, () => string][] = [
+      ['a .env line', () => `JWT_SECRET=${b64()}`], ['quoted with a ;', () => `"${b64()}";`], ['base64: prefix', () => `base64:${b64()}`],
+      ['openssl rand -base64 512 (lines of 64)', () => randomBytes(512).toString('base64').match(/.{1,64}/g)!.join('\n')],
+      ['an xxd dump of random bytes', () => xxd(randomBytes(64 + randomInt(200)))], ['a hexdump -C dump', () => hexdumpC(randomBytes(64 + randomInt(200)))],
+      ['an od -x dump', () => odX(randomBytes(64 + randomInt(200)))], ['a 0x list', () => [...randomBytes(48)].map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ')],
+      ['two random coordinates with " - "', () => `${randomBytes(32).toString('base64url')} - ${randomBytes(32).toString('base64url')}`],
+      ['x=… y=… of random coordinates', () => `x=${randomBytes(32).toString('base64url')}\ny=${randomBytes(32).toString('base64url')}`],
+      ['a JSON object with a secret member', () => JSON.stringify({ secret: b64(), issuer: 'me', note: 'x y d n' })],
+      ['UUIDs joined', () => Array.from({ length: 4 }, () => randomUUID()).join('')],
+      ['a base64 passphrase', () => Buffer.from(Array.from({ length: 8 }, () => ['correct', 'horse', 'key', 'begin', 'x:', 'd='][randomInt(6)]).join(' ')).toString('base64')],
+      ['hex with colons in lines', () => randomBytes(96).toString('hex').match(/../g)!.join(':').match(/.{1,45}/g)!.join('\n    ')],
+      ['printable ASCII of 200', () => Array.from({ length: 200 }, () => String.fromCharCode(32 + randomInt(95))).join('')],
+    ];
+    const refused: string[] = [];
+    for (const [name, make] of wrappings) {
+      for (let i = 0; i < 200; i += 1) {
+        const secret = make();
+        const form = keyFormOf(Buffer.from(secret));
+        if (form !== undefined) refused.push(`${name} as ${form}: ${secret.slice(0, 60)}`);
+      }
+    }
+    assert.deepEqual(refused, []);
+  });
+
+  it('a value that costs more than its budget is refused as unchecked, naming why (fails closed)', () => {
+    const UNCHECKED: [string, string | Buffer, RegExp][] = [
+      ['longer than 64 KiB', randomBytes(64 * 1024 + 1), /longer than 64 KiB/],
+      ['nine layers of percent-encoding', Array.from({ length: 9 }).reduce<string>((text) => encodeURIComponent(text), `%${'k'.repeat(40)}`), /more than 8 layers/],
+      ['2 500 base64 runs', Array.from({ length: 2500 }, (_, i) => `${i}`.padStart(22, 'A')).join(';'), /more than 2048 runs/],
+      ['a JSON list of 5 000 strings', JSON.stringify(Array.from({ length: 5000 }, (_, i) => `s${i}`)), /more than 256 candidates/],
+    ];
+    for (const [what, secret, why] of UNCHECKED) {
+      const { problems } = configureError({ secret: secret as string });
+      assert.equal(problems.length, 1, `${what}: ${problems.join(' | ')}`);
+      assert.match(problems[0], /^secret cannot be checked for a key in disguise \(.+\): an HMAC secret is random bytes/, what);
+      assert.match(problems[0], why, what);
+    }
+  });
+
+  it('a secret that throws when read (a revoked Proxy) is a configure() problem, not an uncaught TypeError; a Proxy whose methods fail too', () => {
+    const revoked = Proxy.revocable(randomBytes(32), {});
+    revoked.revoke();
+    const { problems } = configureError({ secret: revoked.proxy as Buffer });
+    assert.deepEqual(problems, ['secret could not be read as a string or Buffer (TypeError)']);
+    assert.deepEqual(configureError({ secret: new Proxy(randomBytes(32), {}) }).problems, ['secret could not be read as a string or Buffer (TypeError)']);
+  });
+
+  it('the worst inputs of 64 KiB cost a bounded time (shortest of 3 rounds under 250 ms each; 100 000 spaces took 6.2 s in 0.3-rc)', () => {
+    const K = 64 * 1024;
+    const WORST: [string, string][] = [
+      ['spaces', ' '.repeat(K)], ['dashes', '-'.repeat(K)], ['one base64 run', 'a'.repeat(K)], ['"a " repeated', 'a '.repeat(K / 2)],
+      ['zeros', '0'.repeat(K)], ['"30" (DER SEQUENCE bytes)', '30'.repeat(K / 2)], ['"30 " pairs', '30 '.repeat(Math.floor(K / 3))],
+      ['"%25" repeated', '%25'.repeat(Math.floor(K / 3))], ['"x:" repeated', 'x:'.repeat(K / 2)], ['"{" repeated', '{'.repeat(K)], ['"[" repeated', '['.repeat(K)],
+      ['"--" repeated', '--'.repeat(K / 2)], ['"ssh-" repeated', 'ssh-'.repeat(K / 4)], ['"Modulus:" repeated', 'Modulus:'.repeat(K / 8)],
+      ['xxd lines', '00000000: 3082 0122\n'.repeat(Math.floor(K / 20))], ['"\\x30" repeated', '\\x30'.repeat(K / 4)],
+      ['random hex', randomBytes(K / 2).toString('hex')], ['base64 lines', Array.from({ length: 1300 }, () => randomBytes(36).toString('base64')).join('\n')],
+      ['DER-like binary', Buffer.alloc(K, Buffer.from([0x30, 0x82, 0x00, 0x20, 0x30])).toString('latin1')],
+    ];
+    const slow: string[] = [];
+    for (const [what, text] of WORST) {
+      const bytes = Buffer.from(text, 'latin1').subarray(0, K);
+      let shortest = Infinity;
+      for (let round = 0; round < 3; round += 1) {
+        const start = process.hrtime.bigint();
+        keyFormOf(bytes);
+        shortest = Math.min(shortest, Number(process.hrtime.bigint() - start) / 1e6);
+      }
+      if (shortest > 250) slow.push(`${what}: ${shortest.toFixed(0)} ms`);
+    }
+    assert.deepEqual(slow, []);
   });
 });
 

@@ -4,7 +4,7 @@
  * A key ring holds the signing key and every key a token may be verified with,
  * indexed by `kid` (rotation: old public keys stay until their tokens expire).
  */
-import { keyFormOf } from './secrets';
+import { secretVerdict } from './secrets';
 import { createHash, createPrivateKey, createPublicKey, createSecretKey, JsonWebKey, KeyObject } from 'node:crypto';
 import { showAs } from './safe-view';
 import { InvalidTokenError } from './errors';
@@ -65,9 +65,12 @@ export function isHmac(algorithm: unknown): boolean {
 
 /** A public or private key in any form (PEM, DER, JWK, base64 or hex of one) must never become an HMAC secret. */
 function isKeyInDisguise(bytes: Buffer, label: string, problems: string[]): boolean {
-  const form = keyFormOf(bytes);
-  if (form !== undefined) problems.push(`${label}: a ${form} key is never accepted as an HMAC secret (algorithm confusion)`);
-  return form !== undefined;
+  const verdict = secretVerdict(bytes);
+  if (verdict === undefined) return false;
+  problems.push('key' in verdict
+    ? `${label}: a ${verdict.key} key is never accepted as an HMAC secret (algorithm confusion)`
+    : `${label} cannot be checked for a key in disguise (${verdict.unchecked}): an HMAC secret is random bytes (crypto.randomBytes(32) or more)`);
+  return true;
 }
 
 /** Builds an HMAC secret key for `algorithm`, or returns why it cannot. */
@@ -167,7 +170,13 @@ export function buildVerificationKey(
   if (isHmac(algorithm)) {
     if (options.publicKey !== undefined) problems.push(scoped(label, `publicKey is for RS/PS/ES/EdDSA algorithms, not ${algorithm}`));
     if (options.privateKey !== undefined) problems.push(scoped(label, `privateKey is for RS/PS/ES/EdDSA algorithms, not ${algorithm}`));
-    return secretKey(options.secret, algorithm, member(label, 'secret'), problems);
+    try {
+      return secretKey(options.secret, algorithm, member(label, 'secret'), problems);
+    } catch (error) {
+      // a value that throws when read (a Proxy of a Buffer, a revoked Proxy): a problem, never an uncaught error
+      problems.push(`${member(label, 'secret')} could not be read as a string or Buffer (${error instanceof Error ? error.name : typeof error})`);
+      return undefined;
+    }
   }
   if (options.secret !== undefined) {
     problems.push(scoped(label, `a secret is never used for the asymmetric algorithm ${algorithm}; give privateKey/publicKey`));

@@ -1,14 +1,21 @@
 /**
  * Whether bytes meant as an HMAC secret are really a key in disguise. A public key is public:
  * used as an HMAC secret (algorithm confusion), anyone holding it can forge tokens. So every
- * form a key travels in is refused as a secret, however it is wrapped: PEM, DER (SPKI,
- * PKCS#1, PKCS#8, SEC1, X.509), a JWK, a JWK Set or a list of JWKs as JSON, an OpenSSH public
- * key, a raw EC point on P-256/384/521 (also as `x.y` or `[x, y]`), JWK-like JSON with no or a
- * non-string `kty`, behind up to `MAX_LAYERS` encodings (UTF-16LE/BE with or without a byte
- * order mark, percent-encoding, a JSON string, base64 / base64url, hex with `0x` or separators),
- * a UTF-8 byte order mark and surrounding white space. Runs at `configure()` and once per
- * distinct `decodeKeyLoader` value, never per request; the work per value is bounded
- * (`MAX_CANDIDATES`, `MAX_DECODED_BYTES`).
+ * form a key travels in is refused as a secret, however it is wrapped or wherever in the
+ * bytes it sits: PEM (any armour: dashes, case, tabs), DER (SPKI, PKCS#1, PKCS#8, SEC1, X.509)
+ * at any offset, a JWK (any member-name case, as JSON, a JS object literal or `.env` lines), a
+ * JWK Set, an OpenSSH public key (line, RFC 4716 block or wire blob), a raw EC point on
+ * P-256/384/521 or its two coordinates written one after the other, OpenSSL's text dump of a
+ * key; behind up to `MAX_LAYERS` encodings (UTF-16LE/BE, percent-encoding, a JSON string,
+ * base64 / base64url runs inside other text, hex with any separators, `xxd`, `hexdump` and
+ * `od` dumps).
+ *
+ * The search fails closed: a value too long (`MAX_SECRET_BYTES`), nested too deep, or costing
+ * more than its budget (`MAX_CANDIDATES`, `MAX_RUNS`, `MAX_DER_PARSES`, `MAX_JSON_NODES`) is
+ * not guessed at but reported `unchecked`, and refused: an HMAC secret is random bytes, never
+ * a document. Every scan here is linear in its input (no backtracking regular expression runs
+ * over a repeated character), so the work per value is bounded. It runs at `configure()` and
+ * once per distinct `decodeKeyLoader` value, never per request.
  *
  * What cannot be told from a random secret is not guessed at: a bare RSA modulus (`n`), an
  * Ed25519 `x`, an EC `x` alone or a compressed point are random-looking bytes (half of all
@@ -17,28 +24,88 @@
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { isOnCurve } from './key-strength';
 
-/** PEM armour of any label, in any case, also with `+` for its spaces (form encoding), and the RFC 4716 block. */
-const PEM = /-----\s?BEGIN[ +][A-Z0-9 +]+-----|---- BEGIN SSH2 PUBLIC KEY ----/i;
-/** An OpenSSH public key line (`ssh-ed25519 AAAA... user@host`, also behind authorized_keys options). */
-const OPENSSH_LINE = /(?:^|\s)(?:ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9-]+@openssh\.com|[a-z0-9-]+-cert-v01@openssh\.com)\s+AAAA[A-Za-z0-9+/]{8,}/;
-/** The UTF-8 byte order mark as `latin1` reads it, white space and NULs, around a key. */
-const BOM_AND_SPACE = /^(?:\u00ef\u00bb\u00bf|\ufeff|[\s\0])+|[\s\0]+$/g;
-const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
-/** Hex, also with a `0x` or `\x` before it or each byte and `:`, `-`, `,` or white space between bytes. */
-const HEX_WITH_SEPARATORS = /^(?:(?:0x|\\x)?[0-9a-f]{2}[\s:,-]*)+$/i;
-const PERCENT = /%[0-9a-f]{2}/i;
-/** How many encodings deep a key is looked for (UTF-16, percent, JSON string, base64, hex), and the largest candidate decoded. */
-const MAX_LAYERS = 4;
-const MAX_DECODED_BYTES = 1 << 20;
-/** How many candidates one secret may cost, at most: a bound on the work, whatever the input. */
-const MAX_CANDIDATES = 64;
-/** How many JSON objects and lists one secret may have looked into (deep nesting stays off the stack). */
-const MAX_JSON_NODES = 256;
+/** What a would-be secret was found to be: a key in some form, or too costly to tell. */
+export type SecretVerdict = { key: string } | { unchecked: string } | undefined;
 
-/** A DER SEQUENCE that node:crypto reads as a key or a certificate, also followed by stray bytes (a newline, a NUL). */
-function isDerKey(bytes: Buffer): boolean {
-  if (bytes.length < 16 || bytes[0] !== 0x30) return false; // every DER key form is a SEQUENCE
-  const attempts = (der: Buffer) => [
+/** The longest value looked into: an HMAC secret is 32 to 64 random bytes, 64 KiB is a document. */
+const MAX_SECRET_BYTES = 64 * 1024;
+/** How many encodings deep a key is looked for. */
+const MAX_LAYERS = 8;
+/** Bounds on the work one value may cost; past any of them it is `unchecked`. */
+const MAX_CANDIDATES = 256;
+const MAX_RUNS = 2048;
+const MAX_DER_PARSES = 512;
+const MAX_JSON_NODES = 1024;
+/** The shortest base64 or hex run decoded: 16 bytes (no key form is shorter). */
+const MIN_BASE64_RUN = 22;
+const MIN_HEX_BYTES = 16;
+
+/** PEM armour: two or more dashes, then `BEGIN` (white space, `+` or `_` around it), or a label ending in `KEY`/`CERTIFICATE` before dashes. */
+const PEM_BEGIN = /--[\s+_]*BEGIN[\s+_]/i;
+const PEM_LABEL_END = /(?:KEY|CERTIFICATE)[\s+_]*--/i;
+/** Armour with its dashes lost, in capitals as every tool writes it. */
+const BARE_ARMOUR = /\b(?:BEGIN|END)[\s+_]+(?:(?:RSA|EC|DSA|OPENSSH|ENCRYPTED|SSH2)[\s+_]+)?(?:(?:PUBLIC|PRIVATE)[\s+_]+KEY|CERTIFICATE)\b/;
+/** An OpenSSH public key line (`ssh-ed25519 AAAA... user@host`, also behind authorized_keys options). */
+const OPENSSH_LINE = /(?:^|[\s"'=:,])(?:ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9-]+@openssh\.com|[a-z0-9-]+-cert-v01@openssh\.com)[ \t]+AAAA[A-Za-z0-9+/]{8,}/i;
+/** A JWK member only keys have (`kty`, `crv`, `x5c`) followed by `:` or `=`, quoted or not, in any case. */
+const JWK_MEMBER = /(?:^|[^A-Za-z0-9_])(?:kty|crv|x5c)["'\\]*[ \t]*[:=]/i;
+/** A JWK coordinate or private member (`x`, `y`, `n`, `d`) inside an object (after `{` or `,`) whose value is 32 bytes or more of base64url: a JS object literal, broken JSON. */
+const JWK_VALUE = /[{,][ \t\r\n]*["'\\]*[xynd]["'\\]*[ \t]*:[ \t]*["'\\]*[A-Za-z0-9_-]{43}/i;
+/** OpenSSL's `-text` dump of a key. */
+const OPENSSL_TEXT = /(?:Public|Private)-Key:[ \t]*\(\d+ bit|\bpriv:\s+[0-9a-f]{2}:|\bpub:\s+0[234]:/i;
+const OPENSSL_MODULUS = /\bModulus:/i;
+const OPENSSL_EXPONENT = /Exponent:/i;
+
+const isBase64Char = (c: number) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f || c === 0x5f || c === 0x2d;
+const isHexChar = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x0b || c === 0x0c || c === 0x00;
+
+/** The work one value may do: past any bound the search stops and the value is `unchecked`. */
+interface Search {
+  candidates: number;
+  runs: number;
+  derParses: number;
+  jsonNodes: number;
+  exhausted: string | undefined;
+}
+
+/** Counts one unit of `kind` against its bound; false (and the search exhausted) past it. */
+function spend(search: Search, kind: 'candidates' | 'runs' | 'derParses' | 'jsonNodes', bound: number): boolean {
+  if (search.exhausted !== undefined) return false;
+  search[kind] += 1;
+  if (search[kind] > bound) search.exhausted = `more than ${bound} ${kind === 'derParses' ? 'DER parses' : kind === 'jsonNodes' ? 'JSON values' : kind} to look at`;
+  return search.exhausted === undefined;
+}
+
+/** `text` without a UTF-8 byte order mark (as `latin1` reads it), white space and NULs around it; linear. */
+function trimmed(text: string): string {
+  let start = 0;
+  let end = text.length;
+  for (;;) {
+    if (text.startsWith('\u00ef\u00bb\u00bf', start)) start += 3;
+    else if (start < end && (text.charCodeAt(start) === 0xfeff || isSpace(text.charCodeAt(start)))) start += 1;
+    else break;
+  }
+  while (end > start && isSpace(text.charCodeAt(end - 1))) end -= 1;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}
+
+/** The length of the DER element at `offset` (tag, length, content), or `undefined`. */
+function derLength(bytes: Buffer, offset = 0): number | undefined {
+  const first = bytes[offset + 1];
+  if (first === undefined) return undefined;
+  if (first < 0x80) return 2 + first;
+  const octets = first & 0x7f;
+  if (octets === 0 || octets > 4 || bytes.length < offset + 2 + octets) return undefined;
+  let length = 0;
+  for (let i = 0; i < octets; i += 1) length = length * 256 + bytes[offset + 2 + i];
+  return 2 + octets + length;
+}
+
+/** Whether node:crypto reads `der` as a key or a certificate. */
+function parsesAsKey(der: Buffer, search: Search): boolean {
+  if (!spend(search, 'derParses', MAX_DER_PARSES)) return false;
+  const attempts = [
     () => createPublicKey({ key: der, format: 'der', type: 'spki' }),
     () => createPublicKey({ key: der, format: 'der', type: 'pkcs1' }),
     () => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }),
@@ -46,7 +113,7 @@ function isDerKey(bytes: Buffer): boolean {
     () => createPrivateKey({ key: der, format: 'der', type: 'sec1' }),
     () => new X509Certificate(der),
   ];
-  const parses = (der: Buffer) => attempts(der).some((attempt) => {
+  return attempts.some((attempt) => {
     try {
       attempt();
       return true;
@@ -54,21 +121,48 @@ function isDerKey(bytes: Buffer): boolean {
       return false;
     }
   });
-  if (parses(bytes)) return true;
-  const length = derLength(bytes);
-  return length !== undefined && length < bytes.length && parses(bytes.subarray(0, length));
 }
 
-/** The length of the DER element `bytes` start with (tag, length, content), or `undefined`. */
-function derLength(bytes: Buffer): number | undefined {
-  const first = bytes[1];
-  if (first === undefined) return undefined;
-  if (first < 0x80) return 2 + first;
-  const octets = first & 0x7f;
-  if (octets === 0 || octets > 4 || bytes.length < 2 + octets) return undefined;
-  let length = 0;
-  for (let i = 0; i < octets; i += 1) length = length * 256 + bytes[2 + i];
-  return 2 + octets + length;
+/** The length of the DER header at `offset` (tag and length octets). */
+const headerLength = (bytes: Buffer, offset: number) => (bytes[offset + 1] < 0x80 ? 2 : 2 + (bytes[offset + 1] & 0x7f));
+
+/** The most elements a key's outer SEQUENCE holds (a PKCS#1 private key: 9). */
+const MAX_DER_CHILDREN = 16;
+
+/** Whether the SEQUENCE at `offset` (of `length` bytes) is tiled exactly by at most `MAX_DER_CHILDREN` elements, the first a SEQUENCE or an INTEGER. */
+function isPlausibleSequence(bytes: Buffer, offset: number, length: number): boolean {
+  const end = offset + length;
+  let child = offset + headerLength(bytes, offset);
+  if (bytes[child] !== 0x30 && bytes[child] !== 0x02) return false;
+  for (let children = 0; child < end; children += 1) {
+    const childLength = derLength(bytes, child);
+    if (children === MAX_DER_CHILDREN || childLength === undefined || child + childLength > end) return false;
+    child += childLength;
+  }
+  return child === end;
+}
+
+/**
+ * A DER key or certificate anywhere in `bytes`: at each offset holding a SEQUENCE whose length
+ * fits, tiled exactly by its elements, the first a SEQUENCE or an INTEGER (every key form
+ * starts so), the element is handed to node:crypto. Stray bytes before or after (a prefix, a
+ * newline) change nothing. Pure ASCII holds no DER key (key material is random bytes).
+ */
+function containsDerKey(bytes: Buffer, search: Search): boolean {
+  if (isAscii(bytes)) return false;
+  for (let offset = bytes.indexOf(0x30); offset !== -1 && offset + 16 <= bytes.length; offset = bytes.indexOf(0x30, offset + 1)) {
+    const length = derLength(bytes, offset);
+    if (length === undefined || length < 16 || offset + length > bytes.length || !isPlausibleSequence(bytes, offset, length)) continue;
+    if (parsesAsKey(bytes.subarray(offset, offset + length), search)) return true;
+    if (search.exhausted !== undefined) return false;
+  }
+  return false;
+}
+
+/** Whether every byte is below 0x80. */
+function isAscii(bytes: Buffer): boolean {
+  for (const byte of bytes) if (byte >= 0x80) return false;
+  return true;
 }
 
 /** The coordinate size of P-256, P-384 and P-521, by curve. */
@@ -80,10 +174,7 @@ function isPoint(x: Buffer, y: Buffer): boolean {
   return curve !== undefined && x.length === y.length && isOnCurve(curve, x.toString('base64url'), y.toString('base64url'));
 }
 
-/**
- * A raw EC public point on P-256/384/521: `04 || x || y` (65, 97, 133 bytes) or `x || y`.
- * A random secret of that length is on the curve with probability about 2^-256.
- */
+/** A raw EC public point on P-256/384/521: `04 || x || y` (65, 97, 133 bytes) or `x || y`. */
 function isEcPoint(bytes: Buffer): boolean {
   const coordinates = bytes.length % 2 === 1 && bytes[0] === 0x04 ? bytes.subarray(1) : bytes;
   const half = coordinates.length / 2;
@@ -93,97 +184,93 @@ function isEcPoint(bytes: Buffer): boolean {
 /** One coordinate as its text (base64url, base64 or hex) gives it, or `undefined`. */
 function coordinate(text: unknown): Buffer | undefined {
   if (typeof text !== 'string') return undefined;
-  const trimmed = text.trim();
-  if (/^(?:0x)?[0-9a-f]+$/i.test(trimmed) && [64, 96, 132].includes(trimmed.replace(/^0x/i, '').length)) return Buffer.from(trimmed.replace(/^0x/i, ''), 'hex');
-  return BASE64.test(trimmed) ? Buffer.from(trimmed, 'base64') : undefined;
+  const value = trimmed(text).replace(/^0x/i, '');
+  if ([64, 96, 132].includes(value.length) && /^[0-9a-f]+$/i.test(value)) return Buffer.from(value, 'hex');
+  return /^[A-Za-z0-9+/_-]+={0,2}$/.test(value) ? Buffer.from(value, 'base64') : undefined;
+}
+
+/** A JWK's `x` and `y` written as one run (`xy`, base64url), the halves being a point. */
+function isJoinedCoordinates(text: string): boolean {
+  const half = text.length / 2;
+  return [43, 64, 88].includes(half) && /^[A-Za-z0-9_-]+$/.test(text)
+    && isPoint(Buffer.from(text.slice(0, half), 'base64url'), Buffer.from(text.slice(half), 'base64url'));
+}
+
+/** An SSH wire-format public key (RFC 4253 §6.6: a length-prefixed algorithm name) anywhere in `bytes`. */
+function containsSshWireKey(bytes: Buffer): boolean {
+  for (const prefix of ['ssh-', 'ecdsa-sha2-', 'sk-']) {
+    for (let at = bytes.indexOf(prefix, 4, 'latin1'); at !== -1; at = bytes.indexOf(prefix, at + 1, 'latin1')) {
+      const nameLength = bytes.readUInt32BE(at - 4);
+      if (nameLength < 7 || nameLength > 64 || at + nameLength > bytes.length) continue;
+      if (/^(?:ssh-|ecdsa-sha2-|sk-)[a-z0-9@.-]+$/.test(bytes.toString('latin1', at, at + nameLength)) && bytes.length >= at + nameLength + 8) return true;
+    }
+  }
+  return false;
+}
+
+/** The members of a JSON object by lower-cased name. */
+function membersOf(value: object): Map<string, unknown> {
+  const members = new Map<string, unknown>();
+  for (const [name, member] of Object.entries(value)) if (member !== undefined && member !== null) members.set(name.toLowerCase(), member);
+  return members;
+}
+
+/** Members only a key has (names in any case): a `kty`, RSA `n` + `e`, EC `x` + `y` or `crv`, a private `d`, `x5c`, a JWK Set's `keys`, or an OKP `x` of 32 or 57 bytes alone. */
+function isJwkLike(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const members = membersOf(value);
+  const x = members.get('x');
+  const okpX = typeof x === 'string' && [32, 57].includes(Buffer.from(x, 'base64url').length);
+  return members.has('kty') || (members.has('n') && members.has('e')) || (members.has('x') && (members.has('y') || members.has('crv')))
+    || members.has('d') || members.has('x5c') || Array.isArray(members.get('keys')) || okpX;
+}
+
+/** Parsed JSON holding a key: a JWK-like object, a list holding one, an `[x, y]` pair, or a string member that is a key in another form. */
+function jsonForm(value: unknown, search: Search, depth: number): string | undefined {
+  if (!spend(search, 'jsonNodes', MAX_JSON_NODES)) return undefined;
+  if (isJwkLike(value)) return 'JWK';
+  if (Array.isArray(value) && value.length === 2 && value.every((part) => typeof part === 'string')) {
+    const [x, y] = value.map(coordinate);
+    if (x && y && isPoint(x, y)) return 'JWK x + y';
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const item of Array.isArray(value) ? value : Object.values(value)) {
+    const form = typeof item === 'string' ? formOf(Buffer.from(item), search, depth + 1)
+      : typeof item === 'object' && item !== null ? jsonForm(item, search, depth) : undefined;
+    if (form !== undefined || search.exhausted !== undefined) return form;
+  }
+  return undefined;
 }
 
 /** A JWK's `x` and `y` as text: `x.y` (or another one-character separator), `x` then `y`, `[x, y]` as JSON. */
 function isCoordinatePair(text: string): boolean {
+  if (text.length > 600) return false;
   const parts = text.split(/[.,:;|\s]+/).filter((part) => part !== '');
   if (parts.length === 2) {
     const [x, y] = parts.map(coordinate);
     if (x && y && isPoint(x, y)) return true;
   }
-  const half = text.length / 2;
-  if ([43, 64, 88].includes(half) && BASE64.test(text)) {
-    return isPoint(Buffer.from(text.slice(0, half), 'base64url'), Buffer.from(text.slice(half), 'base64url'));
-  }
-  return false;
+  return isJoinedCoordinates(text);
 }
 
-/** Members only a key has: RSA `n` + `e`, EC/OKP `x` + `y` or `crv`, a private `d`; or a string `kty`, or a JWK Set's `keys`. */
-function isJwkLike(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const has = (name: string) => (value as Record<string, unknown>)[name] !== undefined && (value as Record<string, unknown>)[name] !== null;
-  return typeof (value as { kty?: unknown }).kty === 'string' || (has('n') && has('e')) || (has('x') && (has('y') || has('crv'))) || has('d')
-    || Array.isArray((value as { keys?: unknown }).keys);
-}
-
-/**
- * Parsed JSON that holds a key: a JWK-like object (with or without `kty`), a list holding one,
- * an `[x, y]` pair of coordinates, or (within the layer bound) a string member that is a key
- * in another form.
- */
-function jsonForm(value: unknown, search: Search, depth: number): string | undefined {
-  search.jsonNodes += 1;
-  if (search.jsonNodes > MAX_JSON_NODES) return undefined;
-  if (isJwkLike(value)) return 'JWK';
-  if (Array.isArray(value)) {
-    if (value.length === 2 && value.every((part) => typeof part === 'string')) {
-      const [x, y] = value.map(coordinate);
-      if (x && y && isPoint(x, y)) return 'JWK x + y';
-    }
-    for (const item of value) {
-      const form = memberForm(item, search, depth);
-      if (form !== undefined) return form;
-    }
-    return undefined;
-  }
-  if (typeof value === 'object' && value !== null) {
-    for (const item of Object.values(value)) {
-      const form = memberForm(item, search, depth);
-      if (form !== undefined) return form;
-    }
-  }
-  return undefined;
-}
-
-/** A member of parsed JSON: an object or list is looked into, a string is decoded as one more layer. */
-function memberForm(item: unknown, search: Search, depth: number): string | undefined {
-  if (typeof item === 'string') return depth < MAX_LAYERS ? formOf(Buffer.from(item), search, depth + 1) : undefined;
-  if (typeof item === 'object' && item !== null) return jsonForm(item, search, depth);
-  return undefined;
-}
-
-/** An SSH wire-format public key (RFC 4253 §6.6: a length-prefixed algorithm name first), as in an OpenSSH line's base64. */
-function isSshWireKey(bytes: Buffer): boolean {
-  if (bytes.length < 20) return false;
-  const nameLength = bytes.readUInt32BE(0);
-  if (nameLength < 7 || nameLength > 64 || bytes.length < 4 + nameLength) return false;
-  return /^(?:ssh-|ecdsa-sha2-|sk-)[a-z0-9@.-]+$/.test(bytes.toString('latin1', 4, 4 + nameLength));
-}
-
-/** The work one `keyFormOf` may do: every candidate it looked at, so a crafted input costs a bounded amount. */
-interface Search {
-  candidates: number;
-  jsonNodes: number;
-}
-
-/** The key form `bytes` hold directly (no decoding), or `undefined`. */
+/** The key form `bytes` hold as a whole (no decoding), or `undefined`. */
 function directForm(bytes: Buffer, text: string, search: Search, depth: number): string | undefined {
-  if (PEM.test(text)) return 'PEM';
+  if (PEM_BEGIN.test(text) || PEM_LABEL_END.test(text) || BARE_ARMOUR.test(text)) return 'PEM';
   if (text.startsWith('{') || text.startsWith('[')) {
+    let parsed: unknown;
     try {
-      const form = jsonForm(JSON.parse(text), search, depth);
-      if (form !== undefined) return form;
+      parsed = JSON.parse(text);
     } catch {
-      // no JSON
+      // no JSON: the runs and markers below still look inside
+    }
+    if (parsed !== undefined) {
+      const form = jsonForm(parsed, search, depth);
+      if (form !== undefined || search.exhausted !== undefined) return form;
     }
   }
   if (OPENSSH_LINE.test(text)) return 'public SSH';
-  if (isSshWireKey(bytes)) return 'public SSH';
-  if (isDerKey(bytes)) return 'DER';
+  if (containsSshWireKey(bytes)) return 'public SSH';
+  if (containsDerKey(bytes, search)) return 'DER';
   if (isEcPoint(bytes)) return 'raw EC public';
   if (isCoordinatePair(text)) return 'JWK x + y';
   return undefined;
@@ -196,79 +283,295 @@ function zeroEveryOther(bytes: Buffer, first: number): boolean {
 }
 
 /** `bytes` as UTF-16 text, when they are (a byte order mark, or ASCII with a 0 beside each character), else `undefined`. */
-function utf16(bytes: Buffer): { name: string; bytes: Buffer } | undefined {
+function utf16(bytes: Buffer): [string, Buffer] | undefined {
   if (bytes.length < 4 || bytes.length % 2 !== 0) return undefined;
   const swapped = () => Buffer.from(bytes).swap16();
-  if (bytes[0] === 0xff && bytes[1] === 0xfe) return { name: 'UTF-16LE', bytes: Buffer.from(bytes.subarray(2).toString('utf16le')) };
-  if (bytes[0] === 0xfe && bytes[1] === 0xff) return { name: 'UTF-16BE', bytes: Buffer.from(swapped().subarray(2).toString('utf16le')) };
-  if (zeroEveryOther(bytes, 1)) return { name: 'UTF-16LE', bytes: Buffer.from(bytes.toString('utf16le')) };
-  if (zeroEveryOther(bytes, 0)) return { name: 'UTF-16BE', bytes: Buffer.from(swapped().toString('utf16le')) };
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return ['UTF-16LE', Buffer.from(bytes.subarray(2).toString('utf16le'))];
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return ['UTF-16BE', Buffer.from(swapped().subarray(2).toString('utf16le'))];
+  if (zeroEveryOther(bytes, 1)) return ['UTF-16LE', Buffer.from(bytes.toString('utf16le'))];
+  if (zeroEveryOther(bytes, 0)) return ['UTF-16BE', Buffer.from(swapped().toString('utf16le'))];
   return undefined;
 }
 
-/** `%XX` decoded to its byte (and `+` kept: the PEM armour test reads it as a space). */
-function percentDecoded(text: string): Buffer {
-  const out: number[] = [];
+/** `%XX` decoded to its byte (`+` kept: the armour tests read it as a space), or `undefined` with no `%XX` in `text`. */
+function percentDecoded(text: string): Buffer | undefined {
+  const out = Buffer.alloc(text.length);
+  let length = 0;
+  let decoded = false;
   for (let i = 0; i < text.length; i += 1) {
-    if (text[i] === '%' && /^[0-9a-f]{2}$/i.test(text.slice(i + 1, i + 3))) {
-      out.push(parseInt(text.slice(i + 1, i + 3), 16));
+    if (text.charCodeAt(i) === 0x25 && i + 2 < text.length && isHexChar(text.charCodeAt(i + 1)) && isHexChar(text.charCodeAt(i + 2))) {
+      out[length++] = parseInt(text.slice(i + 1, i + 3), 16);
       i += 2;
+      decoded = true;
     } else {
-      out.push(text.charCodeAt(i) & 0xff);
+      out[length++] = text.charCodeAt(i) & 0xff;
     }
   }
-  return Buffer.from(out);
+  return decoded ? out.subarray(0, length) : undefined;
 }
 
-/** What `text` may be an encoding of, one layer down: each a name and the decoded bytes. */
-function decodings(bytes: Buffer, text: string): { name: string; bytes: Buffer }[] {
-  const out: { name: string; bytes: Buffer }[] = [];
+/** The encodings `bytes` may be as a whole, one layer down. */
+function layers(bytes: Buffer, text: string): [string, Buffer][] {
+  const out: [string, Buffer][] = [];
   const wide = utf16(bytes);
   if (wide) out.push(wide);
-  if (PERCENT.test(text)) out.push({ name: 'URL-encoded', bytes: percentDecoded(text) });
+  const percent = percentDecoded(text);
+  if (percent) out.push(['URL-encoded', percent]);
   if (text.length >= 2 && text.startsWith('"') && text.endsWith('"')) {
     try {
       const parsed: unknown = JSON.parse(text);
-      if (typeof parsed === 'string') out.push({ name: 'JSON string of', bytes: Buffer.from(parsed) });
+      if (typeof parsed === 'string') out.push(['JSON string of', Buffer.from(parsed)]);
     } catch {
       // no JSON string
     }
   }
-  // white space and escaped line breaks (`\n` in an environment variable) inside base64 and hex
-  const compact = text.replace(/\\[nrt]|\s+/g, '');
-  if (HEX_WITH_SEPARATORS.test(text.replace(/\\[nrt]/g, ' '))) {
-    const hex = compact.replace(/0x|\\x|[:,-]/gi, '');
-    if (hex.length % 2 === 0) out.push({ name: 'hex', bytes: Buffer.from(hex, 'hex') });
-  }
-  if (BASE64.test(compact) && compact.length % 4 !== 1) out.push({ name: 'base64', bytes: Buffer.from(compact, 'base64') });
   return out;
 }
 
-/** The key form in `bytes`, looking through up to `MAX_LAYERS - depth` more encodings. */
-function formOf(bytes: Buffer, search: Search, depth: number): string | undefined {
-  search.candidates += 1;
-  if (search.candidates > MAX_CANDIDATES) return undefined;
-  const text = bytes.toString('latin1').replace(BOM_AND_SPACE, '');
-  const direct = directForm(bytes, text, search, depth);
-  if (direct !== undefined) return direct;
-  if (depth >= MAX_LAYERS || bytes.length > MAX_DECODED_BYTES) return undefined;
-  for (const layer of decodings(bytes, text)) {
-    if (layer.bytes.length === 0) continue;
-    const form = formOf(layer.bytes, search, depth + 1);
-    if (form !== undefined) return `${layer.name} ${form}`;
+/** A run of encoded bytes found inside text: its encoding's name and the text of the run. */
+interface Run {
+  name: 'base64' | 'hex';
+  bytes: Buffer;
+  /** Where the run ended in its text (consecutive runs are read as coordinate pairs). */
+  end: number;
+}
+
+/**
+ * The base64 runs in `text`: maximal sequences of base64 / base64url characters, `=` padding
+ * ending one, `---` ending one hard. Runs joined only by white space, quotes (a PEM body as
+ * concatenated string literals) or an escaped line break (`\n` as an environment variable holds
+ * a PEM body) form a group, decoded whole too, from each
+ * of its first four characters (so a word before it cannot shift the base64 alignment).
+ */
+function base64Runs(text: string, search: Search): Run[] {
+  const runs: Run[] = [];
+  let group = ''; // the group's base64 characters, joined
+  let tokens = 0;
+  let tokenStart = -1;
+  const endToken = (at: number) => {
+    if (tokenStart === -1) return;
+    const token = text.slice(tokenStart, at);
+    if (token.replace(/=+$/, '').length >= MIN_BASE64_RUN && spend(search, 'runs', MAX_RUNS)) runs.push({ name: 'base64', bytes: Buffer.from(token, 'base64'), end: at });
+    if (token !== '+') { // a lone `+` between quoted lines is concatenation, not base64
+      group += token;
+      tokens += 1;
+    }
+    tokenStart = -1;
+  };
+  const endGroup = (at: number) => {
+    endToken(at);
+    if ((tokens > 1 && group.length >= MIN_BASE64_RUN) || group.length >= 60) {
+      for (let shift = tokens > 1 ? 0 : 1; shift < 4 && group.length - shift >= MIN_BASE64_RUN; shift += 1) {
+        if (spend(search, 'runs', MAX_RUNS)) runs.push({ name: 'base64', bytes: Buffer.from(group.slice(shift), 'base64'), end: at });
+      }
+    }
+    group = '';
+    tokens = 0;
+  };
+  for (let i = 0; i < text.length && search.exhausted === undefined; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2d && text.charCodeAt(i + 1) === 0x2d && text.charCodeAt(i + 2) === 0x2d) {
+      endGroup(i);
+      while (text.charCodeAt(i + 1) === 0x2d) i += 1;
+    } else if (isBase64Char(c)) {
+      if (tokenStart === -1) tokenStart = i;
+    } else if (c === 0x3d) { // '=': padding ends the token and its group
+      if (tokenStart !== -1) {
+        while (text.charCodeAt(i + 1) === 0x3d) i += 1;
+        endGroup(i + 1);
+      } else {
+        endGroup(i);
+      }
+    } else if (isSpace(c) || c === 0x22 || c === 0x27) { // white space and quotes (`"line" +\n"line"`) join
+      endToken(i);
+    } else if (c === 0x5c && 'nrt'.includes(text[i + 1] ?? '')) { // an escaped line break joins too
+      endToken(i);
+      i += 1;
+    } else {
+      endGroup(i);
+    }
+  }
+  endGroup(text.length);
+  return runs;
+}
+
+/**
+ * The hex runs in `text`: contiguous hex digits, and byte pairs with separators (`0x` or `\x`
+ * before each, `:`, `,`, `;`, `-` or white space between, across lines as OpenSSL's text dump
+ * writes them).
+ */
+function hexRuns(text: string, search: Search): Run[] {
+  const runs: Run[] = [];
+  const push = (hex: string, end: number) => {
+    if (hex.length >= 2 * MIN_HEX_BYTES && spend(search, 'runs', MAX_RUNS)) runs.push({ name: 'hex', bytes: Buffer.from(hex, 'hex'), end });
+  };
+  // contiguous digits: a maximal run (odd: the last digit dropped)
+  let start = -1;
+  for (let i = 0; i <= text.length; i += 1) {
+    if (i < text.length && isHexChar(text.charCodeAt(i))) {
+      if (start === -1) start = i;
+    } else if (start !== -1) {
+      push(text.slice(start, i - ((i - start) % 2)), i);
+      start = -1;
+    }
+  }
+  // pairs with separators: each token between separators, without a 0x / \x prefix, is exactly two digits
+  let pairs = '';
+  let i = 0;
+  while (i < text.length && search.exhausted === undefined) {
+    while (i < text.length && (isSpace(text.charCodeAt(i)) || ':,;-'.includes(text[i]))) i += 1;
+    let tokenEnd = i;
+    while (tokenEnd < text.length && !isSpace(text.charCodeAt(tokenEnd)) && !':,;-'.includes(text[tokenEnd])) tokenEnd += 1;
+    if (tokenEnd === i) break;
+    const token = text.slice(i, tokenEnd);
+    const bytes = token.split(/\\x|0x/i).filter((part, index) => index > 0 || part !== '');
+    if (bytes.length > 0 && bytes.every((part) => part.length === 2 && isHexChar(part.charCodeAt(0)) && isHexChar(part.charCodeAt(1)))) {
+      pairs += bytes.join('');
+    } else {
+      push(pairs, i);
+      pairs = '';
+    }
+    i = tokenEnd;
+  }
+  push(pairs, text.length);
+  return [...runs, ...dumpRuns(text, search)];
+}
+
+/** A dump line's offset column: `xxd` (`00000000:`), `hexdump -C` and `od` (`0000000`). */
+const DUMP_OFFSET = /^[ \t]*(?:0x)?[0-9a-f]{6,16}:?[ \t]/i;
+
+/**
+ * The bytes of a hex dump (`xxd`, `hexdump`, `hexdump -C`, `od -x`): offset column and ASCII
+ * column dropped, the hex groups of consecutive lines joined; also byte-swapped in 16-bit
+ * words, as `hexdump` and `od -x` print them on a little-endian machine.
+ */
+function dumpRuns(text: string, search: Search): Run[] {
+  const runs: Run[] = [];
+  let straight = '';
+  let swapped = '';
+  let lines = 0;
+  const flush = (end: number) => {
+    if (lines > 1 && straight.length >= 2 * MIN_HEX_BYTES) {
+      for (const hex of swapped === straight ? [straight] : [straight, swapped]) {
+        if (spend(search, 'runs', MAX_RUNS)) runs.push({ name: 'hex', bytes: Buffer.from(hex, 'hex'), end });
+      }
+    }
+    straight = '';
+    swapped = '';
+    lines = 0;
+  };
+  let lineStart = 0;
+  for (let at = 0; at <= text.length && search.exhausted === undefined; at += 1) {
+    if (at < text.length && text.charCodeAt(at) !== 0x0a) continue;
+    const line = text.slice(lineStart, at);
+    lineStart = at + 1;
+    const offset = DUMP_OFFSET.exec(line);
+    if (offset === null) {
+      flush(at);
+      continue;
+    }
+    let hex = '';
+    let swap = '';
+    for (const group of line.slice(offset[0].length).split(/[ \t]+/)) {
+      if (group === '') continue;
+      if (group.length > 8 || group.length % 2 !== 0 || ![...group].every((c) => isHexChar(c.charCodeAt(0)))) break;
+      hex += group;
+      swap += group.length === 4 ? group.slice(2) + group.slice(0, 2) : group;
+    }
+    if (hex === '') {
+      flush(at);
+      continue;
+    }
+    straight += hex;
+    swapped += swap;
+    lines += 1;
+  }
+  flush(text.length);
+  return runs;
+}
+
+/** Printable text (at least 95 % of the bytes): a decoded run worth reading as text again. */
+function isTextLike(bytes: Buffer): boolean {
+  if (bytes.length < 16) return false;
+  let printable = 0;
+  for (const byte of bytes) if ((byte >= 0x20 && byte < 0x7f) || byte === 0x0a || byte === 0x0d || byte === 0x09) printable += 1;
+  return printable >= bytes.length * 0.95;
+}
+
+/** The key form a decoded run holds, or `undefined`; text-like runs (UTF-16 too) are read as text one layer down. */
+function runForm(run: Run, search: Search, depth: number): string | undefined {
+  const { bytes } = run;
+  if (containsDerKey(bytes, search)) return `${run.name} DER`;
+  if (containsSshWireKey(bytes)) return `${run.name} public SSH`;
+  if (isEcPoint(bytes)) return `${run.name} raw EC public`;
+  const wide = utf16(bytes);
+  if (isTextLike(bytes) || (wide !== undefined && isTextLike(wide[1]))) {
+    const form = formOf(bytes, search, depth + 1);
+    if (form !== undefined) return `${run.name} ${form}`;
   }
   return undefined;
 }
 
+/** Two nearby runs of one encoding (within `PAIR_WINDOW`, so a joined group between them does not hide them), of coordinate size (32, 48 or 66 bytes), that are a point. */
+const PAIR_WINDOW = 6;
+function pairedCoordinates(runs: Run[]): boolean {
+  for (const name of ['hex', 'base64']) {
+    const coordinates = runs.filter((run) => run.name === name && POINT_BYTES[run.bytes.length] !== undefined).sort((a, b) => a.end - b.end);
+    for (let i = 0; i + 1 < coordinates.length; i += 1) {
+      for (let j = i + 1; j < coordinates.length && j <= i + PAIR_WINDOW; j += 1) if (isPoint(coordinates[i].bytes, coordinates[j].bytes)) return true;
+    }
+  }
+  return false;
+}
+
+/** The key form in `bytes`, looking through up to `MAX_LAYERS - depth` more encodings. */
+function formOf(bytes: Buffer, search: Search, depth: number): string | undefined {
+  if (depth > MAX_LAYERS) {
+    if (search.exhausted === undefined) search.exhausted = `more than ${MAX_LAYERS} layers of encoding`;
+    return undefined;
+  }
+  if (!spend(search, 'candidates', MAX_CANDIDATES)) return undefined;
+  const text = trimmed(bytes.toString('latin1'));
+  const direct = directForm(bytes, text, search, depth);
+  if (direct !== undefined || search.exhausted !== undefined) return direct;
+  for (const [name, decoded] of layers(bytes, text)) {
+    if (decoded.length === 0) continue;
+    const form = formOf(decoded, search, depth + 1);
+    if (form !== undefined || search.exhausted !== undefined) return form === undefined ? undefined : `${name} ${form}`;
+  }
+  const runs = [...hexRuns(text, search), ...base64Runs(text, search)];
+  for (const run of runs) {
+    const form = runForm(run, search, depth);
+    if (form !== undefined || search.exhausted !== undefined) return form;
+  }
+  if (pairedCoordinates(runs)) return 'JWK x + y';
+  if (JWK_MEMBER.test(text) || JWK_VALUE.test(text)) return 'JWK';
+  if (OPENSSL_TEXT.test(text) || (OPENSSL_MODULUS.test(text) && OPENSSL_EXPONENT.test(text))) return 'OpenSSL text';
+  return undefined;
+}
+
 /**
- * The key form hidden in would-be HMAC secret bytes (`'PEM'`, `'DER'`, `'JWK'`,
- * `'base64 DER'`, `'hex DER'`, `'UTF-16LE PEM'`, `'base64 base64 DER'`...), or `undefined`
- * for a plain secret. Each layer (UTF-16 with or without a byte order mark, percent-encoding,
- * a JSON string, base64/base64url, hex with `0x` or separators) is decoded, up to
- * `MAX_LAYERS` deep, and every layer is tested for a key form.
+ * What would-be HMAC secret bytes were found to be: `{ key: form }` for a key in disguise
+ * (`'PEM'`, `'DER'`, `'JWK'`, `'base64 DER'`, `'hex DER'`, `'UTF-16LE PEM'`...), `{ unchecked:
+ * why }` for a value too long, too deep or too costly to search, or `undefined` for a plain secret.
+ *
+ * @example secretVerdict(createPublicKey(pem).export({ format: 'der', type: 'spki' })) // { key: 'DER' }
+ */
+export function secretVerdict(bytes: Buffer): SecretVerdict {
+  if (bytes.length > MAX_SECRET_BYTES) return { unchecked: `longer than ${MAX_SECRET_BYTES / 1024} KiB` };
+  const search: Search = { candidates: 0, runs: 0, derParses: 0, jsonNodes: 0, exhausted: undefined };
+  const form = formOf(bytes, search, 0);
+  if (form !== undefined) return { key: form };
+  return search.exhausted === undefined ? undefined : { unchecked: search.exhausted };
+}
+
+/**
+ * The key form hidden in would-be HMAC secret bytes, `'unchecked'` for one too costly to
+ * search (refused as well), or `undefined` for a plain secret.
  *
  * @example keyFormOf(createPublicKey(pem).export({ format: 'der', type: 'spki' })) // 'DER'
  */
 export function keyFormOf(bytes: Buffer): string | undefined {
-  return formOf(bytes, { candidates: 0, jsonNodes: 0 }, 0);
+  const verdict = secretVerdict(bytes);
+  return verdict === undefined ? undefined : 'key' in verdict ? verdict.key : 'unchecked';
 }
