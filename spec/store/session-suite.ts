@@ -607,6 +607,21 @@ export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<R
       });
     }
 
+    it('a later revokeAllTokens with a shorter keep never shortens the earlier cut-off (TTL kept, cut-off still there after the short keep)', async () => {
+      JwtManager.configure({ secret: SECRET, revocation: { store, clockMarginSeconds: 0 } });
+      await revokeAllTokens('alice'); // kept 30 days: refresh tokens live that long
+      const longTtl = await redis.env.admin.ttl(store.keys.cutoff('alice'));
+      near(longTtl, days(30));
+      const first = await store.cutoff('alice');
+      await store.revokeAll('alice', 1); // an instance configured with 1 s tokens
+      near(await redis.env.admin.ttl(store.keys.cutoff('alice')), days(30));
+      await sleep(1500);
+      assert.ok((await store.cutoff('alice')) >= first, 'the cut-off expired with the shorter keep');
+      await redis.env.admin.persist(store.keys.cutoff('alice'));
+      await store.revokeAll('alice', 1); // kept for ever before: still for ever
+      assert.equal(await redis.env.admin.ttl(store.keys.cutoff('alice')), -1);
+    });
+
     it('keeps a family as long as its tokens live, and never stores a retry answer readable as a token', async () => {
       JwtManager.configure({ secret: SECRET, revocation: { store, refreshRotation: true, reuseIntervalSeconds: 10 } });
       const first = await createRefreshToken('alice');

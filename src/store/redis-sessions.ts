@@ -49,7 +49,14 @@ const REVOKE_ALL = `${ANNOUNCE}${NOW_MS}
 local known = redis.call('GET', KEYS[1]) or '0'
 if not string.match(known, '^%d+$') then return redis.error_reply('ERR malformed cut-off') end
 local generation = string.format('%.0f', math.max(tonumber(known) + 1, now_ms(ARGV[1])))
-if ARGV[2] == '' then redis.call('SET', KEYS[1], generation) else redis.call('SET', KEYS[1], generation, 'EX', ARGV[2]) end
+-- never kept shorter than the cut-off it replaces (the tokens that one refused are below this one too):
+-- no expiry stays no expiry, a longer time to live stays
+local ttl = redis.call('PTTL', KEYS[1])
+if ARGV[2] == '' or ttl == -1 then
+  redis.call('SET', KEYS[1], generation)
+else
+  redis.call('SET', KEYS[1], generation, 'PX', math.max(ttl, tonumber(ARGV[2]) * 1000))
+end
 announce(ARGV[3], ARGV[4], ARGV[5])
 return generation`;
 
