@@ -224,6 +224,11 @@ describe('core: a key hidden inside other text is no HMAC secret (issue #20 F1, 
     });
   }
 
+  it("a random base64url secret holding KEY-- is not PEM armour (it failed once in 1.5 million before)", () => {
+    assert.equal(keyFormOf(Buffer.from(JSON.stringify(['uFg9XcIaKjfaMht3uoWqHOgmKEY--yG99PQ5FLxSAT-yrftgQQbdR-4h6KezhSyv', 'lQozjSdTZniF_EvO51Bk-ouD19BYgoDzD4YH6ajR8yloRKbqc9LvwzyjxzW_NME9']))), undefined);
+    assert.equal(keyFormOf(Buffer.from('uFg9XcIaKjfaMht3uoWqHOgmKEY--yG99PQ5FLxSAT-yrftgQQbdR-4h6KezhSyv')), undefined);
+  });
+
   it('3 000 random secrets inside the same wrappings (.env lines, quotes, dumps, lists, JSON): none refused', () => {
     const b64 = () => randomBytes(32 + randomInt(100)).toString('base64');
     const wrappings: [string, () => string][] = [

@@ -9,9 +9,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import {
-  createAccessToken, createRefreshToken, decodeToken, getAllStoredTokens, JwtManager, revokeAllTokens, revokeToken, rotateRefreshToken,
+  createAccessToken, createRefreshToken, decodeToken, getStoredToken, TokenNotFoundError, getAllStoredTokens, JwtManager, revokeAllTokens, revokeToken, rotateRefreshToken,
 } from '../../src';
 import type { TokenPayload } from '../../src';
+import { RedisTokenStore } from '../../src/store/redis';
 import { TieredTokenStore } from '../../src/store/tiered';
 import { SECRET } from '../support/server';
 import { requireRedis, startStandalone, type StandaloneRedis } from '../support/redis';
@@ -64,6 +65,33 @@ describe('the README Redis ACL (issue 21 finding 9)', function () {
       await Promise.all([tiered.close(), other.close()]);
     }
     assert.deepEqual(errors, []);
+  });
+
+  it('a user denied PUBLISH: every write that announces rejects, and nothing was written (the scripts publish first; 0.3 attack)', async () => {
+    await admin.call('ACL', 'SETUSER', 'no-publish', 'on', '>np', '~jwt:*', '&*', '+@all', '-publish');
+    const url = asUser('no-publish', 'np');
+    const payload = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as TokenPayload;
+    for (const mode of ['allowlist', 'blocklist'] as const) {
+      const store = new RedisTokenStore({ redis: url });
+      try {
+        JwtManager.configure({ secret: SECRET, revocation: { store, mode, checks: 'all', refreshRotation: true } });
+        const token = await createAccessToken(`alice-${mode}`);
+        await assert.rejects(revokeToken(token), /NOPERM|failed/i, mode);
+        const record = await getStoredToken(payload(token).jti as string).catch((error: unknown) => {
+          if (error instanceof TokenNotFoundError) return undefined; // blocklist: nothing stored
+          throw error;
+        });
+        assert.ok(record === undefined || record.revoked === false, `${mode}: the refused revocation was written: ${JSON.stringify(record)}`);
+        await assert.rejects(revokeAllTokens(`alice-${mode}`), /NOPERM|failed/i, mode);
+        assert.equal(await admin.exists(store.keys.cutoff(`alice-${mode}`)), 0, `${mode}: the refused cut-off was written`);
+        const refresh = await createRefreshToken(`bob-${mode}`);
+        await assert.rejects(rotateRefreshToken({ payload: payload(refresh) }), mode);
+        assert.equal(await admin.exists(store.keys.family(payload(refresh).jti as string)), 0, `${mode}: the refused rotation was written`);
+      } finally {
+        JwtManager.reset();
+        await store.close();
+      }
+    }
   });
 
   it('refuses another user of the same Redis the prefix and its channels (NOPERM), while the app user may', async () => {

@@ -354,6 +354,21 @@ export function defineSessionSuite(stores: SessionStores): void {
       assert.equal(await check(refreshToken, REFRESH), 'ok');
     });
 
+    it('a family revoked on reuse stays revoked while a token made with a longer expiresIn lives, past the configured lifetime (0.3 attack: a 90-day token rotated again 3 s after reuse)', async () => {
+      store = await stores.first();
+      JwtManager.configure({
+        secret: SECRET, accessTokenExpires: 1, refreshTokenExpires: 1,
+        revocation: { store, checks: 'all', refreshRotation: true, reuseIntervalSeconds: 0, clockMarginSeconds: 0 },
+      });
+      const remembered = await createRefreshToken('alice', { expiresIn: '90d' });
+      const pair = await rotate(remembered);
+      await assert.rejects(rotate(remembered), RevokedTokenError); // reuse: the family goes
+      assert.equal(await check(pair.refreshToken, REFRESH), REVOKED);
+      await sleep(2300); // past the configured lifetimes (1 s) and every keep computed from them
+      assert.equal(await check(remembered, REFRESH), REVOKED);
+      await assert.rejects(rotate(remembered), RevokedTokenError);
+    });
+
     it('refuses a rotated refresh token presented again (interval 0), and revokes its whole family', async () => {
       await configure({ refreshRotation: true, reuseIntervalSeconds: 0 });
       const first = await createRefreshToken('alice');
@@ -571,8 +586,9 @@ export function defineSessionSuite(stores: SessionStores): void {
 
 /** The session suite on one Redis deployment: the plain Redis store, then tiered stores (two "instances"). */
 /** An explicit family revocation (as reuse detection in the guard makes), 31 days from now. */
+/** Revokes a family once more, with a keep shorter than the one it has: it must not shorten it. */
 async function revokeFamilyAgain(store: TokenStore, family: string): Promise<void> {
-  await store.revokeFamily!(family, Math.ceil(Date.now() / 1000) + 31 * 24 * 3600);
+  await store.revokeFamily!(family, Math.ceil(Date.now() / 1000) + 24 * 3600);
 }
 
 export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<RedisEnv>): void {
@@ -606,6 +622,25 @@ export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<R
         near(await redis.env.admin.ttl(store.keys.cutoff('alice')), days(30) + margin);
       });
     }
+
+    it('re-filing a revoked jti under another identity with a shorter expiresAt keeps the record until exp + clockMarginSeconds (0.3 attack: TTL 900 became 600)', async () => {
+      JwtManager.configure({ secret: SECRET, revocation: { store, mode: 'blocklist' } }); // clockMarginSeconds 300
+      const token = await createAccessToken('alice', { expiresIn: 600 });
+      const jti = payloadOf(token).jti as string;
+      await revokeToken(token);
+      near(await redis.env.admin.ttl(store.keys.token(jti)), 900);
+      await revokeToken(jti, { identity: 'mallory', expiresAt: Math.floor(Date.now() / 1000) + 1 });
+      near(await redis.env.admin.ttl(store.keys.token(jti)), 900);
+      assert.ok(((await getStoredToken(jti))!.token.exp as number) >= (payloadOf(token).exp as number), 'the record keeps the later exp');
+    });
+
+    it('a record is never written with an earlier expiry than it has (the add script keeps the later one)', async () => {
+      JwtManager.configure({ secret: SECRET, revocation: { store, mode: 'blocklist' } });
+      const now = Math.floor(Date.now() / 1000);
+      await store.add({ jti: 'j1', identity: 'alice', expiresAt: now + 1000, record: { revoked: true, token: { sub: 'alice', jti: 'j1', type: 'access', exp: now + 700 } } });
+      await store.add({ jti: 'j1', identity: 'mallory', expiresAt: now + 5, record: { revoked: true, token: { sub: 'mallory', jti: 'j1', type: 'access', exp: now + 5 } } });
+      near(await redis.env.admin.ttl(store.keys.token('j1')), 1000);
+    });
 
     it('a later revokeAllTokens with a shorter keep never shortens the earlier cut-off (TTL kept, cut-off still there after the short keep)', async () => {
       JwtManager.configure({ secret: SECRET, revocation: { store, clockMarginSeconds: 0 } });
@@ -769,7 +804,7 @@ export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<R
 
     it("the use-once script itself refuses a family hash with an unknown field (a rotation that skipped the check)", async () => {
       const family = 'fam-unknown-field';
-      const use = { family, jti: 'a', successor: 'b', now: Date.now(), reuseIntervalMs: 0, answer: '', keepUntil: undefined };
+      const use = { family, jti: 'a', successor: 'b', now: Date.now(), reuseIntervalMs: 0, answer: '', keepUntil: undefined, reuseKeepUntil: undefined };
       await redis.env.admin.hset(keys().family(family), { until: 'inf', 'u:a': '1' });
       await assert.rejects(store.useRefreshToken(use), /malformed family/);
       await redis.env.admin.hdel(keys().family(family), 'u:a');

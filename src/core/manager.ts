@@ -195,7 +195,9 @@ export class JwtManager implements Partial<Loaders> {
     const exp = existing.token.exp;
     // a record whose token has no exp is kept for ever, and so is its re-filing
     if (entry.expiresAt === undefined || typeof exp !== 'number' || !Number.isFinite(exp)) return { ...entry, expiresAt: undefined };
-    return { ...entry, expiresAt: Math.max(entry.expiresAt, exp + this.config.leeway) };
+    // kept for the longer of the two, each with its leeway and clock margin (never less than the record it replaces)
+    const expiresAt = Math.max(entry.expiresAt, exp + this.config.leeway + clockMargin(this.config));
+    return { ...entry, expiresAt, record: { ...entry.record, token: { ...entry.record.token, exp: Math.max(exp, Number(entry.record.token.exp) || 0) } } };
   }
 
   /** Blocklist mode: a revocation kept until the token's real exp (plus leeway), under its identity. */

@@ -23,7 +23,7 @@ import { boundThumbprint } from './dpop/binding';
 import { noteRotation } from './refresh-scope';
 import type { JwtConfig } from './options';
 import type { Loaders, TokenPayload } from './responses';
-import { checkSession, CUTOFF_CLAIM, familyOf, keepUntil, sessionStartOf } from './sessions';
+import { checkSession, CUTOFF_CLAIM, familyOf, keepUntilCovering, keepUntilOutliving, sessionStartOf } from './sessions';
 import { callStore, isRefreshUseAnswer, unavailable } from './store-call';
 import { checkRequirement, REFRESH } from './verify';
 
@@ -121,7 +121,9 @@ export async function rotate(
   const key = reuseIntervalMs > 0 ? answerKey(config, jti) : undefined;
   const use = {
     family, jti, successor: refresh.payload.jti as string, now: Date.now(), reuseIntervalMs,
-    answer: key ? seal(pair, key) : '', keepUntil: keepUntil(config),
+    // kept as long as the presented token and the new pair can live, even past the configured lifetimes
+    answer: key ? seal(pair, key) : '', keepUntil: keepUntilCovering(config, [presented, access.payload, refresh.payload]),
+    reuseKeepUntil: keepUntilOutliving(config, presented),
   };
   const result = await callStore('useRefreshToken', () => revocation.store.useRefreshToken!(use), unavailable, isRefreshUseAnswer, revocation.storeTimeoutMs);
   if (result.outcome === 'rotated') {

@@ -40,15 +40,19 @@ const MAX_JSON_NODES = 1024;
 const MIN_BASE64_RUN = 22;
 const MIN_HEX_BYTES = 16;
 
-/** PEM armour: two or more dashes, then `BEGIN` (white space, `+` or `_` around it), or a label ending in `KEY`/`CERTIFICATE` before dashes. */
+/**
+ * PEM armour: two or more dashes, then `BEGIN` (white space, `+` or `_` around it), or a label
+ * ending in `PUBLIC KEY`, `PRIVATE KEY` or `CERTIFICATE` before dashes (`KEY--` alone is in one
+ * random base64url string of about 1.5 million).
+ */
 const PEM_BEGIN = /--[\s+_]*BEGIN[\s+_]/i;
-const PEM_LABEL_END = /(?:KEY|CERTIFICATE)[\s+_]*--/i;
+const PEM_LABEL_END = /(?:(?:PUBLIC|PRIVATE)[\s+_]+KEY|CERTIFICATE)[\s+_]*--/i;
 /** Armour with its dashes lost, in capitals as every tool writes it. */
 const BARE_ARMOUR = /\b(?:BEGIN|END)[\s+_]+(?:(?:RSA|EC|DSA|OPENSSH|ENCRYPTED|SSH2)[\s+_]+)?(?:(?:PUBLIC|PRIVATE)[\s+_]+KEY|CERTIFICATE)\b/;
 /** An OpenSSH public key line (`ssh-ed25519 AAAA... user@host`, also behind authorized_keys options). */
 const OPENSSH_LINE = /(?:^|[\s"'=:,])(?:ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9-]+@openssh\.com|[a-z0-9-]+-cert-v01@openssh\.com)[ \t]+AAAA[A-Za-z0-9+/]{8,}/i;
-/** A JWK member only keys have (`kty`, `crv`, `x5c`) followed by `:` or `=`, quoted or not, in any case. */
-const JWK_MEMBER = /(?:^|[^A-Za-z0-9_])(?:kty|crv|x5c)["'\\]*[ \t]*[:=]/i;
+/** A JWK member only keys have (`kty`, `crv`, `x5c`) followed by `:` or `=`, quoted or not, in any case, after a separator no base64 holds (`…+kty=` ends one secret in a million). */
+const JWK_MEMBER = /(?:^|[\s{,;"'\\])(?:kty|crv|x5c)["'\\]*[ \t]*[:=]/i;
 /** A JWK coordinate or private member (`x`, `y`, `n`, `d`) inside an object (after `{` or `,`) whose value is 32 bytes or more of base64url: a JS object literal, broken JSON. */
 const JWK_VALUE = /[{,][ \t\r\n]*["'\\]*[xynd]["'\\]*[ \t]*:[ \t]*["'\\]*[A-Za-z0-9_-]{43}/i;
 /** OpenSSL's `-text` dump of a key. */

@@ -85,6 +85,41 @@ export function keepUntil(config: JwtConfig): number | undefined {
   return seconds === undefined ? undefined : Math.ceil(Date.now() / 1000) + seconds;
 }
 
+/**
+ * Unix seconds until which a rotation's family state must be kept: it outlives every token the
+ * configuration makes from now and each of `tokens` (the presented token, the new pair, also made
+ * with a longer `expiresIn`): the latest `exp` + leeway + clock margin; `undefined` = for ever
+ * (also for a token without a finite `exp`).
+ *
+ * @example keepUntilCovering(config, [presented, access.payload, refresh.payload])
+ */
+export function keepUntilCovering(config: JwtConfig, tokens: readonly TokenPayload[]): number | undefined {
+  let until = keepUntil(config);
+  for (const token of tokens) {
+    if (until === undefined) return undefined;
+    const exp = token.exp;
+    if (typeof exp !== 'number' || !Number.isFinite(exp)) return undefined;
+    until = Math.max(until, Math.ceil(exp) + config.leeway + clockMargin(config));
+  }
+  return until;
+}
+
+/**
+ * Unix seconds until which a family revoked on the reuse of `presented` must be kept: past
+ * `presented` and every token made with it (its `iat` + the longest configured lifetime), each
+ * + leeway + clock margin; tokens made later are covered by the family's rotations. Not extended
+ * from now; `undefined` = for ever.
+ *
+ * @example keepUntilOutliving(config, payload)
+ */
+export function keepUntilOutliving(config: JwtConfig, presented: TokenPayload): number | undefined {
+  const lifetime = longestLifetime(config);
+  const { exp, iat } = presented;
+  if (lifetime === undefined || typeof exp !== 'number' || !Number.isFinite(exp)) return undefined;
+  const issued = typeof iat === 'number' && Number.isFinite(iat) ? iat : Math.ceil(Date.now() / 1000);
+  return Math.ceil(Math.max(exp + config.leeway, issued + lifetime)) + clockMargin(config);
+}
+
 /** The family a token belongs to: its `fam` claim, or (rotation on, a refresh token) its own jti. */
 export function familyOf(payload: TokenPayload, revocation: RevocationConfig): string | undefined {
   const family = payload[FAMILY_CLAIM];
@@ -144,7 +179,7 @@ function isInsideReuseInterval(revocation: RevocationConfig, usedAt: number): bo
 /** A used refresh token presented again: the family is revoked (confirmed by the tiered store), then the refusal. */
 async function reuseDetected(config: JwtConfig, revocation: RevocationConfig, family: string, payload: TokenPayload): Promise<never> {
   publishRefreshReuse(payload, family);
-  await revokeFamily(config, revocation.store, family);
+  await revokeFamily(config, revocation.store, family, payload);
   throw new RevokedTokenError(payload);
 }
 
@@ -186,8 +221,12 @@ export async function refuseUsedRefreshToken(config: JwtConfig, payload: TokenPa
   if (await isRefreshTokenUsed(config, payload)) await refuseAsReuse(config, payload);
 }
 
-/** Reuse detected: the whole family goes, kept revoked as long as any of its tokens can live. */
-export async function revokeFamily(config: JwtConfig, store: TokenStore, family: string): Promise<void> {
-  await callStore('revokeFamily', () => store.revokeFamily!(family, keepUntil(config)), unavailable, undefined, config.revocation!.storeTimeoutMs);
+/**
+ * Reuse detected: the whole family goes, kept revoked as long as any of its tokens can live (the
+ * token presented and those made with it, and every `until` its rotations gave it).
+ */
+export async function revokeFamily(config: JwtConfig, store: TokenStore, family: string, presented: TokenPayload): Promise<void> {
+  const until = keepUntilOutliving(config, presented);
+  await callStore('revokeFamily', () => store.revokeFamily!(family, until), unavailable, undefined, config.revocation!.storeTimeoutMs);
   publishRevocation({ kind: 'family', family });
 }

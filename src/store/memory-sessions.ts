@@ -90,8 +90,8 @@ export class MemorySessions {
     if (family.current !== undefined && use.jti !== family.current) {
       const isRetry = use.jti === family.parent && use.reuseIntervalMs > 0 && use.now - family.at <= use.reuseIntervalMs;
       if (isRetry && family.answer !== '' && use.now <= family.answerUntil) return { outcome: 'retry', answer: family.answer };
-      // sealed: kept as long as its newest token can live (set at its last rotation), not extended from now
-      Object.assign(family, { revoked: true, answer: '' });
+      // sealed: kept as long as any of its tokens can live (set at its rotations, and the token presented now)
+      Object.assign(family, { revoked: true, answer: '', expiresAtMs: Math.max(family.expiresAtMs, toMs(use.reuseKeepUntil)) });
       return { outcome: 'reused' };
     }
     family.expiresAtMs = Math.max(family.expiresAtMs, toMs(use.keepUntil));
@@ -100,16 +100,13 @@ export class MemorySessions {
     return { outcome: 'rotated' };
   }
 
-  /**
-   * A family known here (rotated at least once) keeps its expiry, which covers its newest token;
-   * one never rotated is kept until `keepUntil` (its only token was issued before now).
-   */
+  /** Kept until the later of its expiry (from its rotations) and `keepUntil` (covering the token presented now). */
   revokeFamily(name: string, keepUntil: number | undefined): void {
     this.wrote();
     const known = this.family(name);
     if (known === undefined) this.makeRoom(this.families, 'refresh-token families', Date.now());
-    const family = known ?? { revoked: true, at: 0, answer: '', answerUntil: 0, expiresAtMs: toMs(keepUntil) };
-    Object.assign(family, { revoked: true, answer: '' });
+    const family = known ?? { revoked: true, at: 0, answer: '', answerUntil: 0, expiresAtMs: 0 };
+    Object.assign(family, { revoked: true, answer: '', expiresAtMs: Math.max(family.expiresAtMs, toMs(keepUntil)) });
     this.families.set(name, family);
   }
 

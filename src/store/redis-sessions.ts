@@ -51,13 +51,14 @@ if not string.match(known, '^%d+$') then return redis.error_reply('ERR malformed
 local generation = string.format('%.0f', math.max(tonumber(known) + 1, now_ms(ARGV[1])))
 -- never kept shorter than the cut-off it replaces (the tokens that one refused are below this one too):
 -- no expiry stays no expiry, a longer time to live stays
+-- (announced first: see redis.ts, a refused PUBLISH writes nothing)
+announce(ARGV[3], ARGV[4], ARGV[5])
 local ttl = redis.call('PTTL', KEYS[1])
 if ARGV[2] == '' or ttl == -1 then
   redis.call('SET', KEYS[1], generation)
 else
   redis.call('SET', KEYS[1], generation, 'PX', math.max(ttl, tonumber(ARGV[2]) * 1000))
 end
-announce(ARGV[3], ARGV[4], ARGV[5])
 return generation`;
 
 // Keeps a family hash until the latest 'until' it was ever given ('inf' = for ever).
@@ -101,17 +102,18 @@ if cur and ARGV[1] ~= cur then
     local answer = redis.call('GET', KEYS[2])
     if answer then return {'retry', answer} end
   end
-  -- sealed: kept as long as its newest token can live (its 'until', set at its last rotation), not extended from now
-  redis.call('HSET', KEYS[1], 'revoked', '1')
-  if not redis.call('HGET', KEYS[1], 'until') then keep(KEYS[1], ARGV[6]) end
-  redis.call('DEL', KEYS[2])
+  -- sealed: kept as long as any of its tokens can live (its 'until' from its rotations, ARGV[10]: the
+  -- token presented and those made with it), not extended from now
   announce(ARGV[7], ARGV[8], ARGV[9])
+  redis.call('HSET', KEYS[1], 'revoked', '1')
+  keep(KEYS[1], ARGV[10])
+  redis.call('DEL', KEYS[2])
   return {'reused'}
 end
+announce(ARGV[7], ARGV[8], ARGV[9])
 redis.call('HSET', KEYS[1], 'cur', ARGV[5], 'par', ARGV[1], 'at', string.format('%.0f', now))
 keep(KEYS[1], ARGV[6])
 if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[3]) else redis.call('DEL', KEYS[2]) end
-announce(ARGV[7], ARGV[8], ARGV[9])
 return {'rotated'}`;
 
 // A family's fields and Redis's clock (ARGV[1]: the offset), so a reader measures "since it was used" on Redis's clock.
@@ -120,13 +122,12 @@ local fields = redis.call('HGETALL', KEYS[1])
 table.insert(fields, 1, string.format('%.0f', now_ms(ARGV[1])))
 return fields`;
 
-// A family rotated before keeps its 'until' (it covers its newest token); one never rotated is kept until ARGV[1].
+// Kept until the later of its 'until' (from its rotations) and ARGV[1] (covering the token presented now).
 const REVOKE_FAMILY = `${ANNOUNCE}${KEEP_FAMILY}
-local rotated = redis.call('HGET', KEYS[1], 'until')
-redis.call('HSET', KEYS[1], 'revoked', '1')
-if not rotated then keep(KEYS[1], ARGV[1]) end
-redis.call('DEL', KEYS[2])
 announce(ARGV[2], ARGV[3], ARGV[4])
+redis.call('HSET', KEYS[1], 'revoked', '1')
+keep(KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
 return 1`;
 
 function untilArg(unixSeconds: number | undefined): string {
@@ -262,7 +263,7 @@ export class RedisSessions {
       evalAnnounced(
         this.#client, USE_REFRESH_TOKEN, [this.keys.family(use.family), this.keys.familyAnswer(use.family)],
         [use.jti, clockOffsetArg(), String(use.reuseIntervalMs), use.answer, use.successor, untilArg(use.keepUntil),
-          this.keys.channel, tierKey.family(use.family), announce.confirm],
+          this.keys.channel, tierKey.family(use.family), announce.confirm, untilArg(use.reuseKeepUntil)],
         announce,
       ),
     )) as [string, string?];

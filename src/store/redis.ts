@@ -12,19 +12,41 @@ import {
 import { type Announcement, evalAnnounced, RedisSessions, tierKey } from './redis-sessions';
 import { checkRedisStoreOptions } from './store-options';
 
+// Every script that writes and announces publishes first: a PUBLISH the server refuses (an ACL
+// without it) then fails the script before anything is written, so a write reported failed never
+// happened (Redis does not roll back a script that errors half-way). Subscribers hear nothing
+// before the script ends either way: a script runs alone.
+//
+// The expiry a record is written with (ARGV unix seconds, '' = none): never earlier than the one
+// the key has now, so re-filing a revocation can never shorten it ('' for a key kept for ever).
+const RECORD_EXPIRY = `
+local function record_expiry(key, at)
+  if at == '' then return '' end
+  local ttl = redis.call('PTTL', key)
+  if ttl == -1 then return '' end
+  if ttl > 0 then
+    local t = redis.call('TIME')
+    local existing = tonumber(t[1]) + math.ceil(ttl / 1000)
+    if existing > tonumber(at) then return string.format('%.0f', existing) end
+  end
+  return at
+end
+`;
+
 // A token's index entry and record in one script (standalone and Sentinel: both keys on the one
 // server). KEYS[1] the identity index, KEYS[2] the record; ARGV as INDEX_ADD's (1-3) then ADD_RECORD's
 // (4-9), ARGV[10] '1' to keep a record already there (see StoreEntry.keepExisting). The index is
 // written first, as with two scripts: a record never exists without it.
-const INDEX_AND_RECORD_ADD = `${NOW_MS}
+const INDEX_AND_RECORD_ADD = `${NOW_MS}${RECORD_EXPIRY}
 if ARGV[10] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if ARGV[8] == 'true' then redis.call('PUBLISH', ARGV[6], ARGV[7]) end
+if ARGV[8] == 'true' and ARGV[9] ~= '' then redis.call('PUBLISH', ARGV[6], ARGV[9]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', math.floor(now_ms(ARGV[3]) / 1000)))
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
 local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 if top[2] == 'inf' then redis.call('PERSIST', KEYS[1]) else redis.call('EXPIREAT', KEYS[1], top[2]) end
-if ARGV[5] == '' then redis.call('SET', KEYS[2], ARGV[4]) else redis.call('SET', KEYS[2], ARGV[4], 'EXAT', ARGV[5]) end
-if ARGV[8] == 'true' then redis.call('PUBLISH', ARGV[6], ARGV[7]) end
-if ARGV[8] == 'true' and ARGV[9] ~= '' then redis.call('PUBLISH', ARGV[6], ARGV[9]) end
+local at = record_expiry(KEYS[2], ARGV[5])
+if at == '' then redis.call('SET', KEYS[2], ARGV[4]) else redis.call('SET', KEYS[2], ARGV[4], 'EXAT', at) end
 return 1`;
 
 /** A Redis connection the stores accept: a standalone client, a Cluster, or a URL. */
@@ -82,11 +104,12 @@ return redis.call('ZRANGE', KEYS[1], 0, -1)`;
 // Writes a record (until its expiry, if any). A revoked one (a blocklist revocation) is announced,
 // so a tier that cached the jti as unknown drops that entry; a new token's record is not: no one
 // can have asked about its jti before it was handed out. ARGV[7] '1': keep a record already there.
-const ADD_RECORD = `
+const ADD_RECORD = `${RECORD_EXPIRY}
 if ARGV[7] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-if ARGV[2] == '' then redis.call('SET', KEYS[1], ARGV[1]) else redis.call('SET', KEYS[1], ARGV[1], 'EXAT', ARGV[2]) end
 if ARGV[5] == 'true' then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
 if ARGV[5] == 'true' and ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[3], ARGV[6]) end
+local at = record_expiry(KEYS[1], ARGV[2])
+if at == '' then redis.call('SET', KEYS[1], ARGV[1]) else redis.call('SET', KEYS[1], ARGV[1], 'EXAT', at) end
 return 1`;
 
 // Flips the revoked flag in place (the record always starts with it: see `serialize`), keeps the
@@ -97,9 +120,9 @@ if not v then return false end
 local rest = string.match(v, '^{"revoked":true,(.*)$') or string.match(v, '^{"revoked":false,(.*)$')
 if not rest then return redis.error_reply('ERR malformed token record') end
 v = '{"revoked":' .. ARGV[1] .. ',' .. rest
-redis.call('SET', KEYS[1], v, 'KEEPTTL', 'XX')
 redis.call('PUBLISH', ARGV[2], ARGV[3])
 if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[4]) end
+redis.call('SET', KEYS[1], v, 'KEEPTTL', 'XX')
 return v`;
 
 // DPoP replay cache: one sorted set per key thumbprint, jti -> expiry (epoch ms). Expired members

@@ -99,8 +99,17 @@ export interface RefreshTokenUse {
    * the interval. `''` when the interval is 0.
    */
   answer: string;
-  /** Unix seconds until which the family's state must be kept (the newest refresh token's `exp`); `undefined` = for ever. */
+  /**
+   * Unix seconds until which the family's state must be kept once rotated (past every token the
+   * rotation makes and the one presented); `undefined` = for ever. Kept the latest ever given.
+   */
   keepUntil: number | undefined;
+  /**
+   * When the use is a reuse (the family revoked): unix seconds it is kept at least until (past the
+   * presented token and those made with it; later ones are covered by `keepUntil` of the
+   * rotations), never shorter than it already is; `undefined` = for ever.
+   */
+  reuseKeepUntil: number | undefined;
 }
 
 /**
@@ -181,7 +190,7 @@ export interface TokenStore {
    * A family's state is O(1) in its rotations. See {@link RefreshTokenUseOutcome}.
    */
   useRefreshToken?(use: RefreshTokenUse): Promise<RefreshTokenUseOutcome>;
-  /** Revokes a whole family; kept until `keepUntil` (unix seconds, `undefined` = for ever). Resolves once stored. */
+  /** Revokes a whole family; kept at least until `keepUntil` (unix seconds, `undefined` = for ever), never shorter than it already is. Resolves once stored. */
   revokeFamily?(family: string, keepUntil: number | undefined): Promise<void>;
   /**
    * DPoP replay cache (issue 24): records `entry.key` in `entry.group` unless it is already
