@@ -21,7 +21,7 @@ export type { CheckerAction } from './decorators/checkers';
 
 // Getters: the current request's token, identity and user
 export {
-  getJwtIdentity, getJwtClaims, getJwtHeader, getJwtRequestLocation, getCurrentUser, getUnverifiedJwtHeaders, getJti,
+  getJwtIdentity, getJwtClaims, getJwtHeader, getJwtRequestLocation, getCurrentUser, getUnverifiedJwtHeaders, getJti, runOutsideRequest,
 } from './koa/context';
 
 // Tokens: creating and decoding them

@@ -9,7 +9,7 @@ import request from 'supertest';
 import { Authorized, CurrentUser, Get, JsonController, createKoaServer } from 'routing-controllers';
 import {
   createAccessToken, createRefreshToken, CurrentJwtUser, decodeToken, getCurrentUser, getUnverifiedJwtHeaders, Identity,
-  JwtManager, JwtOptions, JwtRequired, jwtAuthorizationChecker, jwtCurrentUserChecker, JwtUsageError,
+  JwtManager, JwtOptions, JwtRequired, jwtAuthorizationChecker, RefreshRequired, jwtCurrentUserChecker, JwtUsageError,
 } from '../../src';
 import { fakeAccessToken, JwtHttpError, withToken } from '../../src/testing';
 import { SECRET, stop } from '../support/server';
@@ -59,6 +59,14 @@ class AuthzController {
   @Get('/rc-admin')
   @Authorized(['admin'])
   rcAdmin() {
+    return { admin: true };
+  }
+
+  /** A refresh route that also asks routing-controllers for an admin: @Authorized() needs an access token, so nothing passes. */
+  @Get('/rc-admin-refresh')
+  @RefreshRequired()
+  @Authorized(['admin'])
+  rcAdminRefresh() {
     return { admin: true };
   }
 
@@ -190,6 +198,14 @@ describe('authorization: current user, roles, claims checks', () => {
       assert.deepEqual([refresh.status, refresh.body], [422, { msg: 'Only non-refresh tokens are allowed' }]);
       const expired = await request(server).get('/authz/rc-authorized').set(bearer(await createAccessToken('bob', { expiresIn: -5 })));
       assert.deepEqual([expired.status, expired.body], [401, { msg: 'Token has expired' }]);
+    });
+
+    it("@Authorized(['admin']) behind @RefreshRequired() is never satisfied by the guard's refresh token, even one with the admin role (outside attack helper-32)", async () => {
+      start();
+      const refresh = await request(server).get('/authz/rc-admin-refresh').set(bearer(await createRefreshToken('alice', { claims: { roles: ['admin'] } })));
+      assert.deepEqual([refresh.status, refresh.body], [422, { msg: 'Only non-refresh tokens are allowed' }]);
+      const access = await request(server).get('/authz/rc-admin-refresh').set(bearer(await createAccessToken('alice', { claims: { roles: ['admin'] } })));
+      assert.notEqual(access.status, 200);
     });
 
     it("@Authorized(['admin']) is 403 for another role and 200 for an admin", async () => {

@@ -74,6 +74,27 @@ describe('decorators: misuse fails when the class is defined', () => {
     });
   }
 
+  for (const [name, decorator] of Object.entries(GUARDS)) {
+    it(`@${name}() on a static method fails at definition (it was accepted and never enforced: outside attack helper-32)`, () => {
+      const guard = decorator() as MethodDecorator;
+      assert.throws(() => {
+        class Controller {
+          @guard
+          static async purgeAll() {
+            return 'purged';
+          }
+        }
+        return Controller;
+      }, (error: unknown) => error instanceof JwtUsageError && /Controller\.purgeAll is static/.test(error.message));
+      class Plain {
+        static purgeAll() {
+          return 'purged';
+        }
+      }
+      assert.throws(() => guard(Plain, 'purgeAll', Object.getOwnPropertyDescriptor(Plain, 'purgeAll')!), JwtUsageError);
+    });
+  }
+
   for (const [name, decorator] of Object.entries(PARAMS)) {
     describe(`@${name} without parentheses`, () => {
       it('on a parameter, with decorator syntax', () => {

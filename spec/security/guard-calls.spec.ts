@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import request from 'supertest';
-import { All, createKoaServer, Get, JsonController, Post, UseBefore } from 'routing-controllers';
+import { All, createKoaServer, Get, JsonController, Post, UseAfter, UseBefore } from 'routing-controllers';
 import {
   Claims, createAccessToken, decodeToken, FreshJwtRequired, Identity, JwtOptional, JwtRequired, jwtRequired, JwtUsageError,
 } from '../../src';
@@ -190,6 +190,19 @@ describe('security: what a guard promises beyond its own route', () => {
       }
       assert.throws(() => createKoaServer({ controllers: [UnguardedController] }), (error: Error) =>
         error instanceof JwtUsageError && error.message.includes('UnguardedController.me'));
+    });
+
+    it('refuses a route whose only guard is @UseAfter(jwtRequired()): it runs after the action (it built, then answered 500 with a stack)', () => {
+      @JsonController('/after')
+      class AfterGuardedController {
+        @Get('/me')
+        @UseAfter(jwtRequired())
+        me(@Identity() who: string) {
+          return { who };
+        }
+      }
+      assert.throws(() => createKoaServer({ controllers: [AfterGuardedController] }), (error: Error) =>
+        error instanceof JwtUsageError && error.message.includes('AfterGuardedController.me uses @Identity()'));
     });
 
     it('accepts a route covered by @UseBefore(jwtRequired()) and injects the identity', async () => {

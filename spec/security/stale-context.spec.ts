@@ -16,7 +16,10 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import Router from '@koa/router';
 import { Get, JsonController, useKoaServer } from 'routing-controllers';
-import { createAccessToken, getJwtIdentity, Identity, jwtContext, JwtManager, JwtRequired, jwtRequired, JwtUsageError, verifyJwtInRequest } from '../../src';
+import {
+  createAccessToken, createRefreshToken, getJwtIdentity, Identity, jwtContext, JwtManager, JwtRequired, jwtRequired, JwtUsageError, MemoryTokenStore,
+  rotateRefreshToken, runOutsideRequest, verifyJwtInRequest,
+} from '../../src';
 import { JwtHttpError } from '../../src/testing';
 import { SECRET } from '../support/server';
 
@@ -60,6 +63,7 @@ class AccountService {
 }
 const service = new AccountService();
 const worker = new Worker();
+const outsideWorker = new Worker();
 const ALICE_DELETED = { value: 'deleted account of alice (getJwtIdentity=alice)' };
 
 @JsonController('/sc')
@@ -70,6 +74,14 @@ class StaleController {
     worker.start();
     // the worker's jobs while this response is still open: alice's
     return { call: await outcome(() => worker.run(() => service.deleteAccount())), getter: await outcome(() => worker.run(getJwtIdentity)) };
+  }
+
+  /** The same lazily started worker, started with runOutsideRequest(): even while alice's response is open its jobs run as no one. */
+  @Get('/warm-outside')
+  @JwtRequired()
+  async warmOutside() {
+    runOutsideRequest(() => outsideWorker.start());
+    return { call: await outcome(() => outsideWorker.run(() => service.deleteAccount())), getter: await outcome(() => outsideWorker.run(getJwtIdentity)) };
   }
 
   /** An open route queueing a job for the worker. */
@@ -155,6 +167,7 @@ describe('security: a request\'s context ends with its response (#20 F2)', () =>
   });
   afterEach(() => {
     worker.stop();
+    outsideWorker.stop();
     server.close();
     JwtManager.reset();
   });
@@ -175,6 +188,11 @@ describe('security: a request\'s context ends with its response (#20 F2)', () =>
     assert.equal((await get(server, '/sc/warm', alice)).status, 200);
     const job = await get(server, '/sc/job');
     assert.deepEqual([job.status, job.body], [200, { call: MISSING, getter: OUTSIDE }]);
+  });
+
+  it("runOutsideRequest(): a worker alice's request starts with it runs no job as alice, even while her response is open (the limit AsyncLocalStorage leaves: outside attack helper-32)", async () => {
+    const during = await get(server, '/sc/warm-outside', alice);
+    assert.deepEqual([during.status, during.body], [200, { call: MISSING, getter: OUTSIDE }]);
   });
 
   it('jwtRequired() + jwtContext(): downstream middleware and the worker during the response see alice; the worker after sees no one', async () => {
@@ -208,5 +226,54 @@ describe('security: a request\'s context ends with its response (#20 F2)', () =>
     request.destroy();
     await until(() => afterClose !== undefined);
     assert.deepEqual(afterClose, OUTSIDE);
+  });
+});
+
+describe("security: a refresh route's scope ends with its response too (#20 F2, outside attack helper-32)", () => {
+  let server: Server;
+  const jobs = new Worker();
+  beforeEach(() => {
+    JwtManager.configure({ secret: SECRET, revocation: { store: new MemoryTokenStore(), checks: 'all', refreshRotation: true, reuseIntervalSeconds: 0 } });
+    const koa = new Koa();
+    koa.silent = true;
+    const router = new Router();
+    // the fje pattern (mint an access token from the refresh route), starting a job queue lazily
+    router.post('/refresh', jwtRequired({ refresh: true }), async (ctx) => {
+      jobs.start();
+      await jobs.run(() => 'audit');
+      ctx.body = { access: await createAccessToken(getJwtIdentity()!) };
+    });
+    router.post('/rotate', jwtRequired({ refresh: true }), async (ctx) => {
+      ctx.body = await rotateRefreshToken();
+    });
+    router.get('/me', jwtRequired(), (ctx) => {
+      ctx.body = { who: getJwtIdentity() };
+    });
+    koa.use(router.routes());
+    server = koa.listen(0);
+  });
+  afterEach(() => {
+    jobs.stop();
+    server.close();
+    JwtManager.reset();
+  });
+  const call = (method: string, path: string, token: string) => new Promise<Answer>((resolve, reject) => {
+    const { port } = server.address() as AddressInfo;
+    http.request({ port, path, method, headers: { authorization: `Bearer ${token}` }, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, body: body ? JSON.parse(body) : undefined, headers: res.headers }));
+    }).on('error', reject).end();
+  });
+
+  it("a job queued after alice's refresh response ended mints for bob, and alice's rotated pair keeps working (the PoC revoked her family)", async () => {
+    const refresh = await createRefreshToken('alice');
+    assert.equal((await call('POST', '/refresh', refresh)).status, 200);
+    const pair = (await call('POST', '/rotate', refresh)).body as { accessToken: string; refreshToken: string };
+    assert.equal(typeof pair.refreshToken, 'string');
+    // the queue still runs in alice's refresh scope: her refresh token is used now
+    assert.deepEqual(await outcome(() => jobs.run(() => createAccessToken('bob').then(() => 'minted'))), { value: 'minted' });
+    assert.deepEqual((await call('GET', '/me', pair.accessToken)).body, { who: 'alice' });
+    assert.equal((await call('POST', '/rotate', pair.refreshToken)).status, 200);
   });
 });

@@ -47,11 +47,36 @@ export interface RefreshScope {
 
 const scopes = new AsyncLocalStorage<RefreshScope>();
 
+type MaybeResponse = { writableEnded?: boolean; destroyed?: boolean } | undefined;
+
+/** Whether the request a scope belongs to has ended its response (a Koa context, or a direct call's request context). */
+function hasEnded(owner: unknown): boolean {
+  if (typeof owner !== 'object' || owner === null) return false;
+  const direct = (owner as { res?: MaybeResponse }).res;
+  const res = direct ?? (owner as { ctx?: { res?: MaybeResponse } }).ctx?.res;
+  return res !== undefined && (res.writableEnded === true || res.destroyed === true);
+}
+
+/**
+ * The refresh scope the running code is in, while its request lasts: like the request context
+ * (`currentContext()`), a scope ends with its response, so a timer, a pooled connection or a job
+ * queue created in that request and run later never mints under (or revokes) its refresh token.
+ */
+function liveScope(): RefreshScope | undefined {
+  const scope = scopes.getStore();
+  return scope === undefined || hasEnded(scope.owner) ? undefined : scope;
+}
+
 /** A new, empty scope for `owner`, nested in the current one when that belongs to the same request. */
 export function newRefreshScope(owner: unknown): RefreshScope {
-  const current = scopes.getStore();
+  const current = liveScope();
   const parent = current !== undefined && current.owner === owner ? current : undefined;
   return { owner, parent, payload: undefined, wasUsed: false, rotation: undefined, guard: undefined, reused: false };
+}
+
+/** Runs `fn` outside any refresh scope (what it starts, too). @example outsideRefreshScope(() => setInterval(work, 1000)) */
+export function outsideRefreshScope<T>(fn: () => T): T {
+  return scopes.exit(fn);
 }
 
 /** Runs `fn` in `scope`. @example runInRefreshScope(scope, next) */
@@ -61,7 +86,7 @@ export function runInRefreshScope<T>(scope: RefreshScope, fn: () => T): T {
 
 /** The scope entered for `owner`, if one was. */
 export function refreshScopeOf(owner: unknown): RefreshScope | undefined {
-  const current = scopes.getStore();
+  const current = liveScope();
   return current !== undefined && current.owner === owner ? current : undefined;
 }
 
@@ -86,7 +111,7 @@ export function tracksRefreshToken(config: JwtConfig, payload: TokenPayload | un
 export function continuedSession(config: JwtConfig, identity: string): { startedAt: number } | undefined {
   const bound = config.revocation?.maxSessionLifetime;
   if (bound === undefined) return undefined;
-  for (let scope = scopes.getStore(); scope !== undefined; scope = scope.parent) {
+  for (let scope = liveScope(); scope !== undefined; scope = scope.parent) {
     const presented = scope.payload;
     if (presented === undefined || String(presented[config.identityClaim]) !== identity) continue;
     const startedAt = sessionStartOf(presented);
@@ -108,7 +133,7 @@ export async function presentRefreshToken(config: JwtConfig, scope: RefreshScope
 
 /** `rotateRefreshToken()` answered for `presented`: noted in every scope of the request that it authenticated. */
 export function noteRotation(presented: TokenPayload, outcome: 'rotated' | 'retry'): void {
-  for (let scope = scopes.getStore(); scope !== undefined; scope = scope.parent) {
+  for (let scope = liveScope(); scope !== undefined; scope = scope.parent) {
     if (scope.payload?.jti === presented.jti && scope.rotation !== 'rotated') scope.rotation = outcome;
   }
 }
@@ -122,7 +147,7 @@ export function noteRotation(presented: TokenPayload, outcome: 'rotated' | 'retr
  * @example await refuseMintingWithUsedToken(config)
  */
 export async function refuseMintingWithUsedToken(config: JwtConfig): Promise<void> {
-  const scope = scopes.getStore();
+  const scope = liveScope();
   const payload = scope?.payload;
   if (payload === undefined || scope!.rotation === 'rotated') return;
   if (scope!.wasUsed || scope!.rotation === 'retry' || (await isRefreshTokenUsed(config, payload))) {

@@ -28,7 +28,9 @@ const REQUIRED = Object.freeze({});
 async function requestPayload(ctx: Context, required: boolean): Promise<TokenPayload | undefined> {
   if ((ctx.state as Record<symbol, unknown>)[ROUTE_PROOF] !== undefined) {
     const payload = ctx.state.jwt as TokenPayload | undefined;
-    if (payload !== undefined || !required) return payload;
+    // `@Authorized()` needs an access token: a route guard's refresh token (`@RefreshRequired()`) is checked afresh, and refused
+    if (payload !== undefined && (!required || payload.type === 'access')) return payload;
+    if (payload === undefined && !required) return payload;
   }
   return verifyRequest(ctx, required ? REQUIRED : OPTIONAL); // the refusal is published once, by toHttpError
 }

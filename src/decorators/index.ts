@@ -158,6 +158,12 @@ function protect(options: GuardOptions): GuardDecorator {
       return;
     }
     if (typeof descriptor?.value !== 'function') throw new JwtUsageError(`@JwtRequired() and friends decorate methods; ${String(method)} is not one`);
+    if (typeof target === 'function') {
+      // a static method: never a route, and its calls carry no controller to find the guard by; refused rather than left open
+      throw new JwtUsageError(
+        `@JwtRequired() and friends decorate instance methods; ${target.name}.${String(method)} is static: make it an instance method, or check with verifyJwtInRequest(ctx) inside it`,
+      );
+    }
     recordMethodGuard(target, method, guard);
     descriptor.value = guardDeclaredMethod(target, method, descriptor.value);
   }) as GuardDecorator;

@@ -169,7 +169,8 @@ function proofParam(owner: object, method: MethodName): ParamArgs {
 }
 
 function coveredByMiddleware(uses: readonly UseArgs[], target: Function, method: MethodName): boolean {
-  return uses.some((use) => use.target === target && (use.method === method || use.method === undefined) && GUARD_MIDDLEWARES.has(use.middleware));
+  // a @UseBefore only: a @UseAfter guard runs after the action, too late to cover its parameters
+  return uses.some((use) => use.target === target && (use.method === method || use.method === undefined) && !use.afterAction && GUARD_MIDDLEWARES.has(use.middleware));
 }
 
 const HOOKED = Symbol.for('koa-jwt-extended:hooked');

@@ -11,6 +11,7 @@ import type { JwtPayload } from '../core/payload';
 import type { TokenPayload } from '../core/responses';
 import { headerOf } from '../core/verify';
 import { parseCompactToken } from '../core/jws';
+import { outsideRefreshScope } from '../core/refresh-scope';
 
 export interface JwtRequestContext {
   /** The raw token the request carried (or `withToken` gave), if any. */
@@ -48,6 +49,21 @@ export interface GuardedRoute {
  * request on the same keep-alive socket.
  */
 export const requestContext = new AsyncLocalStorage<JwtRequestContext>();
+
+/**
+ * Runs `fn` outside any request: no request context and no refresh scope, for `fn` and for every
+ * async resource it creates. Start long-lived work with it when a request may be the first to
+ * need it (a job queue's `setInterval`, a pool's connections, a listener): AsyncLocalStorage gives
+ * such a resource the context of the request that created it, and while that request is still
+ * open nothing can tell a job another request queued from the first request's own work. A worker
+ * started this way runs every job as a call outside any request: guarded methods refuse it (401),
+ * the getters throw.
+ *
+ * @example const timer = runOutsideRequest(() => setInterval(runQueuedJobs, 100))
+ */
+export function runOutsideRequest<T>(fn: () => T): T {
+  return requestContext.exit(() => outsideRefreshScope(fn));
+}
 
 /**
  * The context of the request being served, if any: `undefined` outside a request, and also once
