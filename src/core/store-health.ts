@@ -37,6 +37,23 @@ function warn(message: string, code: string): void {
   process.emitWarning(message, { type: 'KoaJwtExtendedWarning', code });
 }
 
+export const EVICTION_WARNING_CODE = 'KJE_REDIS_EVICTS';
+
+/**
+ * A Redis the store writes to may evict keys (`maxmemory-policy` other than `noeviction`): under
+ * memory pressure a revocation could vanish and its token be accepted again. Warned once per policy.
+ */
+const evictionWarned = new Set<string>();
+export function noteEvictionPolicy(policy: string): void {
+  if (policy === 'noeviction' || evictionWarned.has(policy)) return;
+  evictionWarned.add(policy);
+  warn(
+    `Redis maxmemory-policy is ${policy}: under memory pressure Redis may evict revocations and cut-offs, and a revoked token would be accepted again; ` +
+      'set maxmemory-policy noeviction (writes then fail, and say so)',
+    EVICTION_WARNING_CODE,
+  );
+}
+
 /** A store call failed: the start of an outage, unless one is already on. */
 export function noteStoreFailure(error: unknown, operation: string, observed: boolean): void {
   if (storeOutage !== undefined) return;

@@ -3,6 +3,7 @@ import { TokenStoreError } from '../core/errors';
 import { withoutCsrf } from '../core/payload';
 import { showAs } from '../core/safe-view';
 import { rootCauseMessage } from '../core/store-call';
+import { noteEvictionPolicy } from '../core/store-health';
 import type {
   OnceEntry, OnceOutcome, RefreshTokenUse, RefreshTokenUseOutcome, StoreEntry, StoredToken, TokenQuery, TokenState, TokenStore,
 } from './token-store';
@@ -48,6 +49,41 @@ if top[2] == 'inf' then redis.call('PERSIST', KEYS[1]) else redis.call('EXPIREAT
 local at = record_expiry(KEYS[2], ARGV[5])
 if at == '' then redis.call('SET', KEYS[2], ARGV[4]) else redis.call('SET', KEYS[2], ARGV[4], 'EXAT', at) end
 return 1`;
+
+/** Runs `fn` once the client is connected (at once if it is). */
+function whenReady(client: Redis | Cluster, fn: () => void): void {
+  if (client.status === 'ready') fn();
+  else client.once('ready', fn);
+}
+
+/** A node's `maxmemory-policy`: `CONFIG GET`, else `INFO memory` (managed Redis often refuses CONFIG); `undefined` if neither answers. */
+async function evictionPolicyOf(node: Redis): Promise<string | undefined> {
+  try {
+    const reply = (await node.call('CONFIG', 'GET', 'maxmemory-policy')) as unknown;
+    if (Array.isArray(reply) && typeof reply[1] === 'string') return reply[1];
+  } catch {
+    // refused (ACL, renamed command): INFO below
+  }
+  try {
+    return /^maxmemory_policy:(\S+)/m.exec(await node.info('memory'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Warns (once per policy, `KJE_REDIS_EVICTS`) when a node the store writes to may evict keys: a
+ * revocation Redis evicts is a revoked token accepted again. Never throws: a node that answers
+ * neither `CONFIG GET` nor `INFO` is not guessed at.
+ */
+async function checkEvictionPolicy(client: Redis | Cluster): Promise<void> {
+  try {
+    const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+    for (const policy of await Promise.all(nodes.map(evictionPolicyOf))) if (policy !== undefined) noteEvictionPolicy(policy);
+  } catch {
+    // a check, never a failure of its own
+  }
+}
 
 /** A Redis connection the stores accept: a standalone client, a Cluster, or a URL. */
 export type RedisConnection = Redis | Cluster | string;
@@ -246,6 +282,7 @@ export class RedisTokenStore implements TokenStore {
     }
     this.#sessions = new RedisSessions(this.#client, this.keys, (operation, command) => this.call(operation, command));
     showAs(this, 'RedisTokenStore', redisStoreFacts);
+    whenReady(this.#client, () => void checkEvictionPolicy(this.#client));
   }
 
   async add(entry: StoreEntry): Promise<void> {
