@@ -381,6 +381,41 @@ export function defineSessionSuite(stores: SessionStores): void {
       assert.equal(await check(unrelated, REFRESH), 'ok');
     });
 
+    it('a tab that rotated twice inside the interval: another tab retrying the first token gets the newest pair, and nobody is logged out (outside attack helper-31)', async () => {
+      await configure({ refreshRotation: true, reuseIntervalSeconds: 2 });
+      const first = await createRefreshToken('alice');
+      const second = await rotate(first); // tab A
+      const third = await rotate(second.refreshToken); // tab A again, at once
+      assert.equal(await check(first, REFRESH), 'ok'); // tab B's guard: a retry inside the interval
+      assert.deepEqual(await rotate(first), third); // tab B: the family's newest pair
+      assert.deepEqual(await rotate(second.refreshToken), third);
+      assert.equal(await check(third.accessToken), 'ok');
+      assert.equal(await check((await rotate(third.refreshToken)).refreshToken, REFRESH), 'ok'); // the family lives on
+    });
+
+    it('the first token retried after its interval is reuse, even within the interval of a later rotation: the family goes', async () => {
+      await configure({ refreshRotation: true, reuseIntervalSeconds: 1 });
+      const first = await createRefreshToken('alice');
+      const second = await rotate(first);
+      await sleep(1200); // first's interval is over
+      const third = await rotate(second.refreshToken);
+      await assert.rejects(rotate(first), RevokedTokenError);
+      assert.equal(await check(third.refreshToken, REFRESH), REVOKED);
+    });
+
+    it('a chain of 10 rotations inside the interval: the last 9 jtis used are retries, the first of them is reuse (the store keeps 8 before the last)', async () => {
+      await configure({ refreshRotation: true, reuseIntervalSeconds: 10 });
+      const tokens = [await createRefreshToken('alice')];
+      let newest: { accessToken: string; refreshToken: string } | undefined;
+      for (let i = 0; i < 10; i += 1) {
+        newest = await rotate(tokens[tokens.length - 1]);
+        tokens.push(newest.refreshToken);
+      }
+      for (const used of tokens.slice(1, 10)) assert.deepEqual(await rotate(used), newest, 'a retry of one of the last 9 used');
+      await assert.rejects(rotate(tokens[0]), RevokedTokenError);
+      assert.equal(await check(newest!.refreshToken, REFRESH), REVOKED);
+    });
+
     it('of 5 concurrent rotations with one token (interval 0), exactly one succeeds', async () => {
       await configure({ refreshRotation: true, reuseIntervalSeconds: 0 });
       const first = await createRefreshToken('alice');
@@ -422,7 +457,8 @@ export function defineSessionSuite(stores: SessionStores): void {
       }
     });
 
-    it('once the family has moved on, a second use of an older token is reuse even inside the interval', async () => {
+    it('with no interval, a second use of an older token once the family has moved on is reuse', async () => {
+      await configure({ refreshRotation: true, reuseIntervalSeconds: 0 });
       const first = await createRefreshToken('alice');
       const second = await rotate(first);
       const third = await rotate(second.refreshToken);
@@ -690,7 +726,7 @@ export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<R
       }
     });
 
-    it("a family's stored state does not grow with its rotations (1 vs 1000): same keys, same bytes", async () => {
+    it("a family's stored state does not grow with its rotations (9 vs 1000, the remembered recent jtis at their bound of 8): same keys, same bytes", async () => {
       JwtManager.configure({ secret: SECRET, revocation: { store, mode: 'blocklist', refreshRotation: true } });
       const footprint = async () => {
         const nodes = redis.env.admin instanceof Cluster ? redis.env.admin.nodes('master') : [redis.env.admin];
@@ -699,11 +735,11 @@ export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<R
         return { keys: keys.map((key) => key.slice(redis.prefix.length, redis.prefix.length + 2)), bytes: bytes.reduce((a, b) => a + b, 0) };
       };
       let token = await createRefreshToken('alice');
-      token = (await JwtManager.instance.rotateRefreshToken(payloadOf(token))).refreshToken;
+      for (let i = 0; i < 9; i += 1) token = (await JwtManager.instance.rotateRefreshToken(payloadOf(token))).refreshToken;
       const afterOne = await footprint();
-      for (let i = 1; i < 1000; i += 1) token = (await JwtManager.instance.rotateRefreshToken(payloadOf(token))).refreshToken;
+      for (let i = 9; i < 1000; i += 1) token = (await JwtManager.instance.rotateRefreshToken(payloadOf(token))).refreshToken;
       const afterThousand = await footprint();
-      if (redis.env.kind === 'standalone') console.log(`      stored after 1 rotation: ${JSON.stringify(afterOne)}; after 1000: ${JSON.stringify(afterThousand)}`);
+      if (redis.env.kind === 'standalone') console.log(`      stored after 9 rotations: ${JSON.stringify(afterOne)}; after 1000: ${JSON.stringify(afterThousand)}`);
       assert.deepEqual(afterThousand.keys, afterOne.keys);
       assert.ok(afterThousand.bytes <= afterOne.bytes + 16, `${afterOne.bytes} -> ${afterThousand.bytes} bytes`);
     });
@@ -783,6 +819,11 @@ export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<R
         ['a rotated family with an unknown field', { cur: 'x', par: 'y', at: '1', until: 'inf', revokedBy: 'admin' }],
         ['"until" not a number', { cur: 'x', par: 'y', at: '1', until: 'soon' }],
         ['no "until"', { cur: 'x', par: 'y', at: '1' }],
+        ['"rec" not JSON', { cur: 'x', par: 'y', at: '1', until: 'inf', rec: '[[' }],
+        ['"rec" an empty list', { cur: 'x', par: 'y', at: '1', until: 'inf', rec: '[]' }],
+        ['"rec" with a number for a time', { cur: 'x', par: 'y', at: '1', until: 'inf', rec: '[["z",1]]' }],
+        ['"rec" of 9 entries', { cur: 'x', par: 'y', at: '1', until: 'inf', rec: JSON.stringify(Array.from({ length: 9 }, (_, i) => [`z${i}`, '1'])) }],
+        ['"rec" without cur, par and at', { until: 'inf', rec: '[["z","1"]]' }],
       ];
       for (const [name, fields] of FAMILIES) it(`${mode}: a family with ${name}, for the check and for a rotation`, async () => {
         configureMode(mode, true);

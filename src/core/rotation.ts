@@ -43,11 +43,14 @@ export interface RotateOptions {
   refresh?: RefreshTokenOptions;
 }
 
-/** The key sealing the answer to one rotation: only this app (its signing key) and this jti open it. */
-function answerKey(config: JwtConfig, jti: string): Buffer {
+/**
+ * The key sealing a family's newest rotation answer: only this app (its signing key) opens it, for
+ * this family (a retry of any of its recently rotated tokens gets that answer).
+ */
+function answerKey(config: JwtConfig, family: string): Buffer {
   const signing = config.keys.signing.key!;
   const material = signing.type === 'secret' ? signing.export() : signing.export({ format: 'der', type: 'pkcs8' });
-  return createHmac('sha256', material).update(`koa-jwt-extended rotation answer\0${jti}`).digest();
+  return createHmac('sha256', material).update(`koa-jwt-extended rotation answer\0family\0${family}`).digest();
 }
 
 function seal(pair: TokenPair, key: Buffer): string {
@@ -118,7 +121,7 @@ export async function rotate(
   const pair: TokenPair = { accessToken: access.token, refreshToken: refresh.token };
   const jti = presented.jti as string;
   const reuseIntervalMs = revocation.reuseIntervalSeconds * 1000;
-  const key = reuseIntervalMs > 0 ? answerKey(config, jti) : undefined;
+  const key = reuseIntervalMs > 0 ? answerKey(config, family) : undefined;
   const use = {
     family, jti, successor: refresh.payload.jti as string, now: Date.now(), reuseIntervalMs,
     // kept as long as the presented token and the new pair can live, even past the configured lifetimes

@@ -3,7 +3,7 @@
  * families. Plain maps, each entry dropped once every token it can concern has expired.
  */
 import { TokenStoreError } from '../core/errors';
-import type { FamilyState, RefreshTokenUse, RefreshTokenUseOutcome, TokenQuery } from './token-store';
+import { MAX_RECENT, type FamilyState, type RefreshTokenUse, type RefreshTokenUseOutcome, type TokenQuery } from './token-store';
 
 interface Cutoff {
   generation: number;
@@ -18,6 +18,8 @@ interface Family {
   /** The jti rotated last, when, and what a retry of it inside the interval gets (until `answerUntil`). */
   parent?: string;
   at: number;
+  /** The jtis rotated before `parent` still inside the interval when it was, with when (newest first, at most `MAX_RECENT`): retries too. */
+  recent?: [string, number][];
   answer: string;
   answerUntil: number;
   expiresAtMs: number;
@@ -26,7 +28,8 @@ interface Family {
 /** When `jti` was rotated: exact for the one rotated last, `0` for an older one, `undefined` if unused. */
 function usedAt(family: Family, jti: string): number | undefined {
   if (family.current === undefined || jti === family.current) return undefined;
-  return jti === family.parent ? family.at : 0;
+  if (jti === family.parent) return family.at;
+  return family.recent?.find(([used]) => used === jti)?.[1] ?? 0;
 }
 
 /** Unix seconds (or `undefined` = never) as ms since the epoch. */
@@ -88,7 +91,8 @@ export class MemorySessions {
     const family: Family = known ?? { revoked: false, at: 0, answer: '', answerUntil: 0, expiresAtMs: 0 };
     this.families.set(use.family, family);
     if (family.current !== undefined && use.jti !== family.current) {
-      const isRetry = use.jti === family.parent && use.reuseIntervalMs > 0 && use.now - family.at <= use.reuseIntervalMs;
+      const used = usedAt(family, use.jti) ?? 0;
+      const isRetry = used > 0 && use.reuseIntervalMs > 0 && use.now - used <= use.reuseIntervalMs;
       if (isRetry && family.answer !== '' && use.now <= family.answerUntil) return { outcome: 'retry', answer: family.answer };
       // sealed: kept as long as any of its tokens can live (set at its rotations, and the token presented now)
       Object.assign(family, { revoked: true, answer: '', expiresAtMs: Math.max(family.expiresAtMs, toMs(use.reuseKeepUntil)) });
@@ -96,7 +100,10 @@ export class MemorySessions {
     }
     family.expiresAtMs = Math.max(family.expiresAtMs, toMs(use.keepUntil));
     const answer = use.reuseIntervalMs > 0 ? use.answer : '';
-    Object.assign(family, { current: use.successor, parent: use.jti, at: use.now, answer, answerUntil: use.now + use.reuseIntervalMs });
+    // the jtis rotated before this one still inside the interval, newest first (retries of them get this answer)
+    const earlier: [string, number][] = family.parent === undefined ? [] : [[family.parent, family.at], ...(family.recent ?? [])];
+    const recent = earlier.filter(([, at]) => use.reuseIntervalMs > 0 && use.now - at <= use.reuseIntervalMs).slice(0, MAX_RECENT);
+    Object.assign(family, { current: use.successor, parent: use.jti, at: use.now, recent, answer, answerUntil: use.now + use.reuseIntervalMs });
     return { outcome: 'rotated' };
   }
 

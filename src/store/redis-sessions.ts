@@ -5,13 +5,16 @@
  *   longest token lifetime after each `revokeAll`;
  * - `<prefix>f:{<family>}` one hash per family, of a fixed shape whatever its number of
  *   rotations: `revoked` (`1` once revoked), `cur` (the jti of the family's newest refresh token),
- *   `par` (the jti rotated last, its parent), `at` (when `par` was rotated, ms) and `until` (how
- *   long to keep the hash). A refresh token of the family is unused when it is `cur` (or the
- *   family was never rotated), a retry when it is `par` inside the reuse interval, and reuse
- *   otherwise;
- * - `<prefix>fa:{<family>}` the sealed answer of the last rotation (the successor pair, AES-GCM),
- *   kept exactly the reuse interval (`PX`), so a retry gets the same two token strings and no
- *   answer outlives the interval. Same hash tag as the family, so one slot on a Cluster.
+ *   `par` (the jti rotated last, its parent), `at` (when `par` was rotated, ms), `rec` (the jtis
+ *   rotated before `par` still inside the reuse interval, with when: a JSON list of at most
+ *   `MAX_RECENT` `[jti, ms]`, absent when none) and `until` (how long to keep the hash). A refresh
+ *   token of the family is unused when it is `cur` (or the family was never rotated), a retry when
+ *   it is `par` or in `rec` inside the reuse interval (a tab that rotated twice while another
+ *   retried the first token), and reuse otherwise;
+ * - `<prefix>fa:{<family>}` the sealed answer of the last rotation (the family's newest pair,
+ *   AES-GCM), kept exactly the reuse interval (`PX`) from that rotation, so every retry inside the
+ *   interval gets the same two token strings, the newest, and no answer outlives the interval.
+ *   Same hash tag as the family, so one slot on a Cluster.
  *
  * Both keys of a family share one slot: the use-once script touches nothing else and is atomic
  * there too. Every write publishes, in the same script, the tier key it changed (`g:<identity>`,
@@ -24,7 +27,7 @@
 import type Redis from 'ioredis';
 import type { Cluster } from 'ioredis';
 import { clockOffsetArg, malformed, NOW_MS, type RedisKeys } from './redis-keys';
-import type { FamilyState, RefreshTokenUse, RefreshTokenUseOutcome } from './token-store';
+import { MAX_RECENT, type FamilyState, type RefreshTokenUse, type RefreshTokenUseOutcome } from './token-store';
 
 /** A bounded Redis call that turns every failure into a `TokenStoreError`. */
 export type RedisCall = <T>(operation: string, command: () => Promise<T>) => Promise<T>;
@@ -85,20 +88,33 @@ end
 // these five is malformed.
 const USE_REFRESH_TOKEN = `${ANNOUNCE}${KEEP_FAMILY}${NOW_MS}
 local now = now_ms(ARGV[2])
-local f = redis.call('HMGET', KEYS[1], 'revoked', 'cur', 'par', 'at', 'until')
-local revoked, cur, par, at, untilTs = f[1], f[2], f[3], f[4], f[5]
+local f = redis.call('HMGET', KEYS[1], 'revoked', 'cur', 'par', 'at', 'until', 'rec')
+local revoked, cur, par, at, untilTs, rec = f[1], f[2], f[3], f[4], f[5], f[6]
 local known = 0
-for i = 1, 5 do if f[i] then known = known + 1 end end
+for i = 1, 6 do if f[i] then known = known + 1 end end
 if redis.call('HLEN', KEYS[1]) ~= known then return redis.error_reply('ERR malformed family') end
+local recent = {}
+if rec then
+  local ok, decoded = pcall(cjson.decode, rec)
+  if not ok or type(decoded) ~= 'table' or #decoded == 0 or #decoded > ${MAX_RECENT} or not par then return redis.error_reply('ERR malformed family') end
+  for _, e in ipairs(decoded) do
+    if type(e) ~= 'table' or type(e[1]) ~= 'string' or e[1] == '' or type(e[2]) ~= 'string' or not string.match(e[2], '^%d+$') then
+      return redis.error_reply('ERR malformed family')
+    end
+  end
+  recent = decoded
+end
 if known > 0 and not (untilTs == 'inf' or (untilTs and string.match(untilTs, '^%d+$'))) then return redis.error_reply('ERR malformed family') end
 if revoked and revoked ~= '1' then return redis.error_reply('ERR malformed family') end
 if revoked then return {'revoked'} end
 if (cur == false) ~= (par == false) or (cur == false) ~= (at == false) or (at and not string.match(at, '^%d+$')) then
   return redis.error_reply('ERR malformed family')
 end
+local interval = tonumber(ARGV[3])
 if cur and ARGV[1] ~= cur then
-  local interval = tonumber(ARGV[3])
-  if ARGV[1] == par and interval > 0 and now - tonumber(at) <= interval then
+  local usedAt = nil
+  if ARGV[1] == par then usedAt = tonumber(at) else for _, e in ipairs(recent) do if e[1] == ARGV[1] then usedAt = tonumber(e[2]) end end end
+  if usedAt and interval > 0 and now - usedAt <= interval then
     local answer = redis.call('GET', KEYS[2])
     if answer then return {'retry', answer} end
   end
@@ -111,7 +127,14 @@ if cur and ARGV[1] ~= cur then
   return {'reused'}
 end
 announce(ARGV[7], ARGV[8], ARGV[9])
+-- the jtis rotated before this one still inside the interval, newest first, at most ${MAX_RECENT}
+local kept = {}
+if par and interval > 0 and now - tonumber(at) <= interval then kept[1] = {par, at} end
+for _, e in ipairs(recent) do
+  if #kept < ${MAX_RECENT} and now - tonumber(e[2]) <= interval then kept[#kept + 1] = e end
+end
 redis.call('HSET', KEYS[1], 'cur', ARGV[5], 'par', ARGV[1], 'at', string.format('%.0f', now))
+if #kept > 0 then redis.call('HSET', KEYS[1], 'rec', cjson.encode(kept)) else redis.call('HDEL', KEYS[1], 'rec') end
 keep(KEYS[1], ARGV[6])
 if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[3]) else redis.call('DEL', KEYS[2]) end
 return {'rotated'}`;
@@ -145,27 +168,46 @@ export function parseCutoff(value: string | null): number {
 }
 
 /** The fields a family hash may hold (see the file's TSDoc); any other is a store error. */
-const FAMILY_FIELDS = new Set(['revoked', 'cur', 'par', 'at', 'until']);
+const FAMILY_FIELDS = new Set(['revoked', 'cur', 'par', 'at', 'until', 'rec']);
+
+/** `rec` read back: a JSON list of 1 to `MAX_RECENT` `[jti, ms]` (both strings), else a store error. */
+function parseRecent(value: string): [string, number][] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw malformed('family', '"rec" is not JSON');
+  }
+  const isEntry = (entry: unknown): entry is [string, string] =>
+    Array.isArray(entry) && entry.length === 2 && typeof entry[0] === 'string' && entry[0] !== '' && typeof entry[1] === 'string' && DIGITS.test(entry[1]);
+  if (!Array.isArray(parsed) || parsed.length === 0 || parsed.length > MAX_RECENT || !parsed.every(isEntry)) {
+    throw malformed('family', `"rec" is not a list of 1 to ${MAX_RECENT} [jti, ms]`);
+  }
+  return parsed.map(([jti, at]) => [jti, Number(at)]);
+}
 
 /**
  * What one jti is to its family, from the family hash's fields as `HGETALL` answers them (a flat
- * list of field, value), strictly: no field but `revoked`, `cur`, `par`, `at` and `until` (a 0.2
- * hash's `u:<jti>` fields included), each of its one shape.
+ * list of field, value), strictly: no field but `revoked`, `cur`, `par`, `at`, `until` and `rec`
+ * (a 0.2 hash's `u:<jti>` fields included), each of its one shape.
  */
 export function parseFamily(jti: string, flat: string[]): FamilyState {
   const fields = new Map<string, string>();
   for (let i = 0; i + 1 < flat.length; i += 2) {
-    if (!FAMILY_FIELDS.has(flat[i])) throw malformed('family', 'a field other than revoked, cur, par, at and until');
+    if (!FAMILY_FIELDS.has(flat[i])) throw malformed('family', 'a field other than revoked, cur, par, at, until and rec');
     fields.set(flat[i], flat[i + 1]);
   }
-  const [revoked, cur, par, at, until] = ['revoked', 'cur', 'par', 'at', 'until'].map((name) => fields.get(name) ?? null);
+  const [revoked, cur, par, at, until, rec] = ['revoked', 'cur', 'par', 'at', 'until', 'rec'].map((name) => fields.get(name) ?? null);
   if (revoked !== null && revoked !== '1') throw malformed('family', '"revoked" is not 1');
   const rotated = [cur, par, at].filter((field) => field !== null).length;
   if (rotated !== 0 && rotated !== 3) throw malformed('family', 'cur, par and at not all present');
   if (rotated === 3 && (cur === '' || par === '' || !DIGITS.test(at!))) throw malformed('family', 'cur, par or at of the wrong shape');
   if (fields.size > 0 && (until === null || (until !== 'inf' && !DIGITS.test(until)))) throw malformed('family', '"until" missing or not a whole number');
-  // unused: never rotated, or the family's newest; a retry candidate: rotated last; else used long ago
-  const usedAt = rotated === 0 || jti === cur ? undefined : jti === par ? Number(at) : 0;
+  if (rec !== null && rotated !== 3) throw malformed('family', '"rec" without cur, par and at');
+  const recent = rec === null ? [] : parseRecent(rec);
+  // unused: never rotated, or the family's newest; a retry candidate: rotated last or shortly before; else used long ago
+  const earlier = recent.find(([used]) => used === jti);
+  const usedAt = rotated === 0 || jti === cur ? undefined : jti === par ? Number(at) : earlier !== undefined ? earlier[1] : 0;
   return { revoked: revoked === '1', usedAt };
 }
 

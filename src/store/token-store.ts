@@ -61,8 +61,9 @@ export interface FamilyState {
   /**
    * When the queried jti was rotated (ms since the epoch, on this process's clock: a store with
    * a clock of its own, Redis's, answers "now here minus how long ago on its clock", so instances
-   * whose clocks differ measure the reuse interval alike): exact for the jti rotated last, `0`
-   * for one rotated before it (the store keeps no per-rotation record); `undefined` if it never was.
+   * whose clocks differ measure the reuse interval alike): exact for the jti rotated last and for
+   * the up to `MAX_RECENT` rotated before it inside the reuse interval, `0` for one rotated
+   * earlier (the store keeps no record of those); `undefined` if it never was.
    */
   usedAt: number | undefined;
 }
@@ -77,6 +78,14 @@ export interface TokenState {
   family: FamilyState | undefined;
 }
 
+/**
+ * How many refresh tokens rotated before a family's last one a store remembers while inside the
+ * reuse interval: a retry of any of them (a tab that rotated twice while another retried the first
+ * token) gets the family's newest pair. A chain of rotations faster than that is a client
+ * refreshing in a loop; past it, reuse.
+ */
+export const MAX_RECENT = 8;
+
 /** One rotation of a refresh token, handed to {@link TokenStore.useRefreshToken}. */
 export interface RefreshTokenUse {
   family: string;
@@ -90,13 +99,14 @@ export interface RefreshTokenUse {
    */
   now: number;
   /**
-   * A second use of `jti` within this many ms returns the first use's `answer`; later it is reuse,
-   * and so is any second use once a newer token of the family has been rotated.
+   * A second use of `jti` within this many ms of its first returns the family's newest `answer`
+   * (also once newer tokens of the family were rotated, up to `MAX_RECENT` of them); later it is
+   * reuse.
    */
   reuseIntervalMs: number;
   /**
-   * Opaque, already encrypted: what a retry inside the interval gets back, kept no longer than
-   * the interval. `''` when the interval is 0.
+   * Opaque, already encrypted (for the family, not the jti): what a retry inside the interval
+   * gets back, replacing the previous answer, kept no longer than the interval. `''` when the interval is 0.
    */
   answer: string;
   /**
@@ -114,7 +124,7 @@ export interface RefreshTokenUse {
 
 /**
  * The outcome of a rotation: `rotated` (first use: the caller's pair is the answer),
- * `retry` (a second use inside the interval: `answer` is the first use's), `reused` (a second
+ * `retry` (a second use inside the interval: `answer` is the family's newest), `reused` (a second
  * use after it: the store has revoked the family), `revoked` (the family was revoked already).
  */
 export type RefreshTokenUseOutcome =
@@ -186,8 +196,9 @@ export interface TokenStore {
   revokeAll?(identity: string, keepSeconds: number | undefined): Promise<number>;
   /**
    * Marks `use.jti` used in its family, atomically: of concurrent calls with one jti exactly one
-   * gets `rotated`; inside the interval the others get `retry` with its answer and write nothing.
-   * A family's state is O(1) in its rotations. See {@link RefreshTokenUseOutcome}.
+   * gets `rotated`; a use of a jti rotated inside the interval (the last one or, up to
+   * `MAX_RECENT`, those before it) gets `retry` with the family's newest answer and writes
+   * nothing. A family's state is bounded whatever its number of rotations. See {@link RefreshTokenUseOutcome}.
    */
   useRefreshToken?(use: RefreshTokenUse): Promise<RefreshTokenUseOutcome>;
   /** Revokes a whole family; kept at least until `keepUntil` (unix seconds, `undefined` = for ever), never shorter than it already is. Resolves once stored. */

@@ -34,7 +34,8 @@ export class OpGenerator {
       const family = families[facts.family!];
       if (facts.type !== 'refresh' || family === undefined) return false;
       if (roll < 0.55) return !family.revoked && (family.current === null || family.current === facts.jti);
-      if (roll < 0.8) return family.parent === facts.jti;
+      if (roll < 0.7) return family.parent === facts.jti;
+      if (roll < 0.8) return family.recent.some((used) => used.jti === facts.jti); // rotated before the last, maybe still a retry
       return true;
     };
     const wanted = this.run.live().filter(isWanted);

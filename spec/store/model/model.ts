@@ -5,7 +5,7 @@
  * alone (what the store created is only used to name it), and the branches whose prediction
  * equals the store's answer become the new candidates. None left is a failure.
  */
-import { emptyState, Evaluation, type ModelConfig, type ModelState, prune, type TokenFacts } from './reference';
+import { emptyState, Evaluation, type ModelConfig, type ModelState, prune, type TokenFacts, usedAt } from './reference';
 import { explore, stepTime } from './time';
 
 export type How = 'token' | 'payload' | 'jti' | 'bare';
@@ -130,7 +130,8 @@ function predictRotation(ev: Evaluation, token: TokenFacts, results: Array<strin
   } else if (verdict === 'retry') {
     // the store decides the retry with its own clock reading: inside the interval (each caller records the pair
     // again, keeping what is there: all get it, or all 503), or reuse
-    if (ev.time.within(family!.atLo, family!.atHi, ev.config.reuseIntervalMs)) {
+    const used = usedAt(family!, token.jti)!;
+    if (ev.time.within(used.atLo, used.atHi, ev.config.reuseIntervalMs)) {
       predicted = Array(n).fill(ev.retry(token.family!, fresh === undefined ? null : toFacts(fresh)));
     } else {
       ev.revokeFamily(token.family!);

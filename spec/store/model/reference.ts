@@ -21,6 +21,7 @@
  */
 import { addRecord, addRecordIfAbsent, type Bounds, isFoldedAway, liveRecord, pruneRecords, type RecordState } from './records';
 import type { StepTime } from './time';
+import { MAX_RECENT } from '../../../src/store/token-store';
 
 export type Mode = 'allowlist' | 'blocklist';
 
@@ -69,7 +70,7 @@ interface Answer {
 
 type Pair = { access: TokenFacts; refresh: TokenFacts };
 
-interface Family {
+export interface Family {
   revoked: boolean;
   /** jti of the family's newest refresh token; `null` until rotated (a placeholder while it is unseen). */
   current: string | null;
@@ -77,9 +78,18 @@ interface Family {
   parent: string | null;
   atLo: number;
   atHi: number;
+  /** The jtis rotated before `parent`, newest first, and when: a retry of one of the first `MAX_RECENT` inside its interval gets the newest answer. */
+  recent: UsedAt[];
   answer: Answer | null;
   startIat: number;
   lastExpMs: number;
+}
+
+/** One jti rotated, and when (a range: the store read its clock inside the step). */
+export interface UsedAt {
+  jti: string;
+  atLo: number;
+  atHi: number;
 }
 
 /** When the store's entry of a rotated family may go (ms, a range: it read the clock inside the step). */
@@ -97,6 +107,12 @@ export interface ModelState extends RecordState {
    * `max` live ones, and a rotation that needs one more answers 503.
    */
   storedFamilies: Record<string, StoredFamily>;
+}
+
+/** When `jti` was rotated, if the store still knows (the last rotated, or one of the `MAX_RECENT` before it); else `undefined`. */
+export function usedAt(family: Family, jti: string): UsedAt | undefined {
+  if (jti === family.parent) return { jti, atLo: family.atLo, atHi: family.atHi };
+  return family.recent.slice(0, MAX_RECENT).find((entry) => entry.jti === jti);
 }
 
 export function emptyState(): ModelState {
@@ -123,8 +139,8 @@ export class Evaluation {
     const family = token.family === null ? undefined : state.families[token.family];
     if (family?.revoked || this.isRefusedByRecord(token) || (state.cutoffs[token.identity] ?? -1) > token.createdAt) return 'revoked';
     if (token.type !== 'refresh' || family === undefined || family.current === null || family.current === token.jti) return 'ok';
-    const isRetry = token.jti === family.parent && this.config.reuseIntervalMs > 0
-      && time.within(family.atLo, family.atHi, this.config.reuseIntervalMs);
+    const used = usedAt(family, token.jti);
+    const isRetry = used !== undefined && this.config.reuseIntervalMs > 0 && time.within(used.atLo, used.atHi, this.config.reuseIntervalMs);
     return isRetry ? 'retry' : 'reuse';
   }
 
@@ -165,7 +181,7 @@ export class Evaluation {
   private startFamily(token: TokenFacts): void {
     const lastExpMs = token.exp * 1000;
     this.state.families[token.family!] = {
-      revoked: false, current: null, parent: null, atLo: 0, atHi: 0, answer: null, startIat: token.iat, lastExpMs,
+      revoked: false, current: null, parent: null, atLo: 0, atHi: 0, recent: [], answer: null, startIat: token.iat, lastExpMs,
     };
   }
 
@@ -232,8 +248,10 @@ export class Evaluation {
     const pending = `pending:${this.step}`;
     const access = pair?.access ?? this.pendingFacts(token, `${pending}:access`, 'access');
     const refresh = pair?.refresh ?? this.pendingFacts(token, `${pending}:refresh`, 'refresh');
+    // the store keeps the jtis rotated before (with an interval): retries of them get the newest answer
+    const recent = this.config.reuseIntervalMs > 0 && family.parent !== null ? [{ jti: family.parent, atLo: family.atLo, atHi: family.atHi }, ...family.recent] : [];
     Object.assign(family, {
-      current: refresh.jti, parent: token.jti, atLo: this.time.lo, atHi: this.time.hi,
+      current: refresh.jti, parent: token.jti, atLo: this.time.lo, atHi: this.time.hi, recent,
       answer: this.config.reuseIntervalMs > 0 ? { access: null, refresh: null, createdAt: this.step, pair: { access, refresh } } : null,
     });
     const outcome = this.recordPair({ access, refresh }) === 'ok' ? 'new' : 'unavailable';

@@ -122,6 +122,7 @@ export class ModelRun {
       const deadlines = this.held.map((entry) => entry.facts.exp * 1000);
       for (const family of Object.values(this.model.state.families)) {
         if (interval > 0 && family.parent !== null) deadlines.push(family.atLo + interval, family.atHi + interval);
+        if (interval > 0) for (const used of family.recent) deadlines.push(used.atLo + interval, used.atHi + interval);
       }
       const near = deadlines.filter((deadline) => deadline > now - MARGIN_MS && deadline < now + MARGIN_MS);
       if (near.length === 0) break;
