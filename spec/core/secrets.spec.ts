@@ -5,7 +5,11 @@
  * private key.
  */
 import assert from 'node:assert/strict';
-import { createSecretKey, KeyObject, randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createSecretKey, generateKeyPairSync, KeyObject, randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { format, inspect } from 'node:util';
 import {
   CsrfError, JwtConfigurationError, JwtManager, JwtOptions, JwtUsageError, MemoryTokenStore, NoAuthorizationError,
@@ -237,7 +241,8 @@ describe('core: a key hidden inside other text is no HMAC secret (issue #20 F1, 
       ['an xxd dump of random bytes', () => xxd(randomBytes(64 + randomInt(200)))], ['a hexdump -C dump', () => hexdumpC(randomBytes(64 + randomInt(200)))],
       ['an od -x dump', () => odX(randomBytes(64 + randomInt(200)))], ['a 0x list', () => [...randomBytes(48)].map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ')],
       ['two random coordinates with " - "', () => `${randomBytes(32).toString('base64url')} - ${randomBytes(32).toString('base64url')}`],
-      ['x=… y=… of random coordinates', () => `x=${randomBytes(32).toString('base64url')}\ny=${randomBytes(32).toString('base64url')}`],
+      ['two random base64url lines', () => `${randomBytes(32).toString('base64url')}\n${randomBytes(32).toString('base64url')}`],
+      ['passphrases with key-- and -- begin', () => `staging-api-key--rotate-quarterly-${randomInt(1e6)} The master key -- do not share! -- begin ${randomInt(1e6)}`],
       ['a JSON object with a secret member', () => JSON.stringify({ secret: b64(), issuer: 'me', note: 'x y d n' })],
       ['UUIDs joined', () => Array.from({ length: 4 }, () => randomUUID()).join('')],
       ['a base64 passphrase', () => Buffer.from(Array.from({ length: 8 }, () => ['correct', 'horse', 'key', 'begin', 'x:', 'd='][randomInt(6)]).join(' ')).toString('base64')],
@@ -253,6 +258,81 @@ describe('core: a key hidden inside other text is no HMAC secret (issue #20 F1, 
       }
     }
     assert.deepEqual(refused, []);
+  });
+
+  describe('the second outside attack on F1 (helper-33)', () => {
+    const ec = testKey('p256');
+    const ecDer = ec.publicKey.export({ format: 'der', type: 'spki' });
+    const rsaN = Buffer.from(rsaJwk.n, 'base64url');
+    const lines = (hex: string, width: number) => hex.match(new RegExp(`.{1,${width}}`, 'g'))!.join('\n');
+    const edSeedAscii = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from('an ascii seed of 32 bytes, yes!!')]);
+    const ber = Buffer.concat([Buffer.from([0x30, 0x80]), ecDer.subarray(2), Buffer.from([0, 0])]);
+    const REFUSED: [string, () => string | Buffer, RegExp][] = [
+      ['xxd -p (60 hex digits a line)', () => `${lines(der.toString('hex'), 60)}\n`, /hex DER/],
+      ['basenc --base16 (76 a line, upper case)', () => lines(ecDer.toString('hex').toUpperCase(), 76), /hex DER/],
+      ['hex in 4-digit groups', () => ecDer.toString('hex').match(/.{1,4}/g)!.join(' '), /hex DER/],
+      [".NET's RSA.ToXmlString(false)", () => `<RSAKeyValue><Modulus>${rsaN.toString('base64')}</Modulus><Exponent>AQAB</Exponent></RSAKeyValue>`, /XML|JWK/],
+      ['XMLDSig <ds:RSAKeyValue>', () => `<ds:KeyValue><ds:RSAKeyValue><ds:Modulus>${rsaN.toString('base64')}</ds:Modulus></ds:RSAKeyValue></ds:KeyValue>`, /XML|JWK/],
+      ['openssl rsa -modulus', () => `Modulus=${rsaN.toString('hex').toUpperCase()}\n`, /marked|hex/],
+      ['n and e as YAML', () => `n: ${rsaJwk.n}\ne: AQAB\n`, /JWK/], ['n and e as TOML', () => `n = "${rsaJwk.n}"\ne = "AQAB"\n`, /JWK/],
+      ['n and e as .env lines', () => `N=${rsaJwk.n}\nE=AQAB`, /JWK/],
+      ['a PEM body joined by &#13; (XMLDSig)', () => body.join('&#13;\n'), /base64 DER/],
+      ['a JSON list of the PEM body lines', () => JSON.stringify(body), /lines of .*DER/],
+      ["Node's JSON.stringify(Buffer) of the DER", () => JSON.stringify(der), /Buffer JSON of DER/],
+      ['DKIM k=ed25519', () => `v=DKIM1; k=ed25519; p=${edX}`, /marked/], ['a PASERK public key', () => `k4.public.${edX}`, /marked/],
+      ['a did:key', () => 'did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK', /marked/],
+      ['a minisign public key', () => 'untrusted comment: minisign public key 1A2B3C4D5E6F7A8B\nRWQrPHGqS2gEl8eEj9rpvfJBqOb5nE0c1ScJS7eoK8Od7qrs8KJFrzbQ', /marked/],
+      ['an Ed25519 PKCS#8 key whose seed is ASCII', () => edSeedAscii, /^DER$/],
+      ['BER indefinite-length SPKI', () => ber, /^DER$/],
+      ['UTF-16LE without a BOM, with one CJK character', () => Buffer.from(`${pem}鍵`, 'utf16le'), /UTF-16LE PEM/],
+      ['UTF-16LE of odd length', () => Buffer.concat([Buffer.from(pem, 'utf16le'), Buffer.from([0x0a])]), /UTF-16LE PEM/],
+    ];
+    for (const [form, secret, name] of REFUSED) {
+      it(`${form}: refused (${name.source})`, () => {
+        assert.match(keyFormOf(Buffer.from(secret())) ?? 'accepted', name);
+        const { problems } = configureError({ secret: secret() as string });
+        assert.match(problems.join(' | '), /^secret: a .*key is never accepted as an HMAC secret \(algorithm confusion\)$/);
+      });
+    }
+
+    it('EC x= / y= lines in hex as BigInt writes them (a leading zero dropped): refused', () => {
+      let jwk: Record<string, string>;
+      do jwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as Record<string, string>;
+      while (!Buffer.from(jwk.x, 'base64url').toString('hex').startsWith('0'));
+      const bigHex = (value: string) => BigInt(`0x${Buffer.from(value, 'base64url').toString('hex')}`).toString(16);
+      assert.match(keyFormOf(Buffer.from(`x=${bigHex(jwk.x)}\ny=${bigHex(jwk.y)}`)) ?? 'accepted', /JWK/);
+    });
+
+    it('a PKCS#12 file (openssl pkcs12 -export) and its base64: refused', function () {
+      const dir = mkdtempSync(join(tmpdir(), 'kje-p12-'));
+      try {
+        writeFileSync(join(dir, 'key.pem'), ec.privatePem);
+        execFileSync('openssl', ['req', '-x509', '-new', '-key', join(dir, 'key.pem'), '-subj', '/CN=t', '-days', '1', '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+        execFileSync('openssl', ['pkcs12', '-export', '-inkey', join(dir, 'key.pem'), '-in', join(dir, 'cert.pem'), '-passout', 'pass:changeit', '-out', join(dir, 'a.p12')], { stdio: 'ignore' });
+      } catch {
+        rmSync(dir, { recursive: true, force: true });
+        this.skip(); // no openssl CLI here
+      }
+      const p12 = readFileSync(join(dir, 'a.p12'));
+      rmSync(dir, { recursive: true, force: true });
+      assert.match(keyFormOf(p12) ?? 'accepted', /PKCS#12/);
+      assert.match(keyFormOf(Buffer.from(p12.toString('base64'))) ?? 'accepted', /base64 PKCS#12/);
+    });
+
+    it('500 off-curve P-256 SPKIs (45 KB) cost a bounded time: refused as unchecked, in under 250 ms (they took 400-570 ms and were accepted)', () => {
+      const broken = Buffer.from(ecDer);
+      broken[broken.length - 1] ^= 0x01; // the point is off the curve: every reader fails
+      const many = Buffer.concat(Array.from({ length: 500 }, () => broken));
+      let shortest = Infinity;
+      let verdict: string | undefined;
+      for (let round = 0; round < 3; round += 1) {
+        const start = process.hrtime.bigint();
+        verdict = keyFormOf(many);
+        shortest = Math.min(shortest, Number(process.hrtime.bigint() - start) / 1e6);
+      }
+      assert.equal(verdict, 'unchecked');
+      assert.ok(shortest < 250, `${shortest.toFixed(0)} ms`);
+    });
   });
 
   it('a value that costs more than its budget is refused as unchecked, naming why (fails closed)', () => {

@@ -2,13 +2,15 @@
  * Whether bytes meant as an HMAC secret are really a key in disguise. A public key is public:
  * used as an HMAC secret (algorithm confusion), anyone holding it can forge tokens. So every
  * form a key travels in is refused as a secret, however it is wrapped or wherever in the
- * bytes it sits: PEM (any armour: dashes, case, tabs), DER (SPKI, PKCS#1, PKCS#8, SEC1, X.509)
- * at any offset, a JWK (any member-name case, as JSON, a JS object literal or `.env` lines), a
- * JWK Set, an OpenSSH public key (line, RFC 4716 block or wire blob), a raw EC point on
- * P-256/384/521 or its two coordinates written one after the other, OpenSSL's text dump of a
- * key; behind up to `MAX_LAYERS` encodings (UTF-16LE/BE, percent-encoding, a JSON string,
- * base64 / base64url runs inside other text, hex with any separators, `xxd`, `hexdump` and
- * `od` dumps).
+ * bytes it sits: PEM (any armour: dashes, case, tabs), DER (SPKI, PKCS#1, PKCS#8, SEC1, X.509,
+ * BER's indefinite length) at any offset, PKCS#12, a JWK (any member-name case, as JSON, a JS
+ * object literal, YAML, TOML, `.env` lines or XML), `<RSAKeyValue>`, a JWK Set, an OpenSSH
+ * public key (line, RFC 4716 block or wire blob), a raw EC point on P-256/384/521 or its two
+ * coordinates written one after the other, OpenSSL's `-text` and `-modulus` output, keys behind
+ * markers only keys carry (DKIM, PASERK, did:key, minisign); behind up to `MAX_LAYERS` encodings
+ * (UTF-16LE/BE, percent-encoding, a JSON string, a JSON list of lines, a Buffer's JSON, base64 /
+ * base64url runs inside other text, hex with any separators or wrapped over lines, `xxd`,
+ * `hexdump` and `od` dumps).
  *
  * The search fails closed: a value too long (`MAX_SECRET_BYTES`), nested too deep, or costing
  * more than its budget (`MAX_CANDIDATES`, `MAX_RUNS`, `MAX_DER_PARSES`, `MAX_JSON_NODES`) is
@@ -34,31 +36,39 @@ const MAX_LAYERS = 8;
 /** Bounds on the work one value may cost; past any of them it is `unchecked`. */
 const MAX_CANDIDATES = 256;
 const MAX_RUNS = 2048;
-const MAX_DER_PARSES = 512;
+const MAX_DER_PARSES = 160;
 const MAX_JSON_NODES = 1024;
 /** The shortest base64 or hex run decoded: 16 bytes (no key form is shorter). */
 const MIN_BASE64_RUN = 22;
 const MIN_HEX_BYTES = 16;
 
 /**
- * PEM armour: two or more dashes, then `BEGIN` (white space, `+` or `_` around it), or a label
- * ending in `PUBLIC KEY`, `PRIVATE KEY` or `CERTIFICATE` before dashes (`KEY--` alone is in one
- * random base64url string of about 1.5 million).
+ * PEM armour: three or more dashes, then `BEGIN` (white space, `+` or `_` around it), or a label
+ * ending in `PUBLIC KEY`, `PRIVATE KEY` or `CERTIFICATE` before three dashes (`KEY--` alone is in
+ * one random base64url string of about 1.5 million, and in passphrases: `api-key--rotate`).
  */
-const PEM_BEGIN = /--[\s+_]*BEGIN[\s+_]/i;
-const PEM_LABEL_END = /(?:(?:PUBLIC|PRIVATE)[\s+_]+KEY|CERTIFICATE)[\s+_]*--/i;
+const PEM_BEGIN = /---[\s+_]*BEGIN[\s+_]/i;
+const PEM_LABEL_END = /(?:(?:PUBLIC|PRIVATE)[\s+_]+KEY|CERTIFICATE)[\s+_]*---/i;
 /** Armour with its dashes lost, in capitals as every tool writes it. */
 const BARE_ARMOUR = /\b(?:BEGIN|END)[\s+_]+(?:(?:RSA|EC|DSA|OPENSSH|ENCRYPTED|SSH2)[\s+_]+)?(?:(?:PUBLIC|PRIVATE)[\s+_]+KEY|CERTIFICATE)\b/;
 /** An OpenSSH public key line (`ssh-ed25519 AAAA... user@host`, also behind authorized_keys options). */
 const OPENSSH_LINE = /(?:^|[\s"'=:,])(?:ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9-]+@openssh\.com|[a-z0-9-]+-cert-v01@openssh\.com)[ \t]+AAAA[A-Za-z0-9+/]{8,}/i;
 /** A JWK member only keys have (`kty`, `crv`, `x5c`) followed by `:` or `=`, quoted or not, in any case, after a separator no base64 holds (`…+kty=` ends one secret in a million). */
 const JWK_MEMBER = /(?:^|[\s{,;"'\\])(?:kty|crv|x5c)["'\\]*[ \t]*[:=]/i;
-/** A JWK coordinate or private member (`x`, `y`, `n`, `d`) inside an object (after `{` or `,`) whose value is 32 bytes or more of base64url: a JS object literal, broken JSON. */
-const JWK_VALUE = /[{,][ \t\r\n]*["'\\]*[xynd]["'\\]*[ \t]*:[ \t]*["'\\]*[A-Za-z0-9_-]{43}/i;
+/**
+ * A JWK coordinate or private member (`x`, `y`, `n`, `d`) named at the start of a line or after
+ * `{`, `,`, `;` or white space, then `:` or `=`, whose value is 32 bytes or more of base64url: a
+ * JS object literal, broken JSON, YAML, TOML, `.env` lines (no base64 holds those separators).
+ */
+const JWK_VALUE = /(?:^|[{,;\s])["'\\]*[xynd]["'\\]*[ \t]*[:=][ \t]*["'\\]*[A-Za-z0-9_-]{43}/im;
+/** A key in XML: .NET's `RSA.ToXmlString()`, XMLDSig's `<ds:RSAKeyValue>`, a JWK written as elements. */
+const XML_KEY = /<(?:[\w-]+:)?(?:RSAKeyValue|DSAKeyValue|ECDSAKeyValue|ECKeyValue)\b|<(?:[\w-]+:)?(?:kty|crv|x5c)>/i;
+/** A public key behind a marker only keys carry: `openssl -modulus`, DKIM `k=ed25519`, PASERK, `did:key`, minisign. */
+const KEY_MARKER = /\bModulus=[0-9A-F]{64}|\bk=ed25519\b|\bk[1-4]\.(?:public|secret|local)\.|\bdid:key:z[1-9A-HJ-NP-Za-km-z]{40}|\bminisign (?:public|secret) key\b/i;
 /** OpenSSL's `-text` dump of a key. */
 const OPENSSL_TEXT = /(?:Public|Private)-Key:[ \t]*\(\d+ bit|\bpriv:\s+[0-9a-f]{2}:|\bpub:\s+0[234]:/i;
-const OPENSSL_MODULUS = /\bModulus:/i;
-const OPENSSL_EXPONENT = /Exponent:/i;
+const OPENSSL_MODULUS = /\bModulus\s*[:>]/i;
+const OPENSSL_EXPONENT = /Exponent\s*[:>]/i;
 
 const isBase64Char = (c: number) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f || c === 0x5f || c === 0x2d;
 const isHexChar = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
@@ -77,7 +87,7 @@ interface Search {
 function spend(search: Search, kind: 'candidates' | 'runs' | 'derParses' | 'jsonNodes', bound: number): boolean {
   if (search.exhausted !== undefined) return false;
   search[kind] += 1;
-  if (search[kind] > bound) search.exhausted = `more than ${bound} ${kind === 'derParses' ? 'DER parses' : kind === 'jsonNodes' ? 'JSON values' : kind} to look at`;
+  if (search[kind] > bound) search.exhausted = `more than ${bound} ${kind === 'derParses' ? 'DER readers tried' : kind === 'jsonNodes' ? 'JSON values' : kind} to look at`;
   return search.exhausted === undefined;
 }
 
@@ -106,25 +116,33 @@ function derLength(bytes: Buffer, offset = 0): number | undefined {
   return 2 + octets + length;
 }
 
-/** Whether node:crypto reads `der` as a key or a certificate. */
+/**
+ * The node:crypto readers a SEQUENCE's shape allows: a first element that is a SEQUENCE is SPKI
+ * (an algorithm) or X.509 (a TBS certificate); an INTEGER first is PKCS#1 public (two INTEGERs),
+ * or version 0 (PKCS#8, PKCS#1 private) or 1 (SEC1). One or two readers, never six.
+ */
+function readersFor(der: Buffer): Array<() => unknown> {
+  const first = der[headerLength(der, 0)];
+  if (first === 0x30) return [() => createPublicKey({ key: der, format: 'der', type: 'spki' }), () => new X509Certificate(der)];
+  const version = der[headerLength(der, 0) + 2];
+  const privateReaders = version === 1
+    ? [() => createPrivateKey({ key: der, format: 'der', type: 'sec1' })]
+    : [() => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }), () => createPrivateKey({ key: der, format: 'der', type: 'pkcs1' })];
+  return [() => createPublicKey({ key: der, format: 'der', type: 'pkcs1' }), ...privateReaders];
+}
+
+/** Whether node:crypto reads `der` as a key or a certificate; each reader tried counts against the budget. */
 function parsesAsKey(der: Buffer, search: Search): boolean {
-  if (!spend(search, 'derParses', MAX_DER_PARSES)) return false;
-  const attempts = [
-    () => createPublicKey({ key: der, format: 'der', type: 'spki' }),
-    () => createPublicKey({ key: der, format: 'der', type: 'pkcs1' }),
-    () => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }),
-    () => createPrivateKey({ key: der, format: 'der', type: 'pkcs1' }),
-    () => createPrivateKey({ key: der, format: 'der', type: 'sec1' }),
-    () => new X509Certificate(der),
-  ];
-  return attempts.some((attempt) => {
+  for (const read of readersFor(der)) {
+    if (!spend(search, 'derParses', MAX_DER_PARSES)) return false;
     try {
-      attempt();
+      read();
       return true;
     } catch {
-      return false;
+      // not this form
     }
-  });
+  }
+  return false;
 }
 
 /** The length of the DER header at `offset` (tag and length octets). */
@@ -150,11 +168,19 @@ function isPlausibleSequence(bytes: Buffer, offset: number, length: number): boo
  * A DER key or certificate anywhere in `bytes`: at each offset holding a SEQUENCE whose length
  * fits, tiled exactly by its elements, the first a SEQUENCE or an INTEGER (every key form
  * starts so), the element is handed to node:crypto. Stray bytes before or after (a prefix, a
- * newline) change nothing. Pure ASCII holds no DER key (key material is random bytes).
+ * newline) change nothing. Pure ASCII holds no DER key (key material is random bytes), unless
+ * it names an Edwards-curve OID (an Ed25519 PKCS#8 key whose 32-byte seed is ASCII).
  */
 function containsDerKey(bytes: Buffer, search: Search): boolean {
-  if (isAscii(bytes)) return false;
+  if (isAscii(bytes) && !bytes.includes(EDWARDS_OID_PREFIX)) return false;
   for (let offset = bytes.indexOf(0x30); offset !== -1 && offset + 16 <= bytes.length; offset = bytes.indexOf(0x30, offset + 1)) {
+    if (bytes[offset + 1] === 0x80) {
+      // BER's indefinite length (node:crypto reads it): the element runs to its end-of-contents, so the rest is handed over
+      const inner = bytes[offset + 2];
+      if ((inner === 0x30 || inner === 0x02) && parsesAsKey(bytes.subarray(offset), search)) return true;
+      if (search.exhausted !== undefined) return false;
+      continue;
+    }
     const length = derLength(bytes, offset);
     if (length === undefined || length < 16 || offset + length > bytes.length || !isPlausibleSequence(bytes, offset, length)) continue;
     if (parsesAsKey(bytes.subarray(offset, offset + length), search)) return true;
@@ -162,6 +188,12 @@ function containsDerKey(bytes: Buffer, search: Search): boolean {
   }
   return false;
 }
+
+/** The PKCS#12 OID arc (1.2.840.113549.1.12): a PFX / .p12 file, a certificate and key in one. */
+const PKCS12_OID = Buffer.from('2a864886f70d010c', 'hex');
+
+/** `06 03 2B 65`: the OID of Ed25519, Ed448, X25519 and X448 (1.3.101.x), all ASCII bytes: a PKCS#8 key with an ASCII seed is ASCII throughout. */
+const EDWARDS_OID_PREFIX = Buffer.from([0x06, 0x03, 0x2b, 0x65]);
 
 /** Whether every byte is below 0x80. */
 function isAscii(bytes: Buffer): boolean {
@@ -237,6 +269,17 @@ function jsonForm(value: unknown, search: Search, depth: number): string | undef
     const [x, y] = value.map(coordinate);
     if (x && y && isPoint(x, y)) return 'JWK x + y';
   }
+  const data = (value as { type?: unknown; data?: unknown } | null)?.data;
+  if ((value as { type?: unknown } | null)?.type === 'Buffer' && Array.isArray(data) && data.every((byte) => Number.isInteger(byte) && byte >= 0 && byte <= 255)) {
+    // a Buffer as JSON.stringify writes it
+    const form = formOf(Buffer.from(data as number[]), search, depth + 1);
+    if (form !== undefined || search.exhausted !== undefined) return form === undefined ? undefined : `Buffer JSON of ${form}`;
+  }
+  if (Array.isArray(value) && value.length > 1 && value.every((part) => typeof part === 'string')) {
+    // a PEM, or its body, as a list of lines
+    const form = formOf(Buffer.from(value.join('\n')), search, depth + 1);
+    if (form !== undefined || search.exhausted !== undefined) return form === undefined ? undefined : `lines of ${form}`;
+  }
   if (typeof value !== 'object' || value === null) return undefined;
   for (const item of Array.isArray(value) ? value : Object.values(value)) {
     const form = typeof item === 'string' ? formOf(Buffer.from(item), search, depth + 1)
@@ -275,20 +318,27 @@ function directForm(bytes: Buffer, text: string, search: Search, depth: number):
   if (OPENSSH_LINE.test(text)) return 'public SSH';
   if (containsSshWireKey(bytes)) return 'public SSH';
   if (containsDerKey(bytes, search)) return 'DER';
+  if (bytes.includes(PKCS12_OID)) return 'PKCS#12';
   if (isEcPoint(bytes)) return 'raw EC public';
   if (isCoordinatePair(text)) return 'JWK x + y';
   return undefined;
 }
 
-/** Whether every other byte, from `first`, is 0: ASCII text as UTF-16 (a random secret of 32 bytes: 2^-128). */
+/**
+ * Whether nine in ten of every other byte, from `first`, are 0: mostly-ASCII text as UTF-16 (a
+ * CJK character or two among it; a random secret of 32 bytes: about 2^-110).
+ */
 function zeroEveryOther(bytes: Buffer, first: number): boolean {
-  for (let i = first; i < bytes.length; i += 2) if (bytes[i] !== 0) return false;
-  return true;
+  let zeros = 0;
+  let count = 0;
+  for (let i = first; i < bytes.length; i += 2, count += 1) if (bytes[i] === 0) zeros += 1;
+  return count >= 8 && zeros >= count * 0.9;
 }
 
 /** `bytes` as UTF-16 text, when they are (a byte order mark, or ASCII with a 0 beside each character), else `undefined`. */
-function utf16(bytes: Buffer): [string, Buffer] | undefined {
-  if (bytes.length < 4 || bytes.length % 2 !== 0) return undefined;
+function utf16(whole: Buffer): [string, Buffer] | undefined {
+  const bytes = whole.length % 2 === 0 ? whole : whole.subarray(0, whole.length - 1); // a stray last byte
+  if (bytes.length < 4) return undefined;
   const swapped = () => Buffer.from(bytes).swap16();
   if (bytes[0] === 0xff && bytes[1] === 0xfe) return ['UTF-16LE', Buffer.from(bytes.subarray(2).toString('utf16le'))];
   if (bytes[0] === 0xfe && bytes[1] === 0xff) return ['UTF-16BE', Buffer.from(swapped().subarray(2).toString('utf16le'))];
@@ -331,6 +381,9 @@ function layers(bytes: Buffer, text: string): [string, Buffer][] {
   }
   return out;
 }
+
+/** An XML character reference to a line break or a tab (`&#13;`, `&#xA;`...). */
+const LINE_BREAK_ENTITY = /^&#(?:1[03]|9|x0*[aAdD9]);/;
 
 /** A run of encoded bytes found inside text: its encoding's name and the text of the run. */
 interface Run {
@@ -391,6 +444,9 @@ function base64Runs(text: string, search: Search): Run[] {
     } else if (c === 0x5c && 'nrt'.includes(text[i + 1] ?? '')) { // an escaped line break joins too
       endToken(i);
       i += 1;
+    } else if (c === 0x26 && LINE_BREAK_ENTITY.test(text.slice(i, i + 6))) { // `&#13;` between lines (XMLDSig output) joins too
+      endToken(i);
+      i = text.indexOf(';', i);
     } else {
       endGroup(i);
     }
@@ -409,15 +465,36 @@ function hexRuns(text: string, search: Search): Run[] {
   const push = (hex: string, end: number) => {
     if (hex.length >= 2 * MIN_HEX_BYTES && spend(search, 'runs', MAX_RUNS)) runs.push({ name: 'hex', bytes: Buffer.from(hex, 'hex'), end });
   };
-  // contiguous digits: a maximal run (odd: the last digit dropped)
+  // contiguous digits: each maximal run (odd: the last digit dropped, and a leading 0 restored as
+  // BigInt's toString(16) drops it), and the runs joined by white space, quotes or escaped line
+  // breaks (`xxd -p`, `basenc --base16`, a hex string split over lines), from either nibble
   let start = -1;
-  for (let i = 0; i <= text.length; i += 1) {
-    if (i < text.length && isHexChar(text.charCodeAt(i))) {
+  let group = '';
+  let pieces = 0;
+  const endGroup = (at: number) => {
+    if (pieces > 1) {
+      push(group.slice(0, group.length - (group.length % 2)), at);
+      push(group.slice(1, group.length - ((group.length - 1) % 2)), at);
+    }
+    group = '';
+    pieces = 0;
+  };
+  for (let i = 0; i <= text.length && search.exhausted === undefined; i += 1) {
+    const c = i < text.length ? text.charCodeAt(i) : -1;
+    if (c !== -1 && isHexChar(c)) {
       if (start === -1) start = i;
-    } else if (start !== -1) {
-      push(text.slice(start, i - ((i - start) % 2)), i);
+      continue;
+    }
+    if (start !== -1) {
+      const run = text.slice(start, i);
+      push(run.slice(0, run.length - (run.length % 2)), i);
+      if (run.length % 2 === 1) push(`0${run}`, i);
+      group += run;
+      pieces += 1;
       start = -1;
     }
+    if (c === 0x5c && 'nrt'.includes(text[i + 1] ?? '')) i += 1; // an escaped line break joins
+    else if (c === -1 || !(isSpace(c) || c === 0x22 || c === 0x27)) endGroup(i);
   }
   // pairs with separators: each token between separators, without a 0x / \x prefix, is exactly two digits
   let pairs = '';
@@ -506,6 +583,7 @@ function isTextLike(bytes: Buffer): boolean {
 function runForm(run: Run, search: Search, depth: number): string | undefined {
   const { bytes } = run;
   if (containsDerKey(bytes, search)) return `${run.name} DER`;
+  if (bytes.includes(PKCS12_OID)) return `${run.name} PKCS#12`;
   if (containsSshWireKey(bytes)) return `${run.name} public SSH`;
   if (isEcPoint(bytes)) return `${run.name} raw EC public`;
   const wide = utf16(bytes);
@@ -550,7 +628,9 @@ function formOf(bytes: Buffer, search: Search, depth: number): string | undefine
   }
   if (pairedCoordinates(runs)) return 'JWK x + y';
   if (JWK_MEMBER.test(text) || JWK_VALUE.test(text)) return 'JWK';
+  if (XML_KEY.test(text)) return 'XML';
   if (OPENSSL_TEXT.test(text) || (OPENSSL_MODULUS.test(text) && OPENSSL_EXPONENT.test(text))) return 'OpenSSL text';
+  if (KEY_MARKER.test(text)) return 'marked';
   return undefined;
 }
 
