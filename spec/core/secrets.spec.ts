@@ -10,6 +10,7 @@ import { createSecretKey, generateKeyPairSync, KeyObject, randomBytes, randomInt
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { format, inspect } from 'node:util';
 import {
   CsrfError, JwtConfigurationError, JwtManager, JwtOptions, JwtUsageError, MemoryTokenStore, NoAuthorizationError,
@@ -211,7 +212,7 @@ describe('core: a key hidden inside other text is no HMAC secret (issue #20 F1, 
     ['EC x and y as hex lines', `x: ${hexOf(ecJwk.x)}\ny: ${hexOf(ecJwk.y)}`, /JWK/],
     ["OpenSSL's text of an EC key", opensslText(point, 256), /hex raw EC public/], ["OpenSSL's pub: lines alone", opensslText(point, 256).slice(opensslText(point, 256).indexOf('pub:')), /hex raw EC public/],
     ['an xxd dump of the DER', xxd(der), /hex DER/], ['a hexdump -C dump of the DER', hexdumpC(der), /hex DER/], ['an od -x dump of the DER', odX(der), /hex DER/],
-    ['DER as C escapes', [...der].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join(''), /hex DER/],
+    ['DER as C escapes', [...der].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join(''), /(hex|escaped) DER/],
     ['DER as a 0x list', [...der].map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', '), /hex DER/],
     ['PEM behind five layers of base64', fiveDeep, /^(base64 ){5}PEM$/],
     ['a PEM after 63 JSON fields', JSON.stringify(Object.fromEntries([...Array.from({ length: 63 }, (_, i) => [`f${i}`, `v${i}`]), ['key', pem]])), /PEM/],
@@ -286,6 +287,15 @@ describe('core: a key hidden inside other text is no HMAC secret (issue #20 F1, 
       ['BER indefinite-length SPKI', () => ber, /^DER$/],
       ['UTF-16LE without a BOM, with one CJK character', () => Buffer.from(`${pem}鍵`, 'utf16le'), /UTF-16LE PEM/],
       ['UTF-16LE of odd length', () => Buffer.concat([Buffer.from(pem, 'utf16le'), Buffer.from([0x0a])]), /UTF-16LE PEM/],
+      ['a PEM with every character \\u-escaped, unquoted', () => [...pem].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join(''), /escaped PEM/],
+      ['a PEM as HTML decimal entities', () => [...pem].map((c) => `&#${c.charCodeAt(0)};`).join(''), /escaped PEM/],
+      ["Python's repr(bytes) of the DER", () => `b'${[...der].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x27 && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('')}'`, /escaped DER/],
+      ["Java's signed byte[] initializer", () => `{${[...der].map((b) => (b << 24) >> 24).join(', ')}}`, /bytes of DER/],
+      ['gzip of the PEM, and its base64', () => gzipSync(pem).toString('base64'), /base64 gzip of PEM/],
+      ['base64 lines joined by , ; | and no-break spaces', () => `${body.slice(0, 2).join(',')};${body.slice(2, 4).join('|')}\u00a0${body.slice(4).join('\u00a0')}`, /base64 DER/],
+      ['.env lines JWT_N= and JWT_E=', () => `JWT_N=${rsaJwk.n}\nJWT_E=AQAB`, /JWK/],
+      ['JSON {modulus, exponent}', () => JSON.stringify({ modulus: rsaJwk.n, exponent: 'AQAB' }), /JWK/],
+      ["Java's ECPublicKey.toString()", () => 'Sun EC public key, 256 bits\n  public x coord: 1234\n  public y coord: 5678\n  parameters: secp256r1', /marked/],
     ];
     for (const [form, secret, name] of REFUSED) {
       it(`${form}: refused (${name.source})`, () => {

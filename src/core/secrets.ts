@@ -24,6 +24,7 @@
  * 32-byte strings are valid Ed25519 points), so refusing them would refuse real secrets.
  */
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { isOnCurve } from './key-strength';
 
 /** What a would-be secret was found to be: a key in some form, or too costly to tell. */
@@ -57,14 +58,14 @@ const OPENSSH_LINE = /(?:^|[\s"'=:,])(?:ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-
 const JWK_MEMBER = /(?:^|[\s{,;"'\\])(?:kty|crv|x5c)["'\\]*[ \t]*[:=]/i;
 /**
  * A JWK coordinate or private member (`x`, `y`, `n`, `d`) named at the start of a line or after
- * `{`, `,`, `;` or white space, then `:` or `=`, whose value is 32 bytes or more of base64url: a
+ * `{`, `,`, `;`, `_` (`JWT_N=`) or white space, then `:` or `=`, whose value is 32 bytes or more of base64url: a
  * JS object literal, broken JSON, YAML, TOML, `.env` lines (no base64 holds those separators).
  */
-const JWK_VALUE = /(?:^|[{,;\s])["'\\]*[xynd]["'\\]*[ \t]*[:=][ \t]*["'\\]*[A-Za-z0-9_-]{43}/im;
+const JWK_VALUE = /(?:^|[{,;\s_])["'\\]*[xynd]["'\\]*[ \t]*[:=][ \t]*["'\\]*[A-Za-z0-9_-]{43}/im;
 /** A key in XML: .NET's `RSA.ToXmlString()`, XMLDSig's `<ds:RSAKeyValue>`, a JWK written as elements. */
 const XML_KEY = /<(?:[\w-]+:)?(?:RSAKeyValue|DSAKeyValue|ECDSAKeyValue|ECKeyValue)\b|<(?:[\w-]+:)?(?:kty|crv|x5c)>/i;
 /** A public key behind a marker only keys carry: `openssl -modulus`, DKIM `k=ed25519`, PASERK, `did:key`, minisign. */
-const KEY_MARKER = /\bModulus=[0-9A-F]{64}|\bk=ed25519\b|\bk[1-4]\.(?:public|secret|local)\.|\bdid:key:z[1-9A-HJ-NP-Za-km-z]{40}|\bminisign (?:public|secret) key\b/i;
+const KEY_MARKER = /\bModulus=[0-9A-F]{64}|\bk=ed25519\b|\bk[1-4]\.(?:public|secret|local)\.|\bdid:key:z[1-9A-HJ-NP-Za-km-z]{40}|\bminisign (?:public|secret) key\b|\bpublic [xy] coord:|\bDNSKEY\s+\d+\s+3\s+\d+\s/i;
 /** OpenSSL's `-text` dump of a key. */
 const OPENSSL_TEXT = /(?:Public|Private)-Key:[ \t]*\(\d+ bit|\bpriv:\s+[0-9a-f]{2}:|\bpub:\s+0[234]:/i;
 const OPENSSL_MODULUS = /\bModulus\s*[:>]/i;
@@ -72,6 +73,8 @@ const OPENSSL_EXPONENT = /Exponent\s*[:>]/i;
 
 const isBase64Char = (c: number) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f || c === 0x5f || c === 0x2d;
 const isHexChar = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+/** Characters that join base64 lines into one run: quotes, `,`, `;`, `|`, a no-break space (latin1 0xA0). */
+const isSoftSeparator = (c: number) => c === 0x22 || c === 0x27 || c === 0x2c || c === 0x3b || c === 0x7c || c === 0xa0;
 const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x0b || c === 0x0c || c === 0x00;
 
 /** The work one value may do: past any bound the search stops and the value is `unchecked`. */
@@ -192,6 +195,20 @@ function containsDerKey(bytes: Buffer, search: Search): boolean {
 /** The PKCS#12 OID arc (1.2.840.113549.1.12): a PFX / .p12 file, a certificate and key in one. */
 const PKCS12_OID = Buffer.from('2a864886f70d010c', 'hex');
 
+/** PFX's start: version 3, then a ContentInfo of type data (1.2.840.113549.1.7.1); a certificate-only truststore names no other OID in the clear. */
+const PFX_VERSION = Buffer.from('020103', 'hex');
+const PKCS7_DATA_OID = Buffer.from('06092a864886f70d010701', 'hex');
+
+/** A PKCS#12 file: its OID arc in the clear, or a PFX's version 3 followed by its data ContentInfo. */
+function isPkcs12(bytes: Buffer): boolean {
+  if (bytes.includes(PKCS12_OID)) return true;
+  for (let at = bytes.indexOf(PFX_VERSION); at !== -1; at = bytes.indexOf(PFX_VERSION, at + 1)) {
+    const window = bytes.subarray(at + 3, at + 3 + 6 + PKCS7_DATA_OID.length);
+    if (window.includes(PKCS7_DATA_OID)) return true;
+  }
+  return false;
+}
+
 /** `06 03 2B 65`: the OID of Ed25519, Ed448, X25519 and X448 (1.3.101.x), all ASCII bytes: a PKCS#8 key with an ASCII seed is ASCII throughout. */
 const EDWARDS_OID_PREFIX = Buffer.from([0x06, 0x03, 0x2b, 0x65]);
 
@@ -258,7 +275,7 @@ function isJwkLike(value: unknown): boolean {
   const x = members.get('x');
   const okpX = typeof x === 'string' && [32, 57].includes(Buffer.from(x, 'base64url').length);
   return members.has('kty') || (members.has('n') && members.has('e')) || (members.has('x') && (members.has('y') || members.has('crv')))
-    || members.has('d') || members.has('x5c') || Array.isArray(members.get('keys')) || okpX;
+    || members.has('d') || members.has('x5c') || Array.isArray(members.get('keys')) || okpX || (members.has('modulus') && members.has('exponent'));
 }
 
 /** Parsed JSON holding a key: a JWK-like object, a list holding one, an `[x, y]` pair, or a string member that is a key in another form. */
@@ -268,6 +285,11 @@ function jsonForm(value: unknown, search: Search, depth: number): string | undef
   if (Array.isArray(value) && value.length === 2 && value.every((part) => typeof part === 'string')) {
     const [x, y] = value.map(coordinate);
     if (x && y && isPoint(x, y)) return 'JWK x + y';
+  }
+  if (Array.isArray(value) && value.length >= 16 && value.every((byte) => Number.isInteger(byte) && byte >= -128 && byte <= 255)) {
+    // bytes as a list of numbers (Java's signed byte[], a Uint8Array's JSON)
+    const form = formOf(Buffer.from((value as number[]).map((byte) => byte & 0xff)), search, depth + 1);
+    if (form !== undefined || search.exhausted !== undefined) return form === undefined ? undefined : `bytes of ${form}`;
   }
   const data = (value as { type?: unknown; data?: unknown } | null)?.data;
   if ((value as { type?: unknown } | null)?.type === 'Buffer' && Array.isArray(data) && data.every((byte) => Number.isInteger(byte) && byte >= 0 && byte <= 255)) {
@@ -300,13 +322,17 @@ function isCoordinatePair(text: string): boolean {
   return isJoinedCoordinates(text);
 }
 
+/** `{48, -126, 1, 34}`: bytes as a C or Java array initializer. */
+const SIGNED_BYTES = /^\{[\s\d,-]*\}$/;
+
 /** The key form `bytes` hold as a whole (no decoding), or `undefined`. */
 function directForm(bytes: Buffer, text: string, search: Search, depth: number): string | undefined {
   if (PEM_BEGIN.test(text) || PEM_LABEL_END.test(text) || BARE_ARMOUR.test(text)) return 'PEM';
   if (text.startsWith('{') || text.startsWith('[')) {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
+      // a C or Java array initializer of numbers (`{48, -126, 1, ...}`) reads as the JSON list it is
+      parsed = JSON.parse(text.startsWith('{') && SIGNED_BYTES.test(text) ? `[${text.slice(1, -1)}]` : text);
     } catch {
       // no JSON: the runs and markers below still look inside
     }
@@ -318,7 +344,7 @@ function directForm(bytes: Buffer, text: string, search: Search, depth: number):
   if (OPENSSH_LINE.test(text)) return 'public SSH';
   if (containsSshWireKey(bytes)) return 'public SSH';
   if (containsDerKey(bytes, search)) return 'DER';
-  if (bytes.includes(PKCS12_OID)) return 'PKCS#12';
+  if (isPkcs12(bytes)) return 'PKCS#12';
   if (isEcPoint(bytes)) return 'raw EC public';
   if (isCoordinatePair(text)) return 'JWK x + y';
   return undefined;
@@ -379,7 +405,57 @@ function layers(bytes: Buffer, text: string): [string, Buffer][] {
       // no JSON string
     }
   }
+  const escaped = unescaped(text);
+  if (escaped) out.push(['escaped', escaped]);
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      out.push(['gzip of', gunzipSync(bytes, { maxOutputLength: MAX_SECRET_BYTES })]);
+    } catch {
+      // not gzip, or more than the bound: nothing to look into
+    }
+  }
   return out;
+}
+
+/** C, JSON, Python and HTML escapes (`\x30`, `\u002d`, `\n`, `&#45;`, `&#x2D;`) decoded, when `text` holds at least 4 of them. */
+function unescaped(text: string): Buffer | undefined {
+  let count = 0;
+  const out = Buffer.alloc(text.length);
+  let length = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    let code: number | undefined;
+    let width = 0;
+    if (c === 0x5c) {
+      const next = text[i + 1];
+      if ((next === 'x' || next === 'u') && /^[0-9a-f]+$/i.test(text.slice(i + 2, i + (next === 'x' ? 4 : 6))) && i + (next === 'x' ? 4 : 6) <= text.length) {
+        width = next === 'x' ? 4 : 6;
+        code = parseInt(text.slice(i + 2, i + width), 16);
+      } else if (next !== undefined && 'nrt0\\\'"/'.includes(next)) {
+        width = 2;
+        code = ({ n: 10, r: 13, t: 9, '0': 0 } as Record<string, number>)[next] ?? next.charCodeAt(0);
+      }
+    } else if (c === 0x26) {
+      const entity = /^&#(?:x([0-9a-f]{1,6})|(\d{1,7}));/i.exec(text.slice(i, i + 11));
+      if (entity) {
+        width = entity[0].length;
+        code = entity[1] !== undefined ? parseInt(entity[1], 16) : Number(entity[2]);
+      }
+    }
+    if (code === undefined) {
+      out[length++] = c & 0xff;
+      continue;
+    }
+    count += 1;
+    if (code > 0xff) { // a character beyond one byte: as UTF-8
+      length += out.write(String.fromCodePoint(Math.min(code, 0x10ffff)), length);
+      if (length >= out.length - 4) return undefined;
+    } else {
+      out[length++] = code;
+    }
+    i += width - 1;
+  }
+  return count >= 4 ? out.subarray(0, length) : undefined;
 }
 
 /** An XML character reference to a line break or a tab (`&#13;`, `&#xA;`...). */
@@ -439,9 +515,16 @@ function base64Runs(text: string, search: Search): Run[] {
       } else {
         endGroup(i);
       }
-    } else if (isSpace(c) || c === 0x22 || c === 0x27) { // white space and quotes (`"line" +\n"line"`) join
+    } else if (isSpace(c) || isSoftSeparator(c)) { // white space, quotes (`"line" +\n"line"`), `,` `;` `|`, NBSP join
       endToken(i);
-    } else if (c === 0x5c && 'nrt'.includes(text[i + 1] ?? '')) { // an escaped line break joins too
+    } else if (c === 0x5c) { // an escaped line break (`\n`, `\\n`), a shell's backslash-newline join too
+      endToken(i);
+      while (text.charCodeAt(i + 1) === 0x5c) i += 1;
+      if ('nrt'.includes(text[i + 1] ?? '-')) i += 1;
+    } else if (c === 0xe2 && text.charCodeAt(i + 1) === 0x80 && text.charCodeAt(i + 2) === 0x8b) { // a zero-width space (UTF-8)
+      endToken(i);
+      i += 2;
+    } else if (c === 0xc2 && text.charCodeAt(i + 1) === 0xa0) { // a no-break space (UTF-8)
       endToken(i);
       i += 1;
     } else if (c === 0x26 && LINE_BREAK_ENTITY.test(text.slice(i, i + 6))) { // `&#13;` between lines (XMLDSig output) joins too
@@ -575,19 +658,37 @@ function dumpRuns(text: string, search: Search): Run[] {
 function isTextLike(bytes: Buffer): boolean {
   if (bytes.length < 16) return false;
   let printable = 0;
-  for (const byte of bytes) if ((byte >= 0x20 && byte < 0x7f) || byte === 0x0a || byte === 0x0d || byte === 0x09) printable += 1;
-  return printable >= bytes.length * 0.95;
+  let high = 0;
+  for (const byte of bytes) {
+    if ((byte >= 0x20 && byte < 0x7f) || byte === 0x0a || byte === 0x0d || byte === 0x09) printable += 1;
+    else if (byte >= 0x80) high += 1;
+  }
+  if (printable >= bytes.length * 0.95) return true;
+  // UTF-8 text in another script (a config with CJK comments): valid UTF-8, hardly a control character
+  return printable + high >= bytes.length * 0.95 && UTF8.decode(bytes) !== undefined;
 }
+
+/** Strict UTF-8 (a random byte string is almost never valid). */
+const UTF8 = {
+  decoder: new TextDecoder('utf-8', { fatal: true }),
+  decode(bytes: Buffer): string | undefined {
+    try {
+      return this.decoder.decode(bytes);
+    } catch {
+      return undefined;
+    }
+  },
+};
 
 /** The key form a decoded run holds, or `undefined`; text-like runs (UTF-16 too) are read as text one layer down. */
 function runForm(run: Run, search: Search, depth: number): string | undefined {
   const { bytes } = run;
   if (containsDerKey(bytes, search)) return `${run.name} DER`;
-  if (bytes.includes(PKCS12_OID)) return `${run.name} PKCS#12`;
+  if (isPkcs12(bytes)) return `${run.name} PKCS#12`;
   if (containsSshWireKey(bytes)) return `${run.name} public SSH`;
   if (isEcPoint(bytes)) return `${run.name} raw EC public`;
   const wide = utf16(bytes);
-  if (isTextLike(bytes) || (wide !== undefined && isTextLike(wide[1]))) {
+  if (isTextLike(bytes) || (wide !== undefined && isTextLike(wide[1])) || (bytes[0] === 0x1f && bytes[1] === 0x8b)) { // gzip: its layer
     const form = formOf(bytes, search, depth + 1);
     if (form !== undefined) return `${run.name} ${form}`;
   }
