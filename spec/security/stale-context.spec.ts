@@ -155,6 +155,34 @@ function get(server: Server, path: string, headers: Record<string, string> = {})
   });
 }
 
+/** One request with a bearer token, on a connection of its own. */
+function send(server: Server, method: string, path: string, token: string): Promise<Answer> {
+  const { port } = server.address() as AddressInfo;
+  return new Promise((resolve, reject) => {
+    http.request({ port, path, method, headers: { authorization: `Bearer ${token}` }, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, body: body ? JSON.parse(body) : undefined, headers: res.headers }));
+    }).on('error', reject).end();
+  });
+}
+
+/** A koa app with a refresh route `/rotate` and an access route `/me` beside `add`'s routes. */
+function refreshApp(add: (router: Router) => void): Server {
+  const koa = new Koa();
+  koa.silent = true;
+  const router = new Router();
+  add(router);
+  router.post('/rotate', jwtRequired({ refresh: true }), async (ctx) => {
+    ctx.body = await rotateRefreshToken();
+  });
+  router.get('/me', jwtRequired(), (ctx) => {
+    ctx.body = { who: getJwtIdentity() };
+  });
+  koa.use(router.routes());
+  return koa.listen(0);
+}
+
 const until = async (done: () => boolean) => { while (!done()) await new Promise((r) => setTimeout(r, 5)); };
 
 describe('security: a request\'s context ends with its response (#20 F2)', () => {
@@ -234,37 +262,21 @@ describe("security: a refresh route's scope ends with its response too (#20 F2, 
   const jobs = new Worker();
   beforeEach(() => {
     JwtManager.configure({ secret: SECRET, revocation: { store: new MemoryTokenStore(), checks: 'all', refreshRotation: true, reuseIntervalSeconds: 0 } });
-    const koa = new Koa();
-    koa.silent = true;
-    const router = new Router();
-    // the fje pattern (mint an access token from the refresh route), starting a job queue lazily
-    router.post('/refresh', jwtRequired({ refresh: true }), async (ctx) => {
-      jobs.start();
-      await jobs.run(() => 'audit');
-      ctx.body = { access: await createAccessToken(getJwtIdentity()!) };
+    server = refreshApp((router) => {
+      // the fje pattern (mint an access token from the refresh route), starting a job queue lazily
+      router.post('/refresh', jwtRequired({ refresh: true }), async (ctx) => {
+        jobs.start();
+        await jobs.run(() => 'audit');
+        ctx.body = { access: await createAccessToken(getJwtIdentity()!) };
+      });
     });
-    router.post('/rotate', jwtRequired({ refresh: true }), async (ctx) => {
-      ctx.body = await rotateRefreshToken();
-    });
-    router.get('/me', jwtRequired(), (ctx) => {
-      ctx.body = { who: getJwtIdentity() };
-    });
-    koa.use(router.routes());
-    server = koa.listen(0);
   });
   afterEach(() => {
     jobs.stop();
     server.close();
     JwtManager.reset();
   });
-  const call = (method: string, path: string, token: string) => new Promise<Answer>((resolve, reject) => {
-    const { port } = server.address() as AddressInfo;
-    http.request({ port, path, method, headers: { authorization: `Bearer ${token}` }, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (chunk) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, body: body ? JSON.parse(body) : undefined, headers: res.headers }));
-    }).on('error', reject).end();
-  });
+  const call = (method: string, path: string, token: string) => send(server, method, path, token);
 
   it("a job queued after alice's refresh response ended mints for bob, and alice's rotated pair keeps working (the PoC revoked her family)", async () => {
     const refresh = await createRefreshToken('alice');
@@ -275,5 +287,86 @@ describe("security: a refresh route's scope ends with its response too (#20 F2, 
     assert.deepEqual(await outcome(() => jobs.run(() => createAccessToken('bob').then(() => 'minted'))), { value: 'minted' });
     assert.deepEqual((await call('GET', '/me', pair.accessToken)).body, { who: 'alice' });
     assert.equal((await call('POST', '/rotate', pair.refreshToken)).status, 200);
+  });
+});
+
+describe('security: a used refresh token mints nothing after its response ended (#20 F2, outside attack helper-35)', () => {
+  let server: Server;
+  let gate: () => void = () => undefined;
+  let response: http.ServerResponse | undefined;
+  let minted: Record<string, unknown> | undefined;
+  const others: string[] = [];
+  beforeEach(() => {
+    JwtManager.configure({
+      secret: SECRET,
+      revocation: { store: new MemoryTokenStore(), checks: 'all', refreshRotation: true, reuseIntervalSeconds: 60, maxSessionLifetime: 120 },
+    });
+    minted = undefined;
+    response = undefined;
+    others.length = 0;
+    server = refreshApp((router) => {
+      // a slow refresh route (the fje pattern) whose minted token also leaves by another way (a push, a log)
+      router.post('/slow', jwtRequired({ refresh: true }), async (ctx) => {
+        const who = getJwtIdentity()!; // read while the request is open: after, the getters throw
+        response = ctx.res;
+        await new Promise<void>((resolve) => (gate = resolve));
+        try {
+          const token = await createAccessToken(who);
+          minted = { token };
+          others.push(await createAccessToken('bob')); // a job for someone else: not this token's business
+        } catch (error) {
+          minted = { code: (error as { code?: string }).code };
+        }
+        ctx.body = minted;
+      });
+    });
+  });
+  afterEach(() => {
+    server.close();
+    JwtManager.reset();
+  });
+  const call = (method: string, path: string, token: string) => send(server, method, path, token);
+  /** Presents `token` to /slow, aborts the client while the route waits, then lets the route mint. */
+  async function abortThenMint(token: string): Promise<void> {
+    response = undefined;
+    const { port } = server.address() as AddressInfo;
+    const request = http.request({ port, path: '/slow', method: 'POST', headers: { authorization: `Bearer ${token}` }, agent: false });
+    request.on('error', () => undefined);
+    request.end();
+    await until(() => response !== undefined);
+    request.destroy();
+    await until(() => response!.destroyed);
+    gate();
+    await until(() => minted !== undefined);
+  }
+
+  it('a used (rotated) token whose client aborted mints no access token for its identity; the family is revoked (the PoC minted a live one)', async () => {
+    const refresh = await createRefreshToken('alice');
+    const pair = (await call('POST', '/rotate', refresh)).body as { accessToken: string };
+    await abortThenMint(refresh);
+    assert.deepEqual(minted, { code: 'ERR_JWT_REVOKED' });
+    assert.equal((await call('GET', '/me', pair.accessToken)).status, 401); // reuse revoked the family
+  });
+
+  it('the same route with the client still there: refused as reuse too (the baseline)', async () => {
+    const refresh = await createRefreshToken('alice');
+    await call('POST', '/rotate', refresh);
+    const answer = call('POST', '/slow', refresh);
+    await until(() => response !== undefined);
+    gate();
+    assert.equal((await answer).status, 401);
+    assert.deepEqual(minted, { code: 'ERR_JWT_REVOKED' });
+  });
+
+  it('an unused token whose client aborted still mints (the fje pattern), capped at its session and for bob too', async () => {
+    const refresh = await createRefreshToken('alice');
+    const started = (await JwtManager.instance.decodeToken(refresh)).iat as number;
+    await abortThenMint(refresh);
+    const token = minted!.token as string;
+    assert.equal(typeof token, 'string');
+    assert.deepEqual((await call('GET', '/me', token)).body, { who: 'alice' });
+    assert.ok(((await JwtManager.instance.decodeToken(token)).exp as number) <= started + 120); // the access lifetime (15 min) capped at the session
+    assert.equal(others.length, 1);
+    assert.deepEqual((await call('GET', '/me', others[0]!)).body, { who: 'bob' });
   });
 });

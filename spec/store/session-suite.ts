@@ -823,6 +823,7 @@ export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<R
         ['"rec" an empty list', { cur: 'x', par: 'y', at: '1', until: 'inf', rec: '[]' }],
         ['"rec" with a number for a time', { cur: 'x', par: 'y', at: '1', until: 'inf', rec: '[["z",1]]' }],
         ['"rec" of 9 entries', { cur: 'x', par: 'y', at: '1', until: 'inf', rec: JSON.stringify(Array.from({ length: 9 }, (_, i) => [`z${i}`, '1'])) }],
+        ['"rec" with an entry of three', { cur: 'x', par: 'y', at: '1', until: 'inf', rec: '[["z","1","2"]]' }],
         ['"rec" without cur, par and at', { until: 'inf', rec: '[["z","1"]]' }],
       ];
       for (const [name, fields] of FAMILIES) it(`${mode}: a family with ${name}, for the check and for a rotation`, async () => {
@@ -849,6 +850,15 @@ export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<R
       await redis.env.admin.hset(keys().family(family), { until: 'inf', 'u:a': '1' });
       await assert.rejects(store.useRefreshToken(use), /malformed family/);
       await redis.env.admin.hdel(keys().family(family), 'u:a');
+      assert.deepEqual(await store.useRefreshToken(use), { outcome: 'rotated' });
+    });
+
+    it('the use-once script itself refuses a "rec" entry that is not [jti, ms] (the shape the check reads)', async () => {
+      const family = 'fam-rec-shape';
+      const use = { family, jti: 'a', successor: 'b', now: Date.now(), reuseIntervalMs: 0, answer: '', keepUntil: undefined, reuseKeepUntil: undefined };
+      await redis.env.admin.hset(keys().family(family), { cur: 'a', par: 'y', at: '1', until: 'inf', rec: '[["z","1","2"]]' });
+      await assert.rejects(store.useRefreshToken(use), /malformed family/);
+      await redis.env.admin.hset(keys().family(family), 'rec', '[["z","1"]]');
       assert.deepEqual(await store.useRefreshToken(use), { outcome: 'rotated' });
     });
 

@@ -111,7 +111,8 @@ export function tracksRefreshToken(config: JwtConfig, payload: TokenPayload | un
 export function continuedSession(config: JwtConfig, identity: string): { startedAt: number } | undefined {
   const bound = config.revocation?.maxSessionLifetime;
   if (bound === undefined) return undefined;
-  for (let scope = liveScope(); scope !== undefined; scope = scope.parent) {
+  // also after the response ended (a client abort): the identity match keeps it to this token's own mints
+  for (let scope = scopes.getStore(); scope !== undefined; scope = scope.parent) {
     const presented = scope.payload;
     if (presented === undefined || String(presented[config.identityClaim]) !== identity) continue;
     const startedAt = sessionStartOf(presented);
@@ -148,11 +149,31 @@ export function noteRotation(presented: TokenPayload, outcome: 'rotated' | 'retr
  */
 export async function refuseMintingWithUsedToken(config: JwtConfig): Promise<void> {
   const scope = liveScope();
-  const payload = scope?.payload;
-  if (payload === undefined || scope!.rotation === 'rotated') return;
-  if (scope!.wasUsed || scope!.rotation === 'retry' || (await isRefreshTokenUsed(config, payload))) {
-    scope!.wasUsed = true;
-    scope!.reused = true;
+  if (scope !== undefined) await refuseIfUsed(config, scope);
+}
+
+/**
+ * After the identity of a mint is known: code still running in a request whose response has
+ * ended (the client aborted, or the handler ended `ctx.res` itself) is no longer in that request's
+ * scope, yet a used refresh token must not mint its own identity a live token there either. A mint
+ * for another identity (a job the request queued for someone else) is not this token's business.
+ *
+ * @example await refuseStaleMintWithUsedToken(config, 'alice')
+ */
+export async function refuseStaleMintWithUsedToken(config: JwtConfig, identity: string): Promise<void> {
+  const raw = scopes.getStore();
+  if (raw === undefined || !hasEnded(raw.owner)) return; // live: refused before signing, if at all
+  for (let scope: RefreshScope | undefined = raw; scope !== undefined; scope = scope.parent) {
+    if (scope.payload !== undefined && String(scope.payload[config.identityClaim]) === identity) await refuseIfUsed(config, scope);
+  }
+}
+
+async function refuseIfUsed(config: JwtConfig, scope: RefreshScope): Promise<void> {
+  const payload = scope.payload;
+  if (payload === undefined || scope.rotation === 'rotated') return;
+  if (scope.wasUsed || scope.rotation === 'retry' || (await isRefreshTokenUsed(config, payload))) {
+    scope.wasUsed = true;
+    scope.reused = true;
     await refuseAsReuse(config, payload);
   }
 }

@@ -98,7 +98,7 @@ if rec then
   local ok, decoded = pcall(cjson.decode, rec)
   if not ok or type(decoded) ~= 'table' or #decoded == 0 or #decoded > ${MAX_RECENT} or not par then return redis.error_reply('ERR malformed family') end
   for _, e in ipairs(decoded) do
-    if type(e) ~= 'table' or type(e[1]) ~= 'string' or e[1] == '' or type(e[2]) ~= 'string' or not string.match(e[2], '^%d+$') then
+    if type(e) ~= 'table' or #e ~= 2 or type(e[1]) ~= 'string' or e[1] == '' or type(e[2]) ~= 'string' or not string.match(e[2], '^%d+$') then
       return redis.error_reply('ERR malformed family')
     end
   end
