@@ -218,7 +218,7 @@ export async function countRoundTrips(print = true): Promise<RoundTripRow[]> {
       const fresh = await call(url, 'POST', '/login');
       refreshes.push(await counter.count(() => call(url, 'POST', '/refresh', bearer(fresh.refreshToken))));
     }
-    rows.push({ operation: "refresh rotation (the whole request, checks 'all')", target: 1, note: "the guard's tier miss for the new refresh token, the use-once script, the new pair's two records", counts: refreshes });
+    rows.push({ operation: "refresh rotation (the whole request, checks 'all')", target: 1, note: "the guard's tier miss for the new refresh token, the use-once script, the new pair's two records (sent together: one wave)", counts: refreshes });
     const logouts: Counted[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const fresh = await call(url, 'POST', '/login');

@@ -370,3 +370,117 @@ describe('security: a used refresh token mints nothing after its response ended 
     assert.deepEqual((await call('GET', '/me', others[0]!)).body, { who: 'bob' });
   });
 });
+
+describe('security: an honest retry whose client went away still gets its pair; work left behind is not the token\'s (#20/#21, outside attack helper-37)', () => {
+  let server: Server;
+  let slow = false;
+  let answered: http.ServerResponse | undefined;
+  const later = new Worker();
+  beforeEach(() => {
+    slow = false;
+    answered = undefined;
+    JwtManager.configure({
+      secret: SECRET,
+      revocation: { store: new MemoryTokenStore(), refreshRotation: true, reuseIntervalSeconds: 60, maxSessionLifetime: 120 },
+      userClaimsLoader: async () => {
+        if (slow) await new Promise((r) => setTimeout(r, 150)); // a database behind the claims: the client gives up meanwhile
+        return {};
+      },
+    });
+    const koa = new Koa();
+    koa.silent = true;
+    koa.use(async (ctx, next) => {
+      await next();
+      // a middleware in front of the guard that renews from what the guard left on the state
+      if (ctx.path === '/renew' && ctx.state.jwt !== undefined) ctx.set('x-renewed', await createAccessToken(String(ctx.state.jwt.sub)));
+    });
+    koa.use(jwtContext());
+    const router = new Router();
+    router.post('/refresh', jwtRequired({ refresh: true }), async (ctx) => {
+      answered = ctx.res;
+      later.start(); // lazily: the worker keeps this request's scope
+      ctx.body = await rotateRefreshToken();
+    });
+    router.post('/first', jwtRequired({ refresh: true }), async (ctx) => {
+      answered = ctx.res;
+      const pair = await rotateRefreshToken();
+      await createAccessToken(getJwtIdentity()!); // after this request's own first rotation: the route's business
+      ctx.body = pair;
+    });
+    router.post('/verify', async (ctx) => {
+      answered = ctx.res;
+      if (slow) await new Promise((r) => setTimeout(r, 150)); // an upstream await (a body parser) the client does not wait for
+      await verifyJwtInRequest(ctx, { refresh: true });
+      ctx.body = await rotateRefreshToken();
+    });
+    router.post('/renew', jwtRequired({ refresh: true }), (ctx) => {
+      ctx.body = { who: getJwtIdentity() }; // does not rotate: a used token here is reuse
+    });
+    router.get('/me', jwtRequired(), (ctx) => {
+      ctx.body = { who: getJwtIdentity() };
+    });
+    koa.use(router.routes());
+    server = koa.listen(0);
+  });
+  afterEach(() => {
+    later.stop();
+    server.close();
+    JwtManager.reset();
+  });
+  const call = (method: string, path: string, token: string) => send(server, method, path, token);
+  /** `path` with `token`, the client gone after 40 ms; resolves when the server has finished the request. */
+  async function abandon(path: string, token: string): Promise<void> {
+    const { port } = server.address() as AddressInfo;
+    const request = http.request({ port, path, method: 'POST', headers: { authorization: `Bearer ${token}` }, agent: false });
+    request.on('error', () => undefined);
+    request.end();
+    await new Promise((r) => setTimeout(r, 40));
+    request.destroy();
+    await until(() => answered !== undefined && answered.destroyed);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+
+  for (const path of ['/refresh', '/verify']) {
+    it(`${path}: tab 2's retry of R1, its client gone mid-request, does not revoke the family: R2 refreshes (the PoC: 401)`, async () => {
+      const refresh = await createRefreshToken('alice');
+      const pair = (await call('POST', path, refresh)).body as { refreshToken: string };
+      slow = true;
+      await abandon(path, refresh);
+      slow = false;
+      const next = await call('POST', path, pair.refreshToken);
+      assert.equal(next.status, 200, JSON.stringify(next.body));
+    });
+  }
+
+  it("a first use whose client went away mid-rotation: the retry gets the pair, and the pair works (the PoC revoked the family)", async () => {
+    const refresh = await createRefreshToken('alice');
+    slow = true;
+    await abandon('/first', refresh);
+    slow = false;
+    const retry = await call('POST', '/refresh', refresh);
+    assert.equal(retry.status, 200);
+    assert.equal((await call('POST', '/refresh', (retry.body as { refreshToken: string }).refreshToken)).status, 200);
+  });
+
+  it('a job the worker (started in a retry) runs after that request ended mints for alice, uncapped by the old session, and revokes nothing', async () => {
+    const refresh = await createRefreshToken('alice');
+    const pair = (await call('POST', '/refresh', refresh)).body as { refreshToken: string };
+    assert.equal((await call('POST', '/refresh', refresh)).status, 200); // the retry: the worker starts in it
+    const token = await later.run(() => createAccessToken('alice', { expiresIn: '1h' }));
+    assert.deepEqual((await call('GET', '/me', token)).body, { who: 'alice' });
+    const claims = await JwtManager.instance.decodeToken(token);
+    assert.equal((claims.exp as number) - (claims.iat as number), 3600);
+    assert.equal((await call('POST', '/refresh', pair.refreshToken)).status, 200);
+  });
+
+  it('a used token on a route that does not rotate: 401, and a middleware in front finds no identity to renew from (the PoC got a live token)', async () => {
+    const refresh = await createRefreshToken('alice');
+    await call('POST', '/refresh', refresh);
+    const reuse = await call('POST', '/renew', refresh);
+    assert.equal(reuse.status, 401);
+    assert.equal(reuse.headers['x-renewed'], undefined);
+    const honest = await call('POST', '/renew', await createRefreshToken('bob'));
+    assert.deepEqual([honest.status, honest.body], [200, { who: 'bob' }]);
+    assert.equal(typeof honest.headers['x-renewed'], 'string'); // the baseline: an unused token renews
+  });
+});

@@ -17,7 +17,7 @@ import type { Loaders, TokenPayload } from './responses';
 import { withoutCsrf } from './payload';
 import { cappedExpiry, CUTOFF_CLAIM, FAMILY_CLAIM, isCheckedType, SESSION_START_CLAIM } from './sessions';
 import { callStore, isCutoffAnswer, storeFailure } from './store-call';
-import { continuedSession, refuseStaleMintWithUsedToken } from './refresh-scope';
+import { continuedSession } from './refresh-scope';
 import type { StoreEntry } from '../store/token-store';
 
 /**
@@ -145,7 +145,6 @@ export async function issueToken(
   session?: InheritedSession,
 ): Promise<string> {
   const { token, payload, identity } = await signToken(config, loaders, type, identityOrUser, options, session);
-  if (session === undefined) await refuseStaleMintWithUsedToken(config, identity);
   await recordToken(config, type, identity, payload);
   return token;
 }

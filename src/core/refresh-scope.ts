@@ -43,6 +43,8 @@ export interface RefreshScope {
   guard: object | undefined;
   /** Reuse was detected in this request already (the family is revoked). */
   reused: boolean;
+  /** The door that entered it is still running the rest of its request (`runInRefreshScope`). */
+  running: boolean;
 }
 
 const scopes = new AsyncLocalStorage<RefreshScope>();
@@ -58,20 +60,36 @@ function hasEnded(owner: unknown): boolean {
 }
 
 /**
- * The refresh scope the running code is in, while its request lasts: like the request context
- * (`currentContext()`), a scope ends with its response, so a timer, a pooled connection or a job
- * queue created in that request and run later never mints under (or revokes) its refresh token.
+ * The refresh scope the running code is in, while its request lasts: while the door that entered
+ * it still runs the rest of the request (its handler, also after the client aborted), or after
+ * that while the response is still open (`ctx.respond = false`, a handler ending `ctx.res` later).
+ * After both, like the request context (`currentContext()`), the scope is over: a timer, a pooled
+ * connection or a job queue created in that request and run later never mints under (nor is capped
+ * by, nor revokes the family of) its refresh token.
  */
 function liveScope(): RefreshScope | undefined {
   const scope = scopes.getStore();
-  return scope === undefined || hasEnded(scope.owner) ? undefined : scope;
+  return scope === undefined || (!scope.running && hasEnded(scope.owner)) ? undefined : scope;
+}
+
+/**
+ * Whether a door that tracks a refresh token for `owner` (a Koa context, or a direct call's request
+ * context), and has one recorded, is still running the rest of that request: its handler, also after the client went
+ * away. The request context honours it (`currentContext()`), so an aborted honest retry still
+ * reaches `rotateRefreshToken()` and gets its pair instead of being answered as reuse.
+ */
+export function isRunningFor(owner: unknown, alias?: unknown): boolean {
+  for (let scope = scopes.getStore(); scope !== undefined; scope = scope.parent) {
+    if (scope.running && scope.payload !== undefined && (scope.owner === owner || (alias !== undefined && scope.owner === alias))) return true;
+  }
+  return false;
 }
 
 /** A new, empty scope for `owner`, nested in the current one when that belongs to the same request. */
 export function newRefreshScope(owner: unknown): RefreshScope {
   const current = liveScope();
   const parent = current !== undefined && current.owner === owner ? current : undefined;
-  return { owner, parent, payload: undefined, wasUsed: false, rotation: undefined, guard: undefined, reused: false };
+  return { owner, parent, payload: undefined, wasUsed: false, rotation: undefined, guard: undefined, reused: false, running: false };
 }
 
 /** Runs `fn` outside any refresh scope (what it starts, too). @example outsideRefreshScope(() => setInterval(work, 1000)) */
@@ -79,9 +97,14 @@ export function outsideRefreshScope<T>(fn: () => T): T {
   return scopes.exit(fn);
 }
 
-/** Runs `fn` in `scope`. @example runInRefreshScope(scope, next) */
-export function runInRefreshScope<T>(scope: RefreshScope, fn: () => T): T {
-  return scopes.run(scope, fn);
+/** Runs `fn` in `scope`; the scope counts as running until what `fn` returns settles. @example await runInRefreshScope(scope, next) */
+export async function runInRefreshScope<T>(scope: RefreshScope, fn: () => T | Promise<T>): Promise<T> {
+  scope.running = true;
+  try {
+    return await scopes.run(scope, fn);
+  } finally {
+    scope.running = false;
+  }
 }
 
 /** The scope entered for `owner`, if one was. */
@@ -111,8 +134,7 @@ export function tracksRefreshToken(config: JwtConfig, payload: TokenPayload | un
 export function continuedSession(config: JwtConfig, identity: string): { startedAt: number } | undefined {
   const bound = config.revocation?.maxSessionLifetime;
   if (bound === undefined) return undefined;
-  // also after the response ended (a client abort): the identity match keeps it to this token's own mints
-  for (let scope = scopes.getStore(); scope !== undefined; scope = scope.parent) {
+  for (let scope = liveScope(); scope !== undefined; scope = scope.parent) {
     const presented = scope.payload;
     if (presented === undefined || String(presented[config.identityClaim]) !== identity) continue;
     const startedAt = sessionStartOf(presented);
@@ -150,22 +172,6 @@ export function noteRotation(presented: TokenPayload, outcome: 'rotated' | 'retr
 export async function refuseMintingWithUsedToken(config: JwtConfig): Promise<void> {
   const scope = liveScope();
   if (scope !== undefined) await refuseIfUsed(config, scope);
-}
-
-/**
- * After the identity of a mint is known: code still running in a request whose response has
- * ended (the client aborted, or the handler ended `ctx.res` itself) is no longer in that request's
- * scope, yet a used refresh token must not mint its own identity a live token there either. A mint
- * for another identity (a job the request queued for someone else) is not this token's business.
- *
- * @example await refuseStaleMintWithUsedToken(config, 'alice')
- */
-export async function refuseStaleMintWithUsedToken(config: JwtConfig, identity: string): Promise<void> {
-  const raw = scopes.getStore();
-  if (raw === undefined || !hasEnded(raw.owner)) return; // live: refused before signing, if at all
-  for (let scope: RefreshScope | undefined = raw; scope !== undefined; scope = scope.parent) {
-    if (scope.payload !== undefined && String(scope.payload[config.identityClaim]) === identity) await refuseIfUsed(config, scope);
-  }
 }
 
 async function refuseIfUsed(config: JwtConfig, scope: RefreshScope): Promise<void> {

@@ -80,13 +80,18 @@ function signedOf(config: JwtConfig, token: string): Signed {
 }
 
 /**
- * Allowlist: the records of a rotated pair, access first, each stored only when absent (never
- * overwriting, extending or un-revoking a record already there): the winner and every retry
- * write the same records, in any order.
+ * Allowlist: the records of a rotated pair, each stored only when absent (never overwriting,
+ * extending or un-revoking a record already there): the winner and every retry write the same
+ * records, in any order. Both writes go out together (one round trip); the pair is handed out
+ * only when both are in, and a failure of either rejects (503) after both have settled.
  */
 async function recordPair(config: JwtConfig, [access, refresh]: Signed[]): Promise<void> {
-  await recordToken(config, 'access', access.identity, access.payload, { keepExisting: true });
-  await recordToken(config, 'refresh', refresh.identity, refresh.payload, { keepExisting: true });
+  const writes = [
+    recordToken(config, 'access', access!.identity, access!.payload, { keepExisting: true }),
+    recordToken(config, 'refresh', refresh!.identity, refresh!.payload, { keepExisting: true }),
+  ];
+  const failed = (await Promise.allSettled(writes)).find((outcome) => outcome.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
 }
 
 /**

@@ -339,6 +339,9 @@ async function proceedWithRefreshToken(ctx: Context, next: Next, context: JwtReq
  */
 export async function answerReuse(ctx: Context, scope: RefreshScope, manager: JwtManager): Promise<void> {
   const error = await reuseRefusal(manager.config, scope);
+  // what the guard put on the state is no one's now: a middleware in front reading it after next() mints nothing from it
+  delete ctx.state.jwt;
+  delete ctx.state.jwtUser;
   if (ctx.headerSent) return; // streamed already: the family is revoked, which is what is left to do
   ctx.remove('Set-Cookie');
   return respondRefused(ctx, error, scope.guard as Guard, manager);
