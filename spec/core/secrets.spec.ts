@@ -10,7 +10,7 @@ import { createSecretKey, generateKeyPairSync, KeyObject, randomBytes, randomInt
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { format, inspect } from 'node:util';
 import {
   CsrfError, JwtConfigurationError, JwtManager, JwtOptions, JwtUsageError, MemoryTokenStore, NoAuthorizationError,
@@ -183,6 +183,29 @@ function opensslText(point: Buffer, bits: number): string {
   return `Public-Key: (${bits} bit)\npub:\n${rows.join('\n')}\nASN1 OID: prime256v1\nNIST CURVE: P-256\n`;
 }
 
+/** One test per form: `keyFormOf` names it as `name` says, and `configure()` refuses it as a key. */
+function itRefuses(forms: [string, () => string | Buffer, RegExp][]): void {
+  for (const [form, secret, name] of forms) {
+    it(`${form}: refused (${name.source})`, () => {
+      assert.match(keyFormOf(Buffer.from(secret())) ?? 'accepted', name);
+      const { problems } = configureError({ secret: secret() as string });
+      assert.match(problems.join(' | '), /^secret: a .*key is never accepted as an HMAC secret \(algorithm confusion\)$/);
+    });
+  }
+}
+
+/** The verdict on `bytes` and the shortest of 3 rounds of finding it, in ms. */
+function timedVerdict(bytes: Buffer): { verdict: string | undefined; shortest: number } {
+  let shortest = Infinity;
+  let verdict: string | undefined;
+  for (let round = 0; round < 3; round += 1) {
+    const start = process.hrtime.bigint();
+    verdict = keyFormOf(bytes);
+    shortest = Math.min(shortest, Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return { verdict, shortest };
+}
+
 describe('core: a key hidden inside other text is no HMAC secret (issue #20 F1, the re-attack of 0.3)', () => {
   afterEach(() => JwtManager.reset());
   const rsa = testKey('rsaA');
@@ -297,13 +320,7 @@ describe('core: a key hidden inside other text is no HMAC secret (issue #20 F1, 
       ['JSON {modulus, exponent}', () => JSON.stringify({ modulus: rsaJwk.n, exponent: 'AQAB' }), /JWK/],
       ["Java's ECPublicKey.toString()", () => 'Sun EC public key, 256 bits\n  public x coord: 1234\n  public y coord: 5678\n  parameters: secp256r1', /marked/],
     ];
-    for (const [form, secret, name] of REFUSED) {
-      it(`${form}: refused (${name.source})`, () => {
-        assert.match(keyFormOf(Buffer.from(secret())) ?? 'accepted', name);
-        const { problems } = configureError({ secret: secret() as string });
-        assert.match(problems.join(' | '), /^secret: a .*key is never accepted as an HMAC secret \(algorithm confusion\)$/);
-      });
-    }
+    itRefuses(REFUSED);
 
     it('EC x= / y= lines in hex as BigInt writes them (a leading zero dropped): refused', () => {
       let jwk: Record<string, string>;
@@ -332,16 +349,63 @@ describe('core: a key hidden inside other text is no HMAC secret (issue #20 F1, 
     it('500 off-curve P-256 SPKIs (45 KB) cost a bounded time: refused as unchecked, in under 250 ms (they took 400-570 ms and were accepted)', () => {
       const broken = Buffer.from(ecDer);
       broken[broken.length - 1] ^= 0x01; // the point is off the curve: every reader fails
-      const many = Buffer.concat(Array.from({ length: 500 }, () => broken));
-      let shortest = Infinity;
-      let verdict: string | undefined;
-      for (let round = 0; round < 3; round += 1) {
-        const start = process.hrtime.bigint();
-        verdict = keyFormOf(many);
-        shortest = Math.min(shortest, Number(process.hrtime.bigint() - start) / 1e6);
-      }
+      const { verdict, shortest } = timedVerdict(Buffer.concat(Array.from({ length: 500 }, () => broken)));
       assert.equal(verdict, 'unchecked');
       assert.ok(shortest < 250, `${shortest.toFixed(0)} ms`);
+    });
+  });
+
+  describe('the third outside attack on F1 (helper-36): forms a key plausibly travels in', () => {
+    const ed = testKey('ed25519');
+    const edJwk = ed.publicKey.export({ format: 'jwk' }) as Record<string, string>;
+    const edSeed = Buffer.from((ed.privateKey.export({ format: 'jwk' }) as Record<string, string>).d, 'base64url');
+    const smart = (text: string) => text.replace(/"([^"]*)"/g, '\u201c$1\u201d');
+    const ecPkcs8 = testKey('p256').privateKey.export({ format: 'der', type: 'pkcs8' });
+    const encrypted = testKey('p256').privateKey.export({ format: 'der', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: 'changeit' });
+    const javaDump = (bytes: Buffer) => Array.from({ length: Math.ceil(bytes.length / 16) }, (_, i) =>
+      `${(i * 16).toString(16).padStart(4, '0').toUpperCase()}: ${[...bytes.subarray(i * 16, i * 16 + 16)].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(' ')}  ................`).join('\n');
+    const REFUSED: [string, () => string | Buffer, RegExp][] = [
+      ['a JWK with smart quotes (a word processor)', () => smart(JSON.stringify(rsaJwk, null, 2)), /JWK/],
+      ['an Ed25519 JWK with smart quotes, as Windows-1252 bytes', () => Buffer.from(JSON.stringify(edJwk).replace(/"/g, '\u0093'), 'latin1'), /JWK/],
+      ["Ruby's Hash#inspect", () => `{:kty=>"RSA", :n=>"${rsaJwk.n}", :e=>"AQAB"}`, /JWK/],
+      ['Spring dotted properties', () => `jwt.key.kty=RSA\njwt.key.n=${rsaJwk.n}\njwt.key.e=AQAB`, /JWK/],
+      ['TOML dotted keys', () => `[jwt]\nkey.kty = "RSA"\nkey.n = "${rsaJwk.n}"\nkey.e = "AQAB"`, /JWK/],
+      ['gcloud --format=flattened', () => `keys[0].kty: RSA\nkeys[0].n: ${rsaJwk.n}\nkeys[0].e: AQAB`, /JWK/],
+      ['EDN', () => `{:kty "RSA" :n "${rsaJwk.n}" :e "AQAB"}`, /JWK/],
+      ['an Erlang map', () => `#{<<"kty">> => <<"OKP">>,<<"crv">> => <<"Ed25519">>,<<"x">> => <<"${edJwk.x}">>}`, /JWK/],
+      ['a query string', () => `alg=RS256&kty=RSA&n=${rsaJwk.n}&e=AQAB`, /JWK/],
+      ['CSV', () => `kty,n,e\nRSA,${rsaJwk.n},AQAB`, /JWK/],
+      ['Java XML properties', () => `<properties><entry key="kty">RSA</entry><entry key="n">${rsaJwk.n}</entry></properties>`, /JWK/],
+      ['a Markdown table', () => `| member | value |\n|---|---|\n| kty | OKP |\n| x | ${edJwk.x} |`, /JWK/],
+      ['an HTML table', () => `<table><tr><td>kty</td><td>RSA</td></tr><tr><td>n</td><td>${rsaJwk.n}</td></tr></table>`, /JWK/],
+      ["Java's Ed25519 PublicKey.toString()", () => `Sun EdDSA public key\nalgorithm = Ed25519, unparsed keybits = \n${javaDump(ed.publicKey.export({ format: 'der', type: 'spki' }))}`, /marked|hex/],
+      ['a hex dump with a 4-digit offset column (Java HexDumpEncoder)', () => javaDump(der), /hex DER/],
+      ['od -x of the DER with CRLF lines', () => odX(der).replace(/\n/g, '\r\n'), /hex DER/],
+      ['a PEM body quoted in an e-mail', () => body.map((line) => `> ${line}`).join('\n'), /line-prefixed base64 DER/],
+      ['a PEM body commented out', () => body.map((line) => `# ${line}`).join('\n'), /line-prefixed base64 DER/],
+      ["a PEM body as a diff's added lines", () => body.map((line) => `+${line}`).join('\n'), /line-prefixed base64 DER/],
+      ['a PEM body joined by <br>', () => body.join('<br>'), /line-prefixed base64 DER/],
+      ['a PKCS#8 v2 (OneAsymmetricKey) Ed25519 key and its base64', () => Buffer.concat([Buffer.from('3053020101300506032b657004220420', 'hex'), edSeed, Buffer.from('a123032100', 'hex'), Buffer.from(edJwk.x, 'base64url')]), /^DER$/],
+      ['an encrypted PKCS#8 key without its armour (DER)', () => encrypted, /^DER$/],
+      ['an encrypted PKCS#8 key without its armour (base64)', () => encrypted.toString('base64'), /base64 DER/],
+      ['zlib of the PEM, and its base64', () => deflateSync(pem).toString('base64'), /base64 zlib of PEM/],
+      ['zlib of a PKCS#8 key', () => deflateSync(ecPkcs8), /DER/], // a short input deflates to a stored block: the DER is there as it is
+    ];
+    itRefuses(REFUSED);
+
+    it('the symmetric secrets beside them pass: a PASERK local key, a Fernet key (random base64url), random text with "kty" or "RSA" alone in it', () => {
+      const ACCEPTED = [
+        `k4.local.${randomBytes(32).toString('base64url')}`, randomBytes(32).toString('base64url'),
+        `kty-${randomBytes(32).toString('hex')}`, `${randomBytes(32).toString('hex')}-RSA`, `kty ${randomBytes(48).toString('base64')} rotation`,
+      ];
+      for (const secret of ACCEPTED) assert.equal(keyFormOf(Buffer.from(secret)), undefined, secret);
+    });
+
+    it('127 gzip runs of 64 KiB each cost a bounded time (the inflated bytes have a budget): refused as unchecked in under 400 ms (they took 1.4 s and were accepted)', () => {
+      const run = gzipSync(Buffer.from('3:'.repeat(32 * 1024))).toString('base64');
+      const { verdict, shortest } = timedVerdict(Buffer.from(Array.from({ length: 127 }, () => run).join(',')));
+      assert.equal(verdict, 'unchecked');
+      assert.ok(shortest < 400, `${shortest.toFixed(0)} ms`);
     });
   });
 
@@ -378,16 +442,13 @@ describe('core: a key hidden inside other text is no HMAC secret (issue #20 F1, 
       ['xxd lines', '00000000: 3082 0122\n'.repeat(Math.floor(K / 20))], ['"\\x30" repeated', '\\x30'.repeat(K / 4)],
       ['random hex', randomBytes(K / 2).toString('hex')], ['base64 lines', Array.from({ length: 1300 }, () => randomBytes(36).toString('base64')).join('\n')],
       ['DER-like binary', Buffer.alloc(K, Buffer.from([0x30, 0x82, 0x00, 0x20, 0x30])).toString('latin1')],
+      ['"> " quoted lines', '> ab\n'.repeat(K / 5)], ['"#" lines', '#\n'.repeat(K / 2)], ['"<br>" repeated', '<br>'.repeat(K / 4)],
+      ['quoted base64 lines', Array.from({ length: 1300 }, () => `> ${randomBytes(36).toString('base64')}`).join('\n')],
+      ['"kty " repeated', 'kty '.repeat(K / 4)], ['zlib headers (x 0x9c)', 'x\u009c'.repeat(K / 2)],
     ];
     const slow: string[] = [];
     for (const [what, text] of WORST) {
-      const bytes = Buffer.from(text, 'latin1').subarray(0, K);
-      let shortest = Infinity;
-      for (let round = 0; round < 3; round += 1) {
-        const start = process.hrtime.bigint();
-        keyFormOf(bytes);
-        shortest = Math.min(shortest, Number(process.hrtime.bigint() - start) / 1e6);
-      }
+      const { shortest } = timedVerdict(Buffer.from(text, 'latin1').subarray(0, K));
       if (shortest > 250) slow.push(`${what}: ${shortest.toFixed(0)} ms`);
     }
     assert.deepEqual(slow, []);

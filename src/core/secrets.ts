@@ -24,7 +24,7 @@
  * 32-byte strings are valid Ed25519 points), so refusing them would refuse real secrets.
  */
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, inflateSync } from 'node:zlib';
 import { isOnCurve } from './key-strength';
 
 /** What a would-be secret was found to be: a key in some form, or too costly to tell. */
@@ -39,6 +39,8 @@ const MAX_CANDIDATES = 256;
 const MAX_RUNS = 2048;
 const MAX_DER_PARSES = 160;
 const MAX_JSON_NODES = 1024;
+/** The most bytes gzip and zlib layers may inflate to in one search, all layers together (each scanned again). */
+const MAX_INFLATED_BYTES = 128 * 1024;
 /** The shortest base64 or hex run decoded: 16 bytes (no key form is shorter). */
 const MIN_BASE64_RUN = 22;
 const MIN_HEX_BYTES = 16;
@@ -62,10 +64,16 @@ const JWK_MEMBER = /(?:^|[\s{,;"'\\])(?:kty|crv|x5c)["'\\]*[ \t]*[:=]/i;
  * JS object literal, broken JSON, YAML, TOML, `.env` lines (no base64 holds those separators).
  */
 const JWK_VALUE = /(?:^|[{,;\s_])["'\\]*[xynd]["'\\]*[ \t]*[:=][ \t]*["'\\]*[A-Za-z0-9_-]{43}/im;
+/**
+ * A JWK's `kty` with its value (`RSA`, `EC`, `OKP`) within 200 characters after it, both standing
+ * alone (no letter or digit next to them), whatever the syntax between: smart quotes, Ruby's `=>`,
+ * EDN, Erlang binaries, dotted properties, query strings, CSV, Markdown and HTML tables.
+ */
+const JWK_KTY = /(?<![A-Za-z0-9])[Kk][Tt][Yy](?![A-Za-z0-9])[\s\S]{0,200}?(?<![A-Za-z0-9])(?:RSA|EC|OKP)(?![A-Za-z0-9])/;
 /** A key in XML: .NET's `RSA.ToXmlString()`, XMLDSig's `<ds:RSAKeyValue>`, a JWK written as elements. */
 const XML_KEY = /<(?:[\w-]+:)?(?:RSAKeyValue|DSAKeyValue|ECDSAKeyValue|ECKeyValue)\b|<(?:[\w-]+:)?(?:kty|crv|x5c)>/i;
-/** A public key behind a marker only keys carry: `openssl -modulus`, DKIM `k=ed25519`, PASERK, `did:key`, minisign. */
-const KEY_MARKER = /\bModulus=[0-9A-F]{64}|\bk=ed25519\b|\bk[1-4]\.(?:public|secret|local)\.|\bdid:key:z[1-9A-HJ-NP-Za-km-z]{40}|\bminisign (?:public|secret) key\b|\bpublic [xy] coord:|\bDNSKEY\s+\d+\s+3\s+\d+\s/i;
+/** A public key behind a marker only keys carry: `openssl -modulus`, DKIM `k=ed25519`, PASERK (`public`, `secret`: `local` is a symmetric key), `did:key`, minisign, Java's `unparsed keybits`. */
+const KEY_MARKER = /\bModulus=[0-9A-F]{64}|\bk=ed25519\b|\bk[1-4]\.(?:public|secret)\.|\bdid:key:z[1-9A-HJ-NP-Za-km-z]{40}|\bminisign (?:public|secret) key\b|\bpublic [xy] coord:|\bunparsed keybits\b|\bDNSKEY\s+\d+\s+3\s+\d+\s/i;
 /** OpenSSL's `-text` dump of a key. */
 const OPENSSL_TEXT = /(?:Public|Private)-Key:[ \t]*\(\d+ bit|\bpriv:\s+[0-9a-f]{2}:|\bpub:\s+0[234]:/i;
 const OPENSSL_MODULUS = /\bModulus\s*[:>]/i;
@@ -83,14 +91,16 @@ interface Search {
   runs: number;
   derParses: number;
   jsonNodes: number;
+  inflated: number;
   exhausted: string | undefined;
 }
 
 /** Counts one unit of `kind` against its bound; false (and the search exhausted) past it. */
-function spend(search: Search, kind: 'candidates' | 'runs' | 'derParses' | 'jsonNodes', bound: number): boolean {
+function spend(search: Search, kind: 'candidates' | 'runs' | 'derParses' | 'jsonNodes' | 'inflated', bound: number, amount = 1): boolean {
   if (search.exhausted !== undefined) return false;
-  search[kind] += 1;
-  if (search[kind] > bound) search.exhausted = `more than ${bound} ${kind === 'derParses' ? 'DER readers tried' : kind === 'jsonNodes' ? 'JSON values' : kind} to look at`;
+  search[kind] += amount;
+  const what = { candidates: 'candidates', runs: 'runs', derParses: 'DER readers tried', jsonNodes: 'JSON values', inflated: 'bytes inflated' }[kind];
+  if (search[kind] > bound) search.exhausted = `more than ${bound} ${what} to look at`;
   return search.exhausted === undefined;
 }
 
@@ -134,8 +144,40 @@ function readersFor(der: Buffer): Array<() => unknown> {
   return [() => createPublicKey({ key: der, format: 'der', type: 'pkcs1' }), ...privateReaders];
 }
 
-/** Whether node:crypto reads `der` as a key or a certificate; each reader tried counts against the budget. */
+/** The algorithm OIDs of key forms node:crypto cannot read itself: rsaEncryption, id-ecPublicKey, id-Ed25519/448, id-X25519/448. */
+const KEY_ALGORITHM_OIDS = ['2a864886f70d010101', '2a8648ce3d0201', '2b6570', '2b6571', '2b656e', '2b656f'].map((hex) => Buffer.from(hex, 'hex'));
+/** The password-based encryption arcs of an `EncryptedPrivateKeyInfo`: PKCS#5 (PBES1, PBES2) and PKCS#12 (pbeWithSHAAnd...). */
+const PBE_OID_PREFIXES = ['2a864886f70d0105', '2a864886f70d010c01'].map((hex) => Buffer.from(hex, 'hex'));
+
+/** The OID content of the AlgorithmIdentifier SEQUENCE at `offset`, or `undefined`. */
+function algorithmOid(der: Buffer, offset: number): Buffer | undefined {
+  if (der[offset] !== 0x30) return undefined;
+  const oid = offset + headerLength(der, offset);
+  if (der[oid] !== 0x06 || der[oid + 1] === undefined || der[oid + 1] >= 0x80) return undefined;
+  return der.subarray(oid + 2, oid + 2 + der[oid + 1]);
+}
+
+/**
+ * Key forms found by their shape alone: a PKCS#8 v2 `OneAsymmetricKey` (version 1, as
+ * BouncyCastle writes Ed25519 keys with their public key) of a key algorithm, and an
+ * `EncryptedPrivateKeyInfo` (an encrypted PKCS#8 key without its armour: an encryption
+ * algorithm, then an OCTET STRING).
+ */
+function isKeyByShape(der: Buffer): boolean {
+  const first = headerLength(der, 0);
+  if (der[first] === 0x02 && der[first + 1] === 0x01 && der[first + 2] === 0x01) {
+    const oid = algorithmOid(der, first + 3);
+    return oid !== undefined && KEY_ALGORITHM_OIDS.some((known) => known.equals(oid));
+  }
+  const oid = algorithmOid(der, first);
+  const algorithmLength = oid === undefined ? undefined : derLength(der, first);
+  if (oid === undefined || algorithmLength === undefined || der[first + algorithmLength] !== 0x04) return false;
+  return PBE_OID_PREFIXES.some((prefix) => oid.length > prefix.length && oid.subarray(0, prefix.length).equals(prefix));
+}
+
+/** Whether node:crypto reads `der` as a key or a certificate (or its shape is one, see `isKeyByShape`); each reader tried counts against the budget. */
 function parsesAsKey(der: Buffer, search: Search): boolean {
+  if (isKeyByShape(der)) return true;
   for (const read of readersFor(der)) {
     if (!spend(search, 'derParses', MAX_DER_PARSES)) return false;
     try {
@@ -343,8 +385,8 @@ function directForm(bytes: Buffer, text: string, search: Search, depth: number):
   }
   if (OPENSSH_LINE.test(text)) return 'public SSH';
   if (containsSshWireKey(bytes)) return 'public SSH';
+  if (isPkcs12(bytes)) return 'PKCS#12'; // before DER: its shrouded key bag is an encrypted PKCS#8 key
   if (containsDerKey(bytes, search)) return 'DER';
-  if (isPkcs12(bytes)) return 'PKCS#12';
   if (isEcPoint(bytes)) return 'raw EC public';
   if (isCoordinatePair(text)) return 'JWK x + y';
   return undefined;
@@ -391,7 +433,7 @@ function percentDecoded(text: string): Buffer | undefined {
 }
 
 /** The encodings `bytes` may be as a whole, one layer down. */
-function layers(bytes: Buffer, text: string): [string, Buffer][] {
+function layers(bytes: Buffer, text: string, search: Search): [string, Buffer][] {
   const out: [string, Buffer][] = [];
   const wide = utf16(bytes);
   if (wide) out.push(wide);
@@ -407,15 +449,45 @@ function layers(bytes: Buffer, text: string): [string, Buffer][] {
   }
   const escaped = unescaped(text);
   if (escaped) out.push(['escaped', escaped]);
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+  const unquoted = withoutLinePrefixes(text);
+  if (unquoted) out.push(['line-prefixed', Buffer.from(unquoted, 'latin1')]);
+  const compressed = isGzip(bytes) ? 'gzip of' : isZlib(bytes) ? 'zlib of' : undefined;
+  if (compressed !== undefined) {
+    let inflated: Buffer | undefined;
     try {
-      out.push(['gzip of', gunzipSync(bytes, { maxOutputLength: MAX_SECRET_BYTES })]);
+      const options = { maxOutputLength: MAX_SECRET_BYTES };
+      inflated = compressed === 'gzip of' ? gunzipSync(bytes, options) : inflateSync(bytes, options);
     } catch {
-      // not gzip, or more than the bound: nothing to look into
+      // not compressed after all, or more than the bound: nothing to look into
     }
+    // every inflated byte is scanned again: a few compressed runs of 64 KiB each would cost seconds
+    if (inflated !== undefined && spend(search, 'inflated', MAX_INFLATED_BYTES, inflated.length)) out.push([compressed, inflated]);
   }
   return out;
 }
+
+/** What quotes or comments out a line (e-mail `>`, `#`, `//`, `;`, `*`, `--`, a diff's `+`) and HTML line breaks. */
+const LINE_PREFIX = /^[ \t]*(?:>+|#|\/\/|;|\*|--|\+)[ \t]?/gm;
+const HTML_BREAK = /<br\s*\/?>|&nbsp;/gi;
+
+/**
+ * `text` with its lines' quoting or comment prefixes removed and HTML line breaks made line
+ * breaks, when two lines or more carry them (a PEM body quoted in an e-mail, commented out in a
+ * config, pasted from a diff or a web page); `undefined` otherwise. Linear.
+ */
+function withoutLinePrefixes(text: string): string | undefined {
+  const prefixed = text.match(LINE_PREFIX)?.length ?? 0;
+  const breaks = text.match(HTML_BREAK)?.length ?? 0;
+  if (prefixed < 2 && breaks < 2) return undefined;
+  let out = breaks >= 2 ? text.replace(HTML_BREAK, (match) => (match.toLowerCase() === '&nbsp;' ? ' ' : '\n')) : text;
+  if (prefixed >= 2) out = out.replace(LINE_PREFIX, '');
+  return out === text ? undefined : out;
+}
+
+/** A gzip member's magic. */
+const isGzip = (bytes: Buffer) => bytes[0] === 0x1f && bytes[1] === 0x8b;
+/** A zlib stream's header (`zlib.deflateSync`, Java's `Deflater`, PHP's `gzcompress`): deflate with a 32 KiB window, header check a multiple of 31. */
+const isZlib = (bytes: Buffer) => bytes[0] === 0x78 && (bytes[0] * 256 + bytes[1]) % 31 === 0;
 
 /** C, JSON, Python and HTML escapes (`\x30`, `\u002d`, `\n`, `&#45;`, `&#x2D;`) decoded, when `text` holds at least 4 of them. */
 function unescaped(text: string): Buffer | undefined {
@@ -601,8 +673,8 @@ function hexRuns(text: string, search: Search): Run[] {
   return [...runs, ...dumpRuns(text, search)];
 }
 
-/** A dump line's offset column: `xxd` (`00000000:`), `hexdump -C` and `od` (`0000000`). */
-const DUMP_OFFSET = /^[ \t]*(?:0x)?[0-9a-f]{6,16}:?[ \t]/i;
+/** A dump line's offset column: `xxd` (`00000000:`), `hexdump -C` and `od` (`0000000`), Java's `HexDumpEncoder` (`0000:`). */
+const DUMP_OFFSET = /^[ \t]*(?:0x)?(?:[0-9a-f]{6,16}:?|[0-9a-f]{4,5}:)[ \t]/i;
 
 /**
  * The bytes of a hex dump (`xxd`, `hexdump`, `hexdump -C`, `od -x`): offset column and ASCII
@@ -627,7 +699,7 @@ function dumpRuns(text: string, search: Search): Run[] {
   let lineStart = 0;
   for (let at = 0; at <= text.length && search.exhausted === undefined; at += 1) {
     if (at < text.length && text.charCodeAt(at) !== 0x0a) continue;
-    const line = text.slice(lineStart, at);
+    const line = text.slice(lineStart, at > lineStart && text.charCodeAt(at - 1) === 0x0d ? at - 1 : at); // CRLF lines too
     lineStart = at + 1;
     const offset = DUMP_OFFSET.exec(line);
     if (offset === null) {
@@ -683,12 +755,12 @@ const UTF8 = {
 /** The key form a decoded run holds, or `undefined`; text-like runs (UTF-16 too) are read as text one layer down. */
 function runForm(run: Run, search: Search, depth: number): string | undefined {
   const { bytes } = run;
-  if (containsDerKey(bytes, search)) return `${run.name} DER`;
   if (isPkcs12(bytes)) return `${run.name} PKCS#12`;
+  if (containsDerKey(bytes, search)) return `${run.name} DER`;
   if (containsSshWireKey(bytes)) return `${run.name} public SSH`;
   if (isEcPoint(bytes)) return `${run.name} raw EC public`;
   const wide = utf16(bytes);
-  if (isTextLike(bytes) || (wide !== undefined && isTextLike(wide[1])) || (bytes[0] === 0x1f && bytes[1] === 0x8b)) { // gzip: its layer
+  if (isTextLike(bytes) || (wide !== undefined && isTextLike(wide[1])) || isGzip(bytes) || isZlib(bytes)) { // compressed: its layer
     const form = formOf(bytes, search, depth + 1);
     if (form !== undefined) return `${run.name} ${form}`;
   }
@@ -717,7 +789,7 @@ function formOf(bytes: Buffer, search: Search, depth: number): string | undefine
   const text = trimmed(bytes.toString('latin1'));
   const direct = directForm(bytes, text, search, depth);
   if (direct !== undefined || search.exhausted !== undefined) return direct;
-  for (const [name, decoded] of layers(bytes, text)) {
+  for (const [name, decoded] of layers(bytes, text, search)) {
     if (decoded.length === 0) continue;
     const form = formOf(decoded, search, depth + 1);
     if (form !== undefined || search.exhausted !== undefined) return form === undefined ? undefined : `${name} ${form}`;
@@ -728,7 +800,7 @@ function formOf(bytes: Buffer, search: Search, depth: number): string | undefine
     if (form !== undefined || search.exhausted !== undefined) return form;
   }
   if (pairedCoordinates(runs)) return 'JWK x + y';
-  if (JWK_MEMBER.test(text) || JWK_VALUE.test(text)) return 'JWK';
+  if (JWK_MEMBER.test(text) || JWK_VALUE.test(text) || JWK_KTY.test(text)) return 'JWK';
   if (XML_KEY.test(text)) return 'XML';
   if (OPENSSL_TEXT.test(text) || (OPENSSL_MODULUS.test(text) && OPENSSL_EXPONENT.test(text))) return 'OpenSSL text';
   if (KEY_MARKER.test(text)) return 'marked';
@@ -744,7 +816,7 @@ function formOf(bytes: Buffer, search: Search, depth: number): string | undefine
  */
 export function secretVerdict(bytes: Buffer): SecretVerdict {
   if (bytes.length > MAX_SECRET_BYTES) return { unchecked: `longer than ${MAX_SECRET_BYTES / 1024} KiB` };
-  const search: Search = { candidates: 0, runs: 0, derParses: 0, jsonNodes: 0, exhausted: undefined };
+  const search: Search = { candidates: 0, runs: 0, derParses: 0, jsonNodes: 0, inflated: 0, exhausted: undefined };
   const form = formOf(bytes, search, 0);
   if (form !== undefined) return { key: form };
   return search.exhausted === undefined ? undefined : { unchecked: search.exhausted };
