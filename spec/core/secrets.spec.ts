@@ -409,6 +409,43 @@ describe('core: a key hidden inside other text is no HMAC secret (issue #20 F1, 
     });
   });
 
+  describe('the re-attack of those fixes (helper-38)', () => {
+    const zlibBad = () => { const z = deflateSync(pem); z[z.length - 1] ^= 1; return z; };
+    const gzipBad = () => { const g = gzipSync(pem); g[g.length - 5] ^= 1; return g; };
+    itRefuses([
+      ['zlib of the PEM with a damaged checksum', () => zlibBad().toString('base64'), /zlib of PEM/],
+      ['gzip of the PEM with a damaged CRC, then trailing bytes', () => Buffer.concat([gzipBad(), Buffer.from('trailing')]).toString('base64'), /gzip of PEM/],
+      ['zlib with a 512-byte window (header 18 95)', () => deflateSync(pem, { windowBits: 9 }).toString('base64'), /zlib of PEM/],
+      ['a PEM body as a YAML list', () => body.map((line) => `  - ${line}`).join('\n'), /line-prefixed base64 DER/],
+      ["a PEM body as a diff's removed lines", () => body.map((line) => `-${line}`).join('\n'), /line-prefixed base64 DER/],
+      ['a PEM body in <p> paragraphs', () => body.map((line) => `<p class="x">${line}</p>`).join(''), /line-prefixed base64 DER/],
+      ['a PEM body quoted in HTML (&gt; and <br>)', () => body.map((line) => `&gt; ${line}`).join('<br>'), /line-prefixed base64 DER/],
+      ['a PEM body quoted after a UTF-8 no-break space', () => Buffer.from(body.map((line) => `\u00a0> ${line}`).join('\n')), /line-prefixed base64 DER/],
+      ['two PEM body halves joined by one <br>', () => `${body.slice(0, 3).join('')}<br>${body.slice(3).join('')}`, /base64 DER/],
+      ['a PEM body joined by U+2028', () => body.join('\u2028'), /base64 DER/],
+    ]);
+
+    it('a compressed layer inflating past 64 KiB cannot be checked: refused as unchecked (it was accepted)', () => {
+      for (const compressed of [deflateSync(`${pem}${' '.repeat(70_000)}`), gzipSync(`${pem}${' '.repeat(70_000)}`)]) {
+        assert.equal(keyFormOf(Buffer.from(compressed.toString('base64'))), 'unchecked');
+      }
+    });
+
+    it('every byte read counts against one budget: layers of a 64 KiB value cost under 400 ms (one took 9 s)', () => {
+      const worst = `# # a\n# # b\n%252541 %252541 \\\\n\\\\n\\\\n\\\\n\n${'kty '.repeat(16 * 1024)}`.slice(0, 64 * 1024);
+      const { verdict, shortest } = timedVerdict(Buffer.from(worst));
+      assert.equal(verdict, 'unchecked');
+      assert.ok(shortest < 400, `${shortest.toFixed(0)} ms`);
+      const tiny = [1, 2].map(() => deflateSync('kty '.repeat(16 * 1024)).toString('base64')).join(',');
+      assert.ok(timedVerdict(Buffer.from(tiny)).shortest < 400);
+    });
+
+    it('the texts beside them pass: a kty with no key material, passphrases with # and > lines, <br> and &nbsp;', () => {
+      const ACCEPTED = ['my-kty-EC-secret-2024!', 'sensor KTY-81 in EC cabinet', '# rotate quarterly\n# owner: ops\nS3cr3t-p4ss-phrase-correct-horse', '> first line\n> second line of my passphrase', 'line one<br>line two<br>line three', '&nbsp;&nbsp;hunter2&nbsp;secret-long-enough-here'];
+      for (const secret of ACCEPTED) assert.equal(keyFormOf(Buffer.from(secret)), undefined, secret);
+    });
+  });
+
   it('a value that costs more than its budget is refused as unchecked, naming why (fails closed)', () => {
     const UNCHECKED: [string, string | Buffer, RegExp][] = [
       ['longer than 64 KiB', randomBytes(64 * 1024 + 1), /longer than 64 KiB/],

@@ -24,7 +24,7 @@
  * 32-byte strings are valid Ed25519 points), so refusing them would refuse real secrets.
  */
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
-import { gunzipSync, inflateSync } from 'node:zlib';
+import { constants as zlibConstants, inflateRawSync } from 'node:zlib';
 import { isOnCurve } from './key-strength';
 
 /** What a would-be secret was found to be: a key in some form, or too costly to tell. */
@@ -41,6 +41,8 @@ const MAX_DER_PARSES = 160;
 const MAX_JSON_NODES = 1024;
 /** The most bytes gzip and zlib layers may inflate to in one search, all layers together (each scanned again). */
 const MAX_INFLATED_BYTES = 128 * 1024;
+/** The most bytes one search reads, all candidates together (the value itself, each layer, each decoded run read as text). */
+const MAX_SCANNED_BYTES = 192 * 1024;
 /** The shortest base64 or hex run decoded: 16 bytes (no key form is shorter). */
 const MIN_BASE64_RUN = 22;
 const MIN_HEX_BYTES = 16;
@@ -70,6 +72,8 @@ const JWK_VALUE = /(?:^|[{,;\s_])["'\\]*[xynd]["'\\]*[ \t]*[:=][ \t]*["'\\]*[A-Z
  * EDN, Erlang binaries, dotted properties, query strings, CSV, Markdown and HTML tables.
  */
 const JWK_KTY = /(?<![A-Za-z0-9])[Kk][Tt][Yy](?![A-Za-z0-9])[\s\S]{0,200}?(?<![A-Za-z0-9])(?:RSA|EC|OKP)(?![A-Za-z0-9])/;
+/** Key material beside a `kty`: a base64url run of 32 bytes or more (an RSA `n`, an EC or OKP `x`, a private `d`). */
+const KEY_MATERIAL = /[A-Za-z0-9_-]{43}/;
 /** A key in XML: .NET's `RSA.ToXmlString()`, XMLDSig's `<ds:RSAKeyValue>`, a JWK written as elements. */
 const XML_KEY = /<(?:[\w-]+:)?(?:RSAKeyValue|DSAKeyValue|ECDSAKeyValue|ECKeyValue)\b|<(?:[\w-]+:)?(?:kty|crv|x5c)>/i;
 /** A public key behind a marker only keys carry: `openssl -modulus`, DKIM `k=ed25519`, PASERK (`public`, `secret`: `local` is a symmetric key), `did:key`, minisign, Java's `unparsed keybits`. */
@@ -92,14 +96,15 @@ interface Search {
   derParses: number;
   jsonNodes: number;
   inflated: number;
+  scanned: number;
   exhausted: string | undefined;
 }
 
 /** Counts one unit of `kind` against its bound; false (and the search exhausted) past it. */
-function spend(search: Search, kind: 'candidates' | 'runs' | 'derParses' | 'jsonNodes' | 'inflated', bound: number, amount = 1): boolean {
+function spend(search: Search, kind: 'candidates' | 'runs' | 'derParses' | 'jsonNodes' | 'inflated' | 'scanned', bound: number, amount = 1): boolean {
   if (search.exhausted !== undefined) return false;
   search[kind] += amount;
-  const what = { candidates: 'candidates', runs: 'runs', derParses: 'DER readers tried', jsonNodes: 'JSON values', inflated: 'bytes inflated' }[kind];
+  const what = { candidates: 'candidates', runs: 'runs', derParses: 'DER readers tried', jsonNodes: 'JSON values', inflated: 'bytes inflated', scanned: 'bytes read' }[kind];
   if (search[kind] > bound) search.exhausted = `more than ${bound} ${what} to look at`;
   return search.exhausted === undefined;
 }
@@ -435,6 +440,13 @@ function percentDecoded(text: string): Buffer | undefined {
 /** The encodings `bytes` may be as a whole, one layer down. */
 function layers(bytes: Buffer, text: string, search: Search): [string, Buffer][] {
   const out: [string, Buffer][] = [];
+  const compressed = isGzip(bytes) ? 'gzip of' : isZlib(bytes) ? 'zlib of' : undefined;
+  const inflated = compressed === undefined ? undefined : inflatedBody(compressed === 'gzip of' ? gzipBody(bytes) : bytes.subarray(2), search);
+  if (inflated !== undefined) {
+    // every inflated byte is scanned again: a few compressed runs of 64 KiB each would cost seconds
+    if (spend(search, 'inflated', MAX_INFLATED_BYTES, inflated.length)) out.push([compressed!, inflated]);
+    return out; // a compressed stream: binary, no text layer to look for besides
+  }
   const wide = utf16(bytes);
   if (wide) out.push(wide);
   const percent = percentDecoded(text);
@@ -451,43 +463,60 @@ function layers(bytes: Buffer, text: string, search: Search): [string, Buffer][]
   if (escaped) out.push(['escaped', escaped]);
   const unquoted = withoutLinePrefixes(text);
   if (unquoted) out.push(['line-prefixed', Buffer.from(unquoted, 'latin1')]);
-  const compressed = isGzip(bytes) ? 'gzip of' : isZlib(bytes) ? 'zlib of' : undefined;
-  if (compressed !== undefined) {
-    let inflated: Buffer | undefined;
-    try {
-      const options = { maxOutputLength: MAX_SECRET_BYTES };
-      inflated = compressed === 'gzip of' ? gunzipSync(bytes, options) : inflateSync(bytes, options);
-    } catch {
-      // not compressed after all, or more than the bound: nothing to look into
-    }
-    // every inflated byte is scanned again: a few compressed runs of 64 KiB each would cost seconds
-    if (inflated !== undefined && spend(search, 'inflated', MAX_INFLATED_BYTES, inflated.length)) out.push([compressed, inflated]);
-  }
   return out;
 }
 
 /** What quotes or comments out a line (e-mail `>`, `#`, `//`, `;`, `*`, `--`, a diff's `+`) and HTML line breaks. */
-const LINE_PREFIX = /^[ \t]*(?:>+|#|\/\/|;|\*|--|\+)[ \t]?/gm;
-const HTML_BREAK = /<br\s*\/?>|&nbsp;/gi;
+const LINE_PREFIX = /^(?:[ \t\u00a0]|\u00c2\u00a0)*(?:>+|#+|\/\/|;|\*|-+|\+|%|!|REM\b)(?:[ \t\u00a0]|\u00c2\u00a0)*/gm;
+const HTML_BREAK = /<\/?(?:br|wbr|p|div|span|li|tr|td)\b[^>]{0,200}>|&lt;br\s*\/?&gt;|&(?:nbsp|gt|lt|NewLine);|\u00c2?[\u0085\u2028\u2029]|\u00e2\u0080[\u00a8\u00a9]/gi;
 
 /**
- * `text` with its lines' quoting or comment prefixes removed and HTML line breaks made line
- * breaks, when two lines or more carry them (a PEM body quoted in an e-mail, commented out in a
- * config, pasted from a diff or a web page); `undefined` otherwise. Linear.
+ * `text` with HTML line breaks and blocks made line breaks (`<br>`, `<p>`, `<div>`, U+2028...) and,
+ * when two lines or more carry them, its lines' quoting, list or comment prefixes removed (a PEM
+ * body quoted in an e-mail, commented out in a config, a YAML list, a diff, a web page);
+ * `undefined` when nothing changed. Linear.
  */
 function withoutLinePrefixes(text: string): string | undefined {
-  const prefixed = text.match(LINE_PREFIX)?.length ?? 0;
-  const breaks = text.match(HTML_BREAK)?.length ?? 0;
-  if (prefixed < 2 && breaks < 2) return undefined;
-  let out = breaks >= 2 ? text.replace(HTML_BREAK, (match) => (match.toLowerCase() === '&nbsp;' ? ' ' : '\n')) : text;
+  const breaks = HTML_BREAK.test(text);
+  HTML_BREAK.lastIndex = 0;
+  const entity = { '&nbsp;': ' ', '&gt;': '>', '&lt;': '<' } as Record<string, string>;
+  let out = breaks ? text.replace(HTML_BREAK, (match) => entity[match.toLowerCase()] ?? '\n') : text;
+  const prefixed = out.match(LINE_PREFIX)?.length ?? 0;
   if (prefixed >= 2) out = out.replace(LINE_PREFIX, '');
   return out === text ? undefined : out;
 }
 
-/** A gzip member's magic. */
-const isGzip = (bytes: Buffer) => bytes[0] === 0x1f && bytes[1] === 0x8b;
-/** A zlib stream's header (`zlib.deflateSync`, Java's `Deflater`, PHP's `gzcompress`): deflate with a 32 KiB window, header check a multiple of 31. */
-const isZlib = (bytes: Buffer) => bytes[0] === 0x78 && (bytes[0] * 256 + bytes[1]) % 31 === 0;
+/** A gzip member's magic (deflate). */
+const isGzip = (bytes: Buffer) => bytes[0] === 0x1f && bytes[1] === 0x8b && bytes[2] === 0x08;
+/** A zlib stream's header (`zlib.deflateSync`, Java's `Deflater`, PHP's `gzcompress`): deflate, any window, no preset dictionary, header check a multiple of 31. */
+const isZlib = (bytes: Buffer) => bytes.length > 2 && (bytes[0] & 0x0f) === 8 && bytes[0] >> 4 <= 7 && (bytes[1] & 0x20) === 0 && (bytes[0] * 256 + bytes[1]) % 31 === 0;
+
+/** The deflate data of a gzip member: after its 10-byte header and the optional extra field, name, comment and header CRC. */
+function gzipBody(bytes: Buffer): Buffer {
+  const flags = bytes[3];
+  let at = 10;
+  if (flags & 0x04) at += 2 + (bytes[at] | (bytes[at + 1] << 8));
+  for (const flag of [0x08, 0x10]) if (flags & flag) at = bytes.indexOf(0, at) + 1 || bytes.length;
+  if (flags & 0x02) at += 2;
+  return bytes.subarray(Math.min(at, bytes.length));
+}
+
+/**
+ * What a deflate stream inflates to, its checksum and anything after it ignored (a damaged or
+ * missing trailer, trailing bytes: the key is in the data either way); `undefined` for data that
+ * is no deflate stream (random bytes almost never are). A stream inflating past 64 KiB cannot be
+ * checked: the search is exhausted (fails closed).
+ */
+function inflatedBody(body: Buffer, search: Search): Buffer | undefined {
+  try {
+    return inflateRawSync(body, { maxOutputLength: MAX_SECRET_BYTES, finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' && search.exhausted === undefined) {
+      search.exhausted = `a compressed layer inflating past ${MAX_SECRET_BYTES / 1024} KiB`;
+    }
+    return undefined;
+  }
+}
 
 /** C, JSON, Python and HTML escapes (`\x30`, `\u002d`, `\n`, `&#45;`, `&#x2D;`) decoded, when `text` holds at least 4 of them. */
 function unescaped(text: string): Buffer | undefined {
@@ -785,7 +814,7 @@ function formOf(bytes: Buffer, search: Search, depth: number): string | undefine
     if (search.exhausted === undefined) search.exhausted = `more than ${MAX_LAYERS} layers of encoding`;
     return undefined;
   }
-  if (!spend(search, 'candidates', MAX_CANDIDATES)) return undefined;
+  if (!spend(search, 'candidates', MAX_CANDIDATES) || !spend(search, 'scanned', MAX_SCANNED_BYTES, bytes.length)) return undefined;
   const text = trimmed(bytes.toString('latin1'));
   const direct = directForm(bytes, text, search, depth);
   if (direct !== undefined || search.exhausted !== undefined) return direct;
@@ -800,7 +829,7 @@ function formOf(bytes: Buffer, search: Search, depth: number): string | undefine
     if (form !== undefined || search.exhausted !== undefined) return form;
   }
   if (pairedCoordinates(runs)) return 'JWK x + y';
-  if (JWK_MEMBER.test(text) || JWK_VALUE.test(text) || JWK_KTY.test(text)) return 'JWK';
+  if (JWK_MEMBER.test(text) || JWK_VALUE.test(text) || (JWK_KTY.test(text) && KEY_MATERIAL.test(text))) return 'JWK';
   if (XML_KEY.test(text)) return 'XML';
   if (OPENSSL_TEXT.test(text) || (OPENSSL_MODULUS.test(text) && OPENSSL_EXPONENT.test(text))) return 'OpenSSL text';
   if (KEY_MARKER.test(text)) return 'marked';
@@ -816,7 +845,7 @@ function formOf(bytes: Buffer, search: Search, depth: number): string | undefine
  */
 export function secretVerdict(bytes: Buffer): SecretVerdict {
   if (bytes.length > MAX_SECRET_BYTES) return { unchecked: `longer than ${MAX_SECRET_BYTES / 1024} KiB` };
-  const search: Search = { candidates: 0, runs: 0, derParses: 0, jsonNodes: 0, inflated: 0, exhausted: undefined };
+  const search: Search = { candidates: 0, runs: 0, derParses: 0, jsonNodes: 0, inflated: 0, scanned: 0, exhausted: undefined };
   const form = formOf(bytes, search, 0);
   if (form !== undefined) return { key: form };
   return search.exhausted === undefined ? undefined : { unchecked: search.exhausted };
