@@ -371,17 +371,30 @@ describe('security: a used refresh token mints nothing after its response ended 
   });
 });
 
-describe('security: an honest retry whose client went away still gets its pair; work left behind is not the token\'s (#20/#21, outside attack helper-37)', () => {
+/** A memory store whose next rotation fails as a dropped connection would. */
+class HiccupStore extends MemoryTokenStore {
+  failNext = false;
+  override async useRefreshToken(use: Parameters<MemoryTokenStore['useRefreshToken']>[0]): ReturnType<MemoryTokenStore['useRefreshToken']> {
+    if (!this.failNext) return super.useRefreshToken(use);
+    this.failNext = false;
+    throw new Error('read ECONNRESET');
+  }
+}
+
+describe('security: an honest retry whose client went away still gets its pair; work left behind is not the token\'s (#20/#21, outside attacks helper-37 and helper-39)', () => {
   let server: Server;
   let slow = false;
   let answered: http.ServerResponse | undefined;
+  let release: () => void = () => undefined;
+  let store: HiccupStore;
   const later = new Worker();
   beforeEach(() => {
     slow = false;
     answered = undefined;
+    store = new HiccupStore();
     JwtManager.configure({
       secret: SECRET,
-      revocation: { store: new MemoryTokenStore(), refreshRotation: true, reuseIntervalSeconds: 60, maxSessionLifetime: 120 },
+      revocation: { store, refreshRotation: true, reuseIntervalSeconds: 60, maxSessionLifetime: 120 },
       userClaimsLoader: async () => {
         if (slow) await new Promise((r) => setTimeout(r, 150)); // a database behind the claims: the client gives up meanwhile
         return {};
@@ -392,7 +405,7 @@ describe('security: an honest retry whose client went away still gets its pair; 
     koa.use(async (ctx, next) => {
       await next();
       // a middleware in front of the guard that renews from what the guard left on the state
-      if (ctx.path === '/renew' && ctx.state.jwt !== undefined) ctx.set('x-renewed', await createAccessToken(String(ctx.state.jwt.sub)));
+      if ((ctx.path === '/renew' || ctx.path === '/refresh') && ctx.state.jwt !== undefined) ctx.set('x-renewed', await createAccessToken(String(ctx.state.jwt.sub)));
     });
     koa.use(jwtContext());
     const router = new Router();
@@ -400,6 +413,12 @@ describe('security: an honest retry whose client went away still gets its pair; 
       answered = ctx.res;
       later.start(); // lazily: the worker keeps this request's scope
       ctx.body = await rotateRefreshToken();
+    });
+    router.post('/hold', jwtRequired({ refresh: true }), async (ctx) => {
+      answered = ctx.res;
+      later.start(); // lazily, in this request: the worker keeps its scope
+      await new Promise<void>((resolve) => (release = resolve)); // the route goes on after its client has gone
+      ctx.body = {};
     });
     router.post('/first', jwtRequired({ refresh: true }), async (ctx) => {
       answered = ctx.res;
@@ -440,6 +459,17 @@ describe('security: an honest retry whose client went away still gets its pair; 
     await new Promise((r) => setTimeout(r, 250));
   }
 
+  /** `/hold` with `token`, the client gone; resolves once the server has seen it go, the route still waiting. */
+  async function abandonHeld(token: string): Promise<void> {
+    const { port } = server.address() as AddressInfo;
+    const request = http.request({ port, path: '/hold', method: 'POST', headers: { authorization: `Bearer ${token}` }, agent: false });
+    request.on('error', () => undefined);
+    request.end();
+    await until(() => answered !== undefined);
+    request.destroy();
+    await until(() => answered!.destroyed);
+  }
+
   for (const path of ['/refresh', '/verify']) {
     it(`${path}: tab 2's retry of R1, its client gone mid-request, does not revoke the family: R2 refreshes (the PoC: 401)`, async () => {
       const refresh = await createRefreshToken('alice');
@@ -471,6 +501,36 @@ describe('security: an honest retry whose client went away still gets its pair; 
     const claims = await JwtManager.instance.decodeToken(token);
     assert.equal((claims.exp as number) - (claims.iat as number), 3600);
     assert.equal((await call('POST', '/refresh', pair.refreshToken)).status, 200);
+  });
+
+  it("while a route whose client went away still runs, a job of its worker sees no identity and rotates nothing (helper-39's PoC leaked alice to an anonymous request)", async () => {
+    const refresh = await createRefreshToken('alice');
+    await abandonHeld(refresh);
+    try {
+      assert.deepEqual(await outcome(() => later.run(getJwtIdentity)), OUTSIDE);
+      assert.deepEqual(await outcome(() => later.run(() => rotateRefreshToken())), { threw: 'JwtUsageError', message: false }); // found no refresh token
+    } finally {
+      release();
+    }
+    assert.equal((await call('POST', '/refresh', refresh)).status, 200); // alice's token was never rotated by the job
+  });
+
+  it("a retry whose rotation the store could not answer is a 503, not reuse: the family lives (helper-39's PoC revoked it)", async () => {
+    const refresh = await createRefreshToken('alice');
+    const pair = (await call('POST', '/refresh', refresh)).body as { refreshToken: string };
+    store.failNext = true;
+    assert.equal((await call('POST', '/refresh', refresh)).status, 503);
+    assert.equal((await call('POST', '/refresh', refresh)).status, 200); // the retry again, the store back: its pair
+    assert.equal((await call('POST', '/refresh', pair.refreshToken)).status, 200);
+  });
+
+  it('a middleware in front renews from a first use, never from a retry that got its pair (helper-39: an extra token outside the family)', async () => {
+    const refresh = await createRefreshToken('alice');
+    const first = await call('POST', '/refresh', refresh);
+    assert.equal(typeof first.headers['x-renewed'], 'string'); // the app's own pattern, on a first use
+    const retry = await call('POST', '/refresh', refresh);
+    assert.deepEqual([retry.status, retry.headers['x-renewed']], [200, undefined]);
+    assert.deepEqual(retry.body, first.body); // the pair, and only the pair
   });
 
   it('a used token on a route that does not rotate: 401, and a middleware in front finds no identity to renew from (the PoC got a live token)', async () => {

@@ -37,8 +37,8 @@ export interface RefreshScope {
   payload: TokenPayload | undefined;
   /** It was used (rotated) already when the request presented it: only its successor pair may leave. */
   wasUsed: boolean;
-  /** What this request's own `rotateRefreshToken()` of that token answered. */
-  rotation: 'rotated' | 'retry' | undefined;
+  /** What this request's own `rotateRefreshToken()` of that token answered (`attempted`: the store did not answer). */
+  rotation: 'rotated' | 'retry' | 'attempted' | undefined;
   /** The guard that checked it (for the refusal's challenge). */
   guard: object | undefined;
   /** Reuse was detected in this request already (the family is revoked). */
@@ -53,10 +53,14 @@ type MaybeResponse = { writableEnded?: boolean; destroyed?: boolean } | undefine
 
 /** Whether the request a scope belongs to has ended its response (a Koa context, or a direct call's request context). */
 function hasEnded(owner: unknown): boolean {
-  if (typeof owner !== 'object' || owner === null) return false;
-  const direct = (owner as { res?: MaybeResponse }).res;
-  const res = direct ?? (owner as { ctx?: { res?: MaybeResponse } }).ctx?.res;
+  const res = responseOf(owner);
   return res !== undefined && (res.writableEnded === true || res.destroyed === true);
+}
+
+/** The Node response of a scope's owner (a Koa context, or a direct call's request context). */
+function responseOf(owner: unknown): MaybeResponse {
+  if (typeof owner !== 'object' || owner === null) return undefined;
+  return (owner as { res?: MaybeResponse }).res ?? (owner as { ctx?: { res?: MaybeResponse } }).ctx?.res;
 }
 
 /**
@@ -70,19 +74,6 @@ function hasEnded(owner: unknown): boolean {
 function liveScope(): RefreshScope | undefined {
   const scope = scopes.getStore();
   return scope === undefined || (!scope.running && hasEnded(scope.owner)) ? undefined : scope;
-}
-
-/**
- * Whether a door that tracks a refresh token for `owner` (a Koa context, or a direct call's request
- * context), and has one recorded, is still running the rest of that request: its handler, also after the client went
- * away. The request context honours it (`currentContext()`), so an aborted honest retry still
- * reaches `rotateRefreshToken()` and gets its pair instead of being answered as reuse.
- */
-export function isRunningFor(owner: unknown, alias?: unknown): boolean {
-  for (let scope = scopes.getStore(); scope !== undefined; scope = scope.parent) {
-    if (scope.running && scope.payload !== undefined && (scope.owner === owner || (alias !== undefined && scope.owner === alias))) return true;
-  }
-  return false;
 }
 
 /** A new, empty scope for `owner`, nested in the current one when that belongs to the same request. */
@@ -154,10 +145,15 @@ export async function presentRefreshToken(config: JwtConfig, scope: RefreshScope
   scope.guard = guard;
 }
 
-/** `rotateRefreshToken()` answered for `presented`: noted in every scope of the request that it authenticated. */
-export function noteRotation(presented: TokenPayload, outcome: 'rotated' | 'retry'): void {
+/**
+ * `rotateRefreshToken()` answered for `presented` (or, `attempted`, is asking the store): noted in
+ * every scope of the request that it authenticated. A rotation the store could not answer (503)
+ * is no reuse: the request tried the one thing a used token may do.
+ */
+export function noteRotation(presented: TokenPayload, outcome: 'rotated' | 'retry' | 'attempted'): void {
   for (let scope = liveScope(); scope !== undefined; scope = scope.parent) {
-    if (scope.payload?.jti === presented.jti && scope.rotation !== 'rotated') scope.rotation = outcome;
+    if (scope.payload?.jti !== presented.jti || scope.rotation === 'rotated') continue;
+    if (outcome !== 'attempted' || scope.rotation === undefined) scope.rotation = outcome;
   }
 }
 
@@ -196,7 +192,21 @@ export async function reuseRefusal(config: JwtConfig, scope: RefreshScope): Prom
   return refuseAsReuse(config, scope.payload!).catch((error: unknown) => error);
 }
 
-/** After the handler: a used token that did not get its pair through `rotateRefreshToken()`. */
-export function owesReuse(scope: RefreshScope): boolean {
-  return scope.payload !== undefined && (scope.reused || (scope.wasUsed && scope.rotation === undefined));
+/**
+ * After the handler: a used token that did not get its pair through `rotateRefreshToken()`, nor
+ * tried to (see `noteRotation`). Nothing is owed when the handler failed (`failed`: an error
+ * escaped it) or the client went away before its response was complete: nothing left the request,
+ * and an honest retry cut short must not log its user out. A mint refused as reuse (`reused`) is
+ * owed whatever happened after.
+ */
+export function owesReuse(scope: RefreshScope, failed = false): boolean {
+  if (scope.payload === undefined) return false;
+  if (scope.reused) return true;
+  return scope.wasUsed && scope.rotation === undefined && !failed && !clientGone(scope.owner);
+}
+
+/** Whether the request's connection closed before its response was complete (a client abort). */
+function clientGone(owner: unknown): boolean {
+  const res = responseOf(owner);
+  return res !== undefined && res.destroyed === true && res.writableEnded !== true;
 }

@@ -133,6 +133,7 @@ export async function rotate(
     answer: key ? seal(pair, key) : '', keepUntil: keepUntilCovering(config, [presented, access.payload, refresh.payload]),
     reuseKeepUntil: keepUntilOutliving(config, presented),
   };
+  noteRotation(presented, 'attempted'); // a store that cannot answer is a 503, never reuse
   const result = await callStore('useRefreshToken', () => revocation.store.useRefreshToken!(use), unavailable, isRefreshUseAnswer, revocation.storeTimeoutMs);
   if (result.outcome === 'rotated') {
     noteRotation(presented, 'rotated');

@@ -84,7 +84,7 @@ async function guardedCall(self: unknown, original: Function, guard: Guard, targ
     await presentRefreshToken(manager.config, scope, context.payload!, guard);
     result = await runInRefreshScope(scope, () => requestContext.run(context, () => original.apply(self, args)));
   } catch (error) {
-    if (!owesReuse(scope)) throw await toHttpError(error, ctx);
+    if (!owesReuse(scope, true)) throw await toHttpError(error, ctx);
   }
   if (owesReuse(scope)) throw await toHttpError(await reuseRefusal(manager.config, scope), ctx);
   return result;

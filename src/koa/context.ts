@@ -11,7 +11,7 @@ import type { JwtPayload } from '../core/payload';
 import type { TokenPayload } from '../core/responses';
 import { headerOf } from '../core/verify';
 import { parseCompactToken } from '../core/jws';
-import { isRunningFor, outsideRefreshScope } from '../core/refresh-scope';
+import { outsideRefreshScope } from '../core/refresh-scope';
 
 export interface JwtRequestContext {
   /** The raw token the request carried (or `withToken` gave), if any. */
@@ -75,18 +75,14 @@ export function runOutsideRequest<T>(fn: () => T): T {
  * Checked when read rather than cleared by a listener, so the request path adds no listener; until
  * then the context works, in downstream middleware before Koa writes the body, in a stream body
  * being piped, in a timer that fires while a handler awaits it, and with `ctx.respond = false`
- * until the handler ends `ctx.res` itself; behind a door that tracks a refresh token, also while
- * that door still runs the handler after the client went away (see `isRunningFor`). The testing
- * kit's `withToken()` has no response: its context lasts as long as the async resources created
- * in its callback.
+ * until the handler ends `ctx.res` itself. The testing kit's `withToken()` has no response: its
+ * context lasts as long as the async resources created in its callback.
  */
 export function currentContext(): JwtRequestContext | undefined {
   const context = requestContext.getStore();
   if (context === undefined || context.ctx === undefined) return context;
   const res = (context.ctx as { res?: { writableEnded?: boolean; destroyed?: boolean } }).res;
-  if (res === undefined || (res.writableEnded !== true && res.destroyed !== true)) return context;
-  // ended: over, unless a door tracking this request's refresh token is still running its handler (a client abort)
-  return isRunningFor(context.ctx, context) ? context : undefined;
+  return res !== undefined && (res.writableEnded === true || res.destroyed === true) ? undefined : context;
 }
 
 /**

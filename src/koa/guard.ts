@@ -327,8 +327,15 @@ async function proceedWithRefreshToken(ctx: Context, next: Next, context: JwtReq
   } catch (error) {
     escaped = error;
   }
-  if (owesReuse(scope)) return answerReuse(ctx, scope, manager);
+  if (owesReuse(scope, escaped !== undefined)) return answerReuse(ctx, scope, manager);
+  if (scope.wasUsed) forgetIdentity(ctx); // a used token's request yields its pair only: nothing for a middleware in front to mint from
   if (escaped !== undefined) return answerEscaped(ctx, escaped, manager);
+}
+
+/** What the guard put on `ctx.state` for the token, taken back. */
+export function forgetIdentity(ctx: Context): void {
+  delete ctx.state.jwt;
+  delete ctx.state.jwtUser;
 }
 
 /**
@@ -339,9 +346,7 @@ async function proceedWithRefreshToken(ctx: Context, next: Next, context: JwtReq
  */
 export async function answerReuse(ctx: Context, scope: RefreshScope, manager: JwtManager): Promise<void> {
   const error = await reuseRefusal(manager.config, scope);
-  // what the guard put on the state is no one's now: a middleware in front reading it after next() mints nothing from it
-  delete ctx.state.jwt;
-  delete ctx.state.jwtUser;
+  forgetIdentity(ctx); // no one's now: a middleware in front reading it after next() mints nothing from it
   if (ctx.headerSent) return; // streamed already: the family is revoked, which is what is left to do
   ctx.remove('Set-Cookie');
   return respondRefused(ctx, error, scope.guard as Guard, manager);

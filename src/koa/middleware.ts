@@ -8,7 +8,7 @@ import { JwtError } from '../core/errors';
 import { JwtManager } from '../core/manager';
 import type { TokenPayload } from '../core/responses';
 import { runInRequestScope, scopeOf } from './context';
-import { answerReuse, exposeOnState, Guard, GuardOptions } from './guard';
+import { answerReuse, exposeOnState, forgetIdentity, Guard, GuardOptions } from './guard';
 import { newRefreshScope, owesReuse, presentRefreshToken, refreshScopeOf, runInRefreshScope, tracksRefreshToken } from '../core/refresh-scope';
 import { isRefreshTokenUsed, refuseAsReuse } from '../core/sessions';
 import { GUARD_MIDDLEWARES } from './marks';
@@ -55,9 +55,13 @@ export function jwtContext(): Middleware {
     const manager = JwtManager.instance;
     const rest = scopeOf(ctx) !== undefined || !manager.config.requestContext ? next : () => runInRequestScope(ctx, next);
     return runInRefreshScope(scope, rest).then(
-      () => (owesReuse(scope) ? answerReuse(ctx, scope, manager) : undefined),
-      (error: unknown) => {
+      () => {
         if (owesReuse(scope)) return answerReuse(ctx, scope, manager);
+        if (scope.wasUsed) forgetIdentity(ctx);
+      },
+      (error: unknown) => {
+        if (owesReuse(scope, true)) return answerReuse(ctx, scope, manager);
+        if (scope.wasUsed) forgetIdentity(ctx);
         throw error;
       },
     );
