@@ -12,6 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import http, { type Server } from 'node:http';
+import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import Router from '@koa/router';
@@ -420,6 +421,12 @@ describe('security: an honest retry whose client went away still gets its pair; 
       await new Promise<void>((resolve) => (release = resolve)); // the route goes on after its client has gone
       ctx.body = {};
     });
+    router.post('/leak', jwtRequired({ refresh: true }), (ctx) => {
+      answered = ctx.res;
+      ctx.res.writeHead(200, { 'content-type': 'application/json' });
+      ctx.res.write(JSON.stringify({ who: getJwtIdentity() })); // the owner's data is out ...
+      throw new Error('and then the handler fails');
+    });
     router.post('/first', jwtRequired({ refresh: true }), async (ctx) => {
       answered = ctx.res;
       const pair = await rotateRefreshToken();
@@ -524,6 +531,23 @@ describe('security: an honest retry whose client went away still gets its pair; 
     assert.equal((await call('POST', '/refresh', pair.refreshToken)).status, 200);
   });
 
+  it("a used token whose response went out before the handler failed is reuse all the same: the family is revoked (helper-40's PoC read alice's data and kept the family alive)", async () => {
+    const refresh = await createRefreshToken('alice');
+    const pair = (await call('POST', '/refresh', refresh)).body as { refreshToken: string };
+    const { port } = server.address() as AddressInfo;
+    const got = await new Promise<string>((resolve) => {
+      const request = http.request({ port, path: '/leak', method: 'POST', headers: { authorization: `Bearer ${refresh}` }, agent: false }, (res) => {
+        res.once('data', (chunk) => { resolve(String(chunk)); request.destroy(); });
+      });
+      request.on('error', () => undefined);
+      request.end();
+    });
+    assert.deepEqual(JSON.parse(got), { who: 'alice' }); // what the used token got out
+    await until(() => answered !== undefined && answered.destroyed);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await call('POST', '/refresh', pair.refreshToken)).status, 401); // so its family is revoked
+  });
+
   it('a middleware in front renews from a first use, never from a retry that got its pair (helper-39: an extra token outside the family)', async () => {
     const refresh = await createRefreshToken('alice');
     const first = await call('POST', '/refresh', refresh);
@@ -542,5 +566,39 @@ describe('security: an honest retry whose client went away still gets its pair; 
     const honest = await call('POST', '/renew', await createRefreshToken('bob'));
     assert.deepEqual([honest.status, honest.body], [200, { who: 'bob' }]);
     assert.equal(typeof honest.headers['x-renewed'], 'string'); // the baseline: an unused token renews
+  });
+});
+
+describe('security: over HTTP/2, a reset stream ends the request context (#20 F2, outside attack helper-40)', () => {
+  it("the handler still awaiting after alice's client reset its stream sees no one (res.destroyed stays unset on HTTP/2)", async () => {
+    JwtManager.configure({ secret: SECRET });
+    let after: unknown;
+    let during: unknown;
+    const koa = new Koa();
+    koa.silent = true;
+    const router = new Router();
+    router.get('/hang', jwtRequired(), async (ctx) => {
+      during = await outcome(getJwtIdentity);
+      const stream = (ctx.res as unknown as { stream: { destroyed: boolean } }).stream;
+      await until(() => stream.destroyed);
+      after = await outcome(getJwtIdentity);
+      ctx.body = {};
+    });
+    koa.use(router.routes());
+    const server = http2.createServer(koa.callback());
+    await new Promise<void>((resolve) => server.listen(0, resolve));
+    const client = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    try {
+      const stream = client.request({ ':path': '/hang', authorization: `Bearer ${await createAccessToken('alice')}` });
+      stream.on('error', () => undefined);
+      await until(() => during !== undefined);
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+      await until(() => after !== undefined);
+      assert.deepEqual([during, after], [{ value: 'alice' }, OUTSIDE]);
+    } finally {
+      client.close();
+      server.close();
+      JwtManager.reset();
+    }
   });
 });

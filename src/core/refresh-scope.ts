@@ -49,12 +49,17 @@ export interface RefreshScope {
 
 const scopes = new AsyncLocalStorage<RefreshScope>();
 
-type MaybeResponse = { writableEnded?: boolean; destroyed?: boolean } | undefined;
+type MaybeResponse = { writableEnded?: boolean; destroyed?: boolean; headersSent?: boolean; stream?: { destroyed?: boolean; closed?: boolean } } | undefined;
 
 /** Whether the request a scope belongs to has ended its response (a Koa context, or a direct call's request context). */
 function hasEnded(owner: unknown): boolean {
   const res = responseOf(owner);
-  return res !== undefined && (res.writableEnded === true || res.destroyed === true);
+  return res !== undefined && (res.writableEnded === true || isGone(res));
+}
+
+/** A response whose connection (HTTP/1) or stream (HTTP/2: `res.destroyed` stays unset on a reset) is gone. */
+function isGone(res: NonNullable<MaybeResponse>): boolean {
+  return res.destroyed === true || res.stream?.destroyed === true || res.stream?.closed === true;
 }
 
 /** The Node response of a scope's owner (a Koa context, or a direct call's request context). */
@@ -195,18 +200,16 @@ export async function reuseRefusal(config: JwtConfig, scope: RefreshScope): Prom
 /**
  * After the handler: a used token that did not get its pair through `rotateRefreshToken()`, nor
  * tried to (see `noteRotation`). Nothing is owed when the handler failed (`failed`: an error
- * escaped it) or the client went away before its response was complete: nothing left the request,
- * and an honest retry cut short must not log its user out. A mint refused as reuse (`reused`) is
+ * escaped it) or the client went away before its response was complete, as long as nothing of the
+ * response was sent: nothing left the request, and an honest retry cut short must not log its
+ * user out. Once headers went out (a streamed or flushed response), it is owed all the same. A mint refused as reuse (`reused`) is
  * owed whatever happened after.
  */
 export function owesReuse(scope: RefreshScope, failed = false): boolean {
   if (scope.payload === undefined) return false;
   if (scope.reused) return true;
-  return scope.wasUsed && scope.rotation === undefined && !failed && !clientGone(scope.owner);
-}
-
-/** Whether the request's connection closed before its response was complete (a client abort). */
-function clientGone(owner: unknown): boolean {
-  const res = responseOf(owner);
-  return res !== undefined && res.destroyed === true && res.writableEnded !== true;
+  if (!scope.wasUsed || scope.rotation !== undefined) return false;
+  const res = responseOf(scope.owner);
+  const cutShort = failed || (res !== undefined && isGone(res) && res.writableEnded !== true);
+  return !cutShort || res?.headersSent === true; // once headers or body went out, something left it
 }

@@ -81,8 +81,11 @@ export function runOutsideRequest<T>(fn: () => T): T {
 export function currentContext(): JwtRequestContext | undefined {
   const context = requestContext.getStore();
   if (context === undefined || context.ctx === undefined) return context;
-  const res = (context.ctx as { res?: { writableEnded?: boolean; destroyed?: boolean } }).res;
-  return res !== undefined && (res.writableEnded === true || res.destroyed === true) ? undefined : context;
+  const res = (context.ctx as { res?: { writableEnded?: boolean; destroyed?: boolean; stream?: { destroyed?: boolean; closed?: boolean } } }).res;
+  if (res === undefined) return context;
+  // HTTP/2: a reset stream leaves res.destroyed unset; its stream says it is gone
+  const ended = res.writableEnded === true || res.destroyed === true || res.stream?.destroyed === true || res.stream?.closed === true;
+  return ended ? undefined : context;
 }
 
 /**
