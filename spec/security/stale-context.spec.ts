@@ -454,28 +454,24 @@ describe('security: an honest retry whose client went away still gets its pair; 
     JwtManager.reset();
   });
   const call = (method: string, path: string, token: string) => send(server, method, path, token);
-  /** `path` with `token`, the client gone after 40 ms; resolves when the server has finished the request. */
+  /** `path` with `token`, the client gone while the route waits; resolves when the server has finished the request. */
   async function abandon(path: string, token: string): Promise<void> {
-    const { port } = server.address() as AddressInfo;
-    const request = http.request({ port, path, method: 'POST', headers: { authorization: `Bearer ${token}` }, agent: false });
-    request.on('error', () => undefined);
-    request.end();
-    await new Promise((r) => setTimeout(r, 40));
-    request.destroy();
-    await until(() => answered !== undefined && answered.destroyed);
+    await abandonAt(path, token);
     await new Promise((r) => setTimeout(r, 250));
   }
 
-  /** `/hold` with `token`, the client gone; resolves once the server has seen it go, the route still waiting. */
-  async function abandonHeld(token: string): Promise<void> {
+
+  /** `path` with `token`, the client gone once the route runs; resolves when the server has seen it go (the route may still be running). */
+  async function abandonAt(path: string, token: string): Promise<void> {
     const { port } = server.address() as AddressInfo;
-    const request = http.request({ port, path: '/hold', method: 'POST', headers: { authorization: `Bearer ${token}` }, agent: false });
+    const request = http.request({ port, path, method: 'POST', headers: { authorization: `Bearer ${token}` }, agent: false });
     request.on('error', () => undefined);
     request.end();
     await until(() => answered !== undefined);
     request.destroy();
     await until(() => answered!.destroyed);
   }
+
 
   for (const path of ['/refresh', '/verify']) {
     it(`${path}: tab 2's retry of R1, its client gone mid-request, does not revoke the family: R2 refreshes (the PoC: 401)`, async () => {
@@ -512,7 +508,7 @@ describe('security: an honest retry whose client went away still gets its pair; 
 
   it("while a route whose client went away still runs, a job of its worker sees no identity and rotates nothing (helper-39's PoC leaked alice to an anonymous request)", async () => {
     const refresh = await createRefreshToken('alice');
-    await abandonHeld(refresh);
+    await abandonAt('/hold', refresh);
     try {
       assert.deepEqual(await outcome(() => later.run(getJwtIdentity)), OUTSIDE);
       assert.deepEqual(await outcome(() => later.run(() => rotateRefreshToken())), { threw: 'JwtUsageError', message: false }); // found no refresh token

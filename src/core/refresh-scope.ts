@@ -51,8 +51,12 @@ const scopes = new AsyncLocalStorage<RefreshScope>();
 
 type MaybeResponse = { writableEnded?: boolean; destroyed?: boolean; headersSent?: boolean; stream?: { destroyed?: boolean; closed?: boolean } } | undefined;
 
-/** Whether the request a scope belongs to has ended its response (a Koa context, or a direct call's request context). */
-function hasEnded(owner: unknown): boolean {
+/**
+ * Whether the request `owner` stands for (a Koa context, or a direct call's request context) has
+ * ended its response: ended, its connection closed, or its HTTP/2 stream reset. The request
+ * context (`currentContext()`) and the refresh scope end by it alike.
+ */
+export function hasEnded(owner: unknown): boolean {
   const res = responseOf(owner);
   return res !== undefined && (res.writableEnded === true || isGone(res));
 }
@@ -202,8 +206,8 @@ export async function reuseRefusal(config: JwtConfig, scope: RefreshScope): Prom
  * tried to (see `noteRotation`). Nothing is owed when the handler failed (`failed`: an error
  * escaped it) or the client went away before its response was complete, as long as nothing of the
  * response was sent: nothing left the request, and an honest retry cut short must not log its
- * user out. Once headers went out (a streamed or flushed response), it is owed all the same. A mint refused as reuse (`reused`) is
- * owed whatever happened after.
+ * user out. Once headers went out (a streamed or flushed response), it is owed all the same. A
+ * mint refused as reuse (`reused`) is owed whatever happened after.
  */
 export function owesReuse(scope: RefreshScope, failed = false): boolean {
   if (scope.payload === undefined) return false;

@@ -11,7 +11,7 @@ import type { JwtPayload } from '../core/payload';
 import type { TokenPayload } from '../core/responses';
 import { headerOf } from '../core/verify';
 import { parseCompactToken } from '../core/jws';
-import { outsideRefreshScope } from '../core/refresh-scope';
+import { hasEnded, outsideRefreshScope } from '../core/refresh-scope';
 
 export interface JwtRequestContext {
   /** The raw token the request carried (or `withToken` gave), if any. */
@@ -81,11 +81,7 @@ export function runOutsideRequest<T>(fn: () => T): T {
 export function currentContext(): JwtRequestContext | undefined {
   const context = requestContext.getStore();
   if (context === undefined || context.ctx === undefined) return context;
-  const res = (context.ctx as { res?: { writableEnded?: boolean; destroyed?: boolean; stream?: { destroyed?: boolean; closed?: boolean } } }).res;
-  if (res === undefined) return context;
-  // HTTP/2: a reset stream leaves res.destroyed unset; its stream says it is gone
-  const ended = res.writableEnded === true || res.destroyed === true || res.stream?.destroyed === true || res.stream?.closed === true;
-  return ended ? undefined : context;
+  return hasEnded(context.ctx) ? undefined : context;
 }
 
 /**

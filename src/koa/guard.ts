@@ -327,13 +327,28 @@ async function proceedWithRefreshToken(ctx: Context, next: Next, context: JwtReq
   } catch (error) {
     escaped = error;
   }
-  if (owesReuse(scope, escaped !== undefined)) return answerReuse(ctx, scope, manager);
-  if (scope.wasUsed) forgetIdentity(ctx); // a used token's request yields its pair only: nothing for a middleware in front to mint from
+  if (await settleRefreshScope(ctx, scope, manager, escaped !== undefined)) return;
   if (escaped !== undefined) return answerEscaped(ctx, escaped, manager);
 }
 
+/**
+ * After a door's refresh scope ends (`failed`: an error escaped the rest): the reuse it owes
+ * answered (true), and what the guard put on `ctx.state` for a used token taken back either way,
+ * so a middleware in front has nothing to mint from (a used token's request yields its pair only).
+ *
+ * @example if (await settleRefreshScope(ctx, scope, manager, false)) return
+ */
+export async function settleRefreshScope(ctx: Context, scope: RefreshScope, manager: JwtManager, failed: boolean): Promise<boolean> {
+  if (owesReuse(scope, failed)) {
+    await answerReuse(ctx, scope, manager);
+    return true;
+  }
+  if (scope.wasUsed) forgetIdentity(ctx);
+  return false;
+}
+
 /** What the guard put on `ctx.state` for the token, taken back. */
-export function forgetIdentity(ctx: Context): void {
+function forgetIdentity(ctx: Context): void {
   delete ctx.state.jwt;
   delete ctx.state.jwtUser;
 }

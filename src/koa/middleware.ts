@@ -8,8 +8,8 @@ import { JwtError } from '../core/errors';
 import { JwtManager } from '../core/manager';
 import type { TokenPayload } from '../core/responses';
 import { runInRequestScope, scopeOf } from './context';
-import { answerReuse, exposeOnState, forgetIdentity, Guard, GuardOptions } from './guard';
-import { newRefreshScope, owesReuse, presentRefreshToken, refreshScopeOf, runInRefreshScope, tracksRefreshToken } from '../core/refresh-scope';
+import { exposeOnState, Guard, GuardOptions, settleRefreshScope } from './guard';
+import { newRefreshScope, presentRefreshToken, refreshScopeOf, runInRefreshScope, tracksRefreshToken } from '../core/refresh-scope';
 import { isRefreshTokenUsed, refuseAsReuse } from '../core/sessions';
 import { GUARD_MIDDLEWARES } from './marks';
 
@@ -55,14 +55,9 @@ export function jwtContext(): Middleware {
     const manager = JwtManager.instance;
     const rest = scopeOf(ctx) !== undefined || !manager.config.requestContext ? next : () => runInRequestScope(ctx, next);
     return runInRefreshScope(scope, rest).then(
-      () => {
-        if (owesReuse(scope)) return answerReuse(ctx, scope, manager);
-        if (scope.wasUsed) forgetIdentity(ctx);
-      },
-      (error: unknown) => {
-        if (owesReuse(scope, true)) return answerReuse(ctx, scope, manager);
-        if (scope.wasUsed) forgetIdentity(ctx);
-        throw error;
+      async () => void (await settleRefreshScope(ctx, scope, manager, false)),
+      async (error: unknown) => {
+        if (!(await settleRefreshScope(ctx, scope, manager, true))) throw error;
       },
     );
   };
