@@ -100,12 +100,14 @@ interface Search {
   exhausted: string | undefined;
 }
 
-/** Counts one unit of `kind` against its bound; false (and the search exhausted) past it. */
+/** What each budget counts, as a refusal names it. */
+const BUDGET_NAMES = { candidates: 'candidates', runs: 'runs', derParses: 'DER readers tried', jsonNodes: 'JSON values', inflated: 'bytes inflated', scanned: 'bytes read' } as const;
+
+/** Counts `amount` (one unit by default) of `kind` against its bound; false (and the search exhausted) past it. */
 function spend(search: Search, kind: 'candidates' | 'runs' | 'derParses' | 'jsonNodes' | 'inflated' | 'scanned', bound: number, amount = 1): boolean {
   if (search.exhausted !== undefined) return false;
   search[kind] += amount;
-  const what = { candidates: 'candidates', runs: 'runs', derParses: 'DER readers tried', jsonNodes: 'JSON values', inflated: 'bytes inflated', scanned: 'bytes read' }[kind];
-  if (search[kind] > bound) search.exhausted = `more than ${bound} ${what} to look at`;
+  if (search[kind] > bound) search.exhausted = `more than ${bound} ${BUDGET_NAMES[kind]} to look at`;
   return search.exhausted === undefined;
 }
 
