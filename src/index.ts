@@ -25,8 +25,8 @@ export {
 } from './koa/context';
 
 // Tokens: creating and decoding them
-export { createAccessToken, createRefreshToken, decodeToken } from './tokens';
-export type { AccessTokenOptions, RefreshTokenOptions } from './core/issue';
+export { createAccessToken, createRefreshToken, createTokenPair, decodeToken } from './tokens';
+export type { AccessTokenOptions, RefreshTokenOptions, TokenPairOptions } from './core/issue';
 export type { JwtPayload, StandardClaims } from './core/payload';
 
 // Revocation and sessions: revoke, log out everywhere, refresh-token rotation

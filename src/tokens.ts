@@ -1,7 +1,7 @@
 /**
  * The seed's module-level functions, each delegating to the configured manager.
  */
-import type { AccessTokenOptions, RefreshTokenOptions } from './core/issue';
+import type { AccessTokenOptions, RefreshTokenOptions, TokenPairOptions } from './core/issue';
 import { JwtUsageError } from './core/errors';
 import { JwtManager, type RevocationTarget, type RevokeTokenOptions } from './core/manager';
 import type { TokenPayload } from './core/responses';
@@ -30,6 +30,16 @@ export function createAccessToken(identity: string | number | object, options?: 
  */
 export function createRefreshToken(identity: string | number | object, options?: RefreshTokenOptions): Promise<string> {
   return JwtManager.instance.createRefreshToken(identity, options);
+}
+
+/**
+ * An access and a refresh token for one identity (a login): both records (when checked) are
+ * stored together, one Redis round trip instead of two; neither is handed out unless both are.
+ *
+ * @example const { accessToken, refreshToken } = await createTokenPair(username, { access: { fresh: true } })
+ */
+export function createTokenPair(identity: string | number | object, options?: TokenPairOptions): Promise<TokenPair> {
+  return JwtManager.instance.createTokenPair(identity, options);
 }
 
 /**

@@ -6,7 +6,7 @@ import Redis from 'ioredis';
 import { Get, JsonController, Post } from 'routing-controllers';
 import request from 'supertest';
 import {
-  Claims, createAccessToken, createRefreshToken, Identity, JwtRequired, JwtManager, jwtContext, jwtRequired, MemoryTokenStore,
+  Claims, createAccessToken, createRefreshToken, createTokenPair, Identity, JwtRequired, JwtManager, jwtContext, jwtRequired, MemoryTokenStore,
   RedisTokenStore, RefreshRequired, rotateRefreshToken, TieredTokenStore, verifyJwtInRequest,
 } from '../../src';
 import type { JwtOptions, TokenPayload, TokenStore } from '../../src';
@@ -36,6 +36,12 @@ class RefreshController {
 
   @Post('/new-refresh') @RefreshRequired()
   async newRefresh(@Identity() who: string) { return { refreshToken: await createRefreshToken(who) }; }
+
+  @Post('/pair') @RefreshRequired()
+  async pair(@Identity() who: string) { return createTokenPair(who); }
+
+  @Post('/manager-pair') @RefreshRequired()
+  async managerPair(@Identity() who: string) { return JwtManager.instance.createTokenPair(who); }
 
   @Post('/rotate-then-mint') @RefreshRequired()
   async rotateThenMint(@Claims() payload: TokenPayload) {
@@ -69,6 +75,8 @@ function koaApp(door: Door): Koa {
   router.post('/mint', ...guard(true), async (ctx) => { ctx.body = { accessToken: await createAccessToken(who(ctx)) }; });
   router.post('/manager-mint', ...guard(true), async (ctx) => { ctx.body = { accessToken: await JwtManager.instance.createAccessToken(who(ctx)) }; });
   router.post('/new-refresh', ...guard(true), async (ctx) => { ctx.body = { refreshToken: await createRefreshToken(who(ctx)) }; });
+  router.post('/pair', ...guard(true), async (ctx) => { ctx.body = await createTokenPair(who(ctx)); });
+  router.post('/manager-pair', ...guard(true), async (ctx) => { ctx.body = await JwtManager.instance.createTokenPair(who(ctx)); });
   router.post('/rotate-then-mint', ...guard(true), async (ctx) => {
     const pair = await rotateRefreshToken({ payload: ctx.state.jwt });
     ctx.body = { ...pair, extra: await JwtManager.instance.createAccessToken(who(ctx)) };
@@ -130,7 +138,7 @@ function defineDoors(stores: () => Stores[]) {
             expectResponse(await call('get', '/access', pair.accessToken), 200, { who: 'alice' });
           });
 
-          for (const [method, path] of [['get', '/noop'], ['post', '/mint'], ['post', '/manager-mint'], ['post', '/new-refresh'], ['post', '/rotate-then-mint']] as const) {
+          for (const [method, path] of [['get', '/noop'], ['post', '/mint'], ['post', '/manager-mint'], ['post', '/new-refresh'], ['post', '/pair'], ['post', '/manager-pair'], ['post', '/rotate-then-mint']] as const) {
             it(`${method.toUpperCase()} ${path} with the used token: 401 reuse, the family revoked; with an unused one: 200`, async () => {
               const { used, pair } = await usedFamily();
               expectResponse(await call(method, path, used), 401, REVOKED);

@@ -1,15 +1,18 @@
 /**
- * Round trips of token creation on a real standalone Redis (issue 27 target 5): a recorded
- * token (allowlist) is one EVAL, its index entry and record written by one script; both are
- * there after it (the record never without its index entry). bench/round-trips.ts prints the
- * whole table.
+ * Round trips of token creation and rotation on a real standalone Redis (issue 27 target 5): a
+ * recorded token (allowlist) is one EVAL, its index entry and record written by one script; both
+ * are there after it (the record never without its index entry). `createTokenPair()` sends both
+ * scripts together (one round trip); a rotation writes the new pair's records in its own use-once
+ * script (one EVAL), and only when it rotates. bench/round-trips.ts prints the whole table.
  */
 import assert from 'node:assert/strict';
 import diagnostics from 'node:diagnostics_channel';
 import Redis from 'ioredis';
 import {
-  createAccessToken, createRefreshToken, getStoredTokens, JwtManager, RedisTokenStore, revokeAllTokens, revokeToken, TieredTokenStore,
+  createAccessToken, createRefreshToken, createTokenPair, decodeToken, getStoredTokens, JwtManager, RedisTokenStore, revokeAllTokens, revokeToken,
+  rotateRefreshToken, TieredTokenStore,
 } from '../../src';
+import { RevokedTokenError } from '../../src/core/errors';
 import { UnconfirmedInvalidationError } from '../../src/store/confirm';
 import { clientOf } from '../../src/store/redis';
 import { commandCalls, flush, requireRedis, sleep, StandaloneRedis, startStandalone } from '../support/redis';
@@ -48,6 +51,92 @@ describe('RedisTokenStore: round trips of token creation (standalone)', function
     assert.equal((await getStoredTokens('alice')).length, 2);
     assert.equal((await admin.keys('rt:t:*')).length, 2);
     assert.equal(await admin.zcard('rt:i:{alice}'), 2);
+  });
+
+  /** Every command the store's client sends from now, and how many waves (sent while none was in flight) they went out in. */
+  function watchStore(): { sent: string[]; waves: () => number } {
+    const sent: string[] = [];
+    let inFlight = 0;
+    let waves = 0;
+    const client = clientOf(store) as Redis;
+    const send = client.sendCommand.bind(client);
+    client.sendCommand = ((command: { name: string; promise: Promise<unknown> }, ...rest: unknown[]) => {
+      sent.push(command.name);
+      if (inFlight === 0) waves += 1;
+      inFlight += 1;
+      const done = () => { inFlight -= 1; };
+      command.promise.then(done, done);
+      return (send as (...args: unknown[]) => unknown)(command, ...rest);
+    }) as typeof client.sendCommand;
+    return { sent, waves: () => waves };
+  }
+
+  const SECRET = 'round-trips-spec-secret-0123456789abcdef';
+
+  it("createTokenPair(), allowlist, checks 'all': the cut-off read once, both records in one round trip (two scripts sent together), both stored with their index entries", async () => {
+    JwtManager.configure({ secret: SECRET, revocation: { store, checks: 'all' } });
+    await createAccessToken('warm-up'); // the connection is up
+    let watch = watchStore();
+    await createAccessToken('alice');
+    await createRefreshToken('alice');
+    assert.deepEqual(watch.sent, ['get', 'eval', 'get', 'eval'], 'the two calls: each reads the cut-off, then records (4 round trips on a store with no tier)');
+    watch = watchStore();
+    const { accessToken, refreshToken } = await createTokenPair('alice', { access: { fresh: true } });
+    assert.deepEqual(watch.sent, ['get', 'eval', 'eval']);
+    assert.equal(watch.waves(), 2, 'the cut-off, then both records together');
+    const [access, refresh] = await Promise.all([decodeToken(accessToken), decodeToken(refreshToken)]);
+    assert.equal(access.gen, refresh.gen, 'one cut-off generation in both');
+    assert.equal(access.fresh, true);
+    assert.equal(refresh.type, 'refresh');
+    const stored = (await getStoredTokens('alice')).map((t) => t.token.jti);
+    assert.ok(stored.includes(access.jti) && stored.includes(refresh.jti), 'both recorded');
+    assert.equal(await admin.zcard('rt:i:{alice}'), 4);
+  });
+
+  it('createTokenPair(): a store that fails one of the two writes rejects, and hands out neither token', async () => {
+    JwtManager.configure({ secret: SECRET, revocation: { store, checks: 'all' } });
+    const add = store.add.bind(store);
+    let calls = 0;
+    store.add = async (entry) => {
+      calls += 1;
+      if (calls === 2) throw new Error('the second write fails');
+      return add(entry);
+    };
+    JwtManager.configure({ secret: SECRET, revocation: { store, checks: 'all' } }); // methods are read at configure()
+    await assert.rejects(createTokenPair('alice'), /could not be recorded/);
+  });
+
+  it("rotateRefreshToken(), allowlist, checks 'all': one EVAL rotates and records the new pair with its index entries", async () => {
+    JwtManager.configure({ secret: SECRET, revocation: { store, checks: 'all', refreshRotation: true } });
+    const refresh = await createRefreshToken('alice');
+    const payload = await decodeToken(refresh);
+    const watch = watchStore();
+    const pair = await rotateRefreshToken({ payload });
+    // a payload passed by hand is checked first (record, cut-off, family: three reads sent together), then the one script
+    assert.deepEqual(watch.sent, ['get', 'get', 'eval', 'eval'], 'the store step and both records in one script');
+    assert.equal(watch.waves(), 2);
+    const stored = (await getStoredTokens('alice')).map((t) => t.token.jti).sort();
+    const [access, next] = await Promise.all([decodeToken(pair.accessToken), decodeToken(pair.refreshToken)]);
+    assert.deepEqual(stored, [payload.jti, access.jti, next.jti].sort());
+    assert.equal(await admin.zcard('rt:i:{alice}'), 3);
+    const ttl = await admin.ttl(store.keys.token(next.jti as string));
+    assert.ok(ttl > 0 && ttl <= (next.exp as number) - Math.floor(Date.now() / 1000) + 1, `the record lives until its token's exp (ttl ${ttl})`);
+    // the pair works: the successor rotates in turn
+    await rotateRefreshToken({ payload: next });
+  });
+
+  it('the refused side: a reuse (interval 0) and a revoked family write no record, and the pair of a losing concurrent rotation is never stored', async () => {
+    JwtManager.configure({ secret: SECRET, revocation: { store, checks: 'all', refreshRotation: true, reuseIntervalSeconds: 0 } });
+    const payload = await decodeToken(await createRefreshToken('alice'));
+    const outcomes = await Promise.allSettled([rotateRefreshToken({ payload }), rotateRefreshToken({ payload })]);
+    const won = outcomes.filter((o): o is PromiseFulfilledResult<{ accessToken: string; refreshToken: string }> => o.status === 'fulfilled');
+    assert.equal(won.length, 1, 'one rotation wins');
+    assert.ok(outcomes.some((o) => o.status === 'rejected' && o.reason instanceof RevokedTokenError), 'the other is reuse');
+    const keysAfterRace = (await admin.keys('rt:t:*')).length;
+    assert.equal(keysAfterRace, 3, 'the presented token and the one pair handed out: the losing candidate was not recorded');
+    await assert.rejects(rotateRefreshToken({ payload }), RevokedTokenError);
+    await assert.rejects(rotateRefreshToken({ payload: await decodeToken(won[0]!.value.refreshToken) as never }), RevokedTokenError);
+    assert.equal((await admin.keys('rt:t:*')).length, keysAfterRace, 'nothing recorded for a reuse or a revoked family');
   });
 
   it('blocklist: creating tokens sends nothing', async () => {
@@ -117,6 +206,19 @@ describe('TieredTokenStore: a revocation is one round trip on one server, and st
     assert.deepEqual(sent, ['eval']);
     await sleep(150); // the store hears its own request after the write resolved: it sends nothing for it
     assert.deepEqual(sent, ['eval']);
+  });
+
+  it('rotateRefreshToken() with the records of the new pair: one EVAL, confirmed like the other writes', async () => {
+    JwtManager.configure({ secret: 'round-trips-spec-secret-0123456789abcdef', revocation: { store, checks: 'all', refreshRotation: true } });
+    const payload = await decodeToken(await createRefreshToken('alice'));
+    const check = await store.inspect({ jti: payload.jti as string, identity: 'alice', family: payload.fam as string });
+    assert.equal(check.family?.revoked, false);
+    sent.length = 0;
+    const pair = await rotateRefreshToken({ payload }); // the tier answers the check, as after the guard's
+    assert.deepEqual(sent, ['eval']);
+    const next = await decodeToken(pair.refreshToken);
+    assert.ok((await getStoredTokens('alice')).some((t) => t.token.jti === next.jti), 'the successor is recorded');
+    await rotateRefreshToken({ payload: next });
   });
 
   it('revokeAllTokens(): one EVAL', async () => {

@@ -149,6 +149,39 @@ export async function issueToken(
   return token;
 }
 
+/**
+ * An access and a refresh token for one identity (a login): both signed first, then their
+ * records (when checked) stored together, one round trip on a Redis server where two
+ * `issueToken` calls take two. Neither is handed out unless both are stored.
+ *
+ * @example const { accessToken, refreshToken } = await issueTokenPair(config, loaders, 'alice', { access: { fresh: true } })
+ */
+export async function issueTokenPair(
+  config: JwtConfig, loaders: Partial<Loaders>, identityOrUser: unknown, options: TokenPairOptions = {},
+): Promise<{ accessToken: string; refreshToken: string }> {
+  const access = await signToken(config, loaders, 'access', identityOrUser, options.access ?? {});
+  // the cut-off the access token carries (read once), for the refresh token of the same identity
+  const generation = access.payload[CUTOFF_CLAIM];
+  const known = typeof generation === 'number' ? { identity: access.identity, generation } : undefined;
+  const refresh = await signToken(config, loaders, 'refresh', identityOrUser, { ...options.refresh, fresh: undefined }, undefined, known);
+  await storeRecords(config, [
+    recordEntryOf(config, 'access', access.identity, access.payload), recordEntryOf(config, 'refresh', refresh.identity, refresh.payload),
+  ]);
+  return { accessToken: access.token, refreshToken: refresh.token };
+}
+
+/** Options of `createTokenPair()`: the access token's and the refresh token's. */
+export interface TokenPairOptions {
+  access?: AccessTokenOptions;
+  refresh?: RefreshTokenOptions;
+}
+
+/** A cut-off generation already read for `identity` (a pair's second token): not read again. */
+interface KnownCutoff {
+  identity: string;
+  generation: number;
+}
+
 /** What a rotated token inherits from the token it replaces (see sessions.ts). */
 export interface InheritedSession {
   family: string;
@@ -170,6 +203,7 @@ export async function signToken(
   identityOrUser: unknown,
   options: AccessTokenOptions = {},
   session?: InheritedSession,
+  known?: KnownCutoff,
 ): Promise<{ token: string; payload: TokenPayload; identity: string }> {
   const signing = config.keys.signing;
   if (!signing.key) throw new JwtUsageError(config.jwks || config.decodeKeyLoader
@@ -197,7 +231,8 @@ export async function signToken(
   if (config.issuerClaim !== undefined) payload.iss = config.issuerClaim;
   if (needsCsrfClaim(config, options.csrf)) payload.csrf = randomUUID();
   if (options.dpopJkt !== undefined) payload.cnf = { jkt: checkedJkt(options.dpopJkt) };
-  Object.assign(payload, claims, await sessionClaims(config, type, String(identity), now, session, started?.startedAt));
+  const generation = session?.generation ?? (known?.identity === String(identity) ? known.generation : undefined);
+  Object.assign(payload, claims, await sessionClaims(config, type, String(identity), now, session, started?.startedAt, generation));
   const signOptions: jwt.SignOptions = { algorithm: signing.algorithm as jwt.Algorithm }; // keeps our own iat
   if (signing.kid !== undefined) signOptions.keyid = signing.kid;
   if (Object.keys(headers).length > 0) signOptions.header = { ...headers, alg: signing.algorithm } as jwt.JwtHeader;
@@ -211,6 +246,7 @@ export async function signToken(
 /** `gen` for a checked token (when the store keeps cut-offs); `fam` and `fst` under refresh rotation. */
 async function sessionClaims(
   config: JwtConfig, type: TokenType, identity: string, now: number, session: InheritedSession | undefined, startedAt: number | undefined,
+  generation: number | undefined,
 ): Promise<Record<string, unknown>> {
   const revocation = config.revocation;
   if (!revocation) return {};
@@ -218,7 +254,7 @@ async function sessionClaims(
   const store = revocation.store;
   if (isCheckedType(revocation, type) && revocation.storeHas.cutoff) {
     const failed = (error: unknown) => storeFailure('The cut-off of the identity could not be read from the revocation store; the token was not issued', error);
-    claims[CUTOFF_CLAIM] = session?.generation ?? await callStore('cutoff', () => store.cutoff!(identity), failed, isCutoffAnswer, revocation.storeTimeoutMs);
+    claims[CUTOFF_CLAIM] = generation ?? await callStore('cutoff', () => store.cutoff!(identity), failed, isCutoffAnswer, revocation.storeTimeoutMs);
   }
   if (session !== undefined) claims[FAMILY_CLAIM] = session.family;
   else if (revocation.refreshRotation && type === 'refresh') claims[FAMILY_CLAIM] = randomUUID();
@@ -227,15 +263,42 @@ async function sessionClaims(
   return claims;
 }
 
+/**
+ * Allowlist mode: the record a checked token is stored with (before it is handed out);
+ * `undefined` when nothing is recorded for it (blocklist, or its type is not checked).
+ */
+export function recordEntryOf(
+  config: JwtConfig, type: TokenType, identity: string, payload: TokenPayload, options: { keepExisting?: boolean } = {},
+): StoreEntry | undefined {
+  const revocation = config.revocation;
+  if (!isCheckedType(revocation, type) || revocation.mode !== 'allowlist') return undefined;
+  const exp = payload.exp as number | undefined;
+  const entry: StoreEntry = { jti: payload.jti as string, identity, expiresAt: exp === undefined ? undefined : exp + config.leeway, record: { token: withoutCsrf(payload), revoked: false } };
+  if (options.keepExisting) entry.keepExisting = true;
+  return entry;
+}
+
+/** Stores `entry` (see `recordEntryOf`); a store that cannot take it rejects: the token is not handed out. */
+export async function storeRecord(config: JwtConfig, entry: StoreEntry): Promise<void> {
+  const revocation = config.revocation!;
+  const failed = (error: unknown) => storeFailure('The token could not be recorded in the revocation store; it was not issued', error);
+  await callStore('add', () => revocation.store.add(entry), failed, undefined, revocation.storeTimeoutMs);
+}
+
+/**
+ * Stores several records at once: every write goes out together (one round trip on a Redis
+ * server), and this rejects, after all have settled, when any failed (none is handed out).
+ */
+export async function storeRecords(config: JwtConfig, entries: (StoreEntry | undefined)[]): Promise<void> {
+  const writes = entries.filter((entry): entry is StoreEntry => entry !== undefined).map((entry) => storeRecord(config, entry));
+  const failed = (await Promise.allSettled(writes)).find((outcome) => outcome.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+}
+
 /** Allowlist mode: the record of a checked token, written before the token is handed out. */
 export async function recordToken(
   config: JwtConfig, type: TokenType, identity: string, payload: TokenPayload, options: { keepExisting?: boolean } = {},
 ): Promise<void> {
-  const revocation = config.revocation;
-  if (!isCheckedType(revocation, type) || revocation.mode !== 'allowlist') return;
-  const exp = payload.exp as number | undefined;
-  const entry: StoreEntry = { jti: payload.jti as string, identity, expiresAt: exp === undefined ? undefined : exp + config.leeway, record: { token: withoutCsrf(payload), revoked: false } };
-  if (options.keepExisting) entry.keepExisting = true;
-  const failed = (error: unknown) => storeFailure('The token could not be recorded in the revocation store; it was not issued', error);
-  await callStore('add', () => revocation.store.add(entry), failed, undefined, revocation.storeTimeoutMs);
+  const entry = recordEntryOf(config, type, identity, payload, options);
+  if (entry !== undefined) await storeRecord(config, entry);
 }

@@ -18,13 +18,14 @@ import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:
 import { nowSeconds } from './claims';
 import { publishRefreshReuse, publishRevocation } from './diagnostics';
 import { ExpiredTokenError, JwtUsageError, RevokedTokenError } from './errors';
-import { AccessTokenOptions, recordToken, RefreshTokenOptions, signToken } from './issue';
+import { AccessTokenOptions, recordEntryOf, RefreshTokenOptions, signToken, storeRecords } from './issue';
 import { boundThumbprint } from './dpop/binding';
 import { noteRotation } from './refresh-scope';
 import type { JwtConfig } from './options';
 import type { Loaders, TokenPayload } from './responses';
 import { checkSession, CUTOFF_CLAIM, familyOf, keepUntilCovering, keepUntilOutliving, sessionStartOf } from './sessions';
 import { callStore, isRefreshUseAnswer, unavailable } from './store-call';
+import type { RefreshTokenUse, StoreEntry } from '../store/token-store';
 import { checkRequirement, REFRESH } from './verify';
 
 /** What `rotateRefreshToken()` resolves with. */
@@ -67,7 +68,7 @@ function open(sealed: string, key: Buffer): TokenPair {
   return JSON.parse(Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString('utf8')) as TokenPair;
 }
 
-/** What `recordToken` needs of one token of the pair. */
+/** What a record needs of one token of the pair. */
 interface Signed {
   payload: TokenPayload;
   identity: string;
@@ -80,18 +81,15 @@ function signedOf(config: JwtConfig, token: string): Signed {
 }
 
 /**
- * Allowlist: the records of a rotated pair, each stored only when absent (never overwriting,
- * extending or un-revoking a record already there): the winner and every retry write the same
- * records, in any order. Both writes go out together (one round trip); the pair is handed out
- * only when both are in, and a failure of either rejects (503) after both have settled.
+ * Allowlist: the records of a rotated pair (none in blocklist mode, or for an unchecked type),
+ * each to be stored only when absent (never overwriting, extending or un-revoking a record
+ * already there): the winner and every retry write the same records, in any order.
  */
-async function recordPair(config: JwtConfig, [access, refresh]: Signed[]): Promise<void> {
-  const writes = [
-    recordToken(config, 'access', access!.identity, access!.payload, { keepExisting: true }),
-    recordToken(config, 'refresh', refresh!.identity, refresh!.payload, { keepExisting: true }),
-  ];
-  const failed = (await Promise.allSettled(writes)).find((outcome) => outcome.status === 'rejected');
-  if (failed !== undefined) throw failed.reason;
+function pairRecords(config: JwtConfig, [access, refresh]: Signed[]): StoreEntry[] {
+  return [
+    recordEntryOf(config, 'access', access!.identity, access!.payload, { keepExisting: true }),
+    recordEntryOf(config, 'refresh', refresh!.identity, refresh!.payload, { keepExisting: true }),
+  ].filter((entry): entry is StoreEntry => entry !== undefined);
 }
 
 /**
@@ -127,18 +125,22 @@ export async function rotate(
   const jti = presented.jti as string;
   const reuseIntervalMs = revocation.reuseIntervalSeconds * 1000;
   const key = reuseIntervalMs > 0 ? answerKey(config, family) : undefined;
-  const use = {
+  const use: RefreshTokenUse = {
     family, jti, successor: refresh.payload.jti as string, now: Date.now(), reuseIntervalMs,
     // kept as long as the presented token and the new pair can live, even past the configured lifetimes
     answer: key ? seal(pair, key) : '', keepUntil: keepUntilCovering(config, [presented, access.payload, refresh.payload]),
     reuseKeepUntil: keepUntilOutliving(config, presented),
   };
+  // allowlist: the new pair's records, which a store may write in the same atomic step (Redis on one server: one round trip)
+  const records = pairRecords(config, [access, refresh]);
+  if (records.length > 0) use.records = records;
   noteRotation(presented, 'attempted'); // a store that cannot answer is a 503, never reuse
   const result = await callStore('useRefreshToken', () => revocation.store.useRefreshToken!(use), unavailable, isRefreshUseAnswer, revocation.storeTimeoutMs);
   if (result.outcome === 'rotated') {
     noteRotation(presented, 'rotated');
-    // allowlist: only the pair handed out is recorded (a losing candidate never is), keeping a record a retry stored first
-    await recordPair(config, [access, refresh]);
+    // allowlist: only the pair handed out is recorded (a losing candidate never is), keeping a record a retry stored first;
+    // both go out together, and the pair is handed out only once both are in (a failure of either: 503)
+    if (result.recorded !== true) await storeRecords(config, records);
     return pair;
   }
   if (result.outcome === 'retry' && key !== undefined) {
@@ -151,7 +153,7 @@ export async function rotate(
     noteRotation(presented, 'retry');
     // the winner records the pair after its store step, or fails to: a retry records it too, keeping what is there, so the
     // pair it hands out works once this resolves (a record the store cannot take is a 503, never a pair that does not work)
-    await recordPair(config, [answer.accessToken, answer.refreshToken].map((token) => signedOf(config, token)));
+    await storeRecords(config, pairRecords(config, [answer.accessToken, answer.refreshToken].map((token) => signedOf(config, token))));
     return answer;
   }
   if (result.outcome === 'reused') {

@@ -199,11 +199,13 @@ export function isCutoffAnswer(answer: unknown): boolean {
   return typeof answer === 'number' && Number.isSafeInteger(answer) && answer >= 0;
 }
 
-/** A `RefreshTokenUseOutcome`: one of the four outcomes, `retry` with its string answer, no other field. */
+/** A `RefreshTokenUseOutcome`: one of the four outcomes, `retry` with its string answer, `rotated` perhaps `recorded: true`, no other field. */
 export function isRefreshUseAnswer(answer: unknown): boolean {
-  if (!hasOnlyKeys(answer, ['outcome', 'answer'])) return false;
+  if (!hasOnlyKeys(answer, ['outcome', 'answer', 'recorded'])) return false;
+  if (answer.outcome === 'rotated') return answer.answer === undefined && (answer.recorded === undefined || answer.recorded === true);
+  if (answer.recorded !== undefined) return false;
   if (answer.outcome === 'retry') return typeof answer.answer === 'string';
-  return (answer.outcome === 'rotated' || answer.outcome === 'reused' || answer.outcome === 'revoked') && answer.answer === undefined;
+  return (answer.outcome === 'reused' || answer.outcome === 'revoked') && answer.answer === undefined;
 }
 
 /** A short description of a wrong answer for the log: its type, never its content (it may hold a token). */

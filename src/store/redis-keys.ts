@@ -57,6 +57,20 @@ local function now_ms(offset)
 end
 `;
 
+/**
+ * Lua: adds `jti` to an identity index scored by its expiry (`'+inf'`: none), first trimming the
+ * members expired at `now` (ms, Redis's clock), and keeps the index key alive exactly as long as
+ * its longest-lived member (for ever if one never expires).
+ */
+export const INDEX_ENTRY = `
+local function index_add(key, score, jti, now)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.0f', math.floor(now / 1000)))
+  redis.call('ZADD', key, score, jti)
+  local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  if top[2] == 'inf' then redis.call('PERSIST', key) else redis.call('EXPIREAT', key, top[2]) end
+end
+`;
+
 /** The prefix used when none is given. */
 export const DEFAULT_KEY_PREFIX = 'jwt:';
 

@@ -26,7 +26,7 @@
  */
 import type Redis from 'ioredis';
 import type { Cluster } from 'ioredis';
-import { clockOffsetArg, malformed, NOW_MS, type RedisKeys } from './redis-keys';
+import { clockOffsetArg, INDEX_ENTRY, malformed, NOW_MS, type RedisKeys } from './redis-keys';
 import { MAX_RECENT, type FamilyState, type RefreshTokenUse, type RefreshTokenUseOutcome } from './token-store';
 
 /** A bounded Redis call that turns every failure into a `TokenStoreError`. */
@@ -86,7 +86,12 @@ end
 // When a jti was used, and whether a second use is inside the interval, is Redis's clock alone:
 // instances whose clocks differ by seconds all get the same answer. A hash holding any field but
 // these five is malformed.
-const USE_REFRESH_TOKEN = `${ANNOUNCE}${KEEP_FAMILY}${NOW_MS}
+//
+// ARGV[11]: how many new records follow (a rotation's pair, allowlist, on one server): record i's
+// identity index and record are KEYS[2 + 2i - 1], KEYS[2 + 2i]; its score, jti, value and expiry
+// (unix seconds, '' for none) ARGV[11 + 4i - 3 .. 11 + 4i]. Each is written, when the token
+// rotates, only if absent (a retry on an instance that stored them first), index first.
+const USE_REFRESH_TOKEN = `${ANNOUNCE}${KEEP_FAMILY}${NOW_MS}${INDEX_ENTRY}
 local now = now_ms(ARGV[2])
 local f = redis.call('HMGET', KEYS[1], 'revoked', 'cur', 'par', 'at', 'until', 'rec')
 local revoked, cur, par, at, untilTs, rec = f[1], f[2], f[3], f[4], f[5], f[6]
@@ -137,6 +142,15 @@ redis.call('HSET', KEYS[1], 'cur', ARGV[5], 'par', ARGV[1], 'at', string.format(
 if #kept > 0 then redis.call('HSET', KEYS[1], 'rec', cjson.encode(kept)) else redis.call('HDEL', KEYS[1], 'rec') end
 keep(KEYS[1], ARGV[6])
 if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[3]) else redis.call('DEL', KEYS[2]) end
+local records = tonumber(ARGV[11] or '0')
+for i = 1, records do
+  local index, record, a = KEYS[2 + 2 * i - 1], KEYS[2 + 2 * i], 11 + 4 * (i - 1)
+  if redis.call('EXISTS', record) == 0 then
+    index_add(index, ARGV[a + 1], ARGV[a + 2], now)
+    if ARGV[a + 4] == '' then redis.call('SET', record, ARGV[a + 3]) else redis.call('SET', record, ARGV[a + 3], 'EXAT', ARGV[a + 4]) end
+  end
+end
+if records > 0 then return {'rotated', 'recorded'} end
 return {'rotated'}`;
 
 // A family's fields and Redis's clock (ARGV[1]: the offset), so a reader measures "since it was used" on Redis's clock.
@@ -209,6 +223,12 @@ export function parseFamily(jti: string, flat: string[]): FamilyState {
   const earlier = recent.find(([used]) => used === jti);
   const usedAt = rotated === 0 || jti === cur ? undefined : jti === par ? Number(at) : earlier !== undefined ? earlier[1] : 0;
   return { revoked: revoked === '1', usedAt };
+}
+
+/** One new token's index entry and record for a script: KEYS (index, record) and ARGV (score, jti, value, expiry). */
+export interface RecordWrite {
+  keys: [string, string];
+  args: [string, string, string, string];
 }
 
 /** What a write announces: the tier key, and (when asked) the confirmation request naming it. */
@@ -300,17 +320,21 @@ export class RedisSessions {
     return state;
   }
 
-  async useRefreshToken(use: RefreshTokenUse, announce = NO_CONFIRM): Promise<RefreshTokenUseOutcome> {
+  /** `records`: the new pair's records, written by the same script when it rotates (both keys on this one server). */
+  async useRefreshToken(use: RefreshTokenUse, announce = NO_CONFIRM, records: RecordWrite[] = []): Promise<RefreshTokenUseOutcome> {
     const reply = (await this.call('useRefreshToken', () =>
       evalAnnounced(
-        this.#client, USE_REFRESH_TOKEN, [this.keys.family(use.family), this.keys.familyAnswer(use.family)],
+        this.#client, USE_REFRESH_TOKEN, [this.keys.family(use.family), this.keys.familyAnswer(use.family), ...records.flatMap((r) => r.keys)],
         [use.jti, clockOffsetArg(), String(use.reuseIntervalMs), use.answer, use.successor, untilArg(use.keepUntil),
-          this.keys.channel, tierKey.family(use.family), announce.confirm, untilArg(use.reuseKeepUntil)],
+          this.keys.channel, tierKey.family(use.family), announce.confirm, untilArg(use.reuseKeepUntil),
+          String(records.length), ...records.flatMap((r) => r.args)],
         announce,
       ),
     )) as [string, string?];
     const outcome = reply[0] as RefreshTokenUseOutcome['outcome'];
-    return outcome === 'retry' ? { outcome, answer: reply[1] ?? '' } : ({ outcome } as RefreshTokenUseOutcome);
+    if (outcome === 'retry') return { outcome, answer: reply[1] ?? '' };
+    if (outcome === 'rotated' && reply[1] === 'recorded') return { outcome, recorded: true };
+    return { outcome } as RefreshTokenUseOutcome;
   }
 
   async revokeFamily(family: string, keepUntil: number | undefined, announce = NO_CONFIRM): Promise<void> {

@@ -8,9 +8,9 @@ import type {
   OnceEntry, OnceOutcome, RefreshTokenUse, RefreshTokenUseOutcome, StoreEntry, StoredToken, TokenQuery, TokenState, TokenStore,
 } from './token-store';
 import {
-  clockOffsetArg, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_KEY_PREFIX, hideCommandArgs, malformed, NOW_MS, publishRedisError, RedisKeys, withTimeout,
+  clockOffsetArg, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_KEY_PREFIX, hideCommandArgs, INDEX_ENTRY, malformed, NOW_MS, publishRedisError, RedisKeys, withTimeout,
 } from './redis-keys';
-import { type Announcement, evalAnnounced, RedisSessions, tierKey } from './redis-sessions';
+import { type Announcement, evalAnnounced, type RecordWrite, RedisSessions, tierKey } from './redis-sessions';
 import { checkRedisStoreOptions } from './store-options';
 
 // Every script that writes and announces publishes first: a PUBLISH the server refuses (an ACL
@@ -38,14 +38,11 @@ end
 // server). KEYS[1] the identity index, KEYS[2] the record; ARGV as INDEX_ADD's (1-3) then ADD_RECORD's
 // (4-9), ARGV[10] '1' to keep a record already there (see StoreEntry.keepExisting). The index is
 // written first, as with two scripts: a record never exists without it.
-const INDEX_AND_RECORD_ADD = `${NOW_MS}${RECORD_EXPIRY}
+const INDEX_AND_RECORD_ADD = `${NOW_MS}${RECORD_EXPIRY}${INDEX_ENTRY}
 if ARGV[10] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 if ARGV[8] == 'true' then redis.call('PUBLISH', ARGV[6], ARGV[7]) end
 if ARGV[8] == 'true' and ARGV[9] ~= '' then redis.call('PUBLISH', ARGV[6], ARGV[9]) end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', math.floor(now_ms(ARGV[3]) / 1000)))
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if top[2] == 'inf' then redis.call('PERSIST', KEYS[1]) else redis.call('EXPIREAT', KEYS[1], top[2]) end
+index_add(KEYS[1], ARGV[1], ARGV[2], now_ms(ARGV[3]))
 local at = record_expiry(KEYS[2], ARGV[5])
 if at == '' then redis.call('SET', KEYS[2], ARGV[4]) else redis.call('SET', KEYS[2], ARGV[4], 'EXAT', at) end
 return 1`;
@@ -125,11 +122,8 @@ export interface RedisTokenStoreOptions {
 // Trims the expired members of an identity index (by Redis's clock; ARGV[3] the offset, see
 // redis-keys.ts), adds one, and keeps the index key alive exactly as long as its longest-lived
 // member (for ever if one never expires).
-const INDEX_ADD = `${NOW_MS}
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', math.floor(now_ms(ARGV[3]) / 1000)))
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if top[2] == 'inf' then redis.call('PERSIST', KEYS[1]) else redis.call('EXPIREAT', KEYS[1], top[2]) end
+const INDEX_ADD = `${NOW_MS}${INDEX_ENTRY}
+index_add(KEYS[1], ARGV[1], ARGV[2], now_ms(ARGV[3]))
 return 1`;
 
 // Trims the expired members of an identity index (Redis's clock, ARGV[1] the offset) and returns the live ones.
@@ -373,9 +367,24 @@ export class RedisTokenStore implements TokenStore {
     return this.#sessions.revokeAll(identity, keepSeconds, announce);
   }
 
-  /** Atomic: one Lua script (one round trip) on the family's two keys, one slot on a Cluster. */
+  /**
+   * Atomic: one Lua script (one round trip) on the family's two keys, one slot on a Cluster. On
+   * one server (standalone, Sentinel) the new pair's records (`use.records`) are written by the
+   * same script when it rotates (`recorded: true`); on a Cluster they sit in other slots, so
+   * they are left to `add()` after it.
+   */
   useRefreshToken(use: RefreshTokenUse, announce?: Announcement): Promise<RefreshTokenUseOutcome> {
-    return this.#sessions.useRefreshToken(use, announce);
+    const records = use.records === undefined || this.#client instanceof Cluster ? [] : use.records.map((entry) => this.newRecord(entry));
+    return this.#sessions.useRefreshToken(use, announce, records);
+  }
+
+  /** A new (unrevoked) token's index entry and record, as a rotation's script writes it (only when absent). */
+  private newRecord(entry: StoreEntry): RecordWrite {
+    const expiresAt = entry.expiresAt === undefined ? undefined : Math.ceil(entry.expiresAt);
+    return {
+      keys: [this.keys.identity(entry.identity), this.keys.token(entry.jti)],
+      args: [expiresAt === undefined ? '+inf' : String(expiresAt), entry.jti, serialize(entry.record), expiresAt === undefined ? '' : String(expiresAt)],
+    };
   }
 
   revokeFamily(family: string, keepUntil: number | undefined, announce?: Announcement): Promise<void> {

@@ -120,15 +120,22 @@ export interface RefreshTokenUse {
    * rotations), never shorter than it already is; `undefined` = for ever.
    */
   reuseKeepUntil: number | undefined;
+  /**
+   * Allowlist: the records of the new pair (each `keepExisting`). A store may write them in the
+   * same atomic step when the outcome is `rotated` (then it answers `recorded: true`); otherwise
+   * they are stored after it with `add()`. Never written for any other outcome.
+   */
+  records?: StoreEntry[];
 }
 
 /**
- * The outcome of a rotation: `rotated` (first use: the caller's pair is the answer),
+ * The outcome of a rotation: `rotated` (first use: the caller's pair is the answer; `recorded`:
+ * its `records` were written in the same step),
  * `retry` (a second use inside the interval: `answer` is the family's newest), `reused` (a second
  * use after it: the store has revoked the family), `revoked` (the family was revoked already).
  */
 export type RefreshTokenUseOutcome =
-  | { outcome: 'rotated' }
+  | { outcome: 'rotated'; recorded?: true }
   | { outcome: 'retry'; answer: string }
   | { outcome: 'reused' }
   | { outcome: 'revoked' };
