@@ -11,9 +11,11 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import request from 'supertest';
 import {
-  createAccessToken, createRefreshToken, decodeToken, JwtManager, jwtRequired, MemoryTokenStore, revokeToken, rotateRefreshToken,
+  createAccessToken, createRefreshToken, decodeToken, JwtManager, jwtRequired, MemoryTokenStore, revokeToken, rotateRefreshToken, TieredTokenStore,
 } from '../../src';
 import type { RevocationMode, TokenStore } from '../../src';
+import type { TokenQuery, TokenState } from '../../src/store/token-store';
+import { requireRedis, StandaloneRedis, startStandalone } from '../support/redis';
 
 const SECRET = 'misbehaving-store-secret-0123456789-abcdef';
 const UNAVAILABLE = { msg: 'Token revocation store unavailable' };
@@ -328,5 +330,55 @@ describe('a custom store that breaks the interface fails closed (0.3 G)', functi
       JwtManager.configure({ secret: SECRET, revocation: { store: new MemoryTokenStore(), storeTimeoutMs: 250 } });
       assert.equal(JwtManager.instance.config.revocation!.storeTimeoutMs, 250);
     });
+  });
+});
+
+/**
+ * The guard trusts the shape of one store's synchronous answers: `TieredTokenStore`'s own
+ * `peekState` (its tier holds only what the Redis store's strict parsers built; issue 27). A
+ * subclass overriding it is a custom store again: its answers are checked like any other.
+ */
+describe("only TieredTokenStore's own peekState goes unchecked", function () {
+  this.timeout(30_000);
+  let redis: StandaloneRedis;
+  let server: Server | undefined;
+  before(async function () {
+    requireRedis(this, true);
+    redis = await startStandalone();
+  });
+  after(async () => { await redis?.server?.stop(); });
+  afterEach(() => {
+    server?.close();
+    server = undefined;
+    JwtManager.reset();
+  });
+
+  it("a subclass whose peekState answers the wrong shape is 503 for every wrong shape; the tiered store's own answers pass", async () => {
+    let wrong: unknown;
+    class Overriding extends TieredTokenStore {
+      override peekState(query: TokenQuery) {
+        return wrong === undefined ? super.peekState(query) : (wrong as TokenState);
+      }
+    }
+    const store = new Overriding({ redis: redis.url, keyPrefix: 'trusted-peek:' });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200)); // subscribed: the tier in use
+      for (const mode of ['allowlist', 'blocklist'] as const) {
+        server?.close();
+        server = startApp(store, mode, false);
+        const token = await createAccessToken('alice');
+        const ask = () => request(server!).get('/protected').set('Authorization', `Bearer ${token}`);
+        wrong = undefined;
+        assert.equal((await ask()).status, 200, 'a tier miss, then');
+        assert.equal((await ask()).status, 200, 'a tier hit: the subclass calls the trusted method itself');
+        for (const [name, shape] of Object.entries(STATE_SHAPES)) {
+          wrong = shape;
+          const res = await ask();
+          assert.deepEqual([res.status, res.body], [503, UNAVAILABLE], `${mode}: ${name}`);
+        }
+      }
+    } finally {
+      await store.close();
+    }
   });
 });

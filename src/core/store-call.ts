@@ -103,12 +103,30 @@ export function peekRecord(store: TokenStore, jti: string): StoredToken | undefi
  */
 export function peekTokenState(store: TokenStore, query: TokenQuery): TokenState | undefined {
   let answer: unknown;
+  let peek: TokenStore['peekState'];
   try {
-    answer = store.peekState?.(query);
+    peek = store.peekState; // a getter that throws (a lazily connected store) is a 503 too
+    answer = peek?.call(store, query);
   } catch (error) {
     return failedPeek(error);
   }
-  return answer === undefined ? undefined : (checkedPeek('peekState', answer, isTokenStateAnswer, query) as TokenState);
+  if (answer === undefined) return undefined;
+  // the tiered store's own tier (its maps hold only what its strict parsers built): nothing to check
+  if (trustedPeeks.has(peek!)) return answer as TokenState;
+  return checkedPeek('peekState', answer, isTokenStateAnswer, query) as TokenState;
+}
+
+/** `TieredTokenStore.prototype.peekState` (the prototype's own function: a subclass's override is not it). */
+const trustedPeeks = new WeakSet<object>();
+
+/**
+ * Marks a built-in store's `peekState` as one whose answers need no shape check (the request hot
+ * path). Only this package's tiered store calls it, with its prototype's own method.
+ *
+ * @internal
+ */
+export function trustPeekState(peekState: object): void {
+  trustedPeeks.add(peekState);
 }
 
 function checkedPeek(operation: string, answer: unknown, isValid: (answer: unknown, query?: TokenQuery) => boolean, query?: TokenQuery): unknown {

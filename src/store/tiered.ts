@@ -11,6 +11,7 @@ import { checkTieredStoreOptions } from './store-options';
 import { type Announcement, tierKey } from './redis-sessions';
 import { InvalidationConfirmer, LEASE_MS } from './confirm';
 import { TokenStoreError } from '../core/errors';
+import { trustPeekState } from '../core/store-call';
 
 /**
  * What the tier holds, one map per kind (each of one shape, keyed by the raw id): a record (or its
@@ -432,3 +433,6 @@ export class TieredTokenStore implements TokenStore {
     return pool[this.subscriberAttempt++ % pool.length];
   }
 }
+
+// its tier holds only what the Redis store's strict parsers built: the guard need not check the shape again (the hot path)
+trustPeekState(TieredTokenStore.prototype.peekState);
