@@ -70,12 +70,14 @@ class Counter {
   private marks = 0;
   private readonly waiting = new Map<string, () => void>();
   readonly waves = new Waves();
-  constructor(private readonly admin: Redis, private readonly monitor: Redis) {}
+  constructor(private readonly admin: Redis, private readonly monitor: Redis, private readonly monitorOwner: Redis) {}
 
   static async start(url: string): Promise<Counter> {
     const admin = new Redis(url);
-    const monitor = await new Redis(url).monitor();
-    const counter = new Counter(admin, monitor);
+    // MONITOR opens a connection of its own: the client it came from is closed too (else it reconnects for ever once Redis stops)
+    const monitorOwner = new Redis(url);
+    const monitor = await monitorOwner.monitor();
+    const counter = new Counter(admin, monitor, monitorOwner);
     monitor.on('monitor', (_time: string, args: string[], source: string) => counter.onCommand(args, source));
     return counter;
   }
@@ -132,6 +134,7 @@ class Counter {
   close(): void {
     this.admin.disconnect();
     this.monitor.disconnect();
+    this.monitorOwner.disconnect();
   }
 }
 
