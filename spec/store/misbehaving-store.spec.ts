@@ -11,10 +11,11 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import request from 'supertest';
 import {
-  createAccessToken, createRefreshToken, decodeToken, JwtManager, jwtRequired, MemoryTokenStore, revokeToken, rotateRefreshToken, TieredTokenStore,
+  createAccessToken, createRefreshToken, createTokenPair, decodeToken, JwtManager, jwtRequired, MemoryTokenStore, RedisTokenStore, revokeToken, rotateRefreshToken,
+  TieredTokenStore,
 } from '../../src';
 import type { RevocationMode, TokenStore } from '../../src';
-import type { TokenQuery, TokenState } from '../../src/store/token-store';
+import type { RefreshTokenUse, StoreEntry, TokenQuery, TokenState } from '../../src/store/token-store';
 import { requireRedis, StandaloneRedis, startStandalone } from '../support/redis';
 
 const SECRET = 'misbehaving-store-secret-0123456789-abcdef';
@@ -379,6 +380,118 @@ describe("only TieredTokenStore's own peekState goes unchecked", function () {
       }
     } finally {
       await store.close();
+    }
+  });
+});
+
+/**
+ * Trust follows the store the app configured, not a method it borrowed (helper-41): an object
+ * reusing `TieredTokenStore.prototype.peekState`, or a Proxy of a real tiered store, is checked as
+ * any custom store; a composite store whose `useRefreshToken` calls a `RedisTokenStore`'s keeps
+ * its rotated pairs' records where its own `add()` puts them.
+ */
+describe('built-in trust goes to the configured store only (helper-41)', function () {
+  this.timeout(30_000);
+  let redis: StandaloneRedis;
+  let server: Server | undefined;
+  before(async function () {
+    requireRedis(this, true);
+    redis = await startStandalone();
+  });
+  after(async () => { await redis?.server?.stop(); });
+  afterEach(() => {
+    server?.close();
+    server = undefined;
+    JwtManager.reset();
+  });
+
+  it('an object borrowing the tiered peekState, with a tier of the wrong shapes, is 503 (the PoC got 200 for a revoked token, and a 500)', async () => {
+    const inner = new MemoryTokenStore();
+    let state: Record<string, unknown> = {};
+    const held = (value: unknown) => ({ live: () => value });
+    const borrowing = {
+      add: inner.add.bind(inner), find: inner.find.bind(inner), setRevoked: inner.setRevoked.bind(inner),
+      findByIdentity: inner.findByIdentity.bind(inner), findAll: inner.findAll.bind(inner), close: inner.close.bind(inner),
+      inspect: inner.inspect.bind(inner), cutoff: inner.cutoff.bind(inner), revokeAll: inner.revokeAll.bind(inner),
+      useRefreshToken: inner.useRefreshToken.bind(inner), revokeFamily: inner.revokeFamily.bind(inner),
+      linkUp: true,
+      get records() { return held({ record: state.record }); },
+      get cutoffs() { return held({ cutoff: state.cutoff }); },
+      families: held(undefined),
+      peekState: TieredTokenStore.prototype.peekState,
+    } as unknown as TokenStore;
+    for (const mode of ['allowlist', 'blocklist'] as const) {
+      server?.close();
+      server = startApp(borrowing, mode, false);
+      const token = await createAccessToken('alice');
+      const ask = () => request(server!).get('/protected').set('Authorization', `Bearer ${token}`);
+      state = { record: { token: { sub: 'alice' }, revoked: false }, cutoff: 0 };
+      assert.equal((await ask()).status, 200, `${mode}: a tier of the right shape passes`);
+      const throwing = { token: { sub: 'alice' }, get revoked(): boolean { throw new Error('boom'); } };
+      for (const [name, wrong] of Object.entries({
+        'an undefined cut-off': { record: state.record, cutoff: undefined }, 'a NaN cut-off': { record: state.record, cutoff: Number.NaN },
+        'revoked as a string': { record: { token: { sub: 'alice' }, revoked: 'true' }, cutoff: 0 }, 'a throwing getter': { record: throwing, cutoff: 0 },
+      })) {
+        state = wrong;
+        const res = await ask();
+        assert.deepEqual([res.status, res.body], [503, UNAVAILABLE], `${mode}: ${name}`);
+      }
+    }
+  });
+
+  it('a Proxy of a real tiered store is checked like a custom store: a NaN cut-off its trap puts in the tier is 503 (trusted, it passed: 200)', async () => {
+    const store = new TieredTokenStore({ redis: redis.url, keyPrefix: 'proxied-peek:' });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      let wrong = false;
+      const proxy = new Proxy(store, {
+        get(target, property) {
+          // the tiered method itself, run on the proxy: what it reads of `this` goes through here
+          if (property === 'peekState') return TieredTokenStore.prototype.peekState;
+          if (property === 'cutoffs' && wrong) return { live: () => ({ cutoff: Number.NaN }) };
+          const value = Reflect.get(target, property, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      }) as unknown as TokenStore;
+      server = startApp(proxy, 'allowlist', false);
+      const token = await createAccessToken('alice');
+      const ask = () => request(server!).get('/protected').set('Authorization', `Bearer ${token}`);
+      assert.equal((await ask()).status, 200);
+      assert.equal((await ask()).status, 200, 'the proxy reaches the real tier');
+      wrong = true;
+      assert.deepEqual([(await ask()).status, (await ask()).body], [503, UNAVAILABLE]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a composite store (records in its own backend, sessions in a RedisTokenStore) keeps a rotated pair's records in its backend: the pair works", async () => {
+    const records = new MemoryTokenStore();
+    const sessions = new RedisTokenStore({ redis: redis.url, keyPrefix: 'composite:' });
+    try {
+      const composite = {
+        add: (entry: StoreEntry) => records.add(entry), find: (jti: string) => records.find(jti),
+        setRevoked: (jti: string, revoked: boolean) => records.setRevoked(jti, revoked),
+        findByIdentity: (identity: string) => records.findByIdentity(identity), findAll: () => records.findAll(), close: async () => undefined,
+        async inspect(query: TokenQuery): Promise<TokenState> {
+          const [record, state] = await Promise.all([records.find(query.jti), sessions.inspect(query)]);
+          return { ...state, record };
+        },
+        cutoff: (identity: string) => sessions.cutoff(identity),
+        revokeAll: (identity: string, keep: number | undefined) => sessions.revokeAll(identity, keep),
+        useRefreshToken: (use: RefreshTokenUse) => sessions.useRefreshToken(use),
+        revokeFamily: (family: string, keep: number | undefined) => sessions.revokeFamily(family, keep),
+      } as TokenStore;
+      server = startApp(composite, 'allowlist', false);
+      const login = await createTokenPair('alice');
+      const rotated = await request(server).post('/refresh').set('Authorization', `Bearer ${login.refreshToken}`);
+      assert.equal(rotated.status, 200, rotated.text);
+      const res = await request(server).get('/protected').set('Authorization', `Bearer ${rotated.body.accessToken}`);
+      assert.equal(res.status, 200, `the rotated access token: ${res.text} (the PoC: 401 revoked, its records written into Redis)`);
+      assert.equal((await records.findByIdentity('alice')).length, 4, 'the login pair and the rotated pair, in the backend');
+      assert.deepEqual(await sessions.findByIdentity('alice'), [], 'none in Redis');
+    } finally {
+      await sessions.close();
     }
   });
 });

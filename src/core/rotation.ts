@@ -24,7 +24,7 @@ import { noteRotation } from './refresh-scope';
 import type { JwtConfig } from './options';
 import type { Loaders, TokenPayload } from './responses';
 import { checkSession, CUTOFF_CLAIM, familyOf, keepUntilCovering, keepUntilOutliving, sessionStartOf } from './sessions';
-import { callStore, isRefreshUseAnswer, unavailable } from './store-call';
+import { callStore, isBuiltInStore, isRefreshUseAnswer, unavailable } from './store-call';
 import type { RefreshTokenUse, StoreEntry } from '../store/token-store';
 import { checkRequirement, REFRESH } from './verify';
 
@@ -131,9 +131,10 @@ export async function rotate(
     answer: key ? seal(pair, key) : '', keepUntil: keepUntilCovering(config, [presented, access.payload, refresh.payload]),
     reuseKeepUntil: keepUntilOutliving(config, presented),
   };
-  // allowlist: the new pair's records, which a store may write in the same atomic step (Redis on one server: one round trip)
+  // allowlist: the new pair's records, which a built-in store writes in the same atomic step (Redis on one server: one
+  // round trip); any other store (a composite one calling a built-in store's useRefreshToken included) stores them with its add()
   const records = pairRecords(config, [access, refresh]);
-  if (records.length > 0) use.records = records;
+  if (records.length > 0 && isBuiltInStore(revocation.store)) use.records = records;
   noteRotation(presented, 'attempted'); // a store that cannot answer is a 503, never reuse
   const result = await callStore('useRefreshToken', () => revocation.store.useRefreshToken!(use), unavailable, isRefreshUseAnswer, revocation.storeTimeoutMs);
   if (result.outcome === 'rotated') {

@@ -111,8 +111,8 @@ export function peekTokenState(store: TokenStore, query: TokenQuery): TokenState
     return failedPeek(error);
   }
   if (answer === undefined) return undefined;
-  // the tiered store's own tier (its maps hold only what its strict parsers built): nothing to check
-  if (trustedPeeks.has(peek!)) return answer as TokenState;
+  // a TieredTokenStore itself, with its own method (its tier holds only what its strict parsers built): nothing to check
+  if (trustedPeeks.has(peek!) && builtInStores.has(store)) return answer as TokenState;
   return checkedPeek('peekState', answer, isTokenStateAnswer, query) as TokenState;
 }
 
@@ -120,13 +120,40 @@ export function peekTokenState(store: TokenStore, query: TokenQuery): TokenState
 const trustedPeeks = new WeakSet<object>();
 
 /**
+ * The instances of this package's stores made by their own class (never a subclass, a Proxy of
+ * one, nor an object borrowing their methods): filled by their constructors.
+ */
+const builtInStores = new WeakSet<object>();
+
+/**
  * Marks a built-in store's `peekState` as one whose answers need no shape check (the request hot
- * path). Only this package's tiered store calls it, with its prototype's own method.
+ * path), when called on a built-in store. Only this package's tiered store calls it, with its
+ * prototype's own method.
  *
  * @internal
  */
 export function trustPeekState(peekState: object): void {
   trustedPeeks.add(peekState);
+}
+
+/**
+ * Registers `store` as a built-in store, when `made` (the constructor's `new.target`) is its own
+ * class `own`: a subclass may change what it stores or where, so it is not one.
+ *
+ * @internal
+ */
+export function registerBuiltInStore(store: object, made: unknown, own: unknown): void {
+  if (made === own) builtInStores.add(store);
+}
+
+/**
+ * Whether `store` is one of this package's stores as made by its own class: then it writes a
+ * rotation's `records` into the same place as its `add()` (or leaves them to `add()`), and a
+ * rotation may hand them to it (a store composed of several, whose `useRefreshToken` calls a
+ * built-in store's, keeps its records elsewhere: they are stored with its own `add()`).
+ */
+export function isBuiltInStore(store: object): boolean {
+  return builtInStores.has(store);
 }
 
 function checkedPeek(operation: string, answer: unknown, isValid: (answer: unknown, query?: TokenQuery) => boolean, query?: TokenQuery): unknown {

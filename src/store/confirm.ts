@@ -48,7 +48,7 @@ import type Redis from 'ioredis';
 import { Cluster } from 'ioredis';
 import { publishStoreError } from '../core/diagnostics';
 import { TokenStoreError } from '../core/errors';
-import { hideCommandArgs, publishRedisError } from './redis-keys';
+import { hideCommandArgs, isClusterClient, publishRedisError } from './redis-keys';
 import type { Announcement } from './redis-sessions';
 
 /** The default liveness lease (`TieredTokenStore` option `livenessLeaseMs`): an instance not renewed for this long is dead (not awaited). */
@@ -141,7 +141,7 @@ export class InvalidationConfirmer {
   ) {
     this.#client = client;
     this.heartbeatMs = Math.round(leaseMs / 3);
-    this.liveSet = client instanceof Cluster ? undefined : { key: instancesKey };
+    this.liveSet = isClusterClient(client) ? undefined : { key: instancesKey };
   }
 
   /** Registers (or refreshes) this instance as live; resolves once Redis has it. */

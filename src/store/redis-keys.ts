@@ -24,6 +24,7 @@
  * another kind of key, or equal the encoding of another value.
  */
 
+import type { Cluster } from 'ioredis';
 import { publishStoreError } from '../core/diagnostics';
 import { TokenStoreError } from '../core/errors';
 
@@ -70,6 +71,15 @@ local function index_add(key, score, jti, now)
   if top[2] == 'inf' then redis.call('PERSIST', key) else redis.call('EXPIREAT', key, top[2]) end
 end
 `;
+
+/**
+ * Whether `client` is an ioredis Cluster: its own `isCluster` flag, so a Cluster made with another
+ * copy of ioredis than ours (an app's own, a second version in node_modules) is one too, where
+ * `instanceof` would say no and the stores would send keys of several slots in one script.
+ */
+export function isClusterClient(client: object): client is Cluster {
+  return (client as { isCluster?: unknown }).isCluster === true;
+}
 
 /** The prefix used when none is given. */
 export const DEFAULT_KEY_PREFIX = 'jwt:';

@@ -2,13 +2,13 @@ import Redis, { Cluster } from 'ioredis';
 import { TokenStoreError } from '../core/errors';
 import { withoutCsrf } from '../core/payload';
 import { showAs } from '../core/safe-view';
-import { rootCauseMessage } from '../core/store-call';
+import { registerBuiltInStore, rootCauseMessage } from '../core/store-call';
 import { noteEvictionPolicy } from '../core/store-health';
 import type {
   OnceEntry, OnceOutcome, RefreshTokenUse, RefreshTokenUseOutcome, StoreEntry, StoredToken, TokenQuery, TokenState, TokenStore,
 } from './token-store';
 import {
-  clockOffsetArg, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_KEY_PREFIX, hideCommandArgs, INDEX_ENTRY, malformed, NOW_MS, publishRedisError, RedisKeys, withTimeout,
+  clockOffsetArg, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_KEY_PREFIX, hideCommandArgs, INDEX_ENTRY, isClusterClient, malformed, NOW_MS, publishRedisError, RedisKeys, withTimeout,
 } from './redis-keys';
 import { type Announcement, evalAnnounced, type RecordWrite, RedisSessions, tierKey } from './redis-sessions';
 import { checkRedisStoreOptions } from './store-options';
@@ -75,7 +75,7 @@ async function evictionPolicyOf(node: Redis): Promise<string | undefined> {
  */
 async function checkEvictionPolicy(client: Redis | Cluster): Promise<void> {
   try {
-    const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+    const nodes = isClusterClient(client) ? client.nodes('master') : [client];
     for (const policy of await Promise.all(nodes.map(evictionPolicyOf))) if (policy !== undefined) noteEvictionPolicy(policy);
   } catch {
     // a check, never a failure of its own
@@ -89,7 +89,7 @@ export type RedisConnection = Redis | Cluster | string;
 export type RedisConnectionKind = 'standalone' | 'sentinel' | 'cluster';
 
 function connectionKind(client: Redis | Cluster): RedisConnectionKind {
-  if (client instanceof Cluster) return 'cluster';
+  if (isClusterClient(client)) return 'cluster';
   return (client.options.sentinels?.length ?? 0) > 0 ? 'sentinel' : 'standalone';
 }
 
@@ -263,6 +263,7 @@ export class RedisTokenStore implements TokenStore {
 
   /** Throws a `JwtConfigurationError` listing every bad option, before any connection is made. */
   constructor(options: RedisTokenStoreOptions) {
+    registerBuiltInStore(this, new.target, RedisTokenStore);
     checkRedisStoreOptions(options);
     this.keys = new RedisKeys(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
     this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
@@ -301,7 +302,7 @@ export class RedisTokenStore implements TokenStore {
     const expiry = expiresAt === undefined ? '' : String(expiresAt);
     const isRevocation = String(entry.record.revoked);
     const keep = entry.keepExisting === true ? '1' : '';
-    if (!(this.#client instanceof Cluster)) {
+    if (!isClusterClient(this.#client)) {
       // one round trip (a login's record): both keys live on the one server
       await this.call('add', () => evalAnnounced(
         this.#client, INDEX_AND_RECORD_ADD, [indexKey, tokenKey],
@@ -343,7 +344,7 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async findAll(): Promise<StoredToken[]> {
-    const nodes = this.#client instanceof Cluster ? this.#client.nodes('master') : [this.#client];
+    const nodes = isClusterClient(this.#client) ? this.#client.nodes('master') : [this.#client];
     const perNode = await Promise.all(nodes.map((node) => this.scanTokenKeys(node)));
     return this.readRecords([...new Set(perNode.flat())]);
   }
@@ -374,7 +375,7 @@ export class RedisTokenStore implements TokenStore {
    * they are left to `add()` after it.
    */
   useRefreshToken(use: RefreshTokenUse, announce?: Announcement): Promise<RefreshTokenUseOutcome> {
-    const records = use.records === undefined || this.#client instanceof Cluster ? [] : use.records.map((entry) => this.newRecord(entry));
+    const records = use.records === undefined || isClusterClient(this.#client) ? [] : use.records.map((entry) => this.newRecord(entry));
     return this.#sessions.useRefreshToken(use, announce, records);
   }
 
@@ -432,7 +433,7 @@ export class RedisTokenStore implements TokenStore {
     if (keys.length === 0) return [];
     // On a Cluster the keys sit in different slots, so one GET each (MGET needs one slot).
     const values =
-      this.#client instanceof Cluster
+      isClusterClient(this.#client)
         ? await Promise.all(keys.map((key) => this.call('read', () => this.#client.get(key))))
         : await this.call('read', () => this.#client.mget(keys));
     return values.filter((value): value is string => value !== null).map(parseRecord);

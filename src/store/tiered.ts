@@ -5,13 +5,13 @@ import type {
   FamilyState, OnceEntry, OnceOutcome, RefreshTokenUse, RefreshTokenUseOutcome, StoreEntry, StoredToken, TokenQuery, TokenState, TokenStore,
 } from './token-store';
 import { clientOf, RedisTokenStore, ownedClientOptions, redisStoreFacts, type RedisTokenStoreOptions } from './redis';
-import { publishRedisError, withTimeout } from './redis-keys';
+import { isClusterClient, publishRedisError, withTimeout } from './redis-keys';
 import { TierMap } from './tier-map';
 import { checkTieredStoreOptions } from './store-options';
 import { type Announcement, tierKey } from './redis-sessions';
 import { InvalidationConfirmer, LEASE_MS } from './confirm';
 import { TokenStoreError } from '../core/errors';
-import { trustPeekState } from '../core/store-call';
+import { registerBuiltInStore, trustPeekState } from '../core/store-call';
 
 /**
  * What the tier holds, one map per kind (each of one shape, keyed by the raw id): a record (or its
@@ -137,6 +137,7 @@ export class TieredTokenStore implements TokenStore {
 
   /** Throws a `JwtConfigurationError` listing every bad option, before any connection is made. */
   constructor(options: TieredTokenStoreOptions) {
+    registerBuiltInStore(this, new.target, TieredTokenStore);
     checkTieredStoreOptions(options);
     const { redis, keyPrefix, commandTimeoutMs } = options;
     this.redisStore = new RedisTokenStore({ redis, keyPrefix, commandTimeoutMs });
@@ -153,7 +154,7 @@ export class TieredTokenStore implements TokenStore {
       ...redisStoreFacts(store.redisStore), max, ttlMs: store.ttlMs, confirmTimeoutMs: store.confirmTimeoutMs, livenessLeaseMs: store.confirmer.leaseMs,
       isLinkUp: store.isLinkUp,
     }));
-    if (client instanceof Cluster && client.nodes('master').length === 0) {
+    if (isClusterClient(client) && client.nodes('master').length === 0) {
       client.once('ready', () => this.startSubscriber());
     } else {
       this.startSubscriber();
@@ -338,7 +339,7 @@ export class TieredTokenStore implements TokenStore {
     subscriber.on('close', () => {
       if (this.linkUp) this.confirmer.leave(); // we bypass the tier now: writers need not wait for us
       this.linkDown();
-      if (clientOf(this.redisStore) instanceof Cluster) this.moveIfStillDown(subscriber);
+      if (isClusterClient(clientOf(this.redisStore))) this.moveIfStillDown(subscriber);
     });
     subscriber.on('message', (from: string, message: string) => this.heard(from, message));
     subscriber.on('ready', () => {
@@ -421,7 +422,7 @@ export class TieredTokenStore implements TokenStore {
       lazyConnect: false,
     };
     // On a Cluster one node is enough: PUBLISH is broadcast to every node.
-    const base = client instanceof Cluster ? this.nextMaster(client) : client;
+    const base = isClusterClient(client) ? this.nextMaster(client) : client;
     return base.duplicate(options);
   }
 

@@ -121,9 +121,10 @@ export interface RefreshTokenUse {
    */
   reuseKeepUntil: number | undefined;
   /**
-   * Allowlist: the records of the new pair (each `keepExisting`). A store may write them in the
-   * same atomic step when the outcome is `rotated` (then it answers `recorded: true`); otherwise
-   * they are stored after it with `add()`. Never written for any other outcome.
+   * Allowlist: the records of the new pair (each `keepExisting`), set only for this package's own
+   * stores (`RedisTokenStore`, `TieredTokenStore`), which write them in the same atomic step when
+   * the outcome is `rotated` and answer `recorded: true`. Any other store gets none: the records
+   * are stored after the step with its `add()`. Never written for any other outcome.
    */
   records?: StoreEntry[];
 }
