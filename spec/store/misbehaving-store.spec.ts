@@ -335,11 +335,14 @@ describe('a custom store that breaks the interface fails closed (0.3 G)', functi
 });
 
 /**
- * The guard trusts the shape of one store's synchronous answers: `TieredTokenStore`'s own
- * `peekState` (its tier holds only what the Redis store's strict parsers built; issue 27). A
- * subclass overriding it is a custom store again: its answers are checked like any other.
+ * The guard trusts the shape of one store's synchronous answers: a `TieredTokenStore`'s own
+ * `peekState` (its tier holds only what the Redis store's strict parsers built; issue 27). Trust
+ * follows the store the app configured, not a method (helper-41): a subclass overriding it, an
+ * object reusing `TieredTokenStore.prototype.peekState`, or a Proxy of a real tiered store is
+ * checked as any custom store; a composite store whose `useRefreshToken` calls a
+ * `RedisTokenStore`'s keeps its rotated pairs' records where its own `add()` puts them.
  */
-describe("only TieredTokenStore's own peekState goes unchecked", function () {
+describe('built-in trust goes to the configured store only (issue 27, helper-41)', function () {
   this.timeout(30_000);
   let redis: StandaloneRedis;
   let server: Server | undefined;
@@ -381,28 +384,6 @@ describe("only TieredTokenStore's own peekState goes unchecked", function () {
     } finally {
       await store.close();
     }
-  });
-});
-
-/**
- * Trust follows the store the app configured, not a method it borrowed (helper-41): an object
- * reusing `TieredTokenStore.prototype.peekState`, or a Proxy of a real tiered store, is checked as
- * any custom store; a composite store whose `useRefreshToken` calls a `RedisTokenStore`'s keeps
- * its rotated pairs' records where its own `add()` puts them.
- */
-describe('built-in trust goes to the configured store only (helper-41)', function () {
-  this.timeout(30_000);
-  let redis: StandaloneRedis;
-  let server: Server | undefined;
-  before(async function () {
-    requireRedis(this, true);
-    redis = await startStandalone();
-  });
-  after(async () => { await redis?.server?.stop(); });
-  afterEach(() => {
-    server?.close();
-    server = undefined;
-    JwtManager.reset();
   });
 
   it('an object borrowing the tiered peekState, with a tier of the wrong shapes, is 503 (the PoC got 200 for a revoked token, and a 500)', async () => {
