@@ -112,12 +112,12 @@ export function peekTokenState(store: TokenStore, query: TokenQuery): TokenState
   }
   if (answer === undefined) return undefined;
   // a TieredTokenStore itself, with its own method (its tier holds only what its strict parsers built): nothing to check
-  if (trustedPeeks.has(peek!) && builtInStores.has(store)) return answer as TokenState;
+  if (peek === trustedPeek && builtInStores.has(store)) return answer as TokenState;
   return checkedPeek('peekState', answer, isTokenStateAnswer, query) as TokenState;
 }
 
 /** `TieredTokenStore.prototype.peekState` (the prototype's own function: a subclass's override is not it). */
-const trustedPeeks = new WeakSet<object>();
+let trustedPeek: unknown;
 
 /**
  * The instances of this package's stores made by their own class (never a subclass, a Proxy of
@@ -126,14 +126,14 @@ const trustedPeeks = new WeakSet<object>();
 const builtInStores = new WeakSet<object>();
 
 /**
- * Marks a built-in store's `peekState` as one whose answers need no shape check (the request hot
- * path), when called on a built-in store. Only this package's tiered store calls it, with its
- * prototype's own method.
+ * Marks the tiered store's `peekState` as the one whose answers need no shape check (the request
+ * hot path), when called on a built-in store. Only this package's tiered store calls it, once,
+ * with its prototype's own method.
  *
  * @internal
  */
 export function trustPeekState(peekState: object): void {
-  trustedPeeks.add(peekState);
+  trustedPeek = peekState;
 }
 
 /**

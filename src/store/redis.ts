@@ -292,14 +292,8 @@ export class RedisTokenStore implements TokenStore {
    * @internal
    */
   async addAnnounced(entry: StoreEntry, announce?: Announcement): Promise<boolean> {
-    const expiresAt = entry.expiresAt === undefined ? undefined : Math.ceil(entry.expiresAt);
-    const now = nowSeconds();
-    if (expiresAt !== undefined && expiresAt <= now) return false; // already dead: nothing to remember
-    const score = expiresAt === undefined ? '+inf' : String(expiresAt);
-    const indexKey = this.keys.identity(entry.identity);
-    const tokenKey = this.keys.token(entry.jti);
-    const value = serialize(entry.record);
-    const expiry = expiresAt === undefined ? '' : String(expiresAt);
+    const { keys: [indexKey, tokenKey], args: [score, , value, expiry] } = this.recordWrite(entry);
+    if (expiry !== '' && Number(expiry) <= nowSeconds()) return false; // already dead: nothing to remember
     const isRevocation = String(entry.record.revoked);
     const keep = entry.keepExisting === true ? '1' : '';
     if (!isClusterClient(this.#client)) {
@@ -375,12 +369,12 @@ export class RedisTokenStore implements TokenStore {
    * they are left to `add()` after it.
    */
   useRefreshToken(use: RefreshTokenUse, announce?: Announcement): Promise<RefreshTokenUseOutcome> {
-    const records = use.records === undefined || isClusterClient(this.#client) ? [] : use.records.map((entry) => this.newRecord(entry));
+    const records = use.records === undefined || isClusterClient(this.#client) ? [] : use.records.map((entry) => this.recordWrite(entry));
     return this.#sessions.useRefreshToken(use, announce, records);
   }
 
-  /** A new (unrevoked) token's index entry and record, as a rotation's script writes it (only when absent). */
-  private newRecord(entry: StoreEntry): RecordWrite {
+  /** A token's index entry and record as the scripts write them: the keys, its score (its expiry, `+inf` for none), jti, value and expiry. */
+  private recordWrite(entry: StoreEntry): RecordWrite {
     const expiresAt = entry.expiresAt === undefined ? undefined : Math.ceil(entry.expiresAt);
     return {
       keys: [this.keys.identity(entry.identity), this.keys.token(entry.jti)],
