@@ -429,7 +429,9 @@ describe('built-in trust goes to the configured store only (issue 27, helper-41)
         get(target, property) {
           // the tiered method itself, run on the proxy: what it reads of `this` goes through here
           if (property === 'peekState') return TieredTokenStore.prototype.peekState;
-          if (property === 'cutoffs' && wrong) return { live: () => ({ cutoff: Number.NaN }) };
+          if (property === 'cutoffs' && wrong) return { live: () => ({ cutoff: Number.NaN, until: Infinity }) };
+          // a record entry that remembers no cut-off, so the cut-offs map above is asked
+          if (property === 'records' && wrong) return { live: () => ({ record: { token: { sub: 'alice' }, revoked: false }, until: Infinity, cutoff: undefined }) };
           const value = Reflect.get(target, property, target);
           return typeof value === 'function' ? value.bind(target) : value;
         },

@@ -181,6 +181,68 @@ export function defineTieredSuite(setup: (ctx: Mocha.Context) => Promise<RedisEn
     assert.equal(await b.find('jti-1'), undefined);
   });
 
+  // A tier hit remembers, in the record's entry, the cut-off it was judged with (one lookup per hit,
+  // not two). The refused side: that memory must never outlive a change of the cut-off.
+  describe('the cut-off a record remembers', () => {
+    const query = (jti: string, identity: string) => ({ jti, identity });
+    /** Fills the tier for `jti` and judges it twice from the tier (the second hit uses the remembered cut-off). */
+    const cached = (store: TieredTokenStore, jti: string, identity: string) => eventually(async () => {
+      await store.inspect(query(jti, identity)); // not cached when an invalidation (a test's own revokeAll) arrives meanwhile: again
+      assert.equal(store.peekState(query(jti, identity))?.cutoff, 0);
+      assert.equal(store.peekState(query(jti, identity))?.cutoff, 0);
+    });
+    /** What the tier answers at once, else what Redis does: the cut-off a request would be judged by. */
+    const judgedCutoff = async (store: TieredTokenStore, jti: string, identity: string) =>
+      (store.peekState(query(jti, identity)) ?? (await store.inspect(query(jti, identity)))).cutoff;
+
+    it("follows another instance's revokeAllTokens as soon as it resolves", async () => {
+      const a = await instance();
+      const b = await instance({ ttlMs: 60_000 });
+      await a.add(entry('jti-1', 'alice'));
+      await cached(b, 'jti-1', 'alice');
+      const cutoff = await a.revokeAll('alice', undefined);
+      assert.ok(cutoff > 0);
+      assert.equal(b.peekState(query('jti-1', 'alice')), undefined); // dropped, not served from the record's memory
+      assert.equal(await judgedCutoff(b, 'jti-1', 'alice'), cutoff);
+    });
+
+    it('is not used for a query of another identity with the same jti', async () => {
+      const b = await instance({ ttlMs: 60_000 });
+      await b.add(entry('jti-1', 'alice'));
+      const bobs = await b.revokeAll('bob', undefined);
+      await cached(b, 'jti-1', 'alice');
+      assert.equal(await judgedCutoff(b, 'jti-1', 'bob'), bobs);
+      assert.equal(await judgedCutoff(b, 'jti-1', 'alice'), 0);
+      assert.equal(await judgedCutoff(b, 'jti-1', 'bob'), bobs);
+    });
+
+    it('follows revokeAllTokens after the cut-offs map evicted the identity (the record kept its memory)', async () => {
+      const a = await instance();
+      const b = await instance({ ttlMs: 60_000, max: 2 });
+      for (const [jti, who] of [['a-1', 'alice'], ['c-1', 'carol'], ['d-1', 'dave']]) await a.add(entry(jti, who));
+      await cached(b, 'a-1', 'alice');
+      await cached(b, 'c-1', 'carol');
+      assert.equal(b.peekState(query('a-1', 'alice'))?.cutoff, 0); // a-1 is the newest record; alice's cut-off, untouched, the oldest
+      await b.inspect(query('d-1', 'dave')); // evicts c-1 from the records, alice from the cut-offs
+      assert.equal(b.peekState(query('c-1', 'carol')), undefined);
+      assert.equal(b.peekState(query('a-1', 'alice'))?.cutoff, 0); // still answered: from the record's memory
+      const cutoff = await a.revokeAll('alice', undefined);
+      assert.equal(b.peekState(query('a-1', 'alice')), undefined);
+      assert.equal(await judgedCutoff(b, 'a-1', 'alice'), cutoff);
+    });
+
+    it('is void after a link drop (the tier is flushed; nothing is answered from it until it is filled again)', async () => {
+      const a = await instance();
+      const b = await instance({ ttlMs: 60_000 });
+      await a.add(entry('jti-1', 'alice'));
+      await cached(b, 'jti-1', 'alice');
+      await Promise.all(masters().map((node) => node.client('KILL', 'TYPE', 'pubsub')));
+      await eventually(async () => assert.equal(b.peekState(query('jti-1', 'alice')), undefined));
+      const cutoff = await a.revokeAll('alice', undefined); // B may not be subscribed: it may never hear of this
+      assert.equal(await judgedCutoff(b, 'jti-1', 'alice'), cutoff);
+    });
+  });
+
   it('flushes the local tier when the invalidation link is cut', async () => {
     const a = await instance();
     const b = await instance();

@@ -21,6 +21,14 @@ import { registerBuiltInStore, trustPeekState } from '../core/store-call';
 interface RecordEntry {
   record: StoredToken | undefined;
   until: number;
+  /**
+   * The cut-off entry this record was last judged with, for `cutoffOf`, while the tier's
+   * `cutoffGeneration` is still `cutoffGeneration` (no cut-off dropped since): a tier hit then
+   * needs one lookup, not two. Only ever a hint: a mismatch means the cut-offs map is asked.
+   */
+  cutoff: CutoffEntry | undefined;
+  cutoffOf: string | undefined;
+  cutoffGeneration: number;
 }
 interface CutoffEntry {
   cutoff: number;
@@ -120,6 +128,8 @@ export class TieredTokenStore implements TokenStore {
   private heartbeat: NodeJS.Timeout | undefined;
   /** Bumped by every invalidation and link drop: a read begun under an older epoch is not cached. */
   private epoch = 0;
+  /** Bumped whenever a cut-off leaves the tier (its invalidation, a link drop): the records' remembered cut-offs are void then. */
+  private cutoffGeneration = 0;
   /**
    * Reads of a token's state now in flight, by query, each with the epoch it began under. When
    * a tier entry expires, every concurrent request for that token would otherwise go to Redis at
@@ -200,8 +210,14 @@ export class TieredTokenStore implements TokenStore {
     const now = Date.now();
     const held = this.records.live(query.jti, now);
     if (held === undefined) return undefined;
-    const cutoff = this.cutoffs.live(query.identity, now);
-    if (cutoff === undefined) return undefined;
+    let cutoff = held.cutoff;
+    if (cutoff === undefined || held.cutoffGeneration !== this.cutoffGeneration || held.cutoffOf !== query.identity || cutoff.until <= now) {
+      cutoff = this.cutoffs.live(query.identity, now);
+      if (cutoff === undefined) return undefined;
+      held.cutoff = cutoff;
+      held.cutoffOf = query.identity;
+      held.cutoffGeneration = this.cutoffGeneration;
+    }
     if (query.family === undefined) return { record: held.record, cutoff: cutoff.cutoff, family: undefined };
     const family = this.families.live(query.family, now)?.family.get(query.jti);
     return family === undefined ? undefined : { record: held.record, cutoff: cutoff.cutoff, family };
@@ -300,7 +316,9 @@ export class TieredTokenStore implements TokenStore {
     const exp = record?.token.exp;
     const untilExpiry = typeof exp === 'number' ? exp * 1000 - Date.now() : Infinity;
     const ttl = Math.min(this.ttlMs, untilExpiry);
-    if (ttl >= 1) this.records.set(jti, { record: structuredClone(record), until: Date.now() + Math.floor(ttl) });
+    if (ttl >= 1) {
+      this.records.set(jti, { record: structuredClone(record), until: Date.now() + Math.floor(ttl), cutoff: undefined, cutoffOf: undefined, cutoffGeneration: -1 });
+    }
   }
 
   private rememberState(query: TokenQuery, state: TokenState): void {
@@ -318,13 +336,17 @@ export class TieredTokenStore implements TokenStore {
     this.epoch += 1;
     const id = key.slice(2);
     if (key.startsWith('t:')) this.records.delete(id);
-    else if (key.startsWith('g:')) this.cutoffs.delete(id);
+    else if (key.startsWith('g:')) {
+      this.cutoffGeneration += 1;
+      this.cutoffs.delete(id);
+    }
     else if (key.startsWith('f:')) this.families.delete(id);
   }
 
   private linkDown(): void {
     this.linkUp = false;
     this.epoch += 1;
+    this.cutoffGeneration += 1;
     this.records.clear();
     this.cutoffs.clear();
     this.families.clear();
