@@ -10,6 +10,7 @@
  * default 24), BENCH_CG_WARMUP (25000), BENCH_CG_REQUESTS (300), BENCH_CGP_TOP (40).
  * A mode written `base:<mode>` runs from the checkout BENCH_BASE names (as bench:callgrind-paired),
  * so `BENCH_BASE=../base npm run bench:callgrind-profile -- base:jwt jwt` is a change, by function.
+ * BENCH_CGP_CALLERS=<function>[,...] adds, for each, its callers (inclusive, the change by caller with two modes).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -31,6 +32,8 @@ const CROSS_CHECKOUT = process.argv.slice(2).some((mode) => mode.startsWith('bas
 interface Profile {
   total: number;
   byFunction: Map<string, number>;
+  /** BENCH_CGP_CALLERS: per named function, its callers' inclusive instructions per request. */
+  callersOf: Map<string, Map<string, number>>;
 }
 
 /** JIT code ranges from Node's perf map, sorted by start address. */
@@ -65,6 +68,43 @@ function jitName(ranges: ReturnType<typeof readPerfMap>, address: number): strin
 /** Reads a dump's self cost per function through callgrind_annotate, JIT addresses named. */
 export function readProfile(dumpFile: string, pid: number, perUnit = REQUESTS): Profile {
   const ranges = readPerfMap(pid);
+  const profile = readSelfCost(dumpFile, ranges, perUnit);
+  for (const callee of CALLERS_OF) profile.callersOf.set(callee, readCallers(dumpFile, ranges, perUnit, callee));
+  return profile;
+}
+
+/**
+ * The functions named in BENCH_CGP_CALLERS (comma-separated, e.g. `Builtins_KeyedLoadIC_Megamorphic`):
+ * for each, who calls it and what those calls cost per request (inclusive), JIT callers named.
+ * What says which JavaScript function a builtin's growth comes from.
+ */
+const CALLERS_OF = (process.env.BENCH_CGP_CALLERS ?? '').split(',').filter(Boolean);
+
+function readCallers(dumpFile: string, ranges: ReturnType<typeof readPerfMap>, perUnit: number, callee: string): Map<string, number> {
+  const annotated = spawnSync('callgrind_annotate', ['--threshold=100', '--inclusive=yes', '--tree=caller', dumpFile], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (annotated.status !== 0) throw new Error(`callgrind_annotate: ${annotated.stderr}`);
+  const callers = new Map<string, number>();
+  let pending: Array<[string, number]> = [];
+  for (const line of annotated.stdout.split('\n')) {
+    const caller = /^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?<\s+(.+?)(?:\s+\(\d+x\))?(?:\s+\[[^\]]*\])?$/.exec(line);
+    if (caller) {
+      pending.push([caller[2], Number(caller[1].replace(/,/g, '')) / perUnit]);
+      continue;
+    }
+    const own = /^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?\*\s+(.+)$/.exec(line);
+    if (own && own[2].includes(callee)) {
+      for (const [where, count] of pending) {
+        const address = /^(?:\?\?\?:)?0x([0-9a-f]+)/.exec(where);
+        const name = address ? jitName(ranges, Number.parseInt(address[1], 16)) : where.replace(/^[^:]*:/, '');
+        callers.set(name, (callers.get(name) ?? 0) + count);
+      }
+    }
+    if (own || line.trim() === '') pending = [];
+  }
+  return callers;
+}
+
+function readSelfCost(dumpFile: string, ranges: ReturnType<typeof readPerfMap>, perUnit: number): Profile {
   const annotated = spawnSync('callgrind_annotate', ['--threshold=100', '--inclusive=no', dumpFile], { encoding: 'utf8', maxBuffer: 1 << 28 });
   if (annotated.status !== 0) throw new Error(`callgrind_annotate: ${annotated.stderr}`);
   const byFunction = new Map<string, number>();
@@ -82,7 +122,7 @@ export function readProfile(dumpFile: string, pid: number, perUnit = REQUESTS): 
     const name = address ? jitName(ranges, Number.parseInt(address[1], 16)) : where.replace(/\s*\[[^\]]*\]$/, '').replace(/^[^:]*:/, '');
     byFunction.set(name, (byFunction.get(name) ?? 0) + count);
   }
-  return { total, byFunction };
+  return { total, byFunction, callersOf: new Map() };
 }
 
 async function profileMode(execPath: string, serverJs: string, mode: string, redisUrl: string, directory: string): Promise<Profile> {
@@ -129,6 +169,15 @@ async function main(): Promise<void> {
       const difference = [...names].map((name): [string, number] => [name, (second.byFunction.get(name) ?? 0) - (first.byFunction.get(name) ?? 0)]);
       difference.sort((x, y) => Math.abs(y[1]) - Math.abs(x[1]));
       printTop(`${modes[1]} - ${modes[0]}: ${(second.total - first.total).toFixed(0)} instructions per request, by function`, difference);
+      for (const callee of CALLERS_OF) {
+        const before = first.callersOf.get(callee)!;
+        const after = second.callersOf.get(callee)!;
+        const callers = [...new Set([...before.keys(), ...after.keys()])].map((name): [string, number] => [name, (after.get(name) ?? 0) - (before.get(name) ?? 0)]);
+        callers.sort((x, y) => Math.abs(y[1]) - Math.abs(x[1]));
+        printTop(`${modes[1]} - ${modes[0]}: the callers of ${callee}, inclusive instructions per request`, callers);
+      }
+    } else {
+      for (const callee of CALLERS_OF) printTop(`${modes[0]}: the callers of ${callee}`, [...profiles[0].callersOf.get(callee)!.entries()].sort((x, y) => y[1] - x[1]));
     }
   } finally {
     await redis.stop();

@@ -12,6 +12,10 @@
  *                 `tcp_wrap` binding, no net.Socket and no stream code): a probe of where the cost
  *                 is, not something to ship
  *   worker        the ioredis client and its 1 Hz PING in a worker_thread (its own V8 isolate)
+ *   als           no other socket; each request answered inside an AsyncLocalStorage's run()
+ *                 (the request context's mechanism: async_hooks on Node 20, AsyncContextFrame on 24)
+ *   als-ioredis   als with the 1 Hz ioredis PING
+ * Every mode answers from an async function that awaits twice (promises in the request's context).
  * Each mode's server is counted as bench:callgrind counts its variants (bench/callgrind.ts's
  * countOnce: JIT on, `--single-threaded --predictable-gc-schedule --no-incremental-marking`,
  * warm-up uninstrumented, median of WINDOWS windows of REQUESTS requests sent one at a time from
@@ -24,13 +28,14 @@
  * Run as `node minimal-socket-ics.js <mode> <redisUrl>` the file is the server (prints `READY`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 
-export const MODES = ['none', 'ioredis-idle', 'ioredis', 'net', 'raw', 'worker'] as const;
+export const MODES = ['none', 'ioredis-idle', 'ioredis', 'net', 'raw', 'worker', 'als', 'als-ioredis'] as const;
 type Mode = (typeof MODES)[number];
 const BEAT_MS = 1000;
 const PING = '*1\r\n$4\r\nPING\r\n';
@@ -103,10 +108,20 @@ async function serve(mode: Mode, redisUrl: string): Promise<void> {
   if (mode === 'net') await netBeat(redisUrl);
   if (mode === 'raw') await rawBeat(redisUrl);
   if (mode === 'worker') await workerBeat(redisUrl);
+  if (mode === 'als-ioredis') await ioredisBeat(redisUrl, true);
   const body = JSON.stringify({ ok: true, mode });
-  const server = http.createServer((request, response) => {
+  // every mode answers from an async function that awaits twice (as a Koa app's middleware does);
+  // the als modes run it inside an AsyncLocalStorage's run(), as the request context does
+  const answer = async (response: http.ServerResponse) => {
+    await undefined;
+    await undefined;
     response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     response.end(body);
+  };
+  const context = mode.startsWith('als') ? new AsyncLocalStorage<{ request: http.IncomingMessage }>() : undefined;
+  const server = http.createServer((request, response) => {
+    if (context === undefined) void answer(response);
+    else void context.run({ request }, answer, response);
   });
   server.listen(0, '127.0.0.1', () => {
     const { port } = server.address() as net.AddressInfo;
