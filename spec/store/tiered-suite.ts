@@ -231,6 +231,23 @@ export function defineTieredSuite(setup: (ctx: Mocha.Context) => Promise<RedisEn
       assert.equal(await judgedCutoff(b, 'a-1', 'alice'), cutoff);
     });
 
+    it('gives way to a newer cut-off a miss brought in before the invalidation arrived', async () => {
+      const a = await instance({ confirmTimeoutMs: 50 });
+      const b = await instance({ ttlMs: 60_000 });
+      await a.add(entry('jti-1', 'alice'));
+      await a.add(entry('jti-2', 'alice'));
+      await cached(b, 'jti-1', 'alice');
+      // B hears nothing for now: its invalidations are late (a slow subscriber connection)
+      const late: Array<[string, string]> = [];
+      const heard = (b as unknown as { heard: (channel: string, message: string) => void }).heard;
+      (b as unknown as { heard: (channel: string, message: string) => void }).heard = (channel, message) => void late.push([channel, message]);
+      const cutoff = await a.revokeAll('alice', undefined); // unconfirmed by B: resolves after 50 ms
+      assert.equal(await judgedCutoff(b, 'jti-2', 'alice'), cutoff); // a miss: B's tier now holds alice's new cut-off
+      assert.equal(await judgedCutoff(b, 'jti-1', 'alice'), cutoff); // the record's remembered one is older: not used
+      (b as unknown as { heard: typeof heard }).heard = heard;
+      for (const [channel, message] of late) heard.call(b, channel, message);
+    });
+
     it('is void after a link drop (the tier is flushed; nothing is answered from it until it is filled again)', async () => {
       const a = await instance();
       const b = await instance({ ttlMs: 60_000 });

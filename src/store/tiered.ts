@@ -23,7 +23,7 @@ interface RecordEntry {
   until: number;
   /**
    * The cut-off entry this record was last judged with, for `cutoffOf`, while the tier's
-   * `cutoffGeneration` is still `cutoffGeneration` (no cut-off dropped since): a tier hit then
+   * `cutoffGeneration` is still `cutoffGeneration` (the cut-offs map unchanged since): a tier hit then
    * needs one lookup, not two. Only ever a hint: a mismatch means the cut-offs map is asked.
    */
   cutoff: CutoffEntry | undefined;
@@ -128,7 +128,11 @@ export class TieredTokenStore implements TokenStore {
   private heartbeat: NodeJS.Timeout | undefined;
   /** Bumped by every invalidation and link drop: a read begun under an older epoch is not cached. */
   private epoch = 0;
-  /** Bumped whenever a cut-off leaves the tier (its invalidation, a link drop): the records' remembered cut-offs are void then. */
+  /**
+   * Bumped by every write to the cut-offs map (a cut-off set, dropped by an invalidation or a
+   * link drop): the records' remembered cut-offs are void then. A set counts too: a miss may
+   * bring a newer cut-off than the one a record remembers, before its invalidation arrives.
+   */
   private cutoffGeneration = 0;
   /**
    * Reads of a token's state now in flight, by query, each with the epoch it began under. When
@@ -245,7 +249,7 @@ export class TieredTokenStore implements TokenStore {
     if (cached !== undefined) return cached.cutoff;
     const epoch = this.epoch;
     const cutoff = await this.redisStore.cutoff(identity);
-    if (this.linkUp && epoch === this.epoch) this.cutoffs.set(identity, { cutoff, until: Date.now() + this.ttlMs });
+    if (this.linkUp && epoch === this.epoch) this.setCutoff(identity, { cutoff, until: Date.now() + this.ttlMs });
     return cutoff;
   }
 
@@ -324,11 +328,16 @@ export class TieredTokenStore implements TokenStore {
   private rememberState(query: TokenQuery, state: TokenState): void {
     this.remember(query.jti, state.record);
     const until = Date.now() + this.ttlMs;
-    this.cutoffs.set(query.identity, { cutoff: state.cutoff, until });
+    this.setCutoff(query.identity, { cutoff: state.cutoff, until });
     if (query.family === undefined || state.family === undefined) return;
     const family = this.families.live(query.family, Date.now())?.family ?? new Map<string, FamilyState>();
     family.set(query.jti, { ...state.family });
     this.families.set(query.family, { family, until });
+  }
+
+  private setCutoff(identity: string, entry: CutoffEntry): void {
+    this.cutoffGeneration += 1;
+    this.cutoffs.set(identity, entry);
   }
 
   /** Drops one tier key (`t:<jti>`, `g:<identity>`, `f:<family>`: an invalidation message is exactly such a key). */
