@@ -9,7 +9,8 @@
  * in the chain that has one (so an override without a decorator stays guarded and only
  * an explicit `@JwtOptional()` relaxes it); else the guard on the nearest guarded class.
  */
-import { getMetadataArgsStorage } from './routing-controllers';
+import { getMetadataArgsStorage, routingControllers } from './routing-controllers';
+import { fuseLeadingMiddleware, leadingMiddleware } from './fused-route';
 import { JwtUsageError } from '../core/errors';
 import { JwtManager } from '../core/manager';
 import type { Guard } from '../koa/guard';
@@ -211,7 +212,8 @@ type Observed = 'controllers' | 'actions' | 'params';
 
 /**
  * Installs the hooks on routing-controllers' metadata storage (once per storage):
- * a guarded route gets its guard's middleware first among its own, and the parameters of
+ * a guarded route gets its guard's middleware first among its own (sharing a router layer with
+ * the function after it once registered: `./fused-route`), and the parameters of
  * the method actually called (a base class's, for an inherited route) plus the proof.
  * `wrap(target, method)` makes sure a direct call of the method is checked too. An open
  * route gets `contextMiddleware`, which makes the request known to the guarded methods it
@@ -228,6 +230,7 @@ export function installRouteHooks(
   const storage = getMetadataArgsStorage() as Storage & { [HOOKED]?: boolean };
   if (storage[HOOKED]) return;
   storage[HOOKED] = true;
+  fuseLeadingMiddleware(routingControllers('koa-jwt-extended\'s route hooks'));
   observe(storage, {
     controllers: (record) => registered('controller', record.target),
     actions: (record) => {
@@ -247,11 +250,11 @@ export function installRouteHooks(
     if (method === undefined) return uses;
     const guard = effectiveGuard(target, method);
     // an open route of an app with guards: a guarded method it calls (of any class) is checked against this request
-    if (!guard) return guardsRecorded > 0 ? [{ target, method, middleware: contextMiddleware, afterAction: false }, ...uses] : uses;
+    if (!guard) return guardsRecorded > 0 ? [{ target, method, middleware: leadingMiddleware(contextMiddleware), afterAction: false }, ...uses] : uses;
     wrap(target, method);
     // only a middleware of the route's own between the guard and the action can throw past routing-controllers' handleError
     const middlewareFollows = uses.some((use) => !use.afterAction);
-    return [{ target, method, middleware: guard.middlewareFor(target, method, middlewareFollows), afterAction: false }, ...uses];
+    return [{ target, method, middleware: leadingMiddleware(guard.middlewareFor(target, method, middlewareFollows)), afterAction: false }, ...uses];
   };
   storage.filterParamsWithTargetAndMethod = (target: Function, method: string) => {
     const guard = effectiveGuard(target, method);
