@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import Redis from 'ioredis';
 import { TieredTokenStore } from '../../src/store/tiered';
 import { RedisCluster, RedisServer, requireRedis } from '../support/redis';
+import { entry } from './redis-env';
 import { eventually } from './redis-suite';
 
 const CHANNEL = 'failover:invalidate';
@@ -56,6 +57,48 @@ describe('TieredTokenStore on a Cluster whose subscriber node dies', function ()
       await eventually(async () => assert.equal(store.isLinkUp, true), 15000);
     } finally {
       await store.close();
+      client.disconnect();
+    }
+  });
+
+  it("a replaced subscriber's late events leave its successor's link alone (it stays up, the tier keeps serving)", async () => {
+    // CI on a loaded machine: a subscriber replaced while the Cluster came back closed after its
+    // successor was ready, and turned the tier off for good ('rejects ... comes back by itself')
+    const proto = TieredTokenStore.prototype as unknown as { createSubscriber(): Redis };
+    const create = proto.createSubscriber;
+    const subscribers: Redis[] = [];
+    proto.createSubscriber = function captured(this: unknown) {
+      const subscriber = create.call(this);
+      subscribers.push(subscriber);
+      return subscriber;
+    };
+    const client = cluster.client({ redisOptions: { commandTimeout: 500, maxRetriesPerRequest: 1 } });
+    await once(client, 'ready');
+    const store = new TieredTokenStore({ redis: client, keyPrefix: 'late:', commandTimeoutMs: 500 });
+    const other = new TieredTokenStore({ redis: client, keyPrefix: 'late:', commandTimeoutMs: 500 });
+    try {
+      await eventually(async () => assert.equal(store.isLinkUp && other.isLinkUp, true));
+      const first = subscribers[0];
+      // the first subscriber stays down past commandTimeoutMs: the store moves to a second one
+      (first.options as { retryStrategy: () => number }).retryStrategy = () => 60_000;
+      first.disconnect(true);
+      await eventually(async () => assert.equal(store.isLinkUp, false), 2000);
+      await eventually(async () => assert.equal(store.isLinkUp, true), 5000);
+      assert.equal(subscribers.length, 3, 'the store replaced its subscriber (the other instance has its own)');
+      // (the Cluster may still be settling from the test before, whose node restarted)
+      await eventually(() => store.add(entry('jti-late', 'alice')), 8000);
+      assert.equal((await store.find('jti-late'))?.revoked, false); // now in the tier
+      // the replaced subscriber's events arrive late, after its successor is up
+      first.emit('close');
+      first.emit('ready');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(store.isLinkUp, true, 'a replaced subscriber turned the tier off');
+      await other.setRevoked('jti-late', true);
+      await eventually(async () => assert.equal((await store.find('jti-late'))?.revoked, true), 2000);
+    } finally {
+      proto.createSubscriber = create;
+      await store.close();
+      await other.close();
       client.disconnect();
     }
   });

@@ -275,6 +275,50 @@ export function defineTieredSuite(setup: (ctx: Mocha.Context) => Promise<RedisEn
     await eventually(async () => assert.equal((await b.find('jti-1'))?.revoked, false), 2000);
   });
 
+  // outside attack helper-44: a subscription finished for a connection that closed since turned the tier back on
+  // while the next connection's SUBSCRIBE was still unanswered (a revoked token 200 for 2.2 s on that instance)
+  it('keeps the tier off while the current subscriber connection has not subscribed, whatever an older one finishes', async () => {
+    const proto = TieredTokenStore.prototype as unknown as { createSubscriber(): import('ioredis').Redis };
+    const create = proto.createSubscriber;
+    let subscriber: import('ioredis').Redis | undefined;
+    proto.createSubscriber = function captured(this: unknown) {
+      return (subscriber = create.call(this));
+    };
+    let b: TieredTokenStore;
+    try {
+      // a Cluster replaces a subscriber still down after commandTimeoutMs: not within this test,
+      // whose connections must stay the same subscriber's, even on a loaded machine
+      b = await instance({ commandTimeoutMs: 15_000 });
+    } finally {
+      proto.createSubscriber = create;
+    }
+    const confirmer = (b as unknown as { confirmer: { beat(): Promise<unknown> } }).confirmer;
+    const beat = confirmer.beat.bind(confirmer);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let beats = 0;
+    confirmer.beat = () => {
+      beats += 1;
+      return held.then(beat);
+    };
+    const closes = () => new Promise<void>((resolve) => subscriber!.once('close', () => resolve()));
+    // connection 2: subscribes, then its liveness beat is held
+    let closed = closes();
+    subscriber!.disconnect(true);
+    await closed;
+    await eventually(async () => assert.ok(beats >= 1));
+    assert.equal(b.isLinkUp, false);
+    // connection 3: its SUBSCRIBE never answers
+    subscriber!.subscribe = (() => new Promise(() => undefined)) as never;
+    closed = closes();
+    subscriber!.disconnect(true);
+    await closed;
+    await eventually(async () => assert.equal(subscriber!.status, 'ready'));
+    release(); // connection 2's chain finishes now
+    await sleep(100);
+    assert.equal(b.isLinkUp, false);
+  });
+
   it('rejects (does not answer from the tier) while Redis is down, and comes back by itself', async function () {
     if (!redis.env.canRestart) this.skip();
     const unhandled = trackUnhandledRejections();

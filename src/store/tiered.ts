@@ -366,14 +366,23 @@ export class TieredTokenStore implements TokenStore {
     const subscriber = this.createSubscriber();
     const channel = this.redisStore.keys.channel;
     // surfaces as a link drop (never a crash), and on the store-error channel
+    // Counts this subscriber's connections (each 'ready' and each 'close'): a subscription
+    // finishing for a connection that is gone turns nothing on. A subscriber replaced on a Cluster
+    // (moveIfStillDown) is no longer current: its late events touch nothing of its successor's.
+    let connections = 0;
+    const current = () => this.#subscriber === subscriber;
     subscriber.on('error', (error: unknown) => publishRedisError(error, 'subscribe'));
     subscriber.on('close', () => {
+      connections += 1;
+      if (!current()) return;
       if (this.linkUp) this.confirmer.leave(); // we bypass the tier now: writers need not wait for us
       this.linkDown();
       if (isClusterClient(clientOf(this.redisStore))) this.moveIfStillDown(subscriber);
     });
     subscriber.on('message', (from: string, message: string) => this.heard(from, message));
     subscriber.on('ready', () => {
+      const connection = ++connections;
+      if (!current()) return;
       subscriber.subscribe(channel, this.confirmer.confirmChannel)
         .then(() => {
           this.linkDown(); // flush whatever raced the (re)subscription
@@ -381,7 +390,8 @@ export class TieredTokenStore implements TokenStore {
         })
         .then(
           () => {
-            this.linkUp = !this.closed && subscriber.status === 'ready';
+            // a later connection's subscription may still be in flight: only the current one turns the tier on
+            this.linkUp = !this.closed && subscriber.status === 'ready' && connection === connections && current();
             this.confirmer.start(() => this.linkUp, () => this.leaseLost(subscriber));
           },
           () => subscriber.disconnect(true),
