@@ -15,7 +15,7 @@ import type { RefreshTokenUse, StoreEntry } from '../../src/store/token-store';
 import { ACCESS, REFRESH, Requirement, TokenVerifier } from '../../src/core/verify';
 import { refuseUsedRefreshToken } from '../../src/core/sessions';
 import { HEARTBEAT_MS, LEASE_MS } from '../../src/store/confirm';
-import { sleep } from '../support/redis';
+import { sleep, startOfSecond } from '../support/redis';
 import { RedisTokenStore } from '../../src/store/redis';
 import { TieredTokenStore } from '../../src/store/tiered';
 import type { Server } from 'node:http';
@@ -360,6 +360,7 @@ export function defineSessionSuite(stores: SessionStores): void {
         secret: SECRET, accessTokenExpires: 1, refreshTokenExpires: 1,
         revocation: { store, checks: 'all', refreshRotation: true, reuseIntervalSeconds: 0, clockMarginSeconds: 0 },
       });
+      await startOfSecond(); // the pair's 1 s lifetime must outlast the reuse below (whole-second exp)
       const remembered = await createRefreshToken('alice', { expiresIn: '90d' });
       const pair = await rotate(remembered);
       await assert.rejects(rotate(remembered), RevokedTokenError); // reuse: the family goes

@@ -17,6 +17,12 @@ const children = new Set<ChildProcess>();
 process.on('exit', () => children.forEach((child) => child.kill('SIGKILL')));
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Waits for the next whole second (plus 20 ms). A token's iat and exp are whole seconds, so one made
+ * with a 1 s lifetime late in a second is already expired a few milliseconds later: a test that
+ * must still present it as unexpired starts here, with the whole second ahead of it.
+ */
+export const startOfSecond = () => sleep(1020 - (Date.now() % 1000));
 
 /** Whether a local redis-server can be started. */
 export function hasRedisServer(): boolean {
