@@ -15,6 +15,8 @@
  *   als           no other socket; each request answered inside an AsyncLocalStorage's run()
  *                 (the request context's mechanism: async_hooks on Node 20, AsyncContextFrame on 24)
  *   als-ioredis   als with the 1 Hz ioredis PING
+ *   als-net       als with the 1 Hz PING of `net` (a plain net.Socket, no ioredis, no promise)
+ *   als-timer     als with a 1 Hz timer that settles one promise (no socket at all)
  * Every mode answers from an async function that awaits twice (promises in the request's context).
  * Each mode's server is counted as bench:callgrind counts its variants (bench/callgrind.ts's
  * countOnce: JIT on, `--single-threaded --predictable-gc-schedule --no-incremental-marking`,
@@ -35,7 +37,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 
-export const MODES = ['none', 'ioredis-idle', 'ioredis', 'net', 'raw', 'worker', 'als', 'als-ioredis'] as const;
+export const MODES = ['none', 'ioredis-idle', 'ioredis', 'net', 'raw', 'worker', 'als', 'als-ioredis', 'als-net', 'als-timer'] as const;
 type Mode = (typeof MODES)[number];
 const BEAT_MS = 1000;
 const PING = '*1\r\n$4\r\nPING\r\n';
@@ -109,6 +111,8 @@ async function serve(mode: Mode, redisUrl: string): Promise<void> {
   if (mode === 'raw') await rawBeat(redisUrl);
   if (mode === 'worker') await workerBeat(redisUrl);
   if (mode === 'als-ioredis') await ioredisBeat(redisUrl, true);
+  if (mode === 'als-net') await netBeat(redisUrl);
+  if (mode === 'als-timer') setInterval(() => void Promise.resolve(BEAT_MS).then((ms) => ms + 1), BEAT_MS);
   const body = JSON.stringify({ ok: true, mode });
   // every mode answers from an async function that awaits twice (as a Koa app's middleware does);
   // the als modes run it inside an AsyncLocalStorage's run(), as the request context does
