@@ -134,6 +134,7 @@ export function defineSessionSuite(stores: SessionStores): void {
       const slow = await stores.second!();
       const keeping = JwtManager.configure({ secret: SECRET, revocation: { store, mode: 'blocklist', checks: 'all' } });
       const forgetting = JwtManager.configure({ secret: SECRET, revocation: { store, mode: 'blocklist', checks: 'all', clockMarginSeconds: 0 } });
+      await startOfSecond(); // both must still live when revoked below (1 s, whole-second exp)
       const kept = await keeping.createAccessToken('alice', { expiresIn: 1 });
       const dropped = await forgetting.createAccessToken('alice', { expiresIn: 1 });
       await keeping.revokeToken(kept);
