@@ -34,7 +34,7 @@ import { printInstructionReport, VARIANTS } from './report';
 import { countRoundTrips } from './round-trips';
 import { printRoundTripTargets, printTargets } from './targets';
 import { benchNodes, buildBenchServer, median, NodeBinary } from './runtime';
-import { stopServer, waitReady } from './servers';
+import { serverFor, stopServer, waitReady } from './servers';
 
 const REQUESTS = Number(process.env.BENCH_CG_REQUESTS ?? 300);
 const WARMUP = Number(process.env.BENCH_CG_WARMUP ?? 25000);
@@ -86,9 +86,11 @@ export function spawnUnderCallgrind(
   execPath: string, serverJs: string, mode: string, redisUrl: string, directory: string,
   extra: { valgrindArgs?: string[]; nodeFlags?: string[] } = {},
 ): { child: ChildProcess; outFile: string } {
-  const outFile = path.join(directory, `callgrind.${mode}.%p`);
-  const args = ['--tool=callgrind', '--instr-atstart=no', ...(extra.valgrindArgs ?? []), `--callgrind-out-file=${outFile}`, execPath, ...NODE_FLAGS, ...(extra.nodeFlags ?? []), serverJs, mode, redisUrl];
-  const log = openSync(path.join(directory, `valgrind.${mode}.log`), 'a');
+  const [script, scriptMode] = serverFor(serverJs, mode); // `minimal:<mode>`: the minimal program's server
+  const name = mode.replace(/[^\w.-]/g, '_');
+  const outFile = path.join(directory, `callgrind.${name}.%p`);
+  const args = ['--tool=callgrind', '--instr-atstart=no', ...(extra.valgrindArgs ?? []), `--callgrind-out-file=${outFile}`, execPath, ...NODE_FLAGS, ...(extra.nodeFlags ?? []), script, scriptMode, redisUrl];
+  const log = openSync(path.join(directory, `valgrind.${name}.log`), 'a');
   const child = spawn('valgrind', args, { stdio: ['ignore', 'pipe', log], env: { ...process.env, BENCH_TIER_TTL_MS: '3600000', BENCH_LEASE_MS: '60000' } });
   return { child, outFile };
 }

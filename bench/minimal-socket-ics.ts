@@ -17,6 +17,8 @@
  *   als-ioredis   als with the 1 Hz ioredis PING
  *   als-net       als with the 1 Hz PING of `net` (a plain net.Socket, no ioredis, no promise)
  *   als-timer     als with a 1 Hz timer that settles one promise (no socket at all)
+ *   als-worker    als with the 1 Hz ioredis PING in a worker_thread (what moving the store's
+ *                 connections off the main isolate would buy)
  * Every mode answers from an async function that awaits twice (promises in the request's context).
  * Each mode's server is counted as bench:callgrind counts its variants (bench/callgrind.ts's
  * countOnce: JIT on, `--single-threaded --predictable-gc-schedule --no-incremental-marking`,
@@ -27,7 +29,8 @@
  * functions whose self instructions per request grow over `none` (bench/callgrind-profile.ts's
  * readProfile). Env: BENCH_NODES (machine,24), BENCH_SICS_MODES, BENCH_CG_RUNS (2), BENCH_CG_WARMUP,
  * BENCH_CG_WINDOWS, BENCH_CG_REQUESTS, BENCH_CGP_TOP (15), BENCH_SICS_COUNT=0 (profile only).
- * Run as `node minimal-socket-ics.js <mode> <redisUrl>` the file is the server (prints `READY`).
+ * Run as `node minimal-socket-ics.js <mode> <redisUrl>` the file is the server (prints `READY`);
+ * `npm run bench` loads some of its modes as variants too (`minimal:<mode>` in bench/report.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -37,7 +40,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 
-export const MODES = ['none', 'ioredis-idle', 'ioredis', 'net', 'raw', 'worker', 'als', 'als-ioredis', 'als-net', 'als-timer'] as const;
+export const MODES = ['none', 'ioredis-idle', 'ioredis', 'net', 'raw', 'worker', 'als', 'als-ioredis', 'als-net', 'als-timer', 'als-worker'] as const;
 type Mode = (typeof MODES)[number];
 const BEAT_MS = 1000;
 const PING = '*1\r\n$4\r\nPING\r\n';
@@ -109,7 +112,7 @@ async function serve(mode: Mode, redisUrl: string): Promise<void> {
   if (mode === 'ioredis' || mode === 'ioredis-idle') await ioredisBeat(redisUrl, mode === 'ioredis');
   if (mode === 'net') await netBeat(redisUrl);
   if (mode === 'raw') await rawBeat(redisUrl);
-  if (mode === 'worker') await workerBeat(redisUrl);
+  if (mode === 'worker' || mode === 'als-worker') await workerBeat(redisUrl);
   if (mode === 'als-ioredis') await ioredisBeat(redisUrl, true);
   if (mode === 'als-net') await netBeat(redisUrl);
   if (mode === 'als-timer') setInterval(() => void Promise.resolve(BEAT_MS).then((ms) => ms + 1), BEAT_MS);

@@ -26,6 +26,12 @@ export const VARIANTS = [
   { key: 'a15', mode: 'open-router15', name: 'a15 open route, @koa/router 15 handed to the KoaDriver' },
   { key: 'b15', mode: 'jwt-router15', name: 'b15 @JwtRequired(), @koa/router 15 handed to the KoaDriver' },
   { key: 'l', mode: 'open-layer', name: 'l open route + one pass-through route middleware (experiment)' },
+  // the minimal program (bench/minimal-socket-ics.ts): a plain node:http server, no Koa, no code of ours
+  { key: 'm', mode: 'minimal:none', name: 'm plain node:http server (minimal program)' },
+  { key: 'ma', mode: 'minimal:als', name: 'ma m, each request inside AsyncLocalStorage.run()' },
+  { key: 'mr', mode: 'minimal:als-ioredis', name: 'mr ma + an ioredis client, one PING a second' },
+  { key: 'mn', mode: 'minimal:als-net', name: 'mn ma + a plain net.Socket, one RESP PING a second' },
+  { key: 'mw', mode: 'minimal:als-worker', name: 'mw ma + the same client in a worker_thread' },
 ] as const;
 
 export interface VariantResult {
@@ -67,6 +73,11 @@ export const RATIOS: ReadonlyArray<readonly [string, string, string, number | un
   ["b/a'  protected / open of the same app", 'b', "a'", undefined],
   ["p/a   the route proof's parameter alone", 'p', 'a', undefined],
   ['l/a   one route middleware layer alone', 'l', 'a', undefined],
+  ['cr/b  a connected Redis client alone', 'cr', 'b', undefined],
+  ['c/cr  the check on a tier hit alone', 'c', 'cr', undefined],
+  ['mr/ma Redis client, plain node:http', 'mr', 'ma', undefined],
+  ['mn/ma a plain socket, plain node:http', 'mn', 'ma', undefined],
+  ['mw/ma the client in a worker_thread', 'mw', 'ma', undefined],
 ];
 
 const pad = (text: string, width: number) => text.padEnd(width);

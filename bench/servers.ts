@@ -4,6 +4,7 @@
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { onServerCore } from './runtime';
 
 export interface BenchServer {
@@ -34,11 +35,23 @@ export function waitReady(child: ChildProcess, name: string): Promise<BenchServe
 }
 
 /**
+ * The script and mode a variant's `mode` names: `minimal:<mode>` is the minimal program's plain
+ * `node:http` server (bench/minimal-socket-ics.ts, compiled beside `serverJs`) in that mode, any
+ * other mode bench/server.ts's.
+ *
+ * @example serverFor('/b/bench/server.js', 'minimal:als') // ['/b/bench/minimal-socket-ics.js', 'als']
+ */
+export function serverFor(serverJs: string, mode: string): [string, string] {
+  return mode.startsWith('minimal:') ? [path.join(path.dirname(serverJs), 'minimal-socket-ics.js'), mode.slice('minimal:'.length)] : [serverJs, mode];
+}
+
+/**
  * Starts the compiled bench server `serverJs` in `mode` under the Node binary
  * `execPath`, pinned to the servers' core, with an IPC channel unless `ipc: false`.
  */
 export function startServer(execPath: string, nodeFlags: string[], serverJs: string, mode: string, redisUrl = '', options: { ipc?: boolean } = {}): Promise<BenchServer> {
-  const [command, args] = onServerCore(execPath, [...nodeFlags, serverJs, mode, redisUrl]);
+  const [script, scriptMode] = serverFor(serverJs, mode);
+  const [command, args] = onServerCore(execPath, [...nodeFlags, script, scriptMode, redisUrl]);
   const child = spawn(command, args, { stdio: options.ipc === false ? ['ignore', 'pipe', 'inherit'] : ['ignore', 'pipe', 'inherit', 'ipc'] });
   return waitReady(child, mode);
 }
