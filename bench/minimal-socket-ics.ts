@@ -147,14 +147,14 @@ async function measure(): Promise<void> {
   const { sequentialClient } = require('./client') as typeof import('./client');
   const { startBenchRedis } = require('./redis') as typeof import('./redis');
   const { benchNodes, buildBenchServer, median } = require('./runtime') as typeof import('./runtime');
-  const { stopServer, waitReady } = require('./servers') as typeof import('./servers');
+  const { minimalServerJs, stopServer, waitReady } = require('./servers') as typeof import('./servers');
   type Run = import('./callgrind').Run;
 
   if (spawnSync('valgrind', ['--version']).status !== 0) throw new Error('valgrind is not installed (apt-get install valgrind)');
   const modes = (process.env.BENCH_SICS_MODES ?? MODES.join(',')).split(',') as Mode[];
   const runs = Number(process.env.BENCH_CG_RUNS ?? 2);
   const nodes = benchNodes();
-  const serverJs = path.join(path.dirname(buildBenchServer()), 'minimal-socket-ics.js');
+  const serverJs = minimalServerJs(buildBenchServer());
   const redis = await startBenchRedis();
   const directory = mkdtempSync(path.join(os.tmpdir(), 'kje-socket-ics-'));
   try {

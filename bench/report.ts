@@ -128,7 +128,7 @@ export function printInstructionReport(label: string, counted: Record<string, Ar
     if (!runs) continue;
     const spread = runs.length > 1 ? (Math.abs(runs[0] - runs[1]) / Math.min(...runs)) * 100 : 0;
     const overhead = runs[0] - (perRequest.a?.[0] ?? NaN);
-    console.log(`  ${pad(variant.name, 52)} ${runs.map((run) => num(run)).join(' ')}   spread ${spread.toFixed(2)}%   +${overhead.toFixed(0)} vs a`);
+    console.log(`  ${pad(variant.name, 52)} ${runs.map((run) => num(run)).join(' ')}   spread ${spread.toFixed(2)}%   ${overhead >= 0 ? '+' : ''}${overhead.toFixed(0)} vs a`);
   }
   for (const [name, top, bottom, target] of RATIOS) {
     const x = perRequest[top]?.[0];

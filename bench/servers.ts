@@ -34,6 +34,11 @@ export function waitReady(child: ChildProcess, name: string): Promise<BenchServe
   });
 }
 
+/** The minimal program's server (bench/minimal-socket-ics.ts), compiled beside the bench server `serverJs`. */
+export function minimalServerJs(serverJs: string): string {
+  return path.join(path.dirname(serverJs), 'minimal-socket-ics.js');
+}
+
 /**
  * The script and mode a variant's `mode` names: `minimal:<mode>` is the minimal program's plain
  * `node:http` server (bench/minimal-socket-ics.ts, compiled beside `serverJs`) in that mode, any
@@ -42,7 +47,7 @@ export function waitReady(child: ChildProcess, name: string): Promise<BenchServe
  * @example serverFor('/b/bench/server.js', 'minimal:als') // ['/b/bench/minimal-socket-ics.js', 'als']
  */
 export function serverFor(serverJs: string, mode: string): [string, string] {
-  return mode.startsWith('minimal:') ? [path.join(path.dirname(serverJs), 'minimal-socket-ics.js'), mode.slice('minimal:'.length)] : [serverJs, mode];
+  return mode.startsWith('minimal:') ? [minimalServerJs(serverJs), mode.slice('minimal:'.length)] : [serverJs, mode];
 }
 
 /**
