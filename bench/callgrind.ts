@@ -13,7 +13,8 @@
  * printed with their spread. Servers are not pinned: instruction counts do not depend
  * on scheduling, so runs go side by side.
  * Env: BENCH_NODES, BENCH_CG_WARMUP (default 25000), BENCH_CG_WINDOWS (5),
- * BENCH_CG_REQUESTS (300 a window), BENCH_CG_VARIANTS (e.g. `a,b,c`), BENCH_CG_RUNS (2).
+ * BENCH_CG_REQUESTS (300 a window), BENCH_CG_VARIANTS (e.g. `a,b,c`), BENCH_CG_RUNS (2),
+ * BENCH_CG_WARMUP_MS (60000: the warm-up's least duration), BENCH_CG_NODE_FLAGS (more node flags).
  * Then issue 27's targets, each figure beside its target (bench/targets.ts): the micro pieces
  * (bench/micro-callgrind.ts) and the Redis round trips (bench/round-trips.ts) are counted in the
  * same run (BENCH_CG_TARGETS=0 skips them).
@@ -39,10 +40,28 @@ import { serverFor, stopServer, waitReady } from './servers';
 const REQUESTS = Number(process.env.BENCH_CG_REQUESTS ?? 300);
 const WARMUP = Number(process.env.BENCH_CG_WARMUP ?? 25000);
 const RUNS = Number(process.env.BENCH_CG_RUNS ?? 2);
+/**
+ * The warm-up lasts at least this long too (BENCH_CG_WARMUP_MS), counted from the server's READY:
+ * the tiered store's first liveness heartbeats (every 20 s with the bench's 60 s lease) send
+ * ioredis's promises and socket callbacks through node's stream and async_hooks code, which the
+ * HTTP requests share, and the first ones deoptimize it. Warmed up by request count alone, a fast
+ * machine reached the windows before the first beat: the windows then held the deoptimization and
+ * the recompiles (Node 20, variant c: 156 602 before, then 387 098, 257 401, and no window back
+ * under 164 000 in eleven), and the first windows a state no running server stays in. 60 s covers
+ * the first two beats; after them the windows agree within 0.1 % (159 587-159 744).
+ * DPoP variants keep their request cap instead (one key's replay cache, DPOP_WARMUP).
+ */
+const WARMUP_MS = Number(process.env.BENCH_CG_WARMUP_MS ?? 60000);
 const WINDOWS = Number(process.env.BENCH_CG_WINDOWS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CG_CONNECTIONS ?? 1);
 const WANTED = (process.env.BENCH_CG_VARIANTS ?? "a,b,bl,bu,c,d,e,ee,er,a15,b15").split(',');
 export const NODE_FLAGS = ['--single-threaded', '--predictable-gc-schedule', '--no-incremental-marking'];
+/**
+ * More node flags for every server counted here and in bench:callgrind-paired (BENCH_CG_NODE_FLAGS,
+ * space-separated), e.g. `--log-deopt --logfile=/tmp/v8.log --no-logfile-per-isolate` to see what
+ * deoptimizes when a window grows, or `--random-seed=7` to see whether a figure moves with V8's seed.
+ */
+export const EXTRA_NODE_FLAGS = (process.env.BENCH_CG_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
 export function callgrindControl(option: string, pid: number, value?: string): void {
   const args = value === undefined ? [option, String(pid)] : [option, value, String(pid)];
@@ -89,7 +108,7 @@ export function spawnUnderCallgrind(
   const [script, scriptMode] = serverFor(serverJs, mode); // `minimal:<mode>`: the minimal program's server
   const name = mode.replace(/[^\w.-]/g, '_');
   const outFile = path.join(directory, `callgrind.${name}.%p`);
-  const args = ['--tool=callgrind', '--instr-atstart=no', ...(extra.valgrindArgs ?? []), `--callgrind-out-file=${outFile}`, execPath, ...NODE_FLAGS, ...(extra.nodeFlags ?? []), script, scriptMode, redisUrl];
+  const args = ['--tool=callgrind', '--instr-atstart=no', ...(extra.valgrindArgs ?? []), `--callgrind-out-file=${outFile}`, execPath, ...NODE_FLAGS, ...EXTRA_NODE_FLAGS, ...(extra.nodeFlags ?? []), script, scriptMode, redisUrl];
   const log = openSync(path.join(directory, `valgrind.${name}.log`), 'a');
   const child = spawn('valgrind', args, { stdio: ['ignore', 'pipe', log], env: { ...process.env, BENCH_TIER_TTL_MS: '3600000', BENCH_LEASE_MS: '60000' } });
   return { child, outFile };
@@ -129,13 +148,19 @@ export async function countOnce(node: NodeBinary, serverJs: string, mode: string
   const killChild = () => child.kill();
   process.once('exit', killChild);
   const server = await waitReady(child, `${mode} under callgrind`);
+  const readyAt = performance.now();
   try {
     const clients = await Promise.all(Array.from({ length: CONNECTIONS }, () => sequentialClient(server.port, server.path, server.token, server.proofKeyPem)));
     const client = {
       send: (count: number) => Promise.all(clients.map((one, index) => one.send(Math.floor(count / CONNECTIONS) + (index < count % CONNECTIONS ? 1 : 0)))),
       close: () => clients.forEach((one) => one.close()),
     };
-    await client.send(mode.startsWith('dpop-') ? Math.min(WARMUP, DPOP_WARMUP) : WARMUP);
+    if (mode.startsWith('dpop-')) await client.send(Math.min(WARMUP, DPOP_WARMUP));
+    else {
+      await client.send(WARMUP);
+      // then on until WARMUP_MS since the server was ready, so its timed work has run (see WARMUP_MS)
+      while (performance.now() - readyAt < WARMUP_MS) await client.send(1000);
+    }
     callgrindControl('-i', child.pid!, 'on');
     const windows: number[] = [];
     const seconds: number[] = [];
@@ -191,7 +216,7 @@ async function main(): Promise<void> {
     await redis.stop();
     rmSync(directory, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }); // a child may still be writing its last file
   }
-  console.log(`\ncallgrind: ${WARMUP} warm-up requests uninstrumented, then ${WINDOWS} windows of ${REQUESTS} counted (the median window is the figure), ${CONNECTIONS === 1 ? 'one at a time' : `over ${CONNECTIONS} connections`}${SIMULATE ? ', figures are cycle estimates (Ir + 10 L1m + 10 Bm + 100 LLm)' : ''}; node ${NODE_FLAGS.join(' ')}`);
+  console.log(`\ncallgrind: ${WARMUP} warm-up requests uninstrumented (and on for at least ${WARMUP_MS / 1000} s but for DPoP), then ${WINDOWS} windows of ${REQUESTS} counted (the median window is the figure), ${CONNECTIONS === 1 ? 'one at a time' : `over ${CONNECTIONS} connections`}${SIMULATE ? ', figures are cycle estimates (Ir + 10 L1m + 10 Bm + 100 LLm)' : ''}; node ${[...NODE_FLAGS, ...EXTRA_NODE_FLAGS].join(' ')}`);
   for (const node of nodes) printInstructionReport(node.label, results[node.label]);
   // issue 27's targets: the micro pieces (the HMAC floor, one signature check per DPoP algorithm) counted in the same run
   if (process.env.BENCH_CG_TARGETS !== '0') {
