@@ -7,7 +7,7 @@
  * `JS <function> <file>:<line>` instead of a bare address. With two modes it also prints the
  * difference, function by function: e.g. `open jwt` is what the guard costs, and where.
  * Modes are bench/server.ts's (open, jwt, revoked, ...). Env: BENCH_NODES (one of machine / 24;
- * default 24), BENCH_CG_WARMUP (25000), BENCH_CG_REQUESTS (300), BENCH_CGP_TOP (40).
+ * default 24), BENCH_CG_WARMUP / BENCH_CG_WARMUP_MS (as bench:callgrind's), BENCH_CG_REQUESTS (300), BENCH_CGP_TOP (40).
  * A mode written `base:<mode>` runs from the checkout BENCH_BASE names (as bench:callgrind-paired),
  * so `BENCH_BASE=../base npm run bench:callgrind-profile -- base:jwt jwt` is a change, by function.
  * BENCH_CGP_CALLERS=<function>[,...] adds, for each, its callers (inclusive, the change by caller with two modes).
@@ -16,14 +16,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { callgrindControl, spawnUnderCallgrind } from './callgrind';
+import { callgrindControl, spawnUnderCallgrind, warmUp } from './callgrind';
 import { sequentialClient } from './client';
 import { startBenchRedis } from './redis';
 import { buildBaseServer } from './callgrind-paired';
 import { benchNodes, buildBenchServer } from './runtime';
 import { stopServer, waitReady } from './servers';
 
-const WARMUP = Number(process.env.BENCH_CG_WARMUP ?? 25000);
 const REQUESTS = Number(process.env.BENCH_CG_REQUESTS ?? 300);
 const TOP = Number(process.env.BENCH_CGP_TOP ?? 40);
 const CROSS_CHECKOUT = process.argv.slice(2).some((mode) => mode.startsWith('base:'));
@@ -128,9 +127,10 @@ function readSelfCost(dumpFile: string, ranges: ReturnType<typeof readPerfMap>, 
 async function profileMode(execPath: string, serverJs: string, mode: string, redisUrl: string, directory: string): Promise<Profile> {
   const { child, outFile } = spawnUnderCallgrind(execPath, serverJs, mode, redisUrl, directory, { nodeFlags: ['--perf-basic-prof'] });
   const server = await waitReady(child, `${mode} under callgrind`);
+  const readyAt = performance.now();
   try {
     const client = await sequentialClient(server.port, server.path, server.token);
-    await client.send(WARMUP);
+    await warmUp(client, mode, readyAt);
     callgrindControl('-i', child.pid!, 'on');
     callgrindControl('-z', child.pid!);
     await client.send(REQUESTS);

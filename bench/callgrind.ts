@@ -137,6 +137,20 @@ const IDLE_MS = Number(process.env.BENCH_CG_IDLE_MS ?? 4000);
 const DPOP_WARMUP = 7000;
 
 /**
+ * The uninstrumented warm-up of a counted server ready since `readyAt` (`performance.now()`):
+ * WARMUP requests, then on, 1 000 at a time, until WARMUP_MS since then, so its timed work has run
+ * (see WARMUP_MS); a DPoP variant only up to DPOP_WARMUP requests.
+ */
+export async function warmUp(client: { send(count: number): Promise<unknown> }, mode: string, readyAt: number): Promise<void> {
+  if (mode.startsWith('dpop-')) {
+    await client.send(Math.min(WARMUP, DPOP_WARMUP));
+    return;
+  }
+  await client.send(WARMUP);
+  while (performance.now() - readyAt < WARMUP_MS) await client.send(1000);
+}
+
+/**
  * One server under callgrind: WARMUP requests uninstrumented, then WINDOWS counted
  * windows of REQUESTS each. The figure is the median window: a rare event (a full GC,
  * a late tier-up) lands in one window and does not move it, and since the server does
@@ -155,12 +169,7 @@ export async function countOnce(node: NodeBinary, serverJs: string, mode: string
       send: (count: number) => Promise.all(clients.map((one, index) => one.send(Math.floor(count / CONNECTIONS) + (index < count % CONNECTIONS ? 1 : 0)))),
       close: () => clients.forEach((one) => one.close()),
     };
-    if (mode.startsWith('dpop-')) await client.send(Math.min(WARMUP, DPOP_WARMUP));
-    else {
-      await client.send(WARMUP);
-      // then on until WARMUP_MS since the server was ready, so its timed work has run (see WARMUP_MS)
-      while (performance.now() - readyAt < WARMUP_MS) await client.send(1000);
-    }
+    await warmUp(client, mode, readyAt);
     callgrindControl('-i', child.pid!, 'on');
     const windows: number[] = [];
     const seconds: number[] = [];

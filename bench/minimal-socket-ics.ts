@@ -142,7 +142,7 @@ async function serve(mode: Mode, redisUrl: string): Promise<void> {
 /* eslint-disable @typescript-eslint/no-require-imports -- required here, not at the top: the servers load none of the harness */
 async function measure(): Promise<void> {
   const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
-  const { countOnce, callgrindControl, spawnUnderCallgrind } = require('./callgrind') as typeof import('./callgrind');
+  const { countOnce, callgrindControl, spawnUnderCallgrind, warmUp } = require('./callgrind') as typeof import('./callgrind');
   const { readProfile } = require('./callgrind-profile') as typeof import('./callgrind-profile');
   const { sequentialClient } = require('./client') as typeof import('./client');
   const { startBenchRedis } = require('./redis') as typeof import('./redis');
@@ -191,13 +191,13 @@ async function measure(): Promise<void> {
       const profiled = (process.env.BENCH_SICS_PROFILE_MODES ?? 'none,ioredis,net').split(',') as Mode[];
       const top = Number(process.env.BENCH_CGP_TOP ?? 15);
       const requests = Number(process.env.BENCH_CG_REQUESTS ?? 300);
-      const warmup = Number(process.env.BENCH_CG_WARMUP ?? 25000);
       const profileOnce = async (execPath: string, mode: Mode) => {
         const { child, outFile } = spawnUnderCallgrind(execPath, serverJs, `${mode}`, redis.url, directory, { nodeFlags: ['--perf-basic-prof'] });
         const server = await waitReady(child, `${mode} under callgrind`);
+        const readyAt = performance.now();
         try {
           const client = await sequentialClient(server.port, server.path, server.token);
-          await client.send(warmup);
+          await warmUp(client, mode, readyAt);
           callgrindControl('-i', child.pid!, 'on');
           callgrindControl('-z', child.pid!);
           await client.send(requests);

@@ -21,6 +21,7 @@
  * absolute lifetime starting again. A token for another identity (an admin's route) starts its own.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { runWithStore } from './async-context';
 import { ExpiredTokenError, RevokedTokenError } from './errors';
 import { nowSeconds } from './claims';
 import type { JwtConfig } from './options';
@@ -101,7 +102,7 @@ export function outsideRefreshScope<T>(fn: () => T): T {
 export async function runInRefreshScope<T>(scope: RefreshScope, fn: () => T | Promise<T>): Promise<T> {
   scope.running = true;
   try {
-    return await scopes.run(scope, fn);
+    return await runWithStore(scopes, scope, fn);
   } finally {
     scope.running = false;
   }

@@ -9,7 +9,7 @@ import { JwtHttpError } from '../core/http-error';
 import { csrfRequired } from '../core/csrf';
 import { newRefreshScope, owesReuse, presentRefreshToken, reuseRefusal, runInRefreshScope, tracksRefreshToken } from '../core/refresh-scope';
 import { JwtManager } from '../core/manager';
-import { currentContext, JwtRequestContext, requestContext } from '../koa/context';
+import { currentContext, JwtRequestContext, runInContext } from '../koa/context';
 import { Guard, refusal, RouteProof } from '../koa/guard';
 import { setDpopRefusalHeaders } from '../koa/dpop';
 import { effectiveGuard, ownerOf, routeCount, routeTypes } from './routes';
@@ -76,13 +76,13 @@ async function guardedCall(self: unknown, original: Function, guard: Guard, targ
   }
   fill(args, injected, context);
   const manager = JwtManager.instance;
-  if (guard.skipRevocationCheck || !tracksRefreshToken(manager.config, context.payload)) return requestContext.run(context, () => original.apply(self, args));
+  if (guard.skipRevocationCheck || !tracksRefreshToken(manager.config, context.payload)) return runInContext(context, () => original.apply(self, args));
   // a refresh token: a used one yields only its pair (rotateRefreshToken() inside the call), nothing else leaves the call
   const scope = newRefreshScope(context);
   let result: unknown;
   try {
     await presentRefreshToken(manager.config, scope, context.payload!, guard);
-    result = await runInRefreshScope(scope, () => requestContext.run(context, () => original.apply(self, args)));
+    result = await runInRefreshScope(scope, () => runInContext(context, () => original.apply(self, args)));
   } catch (error) {
     if (!owesReuse(scope, true)) throw await toHttpError(error, ctx);
   }

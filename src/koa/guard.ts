@@ -14,7 +14,7 @@ import { JwtManager } from '../core/manager';
 import type { TokenLocation } from '../core/options';
 import { errorResponse, LoaderResponse, TokenPayload } from '../core/responses';
 import type { AuthorizeOptions, Requirement } from '../core/verify';
-import { currentContext, GuardedRoute, JwtRequestContext, requestContext } from './context';
+import { currentContext, GuardedRoute, JwtRequestContext, runInContext } from './context';
 import { newRefreshScope, owesReuse, presentRefreshToken, RefreshScope, reuseRefusal, runInRefreshScope, tracksRefreshToken } from '../core/refresh-scope';
 import { confirmRequestSender, setDpopRefusalHeaders } from './dpop';
 import { extractToken, FoundToken, markRefusedAt, missingTokenError, refusedLocation } from './extract';
@@ -174,7 +174,7 @@ export class Guard {
     const outer = currentContext();
     // the checks run in this token's context, so the getters work inside them (fje's get_jwt() in its callbacks)
     return manager.config.requestContext
-      ? requestContext.run(context, () => this.finishAsync(context, context.payload!, manager, outer))
+      ? runInContext(context, () => this.finishAsync(context, context.payload!, manager, outer))
       : this.finishAsync(context, context.payload, manager, outer);
   }
 
@@ -307,7 +307,7 @@ function proceed(ctx: Context, next: Next, context: JwtRequestContext, manager: 
   (ctx.state as Record<symbol, unknown>)[ROUTE_PROOF] = (context.guard as Guard).proof;
   const guard = context.guard as Guard;
   if (!guard.skipRevocationCheck && tracksRefreshToken(manager.config, context.payload)) return proceedWithRefreshToken(ctx, next, context, manager);
-  const rest = manager.config.requestContext ? requestContext.run(context, next) : next();
+  const rest = manager.config.requestContext ? runInContext(context, next) : next();
   return catchEscaped ? rest.then(undefined, (error: unknown) => answerEscaped(ctx, error, manager)) : rest;
 }
 
@@ -320,7 +320,7 @@ async function proceedWithRefreshToken(ctx: Context, next: Next, context: JwtReq
   } catch (error) {
     return respondRefused(ctx, error, guard, manager);
   }
-  const rest = () => (manager.config.requestContext ? requestContext.run(context, next) : next());
+  const rest = () => (manager.config.requestContext ? runInContext(context, next) : next());
   let escaped: unknown;
   try {
     await runInRefreshScope(scope, rest);
