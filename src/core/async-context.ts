@@ -29,6 +29,11 @@ function enter<S, T>(storage: AsyncLocalStorage<S>, store: S, fn: () => T): T {
  * caller's async resource (the keep-alive leak of 0.2). Elsewhere `run()`, cheaper there (one
  * property set on the current resource and set back).
  *
+ * Two things differ from `run()` on AsyncContextFrame, both visible to other code only: the caller's
+ * frame comes back whole, so another storage's `enterWith()` made synchronously inside `fn` ends
+ * with the call too (`run()` carries it out to the caller); and inside `fn`, `executionAsyncId()` is
+ * the resource's, which async_hooks listeners see as a `KOA_JWT_EXTENDED_CONTEXT` resource.
+ *
  * @example runWithStore(requestContext, context, next)
  */
 export function runWithStore<S, T>(storage: AsyncLocalStorage<S>, store: S, fn: () => T): T {
