@@ -127,10 +127,9 @@ function readSelfCost(dumpFile: string, ranges: ReturnType<typeof readPerfMap>, 
 async function profileMode(execPath: string, serverJs: string, mode: string, redisUrl: string, directory: string): Promise<Profile> {
   const { child, outFile } = spawnUnderCallgrind(execPath, serverJs, mode, redisUrl, directory, { nodeFlags: ['--perf-basic-prof'] });
   const server = await waitReady(child, `${mode} under callgrind`);
-  const readyAt = performance.now();
   try {
     const client = await sequentialClient(server.port, server.path, server.token);
-    await warmUp(client, mode, readyAt);
+    await warmUp(client, mode, server.readyAt);
     callgrindControl('-i', child.pid!, 'on');
     callgrindControl('-z', child.pid!);
     await client.send(REQUESTS);

@@ -48,7 +48,7 @@ const RUNS = Number(process.env.BENCH_CG_RUNS ?? 2);
  * machine reached the windows before the first beat: the windows then held the deoptimization and
  * the recompiles (Node 20, variant c: 156 602 before, then 387 098, 257 401, and no window back
  * under 164 000 in eleven), and the first windows a state no running server stays in. 60 s covers
- * the first two beats; after them the windows agree within 0.1 % (159 587-159 744).
+ * the first two beats; after them the five windows read 159 273-159 941 (0.4 %).
  * DPoP variants keep their request cap instead (one key's replay cache, DPOP_WARMUP).
  */
 const WARMUP_MS = Number(process.env.BENCH_CG_WARMUP_MS ?? 60000);
@@ -137,7 +137,7 @@ const IDLE_MS = Number(process.env.BENCH_CG_IDLE_MS ?? 4000);
 const DPOP_WARMUP = 7000;
 
 /**
- * The uninstrumented warm-up of a counted server ready since `readyAt` (`performance.now()`):
+ * The uninstrumented warm-up of a counted server that printed READY at `readyAt` (BenchServer's):
  * WARMUP requests, then on, 1 000 at a time, until WARMUP_MS since then, so its timed work has run
  * (see WARMUP_MS); a DPoP variant only up to DPOP_WARMUP requests.
  */
@@ -162,14 +162,13 @@ export async function countOnce(node: NodeBinary, serverJs: string, mode: string
   const killChild = () => child.kill();
   process.once('exit', killChild);
   const server = await waitReady(child, `${mode} under callgrind`);
-  const readyAt = performance.now();
   try {
     const clients = await Promise.all(Array.from({ length: CONNECTIONS }, () => sequentialClient(server.port, server.path, server.token, server.proofKeyPem)));
     const client = {
       send: (count: number) => Promise.all(clients.map((one, index) => one.send(Math.floor(count / CONNECTIONS) + (index < count % CONNECTIONS ? 1 : 0)))),
       close: () => clients.forEach((one) => one.close()),
     };
-    await warmUp(client, mode, readyAt);
+    await warmUp(client, mode, server.readyAt);
     callgrindControl('-i', child.pid!, 'on');
     const windows: number[] = [];
     const seconds: number[] = [];

@@ -194,10 +194,9 @@ async function measure(): Promise<void> {
       const profileOnce = async (execPath: string, mode: Mode) => {
         const { child, outFile } = spawnUnderCallgrind(execPath, serverJs, `${mode}`, redis.url, directory, { nodeFlags: ['--perf-basic-prof'] });
         const server = await waitReady(child, `${mode} under callgrind`);
-        const readyAt = performance.now();
         try {
           const client = await sequentialClient(server.port, server.path, server.token);
-          await warmUp(client, mode, readyAt);
+          await warmUp(client, mode, server.readyAt);
           callgrindControl('-i', child.pid!, 'on');
           callgrindControl('-z', child.pid!);
           await client.send(requests);

@@ -15,6 +15,8 @@ export interface BenchServer {
   token: string;
   /** DPoP variants: the private key of the token's binding (PKCS#8 PEM). */
   proofKeyPem?: string;
+  /** When READY arrived (`performance.now()` of this process). */
+  readyAt: number;
 }
 
 /** Resolves once the server printed `READY <port> <token> <path>`. */
@@ -28,7 +30,7 @@ export function waitReady(child: ChildProcess, name: string): Promise<BenchServe
       output = '';
       const port = Number(match[1]);
       const proofKeyPem = match[4] === undefined ? undefined : Buffer.from(match[4], 'base64url').toString();
-      resolve({ child, port, path: match[3], token: match[2], url: `http://127.0.0.1:${port}${match[3]}`, proofKeyPem });
+      resolve({ child, port, path: match[3], token: match[2], url: `http://127.0.0.1:${port}${match[3]}`, proofKeyPem, readyAt: performance.now() });
     });
     child.once('exit', (code) => reject(new Error(`${name} server exited with ${code}`)));
   });
