@@ -54,7 +54,7 @@ const RUNS = Number(process.env.BENCH_CG_RUNS ?? 2);
 const WARMUP_MS = Number(process.env.BENCH_CG_WARMUP_MS ?? 60000);
 const WINDOWS = Number(process.env.BENCH_CG_WINDOWS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CG_CONNECTIONS ?? 1);
-const WANTED = (process.env.BENCH_CG_VARIANTS ?? "a,b,bl,bu,c,d,e,ee,er,a15,b15").split(',');
+const WANTED = (process.env.BENCH_CG_VARIANTS ?? "a,b,bl,bu,c,cw,d,e,ee,er,a15,b15").split(',');
 export const NODE_FLAGS = ['--single-threaded', '--predictable-gc-schedule', '--no-incremental-marking'];
 /**
  * More node flags for every server counted here and in bench:callgrind-paired (BENCH_CG_NODE_FLAGS,
@@ -222,7 +222,11 @@ async function main(): Promise<void> {
     nodes.forEach((node, index) => (results[node.label] = counted[index]));
   } finally {
     await redis.stop();
-    rmSync(directory, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }); // a child may still be writing its last file
+    try {
+      rmSync(directory, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }); // a child may still be writing its last file
+    } catch (error) {
+      console.error(`could not remove ${directory}: ${String(error)}`); // never in place of the error that ended the run
+    }
   }
   console.log(`\ncallgrind: ${WARMUP} warm-up requests uninstrumented (and on for at least ${WARMUP_MS / 1000} s but for DPoP), then ${WINDOWS} windows of ${REQUESTS} counted (the median window is the figure), ${CONNECTIONS === 1 ? 'one at a time' : `over ${CONNECTIONS} connections`}${SIMULATE ? ', figures are cycle estimates (Ir + 10 L1m + 10 Bm + 100 LLm)' : ''}; node ${[...NODE_FLAGS, ...EXTRA_NODE_FLAGS].join(' ')}`);
   for (const node of nodes) printInstructionReport(node.label, results[node.label]);

@@ -15,6 +15,7 @@ export const VARIANTS = [
   { key: "a'", mode: 'open-in-app', name: "a' open route in an app with protected routes" },
   { key: "b'", mode: 'jwt-nocontext', name: "b' @JwtRequired(), requestContext: false" },
   { key: 'c', mode: 'revoked', name: "c @JwtRequired() + checks 'all' (tiered, LRU hits)" },
+  { key: 'cw', mode: 'revoked-worker', name: "cw c with the store's Redis connections in a worker thread (redisThread: 'worker')" },
   { key: 'e', mode: 'dpop-es256', name: 'e @JwtRequired(), DPoP-bound token, ES256 proof (memory replay cache)' },
   { key: 'ee', mode: 'dpop-eddsa', name: 'ee the same, EdDSA (Ed25519) proof' },
   { key: 'er', mode: 'dpop-rs256', name: 'er the same, RS256 proof' },
@@ -66,6 +67,7 @@ function pairedRatio(x: VariantResult, y: VariantResult, figure: 'rps' | 'cpu'):
 export const RATIOS: ReadonlyArray<readonly [string, string, string, number | undefined]> = [
   ['b/a   protected / open', 'b', 'a', 0.9],
   ['c/a   revocation (LRU hits) / open', 'c', 'a', 0.9],
+  ["cw/a  the same, redisThread 'worker'", 'cw', 'a', 0.9],
   ["b'/a  requestContext: false / open", "b'", 'a', 0.9],
   ['b/d   protected / koa-jwt (KeyObject)', 'b', 'd', 2.0],
   ["b/d'  protected / koa-jwt (string)", 'b', "d'", undefined],

@@ -14,6 +14,7 @@
  *   koajwt    koa-jwt (KeyObject secret) in front of the open route
  *   koajwt-string  koa-jwt with a string secret, as its README shows
  *   open-proof  the open route plus the route proof's parameter alone (an experiment)
+ *   revoked-worker  revoked with the store's Redis connections in a worker thread (redisThread: 'worker')
  *   revoked-refresh  the tiered store connected, checks 'refresh' (an access token never asks it; an experiment)
  *   revoked-memory  checks 'all' on the embedded MemoryTokenStore (an experiment)
  *   open-layer  the open route behind one pass-through route middleware (what a middleware layer costs)
@@ -89,14 +90,17 @@ class OpenBehindLayerController {
   }
 }
 
-async function revocationOptions(redisUrl: string | undefined): Promise<Partial<JwtOptions>> {
+async function revocationOptions(redisUrl: string | undefined, redisThread: 'main' | 'worker' = 'main'): Promise<Partial<JwtOptions>> {
   if (!redisUrl) throw new Error('mode revoked needs a redis URL');
   // BENCH_TIER_TTL_MS: under valgrind a request takes milliseconds, so the 5 s default would expire hits mid-run
   const ttlMs = process.env.BENCH_TIER_TTL_MS === undefined ? undefined : Number(process.env.BENCH_TIER_TTL_MS);
   // BENCH_LEASE_MS: valgrind stalls the process for seconds (a JIT compilation on the one thread); with the 3 s default
   // lease the server gives its tier up mid-window and serves misses from Redis. A 60 s lease still beats every 20 s.
   const livenessLeaseMs = process.env.BENCH_LEASE_MS === undefined ? undefined : Number(process.env.BENCH_LEASE_MS);
-  return { revocation: { store: new TieredTokenStore({ redis: redisUrl, ttlMs, livenessLeaseMs }), checks: 'all' } };
+  const store = new TieredTokenStore({ redis: redisUrl, ttlMs, livenessLeaseMs, redisThread });
+  // READY once the tier is in use: a worker thread takes a moment to start and subscribe
+  for (const started = Date.now(); !store.isLinkUp && Date.now() - started < 30_000;) await new Promise((resolve) => setTimeout(resolve, 10));
+  return { revocation: { store, checks: 'all' } };
 }
 
 /** What the memory bench asks over IPC between rounds. */
@@ -141,6 +145,7 @@ const DPOP_KEYS: Record<string, () => KeyPairKeyObjectResult> = {
 async function main(): Promise<void> {
   const [mode, redisUrl] = process.argv.slice(2);
   const extra = mode === 'revoked' ? await revocationOptions(redisUrl)
+    : mode === 'revoked-worker' ? await revocationOptions(redisUrl, 'worker')
     : mode === 'revoked-refresh' ? { revocation: { ...(await revocationOptions(redisUrl)).revocation!, checks: 'refresh' as const } }
     : mode === 'revoked-memory' ? { revocation: { store: new MemoryTokenStore(), checks: 'all' as const } }
     : mode === 'jwt-nocontext' ? { requestContext: false }

@@ -29,7 +29,8 @@ class RevocationController {
 
 const decodeJti = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).jti as string;
 
-describe('revocation through HTTP on the tiered Redis store (real redis-server)', function () {
+for (const redisThread of ['main', 'worker'] as const)
+describe(`revocation through HTTP on the tiered Redis store (real redis-server), its connections in the ${redisThread} thread`, function () {
   let redis: StandaloneRedis;
   let admin: Redis;
   let store: TieredTokenStore;
@@ -39,6 +40,7 @@ describe('revocation through HTTP on the tiered Redis store (real redis-server)'
     requireRedis(this);
     redis = await startStandalone();
     admin = new Redis(redis.url);
+    admin.on('error', () => undefined); // the restart test stops the server under it
   });
   after(async () => {
     admin?.disconnect();
@@ -46,7 +48,8 @@ describe('revocation through HTTP on the tiered Redis store (real redis-server)'
   });
   beforeEach(async () => {
     await flush(admin);
-    store = new TieredTokenStore({ redis: redis.url, keyPrefix: 'http:', commandTimeoutMs: 500 });
+    store = new TieredTokenStore({ redis: redis.url, keyPrefix: 'http:', commandTimeoutMs: 500, redisThread });
+    for (const started = Date.now(); !store.isLinkUp && Date.now() - started < 5000;) await sleep(10);
     JwtManager.configure({ secret: SECRET, revocation: { store, checks: 'all' } });
     server = createKoaServer({ controllers: [RevocationController] }).listen(0);
   });

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import Redis from 'ioredis';
 import { RedisTokenStore } from '../../src/store/redis';
+import { TieredTokenStore } from '../../src/store/tiered';
 import { requireRedis, startStandalone, type StandaloneRedis } from '../support/redis';
 
 /** The KJE_REDIS_EVICTS warnings emitted while `fn` and 300 ms after it run. */
@@ -58,6 +59,19 @@ describe('store: a Redis that may evict keys is warned about (issue 21)', functi
     const warnings = await evictionWarnings(() => withStore(redis.url));
     assert.equal(warnings.length, 1, warnings.join(' | '));
     assert.match(warnings[0], /^Redis maxmemory-policy is allkeys-lru: .*revoked token would be accepted again; set maxmemory-policy noeviction/);
+  });
+
+  it("a TieredTokenStore with redisThread 'worker': its worker's warning reaches this thread's process, once", async () => {
+    await admin.call('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-random');
+    const warnings = await evictionWarnings(async () => {
+      for (let i = 0; i < 2; i += 1) {
+        const store = new TieredTokenStore({ redis: redis.url, redisThread: 'worker' });
+        for (const started = Date.now(); !store.isLinkUp && Date.now() - started < 10_000;) await new Promise((resolve) => setTimeout(resolve, 20));
+        await store.close();
+      }
+    });
+    assert.equal(warnings.length, 1, warnings.join(' | '));
+    assert.match(warnings[0], /^Redis maxmemory-policy is allkeys-random: /);
   });
 
   it('volatile-ttl through a user denied CONFIG: read from INFO memory, warned too (every key of ours has a TTL)', async () => {

@@ -21,10 +21,12 @@ interface Instance {
   url: string;
 }
 
-async function startInstance(redisUrl: string, prefix: string, mode: string, delayMs = 0): Promise<Instance> {
+type Thread = 'main' | 'worker';
+
+async function startInstance(redisUrl: string, prefix: string, mode: string, delayMs = 0, thread: Thread = 'main'): Promise<Instance> {
   const child = fork(join(__dirname, 'children', 'instance.ts'), [], {
     execArgv: ['-r', 'ts-node/register/transpile-only'],
-    env: { ...process.env, REDIS_URL: redisUrl, KEY_PREFIX: prefix, MODE: mode, JWT_SECRET: SECRET, INVALIDATION_DELAY_MS: String(delayMs) },
+    env: { ...process.env, REDIS_URL: redisUrl, KEY_PREFIX: prefix, MODE: mode, JWT_SECRET: SECRET, INVALIDATION_DELAY_MS: String(delayMs), REDIS_THREAD: thread },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const [message] = (await once(child, 'message')) as [{ port: number }];
@@ -51,10 +53,12 @@ describe('several instances on one Redis: confirmed invalidation', function () {
   after(async () => redis?.server?.stop());
 
   const TRIALS = Number(process.env.KJE_CONFIRM_TRIALS ?? 50);
-  const setups: Array<[number, 'allowlist' | 'blocklist']> = [[4, 'allowlist'], [4, 'blocklist']];
-  if (process.env.KJE_CONFIRM_8) setups.push([8, 'blocklist']); // KJE_CONFIRM_8=1 KJE_CONFIRM_TRIALS=200: the report's figures
-  for (const [count, mode] of setups) {
-    describe(`${count} instances, ${mode} mode`, () => {
+  // 'mixed': the writer's and every other instance's Redis connections in a worker thread (redisThread: 'worker'), the rest in the main thread
+  const setups: Array<[number, 'allowlist' | 'blocklist', 'main' | 'mixed']> = [[4, 'allowlist', 'main'], [4, 'blocklist', 'main'], [4, 'allowlist', 'mixed'], [4, 'blocklist', 'mixed']];
+  if (process.env.KJE_CONFIRM_8) setups.push([8, 'blocklist', 'main']); // KJE_CONFIRM_8=1 KJE_CONFIRM_TRIALS=200: the report's figures
+  for (const [count, mode, threads] of setups) {
+    const threadOf = (index: number): Thread => (threads === 'mixed' && index % 2 === 1 ? 'worker' : 'main');
+    describe(`${count} instances, ${mode} mode${threads === 'mixed' ? ', half of them and the writer with redisThread worker' : ''}`, () => {
       const prefix = uniquePrefix();
       let instances: Instance[] = [];
       let store: TieredTokenStore;
@@ -63,10 +67,10 @@ describe('several instances on one Redis: confirmed invalidation', function () {
         if ((message as { operation: string }).operation === 'confirm') unconfirmed.push((message as { error: unknown }).error);
       };
       before(async () => {
-        instances = await Promise.all(Array.from({ length: count }, () => startInstance(redis.url, prefix, mode)));
+        instances = await Promise.all(Array.from({ length: count }, (_, index) => startInstance(redis.url, prefix, mode, 0, threadOf(index))));
         // a generous timeout: on a loaded CI machine one of 50 trials saw 4 instances miss the default 1 s; what is
         // checked is that every instance refuses once the write resolved, and that none was left unconfirmed
-        store = new TieredTokenStore({ redis: redis.url, keyPrefix: prefix, confirmTimeoutMs: 5000 });
+        store = new TieredTokenStore({ redis: redis.url, keyPrefix: prefix, confirmTimeoutMs: 5000, redisThread: threads === 'mixed' ? 'worker' : 'main' });
         await eventually(async () => assert.equal(store.isLinkUp, true));
         JwtManager.configure({ secret: SECRET, revocation: { store, checks: 'all', mode, refreshRotation: true } });
         diagnostics.subscribe('koa-jwt-extended:store-error', onStoreError);
@@ -138,73 +142,77 @@ describe('several instances on one Redis: confirmed invalidation', function () {
     });
   }
 
-  it('instances whose invalidations arrive 40 ms late are refused too once revokeToken() resolves (20 trials)', async () => {
-    const prefix = uniquePrefix();
-    const instances = await Promise.all([0, 40, 40].map((delay) => startInstance(redis.url, prefix, 'blocklist', delay)));
-    const store = new TieredTokenStore({ redis: redis.url, keyPrefix: prefix });
-    try {
-      await eventually(async () => assert.equal(store.isLinkUp, true));
-      JwtManager.configure({ secret: SECRET, revocation: { store, checks: 'all', mode: 'blocklist' } });
-      for (let trial = 0; trial < 20; trial += 1) {
+  for (const thread of ['main', 'worker'] as const) {
+    // 'worker': the delayed (or dying) instances and the writer keep their Redis connections in a worker thread
+    const on = thread === 'worker' ? ', redisThread worker' : '';
+    it(`instances whose invalidations arrive 40 ms late are refused too once revokeToken() resolves (20 trials)${on}`, async () => {
+      const prefix = uniquePrefix();
+      const instances = await Promise.all([0, 40, 40].map((delay) => startInstance(redis.url, prefix, 'blocklist', delay, delay > 0 ? thread : 'main')));
+      const store = new TieredTokenStore({ redis: redis.url, keyPrefix: prefix, redisThread: thread });
+      try {
+        await eventually(async () => assert.equal(store.isLinkUp, true));
+        JwtManager.configure({ secret: SECRET, revocation: { store, checks: 'all', mode: 'blocklist' } });
+        for (let trial = 0; trial < 20; trial += 1) {
+          const token = await createAccessToken('alice');
+          const get = (instance: Instance) => request(instance.url).get('/me').set('Authorization', `Bearer ${token}`);
+          assert.deepEqual(await Promise.all(instances.map(async (i) => (await get(i)).status)), [200, 200, 200]);
+          await revokeToken(token);
+          assert.deepEqual(await Promise.all(instances.map(async (i) => (await get(i)).status)), [401, 401, 401], `trial ${trial}`);
+        }
+      } finally {
+        JwtManager.reset();
+        await store.close();
+        await Promise.all(instances.map(stopInstance));
+      }
+    });
+
+    it(`instances whose invalidations arrive 40 ms late treat a rotated refresh token as used once rotateRefreshToken() resolves (20 trials)${on}`, async () => {
+      const prefix = uniquePrefix();
+      const instances = await Promise.all([0, 40, 40].map((delay) => startInstance(redis.url, prefix, 'allowlist', delay, delay > 0 ? thread : 'main')));
+      const store = new TieredTokenStore({ redis: redis.url, keyPrefix: prefix, redisThread: thread });
+      try {
+        await eventually(async () => assert.equal(store.isLinkUp, true));
+        JwtManager.configure({ secret: SECRET, revocation: { store, checks: 'all', refreshRotation: true } });
+        const mint = (instance: Instance, token: string) => request(instance.url).post('/refresh-access').set('Authorization', `Bearer ${token}`);
+        for (let trial = 0; trial < 20; trial += 1) {
+          const token = await createRefreshToken('alice');
+          assert.deepEqual(await Promise.all(instances.map(async (i) => (await mint(i, token)).status)), [200, 200, 200]);
+          await JwtManager.instance.rotateRefreshToken(await JwtManager.instance.decodeToken(token));
+          assert.deepEqual(await Promise.all(instances.map(async (i) => (await mint(i, token)).status)), [401, 401, 401], `trial ${trial}`);
+        }
+      } finally {
+        JwtManager.reset();
+        await store.close();
+        await Promise.all(instances.map(stopInstance));
+      }
+    });
+
+    it(`an instance that dies is waited for until confirmTimeoutMs, then the call resolves and store-error names it${on}`, async () => {
+      const prefix = uniquePrefix();
+      const instances = await Promise.all([startInstance(redis.url, prefix, 'blocklist', 0, thread), startInstance(redis.url, prefix, 'blocklist', 0, thread)]);
+      const store = new TieredTokenStore({ redis: redis.url, keyPrefix: prefix, confirmTimeoutMs: 300, redisThread: thread });
+      const errors: Array<{ error: Error; operation: string }> = [];
+      const listener = (message: unknown) => errors.push(message as { error: Error; operation: string });
+      diagnostics.subscribe('koa-jwt-extended:store-error', listener);
+      try {
+        await eventually(async () => assert.equal(store.isLinkUp, true));
+        JwtManager.configure({ secret: SECRET, revocation: { store, checks: 'all', mode: 'blocklist' } });
+        instances[1].child.kill('SIGKILL'); // no goodbye: its lease is still fresh
         const token = await createAccessToken('alice');
-        const get = (instance: Instance) => request(instance.url).get('/me').set('Authorization', `Bearer ${token}`);
-        assert.deepEqual(await Promise.all(instances.map(async (i) => (await get(i)).status)), [200, 200, 200]);
+        const started = Date.now();
         await revokeToken(token);
-        assert.deepEqual(await Promise.all(instances.map(async (i) => (await get(i)).status)), [401, 401, 401], `trial ${trial}`);
+        const waited = Date.now() - started;
+        assert.ok(waited >= 290 && waited < 1500, `waited ${waited} ms`);
+        const confirm = errors.filter((message) => message.operation === 'confirm');
+        assert.equal(confirm.length, 1);
+        assert.equal(confirm[0].error.message, '1 of 2 instances did not confirm the invalidation within 300 ms');
+        assert.equal((await request(instances[0].url).get('/me').set('Authorization', `Bearer ${token}`)).status, 401);
+      } finally {
+        diagnostics.unsubscribe('koa-jwt-extended:store-error', listener);
+        JwtManager.reset();
+        await store.close();
+        await Promise.all(instances.map(stopInstance));
       }
-    } finally {
-      JwtManager.reset();
-      await store.close();
-      await Promise.all(instances.map(stopInstance));
-    }
-  });
-
-  it('instances whose invalidations arrive 40 ms late treat a rotated refresh token as used once rotateRefreshToken() resolves (20 trials)', async () => {
-    const prefix = uniquePrefix();
-    const instances = await Promise.all([0, 40, 40].map((delay) => startInstance(redis.url, prefix, 'allowlist', delay)));
-    const store = new TieredTokenStore({ redis: redis.url, keyPrefix: prefix });
-    try {
-      await eventually(async () => assert.equal(store.isLinkUp, true));
-      JwtManager.configure({ secret: SECRET, revocation: { store, checks: 'all', refreshRotation: true } });
-      const mint = (instance: Instance, token: string) => request(instance.url).post('/refresh-access').set('Authorization', `Bearer ${token}`);
-      for (let trial = 0; trial < 20; trial += 1) {
-        const token = await createRefreshToken('alice');
-        assert.deepEqual(await Promise.all(instances.map(async (i) => (await mint(i, token)).status)), [200, 200, 200]);
-        await JwtManager.instance.rotateRefreshToken(await JwtManager.instance.decodeToken(token));
-        assert.deepEqual(await Promise.all(instances.map(async (i) => (await mint(i, token)).status)), [401, 401, 401], `trial ${trial}`);
-      }
-    } finally {
-      JwtManager.reset();
-      await store.close();
-      await Promise.all(instances.map(stopInstance));
-    }
-  });
-
-  it('an instance that dies is waited for until confirmTimeoutMs, then the call resolves and store-error names it', async () => {
-    const prefix = uniquePrefix();
-    const instances = await Promise.all([startInstance(redis.url, prefix, 'blocklist'), startInstance(redis.url, prefix, 'blocklist')]);
-    const store = new TieredTokenStore({ redis: redis.url, keyPrefix: prefix, confirmTimeoutMs: 300 });
-    const errors: Array<{ error: Error; operation: string }> = [];
-    const listener = (message: unknown) => errors.push(message as { error: Error; operation: string });
-    diagnostics.subscribe('koa-jwt-extended:store-error', listener);
-    try {
-      await eventually(async () => assert.equal(store.isLinkUp, true));
-      JwtManager.configure({ secret: SECRET, revocation: { store, checks: 'all', mode: 'blocklist' } });
-      instances[1].child.kill('SIGKILL'); // no goodbye: its lease is still fresh
-      const token = await createAccessToken('alice');
-      const started = Date.now();
-      await revokeToken(token);
-      const waited = Date.now() - started;
-      assert.ok(waited >= 290 && waited < 1500, `waited ${waited} ms`);
-      const confirm = errors.filter((message) => message.operation === 'confirm');
-      assert.equal(confirm.length, 1);
-      assert.equal(confirm[0].error.message, '1 of 2 instances did not confirm the invalidation within 300 ms');
-      assert.equal((await request(instances[0].url).get('/me').set('Authorization', `Bearer ${token}`)).status, 401);
-    } finally {
-      diagnostics.unsubscribe('koa-jwt-extended:store-error', listener);
-      JwtManager.reset();
-      await store.close();
-      await Promise.all(instances.map(stopInstance));
-    }
-  });
+    });
+  }
 });

@@ -1056,8 +1056,8 @@ export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<R
         const token = await createAccessToken('alice');
         assert.equal(await outcome(other, token, ACCESS), 'ok'); // cached in B's tier (ttlMs 5 s)
         // B cut off from Redis in a way its subscriber does not notice: heartbeats fail, messages are lost
-        const cut = b as unknown as { confirmer: { beat(): Promise<void> }; heard(channel: string, message: string): void };
-        cut.confirmer.beat = () => Promise.reject(new Error('partitioned'));
+        const cut = b as unknown as { confirmer: { renewLease(): Promise<void> }; heard(channel: string, message: string): void };
+        cut.confirmer.renewLease = () => Promise.reject(new Error('partitioned'));
         cut.heard = () => undefined;
         await sleep(LEASE_MS - HEARTBEAT_MS + 300);
         assert.equal(b.isLinkUp, false); // gave its tier up before its lease could lapse
@@ -1066,7 +1066,7 @@ export function defineRedisSessionSuite(setup: (ctx: Mocha.Context) => Promise<R
         await revokeToken(token);
         assert.ok(Date.now() - started < 500, `waited ${Date.now() - started} ms`);
         assert.equal(await outcome(other, token, ACCESS), REVOKED); // B answers from Redis, not from its tier
-        delete (cut.confirmer as Partial<typeof cut.confirmer>).beat; // the partition heals: heartbeats are stored again
+        delete (cut.confirmer as Partial<typeof cut.confirmer>).renewLease; // the partition heals: heartbeats are stored again
         delete (cut as Partial<typeof cut>).heard;
         await eventually(async () => assert.equal(b.isLinkUp, true), 5000);
         assert.equal(await outcome(other, token, ACCESS), REVOKED);

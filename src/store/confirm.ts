@@ -109,45 +109,30 @@ function sameMac(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
-/** One tiered store's side of the protocol. */
-export class InvalidationConfirmer {
-  readonly instanceId = randomUUID();
-  /** Our requests' ids start with it: `<instance id>.<random>`. */
-  private readonly requestPrefix = `${this.instanceId}.`;
-  /** This instance's confirmation secret (hex), published only in its live-set member. #private: never printed. */
-  readonly #secret = randomBytes(32).toString('hex');
-  private readonly pending = new Map<string, Waiter>();
+/**
+ * An instance's liveness lease, kept by the thread whose tier it vouches for: `renew` stores a
+ * heartbeat in Redis (directly, or through the store's worker thread); a third of the lease
+ * apart while the link is up, and `onLeaseLost` runs once two thirds have passed since the last
+ * heartbeat Redis stored began. The timers run in the tier's own event loop, so a stalled loop
+ * renews nothing and gives its tier up as soon as it runs again (timers run before I/O).
+ */
+export class LivenessLease {
+  /** How often the lease is renewed: a third of it. */
+  readonly heartbeatMs: number;
   private heartbeat: NodeJS.Timeout | undefined;
   /** Local clock (monotonic) before the last heartbeat Redis stored: our lease began after it. */
   private renewedAt = 0;
   private leaseTimer: NodeJS.Timeout | undefined;
   private onLeaseLost: () => void = () => undefined;
 
-  /** #private: an ioredis client prints its options, the password among them. */
-  readonly #client: Redis | Cluster;
-
-  /** Where a write's own script reads the live set; none on a Cluster (another slot). */
-  private readonly liveSet: { key: string } | undefined;
-  /** How often this instance renews its lease: a third of it. */
-  readonly heartbeatMs: number;
-
-  constructor(
-    client: Redis | Cluster,
-    private readonly instancesKey: string,
-    readonly confirmChannel: string,
-    private readonly timeoutMs: number,
-    /** This instance's liveness lease. */
-    readonly leaseMs = LEASE_MS,
-  ) {
-    this.#client = client;
+  constructor(private readonly renew: () => Promise<unknown>, readonly leaseMs: number) {
     this.heartbeatMs = Math.round(leaseMs / 3);
-    this.liveSet = isClusterClient(client) ? undefined : { key: instancesKey };
   }
 
-  /** Registers (or refreshes) this instance as live; resolves once Redis has it. */
+  /** Renews the lease; resolves once Redis stored it. */
   async beat(): Promise<void> {
     const sent = performance.now();
-    await this.#client.eval(HEARTBEAT, 1, this.instancesKey, this.member, String(this.leaseMs));
+    await this.renew();
     this.renewedAt = sent;
     this.armLease();
   }
@@ -174,6 +159,66 @@ export class InvalidationConfirmer {
     this.leaseTimer.unref();
   }
 
+  stop(): void {
+    clearInterval(this.heartbeat);
+    clearTimeout(this.leaseTimer);
+  }
+}
+
+/** One tiered store's side of the protocol. */
+export class InvalidationConfirmer {
+  readonly instanceId = randomUUID();
+  /** Our requests' ids start with it: `<instance id>.<random>`. */
+  private readonly requestPrefix = `${this.instanceId}.`;
+  /** This instance's confirmation secret (hex), published only in its live-set member. #private: never printed. */
+  readonly #secret = randomBytes(32).toString('hex');
+  private readonly pending = new Map<string, Waiter>();
+  /** The lease, when this thread keeps it (the in-thread store; a worker's tier keeps its own). */
+  private readonly lease: LivenessLease;
+
+  /** #private: an ioredis client prints its options, the password among them. */
+  readonly #client: Redis | Cluster;
+
+  /** Where a write's own script reads the live set; none on a Cluster (another slot). */
+  private readonly liveSet: { key: string } | undefined;
+
+  constructor(
+    client: Redis | Cluster,
+    private readonly instancesKey: string,
+    readonly confirmChannel: string,
+    private readonly timeoutMs: number,
+    /** This instance's liveness lease. */
+    leaseMs = LEASE_MS,
+  ) {
+    this.#client = client;
+    this.lease = new LivenessLease(() => this.renewLease(), leaseMs);
+    this.liveSet = isClusterClient(client) ? undefined : { key: instancesKey };
+  }
+
+  get leaseMs(): number {
+    return this.lease.leaseMs;
+  }
+
+  /** How often this instance renews its lease: a third of it. */
+  get heartbeatMs(): number {
+    return this.lease.heartbeatMs;
+  }
+
+  /** Stores one heartbeat (this instance live for `leaseMs` more, by Redis's clock), and nothing else. */
+  async renewLease(): Promise<void> {
+    await this.#client.eval(HEARTBEAT, 1, this.instancesKey, this.member, String(this.lease.leaseMs));
+  }
+
+  /** Registers (or refreshes) this instance as live; resolves once Redis has it. */
+  beat(): Promise<void> {
+    return this.lease.beat();
+  }
+
+  /** {@link LivenessLease.start} on this thread. */
+  start(isLinkUp: () => boolean, onLeaseLost: () => void): void {
+    this.lease.start(isLinkUp, onLeaseLost);
+  }
+
   /** This instance in the live set: its id and its confirmation secret. */
   private get member(): string {
     return `${this.instanceId}.${this.#secret}`;
@@ -185,8 +230,7 @@ export class InvalidationConfirmer {
   }
 
   stop(): void {
-    clearInterval(this.heartbeat);
-    clearTimeout(this.leaseTimer);
+    this.lease.stop();
   }
 
   /** An incoming `c:<request>:<tier key>`: the tier key to drop, and the confirmation to send after. */

@@ -42,7 +42,7 @@ function checked(store: string, options: unknown, known: readonly string[], chec
 
 const MEMORY_OPTIONS = ['max', 'maxPerIdentity'] as const;
 const REDIS_OPTIONS = ['redis', 'keyPrefix', 'commandTimeoutMs'] as const;
-const TIERED_OPTIONS = [...REDIS_OPTIONS, 'max', 'ttlMs', 'confirmTimeoutMs', 'livenessLeaseMs'] as const;
+const TIERED_OPTIONS = [...REDIS_OPTIONS, 'max', 'ttlMs', 'confirmTimeoutMs', 'livenessLeaseMs', 'redisThread'] as const;
 
 /** Whether `value` can be the store's Redis: a URL, or a client (standalone or Cluster) with the commands the stores send. */
 function redisProblem(value: unknown): string | undefined {
@@ -59,6 +59,16 @@ function redisProblems(options: Record<string, unknown>): (string | undefined)[]
     keyPrefix === undefined || typeof keyPrefix === 'string' ? undefined : `keyPrefix must be a string, got ${describe(keyPrefix)}`,
     wholeNumberProblem(commandTimeoutMs, { name: 'commandTimeoutMs', min: 1, max: MAX_TIMER_MS, unit: ' of ms' }),
   ];
+}
+
+/** `redisThread`: `'main'` or `'worker'`; a worker's connections come from a URL (a client cannot cross threads). */
+function redisThreadProblem(thread: unknown, redis: unknown): string | undefined {
+  if (thread === undefined || thread === 'main') return undefined;
+  if (thread !== 'worker') return `redisThread must be 'main' or 'worker', got ${describe(thread)}`;
+  if (typeof redis !== 'string' && typeof redis === 'object' && redis !== null) {
+    return "redisThread 'worker' needs redis as a redis:// URL: a client cannot cross to a worker thread (pass its URL, or keep redisThread 'main')";
+  }
+  return undefined;
 }
 
 /**
@@ -86,5 +96,6 @@ export function checkTieredStoreOptions(options: unknown): void {
     wholeNumberProblem(given.ttlMs, { name: 'ttlMs', min: 1, max: MAX_TIMER_MS, unit: ' of ms' }),
     wholeNumberProblem(given.confirmTimeoutMs, { name: 'confirmTimeoutMs', min: 1, max: MAX_TIMER_MS, unit: ' of ms' }),
     wholeNumberProblem(given.livenessLeaseMs, { name: 'livenessLeaseMs', min: 300, max: 3_600_000, unit: ' of ms' }),
+    redisThreadProblem(given.redisThread, given.redis),
   ]);
 }

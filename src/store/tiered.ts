@@ -8,10 +8,12 @@ import { clientOf, RedisTokenStore, ownedClientOptions, redisStoreFacts, type Re
 import { isClusterClient, publishRedisError, withTimeout } from './redis-keys';
 import { TierMap } from './tier-map';
 import { checkTieredStoreOptions } from './store-options';
-import { type Announcement, tierKey } from './redis-sessions';
+import { tierKey } from './redis-sessions';
 import { InvalidationConfirmer, LEASE_MS } from './confirm';
 import { TokenStoreError } from '../core/errors';
 import { registerBuiltInStore, trustPeekState } from '../core/store-call';
+import { ANNOUNCED, runConfirmedWrite, type ConfirmedWrite, type PlainCall } from './worker-protocol';
+import { RedisWorkerLink } from './worker-link';
 
 /**
  * What the tier holds, one map per kind (each of one shape, keyed by the raw id): a record (or its
@@ -61,6 +63,19 @@ export interface TieredTokenStoreOptions extends RedisTokenStoreOptions {
    * profiler, valgrind, a debugger). Default 3000 ms; 300 ms to 1 hour.
    */
   livenessLeaseMs?: number;
+  /**
+   * Where the store's Redis connections live. `'main'` (the default): in this thread, as the
+   * Redis store's. `'worker'`: in a `worker_thread` of their own (0.3, issue 27), so this
+   * thread's isolate never runs a Redis socket or the client's promises. That isolate serves the
+   * requests, and a Redis client's traffic in it costs every request, open routes too (node's
+   * socket and async_hooks code turn polymorphic). The tier, its epoch checks and the liveness
+   * lease's timers stay in this thread, so a stalled event loop still gives its tier up; a
+   * miss, a write and an invalidation each cross the thread boundary once more (tens of
+   * microseconds). Needs `redis` as a `redis://` URL (a client cannot cross threads: standalone
+   * only). A worker that dies is replaced within a second; meanwhile the tier is bypassed and
+   * calls reject (503).
+   */
+  redisThread?: 'main' | 'worker';
 }
 
 /**
@@ -117,7 +132,11 @@ export interface TieredTokenStoreOptions extends RedisTokenStoreOptions {
  * client (both connections are `#private`: their options hold the password).
  */
 export class TieredTokenStore implements TokenStore {
-  /** The shared tier every miss and every write goes to. */
+  /**
+   * The shared tier every miss and every write goes to. With `redisThread: 'worker'` the worker
+   * holds the store the tier uses; this one names the keys and prints the facts, and its client
+   * connects (in this thread) only if it is called directly.
+   */
   readonly redisStore: RedisTokenStore;
   private readonly records: TierMap<RecordEntry>;
   private readonly cutoffs: TierMap<CutoffEntry>;
@@ -145,29 +164,65 @@ export class TieredTokenStore implements TokenStore {
   private closed = false;
   /** Counts subscriber attempts on a Cluster, so a replacement goes to another master. */
   private subscriberAttempt = 0;
-  /** Confirmed invalidation: this instance's liveness, and the confirmations of its writes (confirm.ts). */
-  private readonly confirmer: InvalidationConfirmer;
+  /** Confirmed invalidation: this instance's liveness, and the confirmations of its writes (confirm.ts); in this thread only. */
+  private readonly confirmer: InvalidationConfirmer | undefined;
   private readonly confirmTimeoutMs: number;
+  private readonly livenessLeaseMs: number;
+  /** `redisThread: 'worker'`: the Redis worker thread, which holds the connections and the confirmer. */
+  private readonly worker: RedisWorkerLink | undefined;
+  /** Where misses and plain calls go: the Redis store in this thread, or the worker. */
+  private readonly source: Pick<RedisTokenStore, PlainCall>;
+  /** `redisThread: 'worker'`: the never-connecting client of `redisStore` here (for its keys and facts); #private, it prints its options. */
+  #idleClient: Redis | undefined;
 
   /** Throws a `JwtConfigurationError` listing every bad option, before any connection is made. */
   constructor(options: TieredTokenStoreOptions) {
     registerBuiltInStore(this, new.target, TieredTokenStore);
     checkTieredStoreOptions(options);
     const { redis, keyPrefix, commandTimeoutMs } = options;
-    this.redisStore = new RedisTokenStore({ redis, keyPrefix, commandTimeoutMs });
     this.ttlMs = options.ttlMs ?? 5000;
     const max = options.max ?? 10_000;
     this.records = new TierMap(max);
     this.cutoffs = new TierMap(max);
     this.families = new TierMap(max);
-    const client = clientOf(this.redisStore);
-    const prefix = this.redisStore.keys.prefix;
     this.confirmTimeoutMs = options.confirmTimeoutMs ?? 1000;
-    this.confirmer = new InvalidationConfirmer(client, `${prefix}instances`, `${prefix}confirm`, this.confirmTimeoutMs, options.livenessLeaseMs ?? LEASE_MS);
+    this.livenessLeaseMs = options.livenessLeaseMs ?? LEASE_MS;
+    if (options.redisThread === 'worker') {
+      // the Redis store here only names keys and prints facts: its client never connects in this thread
+      this.#idleClient = new Redis(redis as string, { ...ownedClientOptions(commandTimeoutMs ?? 1000), lazyConnect: true });
+      this.#idleClient.on('error', (error: unknown) => publishRedisError(error, 'connection'));
+      this.redisStore = new RedisTokenStore({ redis: this.#idleClient, keyPrefix, commandTimeoutMs });
+      this.confirmer = undefined;
+      const worker = new RedisWorkerLink(
+        { redis: redis as string, keyPrefix, commandTimeoutMs, ttlMs: this.ttlMs, confirmTimeoutMs: this.confirmTimeoutMs, livenessLeaseMs: this.livenessLeaseMs },
+        { linkDown: () => this.linkDown(), linkUp: () => void (this.linkUp = !this.closed), invalidate: (key) => this.invalidate(key) },
+        this.redisStore.commandTimeoutMs,
+      );
+      this.worker = worker;
+      this.source = {
+        add: (entry) => worker.call('add', [entry]),
+        find: (jti) => worker.call('find', [jti]),
+        inspect: (query) => worker.call('inspect', [query]),
+        cutoff: (identity) => worker.call('cutoff', [identity]),
+        rememberOnce: (entry) => worker.call('rememberOnce', [entry]),
+        findByIdentity: (identity) => worker.call('findByIdentity', [identity]),
+        findAll: () => worker.call('findAll', []),
+      };
+    } else {
+      this.redisStore = new RedisTokenStore({ redis, keyPrefix, commandTimeoutMs });
+      this.source = this.redisStore;
+      this.worker = undefined;
+      const prefix = this.redisStore.keys.prefix;
+      this.confirmer = new InvalidationConfirmer(
+        clientOf(this.redisStore), `${prefix}instances`, `${prefix}confirm`, this.confirmTimeoutMs, this.livenessLeaseMs,
+      );
+    }
     showAs(this, 'TieredTokenStore', (store) => ({
-      ...redisStoreFacts(store.redisStore), max, ttlMs: store.ttlMs, confirmTimeoutMs: store.confirmTimeoutMs, livenessLeaseMs: store.confirmer.leaseMs,
-      isLinkUp: store.isLinkUp,
+      ...redisStoreFacts(store.redisStore), max, ttlMs: store.ttlMs, confirmTimeoutMs: store.confirmTimeoutMs, livenessLeaseMs: store.livenessLeaseMs,
+      redisThread: store.worker === undefined ? 'main' : 'worker', isLinkUp: store.isLinkUp,
     }));
+    if (this.worker !== undefined) return;
+    const client = clientOf(this.redisStore);
     if (isClusterClient(client) && client.nodes('master').length === 0) {
       client.once('ready', () => this.startSubscriber());
     } else {
@@ -186,8 +241,8 @@ export class TieredTokenStore implements TokenStore {
    * token has already expired is neither stored nor announced, so nothing is awaited.
    */
   async add(entry: StoreEntry): Promise<void> {
-    if (!entry.record.revoked) return this.redisStore.add(entry);
-    await this.confirmed(tierKey.token(entry.jti), (announce) => this.redisStore.addAnnounced(entry, announce), (stored) => stored);
+    if (!entry.record.revoked) return this.source.add(entry);
+    await this.confirmed(tierKey.token(entry.jti), 'addAnnounced', [entry]);
   }
 
   /** A cached record, answered without a promise (the request hot path); never while the link is down. */
@@ -199,14 +254,14 @@ export class TieredTokenStore implements TokenStore {
     const cached = this.peek(jti);
     if (cached !== undefined) return structuredClone(cached);
     const epoch = this.epoch;
-    const record = await this.redisStore.find(jti);
+    const record = await this.source.find(jti);
     if (record !== undefined && this.linkUp && epoch === this.epoch) this.remember(jti, record);
     return record;
   }
 
   /** Resolves once every live instance confirmed it dropped the jti (or `confirmTimeoutMs`). */
   async setRevoked(jti: string, revoked: boolean): Promise<StoredToken | undefined> {
-    return this.confirmed(tierKey.token(jti), (announce) => this.redisStore.setRevoked(jti, revoked, announce), (record) => record !== undefined);
+    return this.confirmed(tierKey.token(jti), 'setRevoked', [jti, revoked]);
   }
 
   peekState(query: TokenQuery): TokenState | undefined {
@@ -233,7 +288,7 @@ export class TieredTokenStore implements TokenStore {
     const key = JSON.stringify([query.jti, query.identity, query.family]);
     const shared = this.reading.get(key);
     if (shared !== undefined && shared.epoch === this.epoch) return structuredClone(await shared.state);
-    const read = { epoch: this.epoch, state: this.redisStore.inspect(query) };
+    const read = { epoch: this.epoch, state: this.source.inspect(query) };
     this.reading.set(key, read);
     try {
       const state = await read.state;
@@ -248,14 +303,14 @@ export class TieredTokenStore implements TokenStore {
     const cached = this.linkUp ? this.cutoffs.live(identity, Date.now()) : undefined;
     if (cached !== undefined) return cached.cutoff;
     const epoch = this.epoch;
-    const cutoff = await this.redisStore.cutoff(identity);
+    const cutoff = await this.source.cutoff(identity);
     if (this.linkUp && epoch === this.epoch) this.setCutoff(identity, { cutoff, until: Date.now() + this.ttlMs });
     return cutoff;
   }
 
   /** Resolves once every live instance confirmed it dropped the cut-off (or `confirmTimeoutMs`). */
   revokeAll(identity: string, keepSeconds: number | undefined): Promise<number> {
-    return this.confirmed(tierKey.cutoff(identity), (announce) => this.redisStore.revokeAll(identity, keepSeconds, announce), () => true);
+    return this.confirmed(tierKey.cutoff(identity), 'revokeAll', [identity, keepSeconds]);
   }
 
   /**
@@ -263,35 +318,38 @@ export class TieredTokenStore implements TokenStore {
    * it resolves, every live instance sees the presented token as used (a retry writes nothing).
    */
   useRefreshToken(use: RefreshTokenUse): Promise<RefreshTokenUseOutcome> {
-    return this.confirmed(
-      tierKey.family(use.family), (announce) => this.redisStore.useRefreshToken(use, announce),
-      (result) => result.outcome === 'rotated' || result.outcome === 'reused',
-    );
+    return this.confirmed(tierKey.family(use.family), 'useRefreshToken', [use]);
   }
 
   /** Resolves once every live instance confirmed it dropped the family (or `confirmTimeoutMs`). */
   revokeFamily(family: string, keepUntil: number | undefined): Promise<void> {
-    return this.confirmed(tierKey.family(family), (announce) => this.redisStore.revokeFamily(family, keepUntil, announce), () => true);
+    return this.confirmed(tierKey.family(family), 'revokeFamily', [family, keepUntil]);
   }
 
   /** DPoP replay cache: decided by Redis alone (never the tier), shared by every instance. */
   rememberOnce(entry: OnceEntry): Promise<OnceOutcome> {
-    return this.redisStore.rememberOnce(entry);
+    return this.source.rememberOnce(entry);
   }
 
   findByIdentity(identity: string): Promise<StoredToken[]> {
-    return this.redisStore.findByIdentity(identity);
+    return this.source.findByIdentity(identity);
   }
 
   findAll(): Promise<StoredToken[]> {
-    return this.redisStore.findAll();
+    return this.source.findAll();
   }
 
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.heartbeat);
-    this.confirmer.stop();
-    this.confirmer.leave();
+    if (this.worker !== undefined) {
+      this.linkDown();
+      await this.worker.close();
+      this.#idleClient?.disconnect();
+      return;
+    }
+    this.confirmer!.stop();
+    this.confirmer!.leave();
     this.linkDown();
     const subscriber = this.#subscriber;
     if (subscriber !== undefined) {
@@ -301,9 +359,14 @@ export class TieredTokenStore implements TokenStore {
     await this.redisStore.close();
   }
 
-  /** A write whose announcement the other live instances confirm (confirm.ts); our own entry is dropped around it. */
-  private confirmed<T>(key: string, write: (announce: Announcement) => Promise<T>, announced: (result: T) => boolean): Promise<T> {
-    return this.confirmer.write(key, (announce) => this.writing(key, () => write(announce)), announced);
+  /**
+   * A write whose announcement the other live instances confirm (confirm.ts); our own entry is
+   * dropped around it. In a worker, the worker writes and waits for the confirmations.
+   */
+  private confirmed<T>(key: string, write: ConfirmedWrite, args: unknown[]): Promise<T> {
+    if (this.worker !== undefined) return this.writing(key, () => this.worker!.write<T>(write, key, args));
+    const announced = ANNOUNCED[write] as (result: T) => boolean;
+    return this.confirmer!.write(key, (announce) => this.writing(key, () => runConfirmedWrite(this.redisStore, write, args, announce) as Promise<T>), announced);
   }
 
   /** A write through to Redis; our own tier entry is dropped before and after (a read served between is stale). */
@@ -375,7 +438,7 @@ export class TieredTokenStore implements TokenStore {
     subscriber.on('close', () => {
       connections += 1;
       if (!current()) return;
-      if (this.linkUp) this.confirmer.leave(); // we bypass the tier now: writers need not wait for us
+      if (this.linkUp) this.confirmer!.leave(); // we bypass the tier now: writers need not wait for us
       this.linkDown();
       if (isClusterClient(clientOf(this.redisStore))) this.moveIfStillDown(subscriber);
     });
@@ -383,16 +446,16 @@ export class TieredTokenStore implements TokenStore {
     subscriber.on('ready', () => {
       const connection = ++connections;
       if (!current()) return;
-      subscriber.subscribe(channel, this.confirmer.confirmChannel)
+      subscriber.subscribe(channel, this.confirmer!.confirmChannel)
         .then(() => {
           this.linkDown(); // flush whatever raced the (re)subscription
-          return this.confirmer.beat(); // live (awaited by writers) before the tier is used: see confirm.ts
+          return this.confirmer!.beat(); // live (awaited by writers) before the tier is used: see confirm.ts
         })
         .then(
           () => {
             // a later connection's subscription may still be in flight: only the current one turns the tier on
             this.linkUp = !this.closed && subscriber.status === 'ready' && connection === connections && current();
-            this.confirmer.start(() => this.linkUp, () => this.leaseLost(subscriber));
+            this.confirmer!.start(() => this.linkUp, () => this.leaseLost(subscriber));
           },
           () => subscriber.disconnect(true),
         );
@@ -409,20 +472,20 @@ export class TieredTokenStore implements TokenStore {
    */
   private leaseLost(subscriber: Redis): void {
     if (!this.linkUp || this.closed || this.#subscriber !== subscriber) return;
-    const why = `no liveness heartbeat stored for ${this.confirmer.leaseMs - this.confirmer.heartbeatMs} ms: the tier is flushed and the link rebuilt`;
+    const why = `no liveness heartbeat stored for ${this.confirmer!.leaseMs - this.confirmer!.heartbeatMs} ms: the tier is flushed and the link rebuilt`;
     publishStoreError(new TokenStoreError(why), 'heartbeat');
-    this.confirmer.leave();
+    this.confirmer!.leave();
     this.linkDown();
     subscriber.disconnect(true);
   }
 
   /** One pub/sub message: a confirmation of our write, a confirmation request, or a tier key. */
   private heard(channel: string, message: string): void {
-    if (channel === this.confirmer.confirmChannel) return this.confirmer.confirmed(message);
+    if (channel === this.confirmer!.confirmChannel) return this.confirmer!.confirmed(message);
     const request = InvalidationConfirmer.parseRequest(message);
     if (request !== undefined) {
       this.invalidate(request.key);
-      return this.confirmer.confirm(request.request); // after the drop: the writer may resolve now
+      return this.confirmer!.confirm(request.request); // after the drop: the writer may resolve now
     }
     // a bare jti is what a 0.1 instance publishes: understood, so a rolling upgrade keeps its bound
     this.invalidate(/^[tgf]:/.test(message) ? message : tierKey.token(message));

@@ -1,19 +1,30 @@
 /**
  * One app instance for the multi-process specs: plain Koa on a free port, a TieredTokenStore on
  * the Redis named by REDIS_URL / KEY_PREFIX, revocation checks 'all' in MODE, tier entries kept a
- * minute (so a missed invalidation would show). GET /me (guarded), POST /refresh (rotates),
+ * minute (so a missed invalidation would show), its Redis connections in REDIS_THREAD ('main', or 'worker'). GET /me (guarded), POST /refresh (rotates),
  * POST /refresh-access (a refresh route that mints an access token without rotating).
  * Sends { port } over IPC once its invalidation link is up; 'exit' closes it.
  */
 import Koa from 'koa';
 import Router from '@koa/router';
 import { createAccessToken, getJwtIdentity, JwtManager, jwtRequired, rotateRefreshToken, TieredTokenStore } from '../../../src';
+import { RedisWorkerLink } from '../../../src/store/worker-link';
 
 /**
  * INVALIDATION_DELAY_MS models a loaded instance or a slow link: every pub/sub message reaches
  * its tier that much later (the confirmation is then sent later too, as it follows the drop).
  */
-function delayInvalidations(ms: number): void {
+function delayInvalidations(ms: number, thread: string): void {
+  if (thread === 'worker') {
+    // the worker hears the message; the tier drops the key (and then confirms) when the worker's 'drop' reaches it
+    const link = RedisWorkerLink.prototype as unknown as { heard(message: { t: string }): void };
+    const heardFromWorker = link.heard;
+    link.heard = function (this: unknown, message: { t: string }) {
+      if (message.t === 'drop') setTimeout(() => heardFromWorker.call(this, message), ms);
+      else heardFromWorker.call(this, message);
+    };
+    return;
+  }
   const proto = TieredTokenStore.prototype as unknown as { heard(channel: string, message: string): void };
   const heard = proto.heard;
   proto.heard = function (this: unknown, channel: string, message: string) {
@@ -23,8 +34,9 @@ function delayInvalidations(ms: number): void {
 
 async function main(): Promise<void> {
   const delay = Number(process.env.INVALIDATION_DELAY_MS ?? 0);
-  if (delay > 0) delayInvalidations(delay);
-  const store = new TieredTokenStore({ redis: process.env.REDIS_URL!, keyPrefix: process.env.KEY_PREFIX!, ttlMs: 60_000 });
+  const redisThread = process.env.REDIS_THREAD === 'worker' ? 'worker' : 'main';
+  if (delay > 0) delayInvalidations(delay, redisThread);
+  const store = new TieredTokenStore({ redis: process.env.REDIS_URL!, keyPrefix: process.env.KEY_PREFIX!, ttlMs: 60_000, redisThread });
   JwtManager.configure({
     secret: process.env.JWT_SECRET!,
     revocation: { store, checks: 'all', mode: process.env.MODE as 'allowlist' | 'blocklist', refreshRotation: true },
