@@ -11,6 +11,7 @@
  * A mode written `base:<mode>` runs from the checkout BENCH_BASE names (as bench:callgrind-paired),
  * so `BENCH_BASE=../base npm run bench:callgrind-profile -- base:jwt jwt` is a change, by function.
  * BENCH_CGP_CALLERS=<function>[,...] adds, for each, its callers (inclusive, the change by caller with two modes).
+ * BENCH_CGP_NO_PERF=1 leaves `--perf-basic-prof` out (JIT code then shows unnamed): a state it changes can be seen (bench/README.md).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -125,7 +126,7 @@ function readSelfCost(dumpFile: string, ranges: ReturnType<typeof readPerfMap>, 
 }
 
 async function profileMode(execPath: string, serverJs: string, mode: string, redisUrl: string, directory: string): Promise<Profile> {
-  const { child, outFile } = spawnUnderCallgrind(execPath, serverJs, mode, redisUrl, directory, { nodeFlags: ['--perf-basic-prof'] });
+  const { child, outFile } = spawnUnderCallgrind(execPath, serverJs, mode, redisUrl, directory, { nodeFlags: process.env.BENCH_CGP_NO_PERF === '1' ? [] : ['--perf-basic-prof'] });
   const server = await waitReady(child, `${mode} under callgrind`);
   try {
     const client = await sequentialClient(server.port, server.path, server.token);

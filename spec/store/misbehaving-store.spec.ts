@@ -396,6 +396,7 @@ describe('built-in trust goes to the configured store only (issue 27, helper-41)
       inspect: inner.inspect.bind(inner), cutoff: inner.cutoff.bind(inner), revokeAll: inner.revokeAll.bind(inner),
       useRefreshToken: inner.useRefreshToken.bind(inner), revokeFamily: inner.revokeFamily.bind(inner),
       linkUp: true,
+      lease: { usableUntil: Number.MAX_SAFE_INTEGER },
       get records() { return held({ record: state.record }); },
       get cutoffs() { return held({ cutoff: state.cutoff }); },
       families: held(undefined),

@@ -99,6 +99,15 @@ describe("TieredTokenStore with redisThread: 'worker'", function () {
             && error.problems.some((problem) => problem === "TieredTokenStore option redisThread must be 'main' or 'worker', got 'both'")
             && error.problems.some((problem) => /max must be a whole number >= 1, got 0/.test(problem)),
         );
+        for (const url of ['not a url', 'redis://:s3cret-x9/q@host', 'redis://host:99999']) {
+          assert.throws(
+            () => new TieredTokenStore({ redis: url, redisThread: 'worker', max: 0 }),
+            (error: unknown) => error instanceof JwtConfigurationError && error.problems.length === 2
+              && error.problems.some((problem) => /got a string that does not parse as a URL \(not shown/.test(problem))
+              && !error.message.includes('s3cret'),
+            url,
+          );
+        }
       } finally {
         client.disconnect();
       }
@@ -208,6 +217,52 @@ describe("TieredTokenStore with redisThread: 'worker'", function () {
     await eventually(async () => assert.equal(store.isLinkUp, true), 10_000); // rebuilt and registered again
   });
 
+  for (const thread of ['main', 'worker'] as const) {
+    it(`a loop that stalls inside a callback answers nothing from its tier past the lease, before any timer ran (redisThread ${thread})`, async () => {
+      const store = await open({ livenessLeaseMs: 900, redisThread: thread });
+      const query = await cached(store, `p-${thread}`, 'hana');
+      await store.cutoff('hana');
+      stall(900 - 300 + 100); // past two thirds of the lease: the lease timer is due, but this callback has not returned
+      // what a request whose bytes arrived during the stall sees when it is served in the same poll phase
+      assert.equal(store.peekState(query), undefined);
+      assert.equal(store.peek(query.jti), undefined);
+      const cutoffs = await commandCalls(admin, 'get');
+      await store.cutoff('hana').catch(() => undefined); // not from the tier: asked of Redis
+      assert.ok((await commandCalls(admin, 'get')) > cutoffs);
+      await eventually(async () => {
+        assert.equal(store.isLinkUp, true);
+        assert.equal((await store.inspect(query)).record?.revoked, false);
+      }, 10_000);
+    });
+  }
+
+  it('keeps claims as the in-thread store writes them (a JSON round trip: toJSON applied, functions dropped), in both modes', async () => {
+    class Money {
+      constructor(readonly cents: number) {}
+      toJSON() {
+        return `$${(this.cents / 100).toFixed(2)}`;
+      }
+    }
+    for (const thread of ['main', 'worker'] as const) {
+      const store = await open({ redisThread: thread });
+      const added = entry(`m-${thread}`, 'ivan');
+      (added.record.token as Record<string, unknown>).price = new Money(150);
+      (added.record.token as Record<string, unknown>).nested = { keep: 1, drop: () => 1 };
+      await store.add(added);
+      const stored = await admin.get(`${prefix}t:{m-${thread}}`);
+      assert.match(stored!, /"price":"\$1\.50","nested":\{"keep":1\}/, thread);
+    }
+  });
+
+  it('every option within its range works: the longest timeouts do not overflow a timer', async () => {
+    const store = await open({ commandTimeoutMs: 2_147_483_647, confirmTimeoutMs: 2_147_483_647 });
+    await store.add(entry('o-1', 'jo'));
+    assert.equal((await store.find('o-1'))?.revoked, false);
+    await sleep(1200); // heartbeats every second: none may fail
+    assert.equal(store.isLinkUp, true);
+    assert.deepEqual(errors, []);
+  });
+
   it('heartbeats that fail (Redis stops storing them) give the tier up before the lease can lapse; it comes back when they are stored again', async () => {
     const store = await open({ livenessLeaseMs: 900 });
     const query = await cached(store, 'h-1', 'gina');
@@ -250,10 +305,13 @@ describe("TieredTokenStore with redisThread: 'worker'", function () {
     const store = await open();
     assert.equal(await clients(), baseline + 2);
     const worker = workerOf(store).worker!;
-    const exited = new Promise((resolve) => worker.once('exit', resolve));
-    await store.close();
+    let exited = false;
+    worker.once('exit', () => (exited = true));
+    const first = store.close();
+    await store.close(); // a second call resolves once the thread is gone, as the first does
+    assert.equal(exited, true);
+    await first;
     stores.splice(stores.indexOf(store), 1);
-    await exited;
     await eventually(async () => assert.equal(await clients(), baseline));
     await assert.rejects(store.find('x'), TokenStoreError);
     assert.equal(store.isLinkUp, false);
@@ -270,11 +328,12 @@ describe("TieredTokenStore with redisThread: 'worker'", function () {
       await assert.rejects(store.find('x'), TokenStoreError);
       await eventually(async () => assert.ok(errors.length > 0));
       const published = errors.map((message) => inspect(message, { depth: 10 }) + JSON.stringify(message.error) + String(message.error.stack));
-      for (const text of [...published, inspect(store, { depth: 10 }), JSON.stringify(store)]) {
+      const hidden = inspect(store, { depth: 10, showHidden: true, customInspect: false });
+      for (const text of [...published, inspect(store, { depth: 10 }), hidden, JSON.stringify(store)]) {
         assert.doesNotMatch(text, /a-wrong-password-51d2/);
       }
       const right = await open({ redis: secretServer.url });
-      assert.doesNotMatch(inspect(right, { depth: 10 }) + JSON.stringify(right), /the-right-password-8c1f/);
+      assert.doesNotMatch(inspect(right, { depth: 10, showHidden: true, customInspect: false }) + JSON.stringify(right), /the-right-password-8c1f/);
     } finally {
       await Promise.all(stores.splice(0).map((store) => store.close()));
       await secretServer.stop();

@@ -124,6 +124,13 @@ export class LivenessLease {
   private renewedAt = 0;
   private leaseTimer: NodeJS.Timeout | undefined;
   private onLeaseLost: () => void = () => undefined;
+  /**
+   * Epoch ms (this process's clock) from which the tier must not answer: when the lease timer is
+   * due. The timer gives the tier up, but a loop that stalled inside an I/O callback serves the
+   * rest of that poll phase (requests whose bytes arrived meanwhile) before any timer runs, so the
+   * tier's reads compare against it too (the `Date.now()` they take anyway: no extra clock read).
+   */
+  usableUntil = 0;
 
   constructor(private readonly renew: () => Promise<unknown>, readonly leaseMs: number) {
     this.heartbeatMs = Math.round(leaseMs / 3);
@@ -155,13 +162,16 @@ export class LivenessLease {
   /** The lease runs `leaseMs` from a Redis time after `renewedAt`: give the tier up a heartbeat before it can lapse. */
   private armLease(): void {
     clearTimeout(this.leaseTimer);
-    this.leaseTimer = setTimeout(() => this.onLeaseLost(), this.renewedAt + this.leaseMs - this.heartbeatMs - performance.now());
+    const left = this.renewedAt + this.leaseMs - this.heartbeatMs - performance.now();
+    this.usableUntil = Date.now() + left;
+    this.leaseTimer = setTimeout(() => this.onLeaseLost(), left);
     this.leaseTimer.unref();
   }
 
   stop(): void {
     clearInterval(this.heartbeat);
     clearTimeout(this.leaseTimer);
+    this.usableUntil = 0;
   }
 }
 
@@ -173,8 +183,8 @@ export class InvalidationConfirmer {
   /** This instance's confirmation secret (hex), published only in its live-set member. #private: never printed. */
   readonly #secret = randomBytes(32).toString('hex');
   private readonly pending = new Map<string, Waiter>();
-  /** The lease, when this thread keeps it (the in-thread store; a worker's tier keeps its own). */
-  private readonly lease: LivenessLease;
+  /** This instance's lease (in worker mode the tier thread keeps its own: worker-link.ts). */
+  readonly lease: LivenessLease;
 
   /** #private: an ioredis client prints its options, the password among them. */
   readonly #client: Redis | Cluster;

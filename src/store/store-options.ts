@@ -46,7 +46,12 @@ const TIERED_OPTIONS = [...REDIS_OPTIONS, 'max', 'ttlMs', 'confirmTimeoutMs', 'l
 
 /** Whether `value` can be the store's Redis: a URL, or a client (standalone or Cluster) with the commands the stores send. */
 function redisProblem(value: unknown): string | undefined {
-  if (typeof value === 'string') return value.trim() === '' ? 'redis must be a redis:// URL or an ioredis client, got an empty string' : undefined;
+  if (typeof value === 'string') {
+    if (value.trim() === '') return 'redis must be a redis:// URL or an ioredis client, got an empty string';
+    // ioredis reads a leading '/' as a socket path and digits as a port; anything else must parse as a URL, or it throws
+    const parses = value.startsWith('/') || /^\d+$/.test(value) || URL.canParse(value);
+    return parses ? undefined : 'redis must be a redis:// URL or an ioredis client, got a string that does not parse as a URL (not shown: it may hold a password)';
+  }
   const client = value as Record<string, unknown> | null;
   const isClient = typeof client === 'object' && client !== null && ['eval', 'get', 'publish', 'duplicate'].every((name) => typeof client[name] === 'function');
   return isClient ? undefined : `redis must be a redis:// URL or an ioredis client (Redis or Cluster), got ${describe(value)}`;

@@ -9,7 +9,7 @@ import { isClusterClient, publishRedisError, withTimeout } from './redis-keys';
 import { TierMap } from './tier-map';
 import { checkTieredStoreOptions } from './store-options';
 import { tierKey } from './redis-sessions';
-import { InvalidationConfirmer, LEASE_MS } from './confirm';
+import { InvalidationConfirmer, LEASE_MS, type LivenessLease } from './confirm';
 import { TokenStoreError } from '../core/errors';
 import { registerBuiltInStore, trustPeekState } from '../core/store-call';
 import { ANNOUNCED, runConfirmedWrite, type ConfirmedWrite, type PlainCall } from './worker-protocol';
@@ -170,6 +170,8 @@ export class TieredTokenStore implements TokenStore {
   private readonly livenessLeaseMs: number;
   /** `redisThread: 'worker'`: the Redis worker thread, which holds the connections and the confirmer. */
   private readonly worker: RedisWorkerLink | undefined;
+  /** This instance's liveness lease: past its `usableUntil` the tier answers nothing, even before its timer ran. */
+  private readonly lease: LivenessLease;
   /** Where misses and plain calls go: the Redis store in this thread, or the worker. */
   private readonly source: Pick<RedisTokenStore, PlainCall>;
   /** `redisThread: 'worker'`: the never-connecting client of `redisStore` here (for its keys and facts); #private, it prints its options. */
@@ -199,6 +201,7 @@ export class TieredTokenStore implements TokenStore {
         this.redisStore.commandTimeoutMs,
       );
       this.worker = worker;
+      this.lease = worker.lease;
       this.source = {
         add: (entry) => worker.call('add', [entry]),
         find: (jti) => worker.call('find', [jti]),
@@ -216,6 +219,7 @@ export class TieredTokenStore implements TokenStore {
       this.confirmer = new InvalidationConfirmer(
         clientOf(this.redisStore), `${prefix}instances`, `${prefix}confirm`, this.confirmTimeoutMs, this.livenessLeaseMs,
       );
+      this.lease = this.confirmer.lease;
     }
     showAs(this, 'TieredTokenStore', (store) => ({
       ...redisStoreFacts(store.redisStore), max, ttlMs: store.ttlMs, confirmTimeoutMs: store.confirmTimeoutMs, livenessLeaseMs: store.livenessLeaseMs,
@@ -247,7 +251,9 @@ export class TieredTokenStore implements TokenStore {
 
   /** A cached record, answered without a promise (the request hot path); never while the link is down. */
   peek(jti: string): StoredToken | undefined {
-    return this.linkUp ? this.records.live(jti, Date.now())?.record : undefined;
+    if (!this.linkUp) return undefined;
+    const now = Date.now();
+    return now < this.lease.usableUntil ? this.records.live(jti, now)?.record : undefined;
   }
 
   async find(jti: string): Promise<StoredToken | undefined> {
@@ -267,6 +273,7 @@ export class TieredTokenStore implements TokenStore {
   peekState(query: TokenQuery): TokenState | undefined {
     if (!this.linkUp) return undefined;
     const now = Date.now();
+    if (now >= this.lease.usableUntil) return undefined; // the lease timer is due: see LivenessLease.usableUntil
     const held = this.records.live(query.jti, now);
     if (held === undefined) return undefined;
     let cutoff = held.cutoff;
@@ -300,7 +307,8 @@ export class TieredTokenStore implements TokenStore {
   }
 
   async cutoff(identity: string): Promise<number> {
-    const cached = this.linkUp ? this.cutoffs.live(identity, Date.now()) : undefined;
+    const now = Date.now();
+    const cached = this.linkUp && now < this.lease.usableUntil ? this.cutoffs.live(identity, now) : undefined;
     if (cached !== undefined) return cached.cutoff;
     const epoch = this.epoch;
     const cutoff = await this.source.cutoff(identity);

@@ -9,6 +9,8 @@ import { Worker } from 'node:worker_threads';
 import { publishStoreError } from '../core/diagnostics';
 import { TokenStoreError } from '../core/errors';
 import { LivenessLease } from './confirm';
+import { MAX_TIMER_MS } from './store-options';
+import type { RefreshTokenUse, StoreEntry } from './token-store';
 import {
   receivedCallError, receivedError, type ConfirmedWrite, type FromWorker, type PlainCall, type ToWorker, type WorkerSetup,
 } from './worker-protocol';
@@ -45,6 +47,15 @@ if (workerData.entry.endsWith('.ts') && require.extensions['.ts'] === undefined)
 require(workerData.entry);
 `;
 
+/**
+ * A store entry as Redis will hold it: its token through a JSON round trip, as the in-thread
+ * store's `JSON.stringify` writes it (`toJSON` applied, functions and undefined dropped), since a
+ * worker receives a structured clone, which keeps neither rule.
+ */
+function storedForm(entry: StoreEntry): StoreEntry {
+  return { ...entry, record: { ...entry.record, token: JSON.parse(JSON.stringify(entry.record.token)) } };
+}
+
 export class RedisWorkerLink {
   private worker: Worker | undefined;
   private readonly pending = new Map<number, Pending>();
@@ -59,13 +70,14 @@ export class RedisWorkerLink {
   /** Longest the tier thread waits for any answer of the worker: its own bounds, and a margin. */
   private readonly answerMs: number;
 
-  constructor(
-    private readonly setup: Omit<WorkerSetup, 'entry'>,
-    private readonly tier: TierEvents,
-    commandTimeoutMs: number,
-  ) {
+  /** #private: the URL holds the password. */
+  readonly #setup: Omit<WorkerSetup, 'entry'>;
+  private closing: Promise<void> | undefined;
+
+  constructor(setup: Omit<WorkerSetup, 'entry'>, private readonly tier: TierEvents, commandTimeoutMs: number) {
+    this.#setup = setup;
     this.lease = new LivenessLease(() => this.request({ t: 'beat', id: 0, link: this.link }), setup.livenessLeaseMs);
-    this.answerMs = 3 * commandTimeoutMs + setup.confirmTimeoutMs + 1000;
+    this.answerMs = Math.min(3 * commandTimeoutMs + setup.confirmTimeoutMs + 1000, MAX_TIMER_MS - LISTING_MS);
     this.start();
   }
 
@@ -76,16 +88,28 @@ export class RedisWorkerLink {
   /** One call of the Redis store's, answered by the worker. */
   call<T>(call: PlainCall, args: unknown[]): Promise<T> {
     const listing = call === 'findAll' || call === 'findByIdentity';
-    return this.request({ t: 'call', id: 0, call, args }, false, listing ? LISTING_MS + this.answerMs : this.answerMs) as Promise<T>;
+    const sent = call === 'add' ? [storedForm(args[0] as StoreEntry)] : args;
+    return this.request({ t: 'call', id: 0, call, args: sent }, false, listing ? LISTING_MS + this.answerMs : this.answerMs) as Promise<T>;
   }
 
   /** A write the other instances confirm: the worker writes, then waits for them (or `confirmTimeoutMs`). */
   write<T>(write: ConfirmedWrite, key: string, args: unknown[]): Promise<T> {
-    return this.request({ t: 'write', id: 0, write, key, args }) as Promise<T>;
+    let sent = args;
+    if (write === 'addAnnounced') sent = [storedForm(args[0] as StoreEntry)];
+    if (write === 'useRefreshToken') {
+      const use = args[0] as RefreshTokenUse;
+      sent = [use.records === undefined ? use : { ...use, records: use.records.map(storedForm) }];
+    }
+    return this.request({ t: 'write', id: 0, write, key, args: sent }) as Promise<T>;
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /** Ends the worker and its connections; every call of it (a second one too) resolves once the thread is gone. */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
     this.closed = true;
     this.lease.stop();
     this.down();
@@ -97,7 +121,7 @@ export class RedisWorkerLink {
 
   private start(): void {
     const entry = join(__dirname, `redis-worker${extname(__filename)}`);
-    const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { ...this.setup, entry } satisfies WorkerSetup });
+    const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { ...this.#setup, entry } satisfies WorkerSetup });
     this.worker = worker;
     worker.on('message', (message: FromWorker) => this.heard(message));
     worker.on('error', (error: unknown) => publishStoreError(new TokenStoreError('the Redis worker thread failed', error), 'worker'));
@@ -131,7 +155,14 @@ export class RedisWorkerLink {
       }, answerMs);
       timer.unref();
       this.pending.set(id, { resolve, reject, timer });
-      worker.postMessage({ ...message, id });
+      try {
+        worker.postMessage({ ...message, id });
+      } catch (error) {
+        // not cloneable (a claim a JSON round trip would have dropped is cut before: storedForm)
+        clearTimeout(timer);
+        this.pending.delete(id);
+        reject(new TokenStoreError('Redis token store: the call could not be sent to the Redis worker thread', error));
+      }
     });
   }
 
@@ -155,7 +186,7 @@ export class RedisWorkerLink {
         this.pending.delete(message.id);
         clearTimeout(waiting.timer);
         if (message.ok) waiting.resolve(message.value);
-        else waiting.reject(receivedCallError(message.error, this.setup.confirmTimeoutMs));
+        else waiting.reject(receivedCallError(message.error, this.#setup.confirmTimeoutMs));
         return;
       }
       case 'drop':
@@ -172,7 +203,7 @@ export class RedisWorkerLink {
         return;
       }
       case 'storeError':
-        return publishStoreError(receivedError(message.error, this.setup.confirmTimeoutMs), message.operation);
+        return publishStoreError(receivedError(message.error, this.#setup.confirmTimeoutMs), message.operation);
       case 'warning':
         // each worker warns once per thing; this process, once
         if (warned.has(message.message)) return;
