@@ -70,7 +70,11 @@ export async function countMicroPieces(node: NodeBinary, names: string[]): Promi
     for (const name of names) counts[name] = (await countPiece(node, piecesJs, name, directory, name === 'rs256' ? CALLS / 4 : CALLS)) - loop;
     return counts;
   } finally {
-    rmSync(directory, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }); // a child may still be writing its last file
+    try {
+      rmSync(directory, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }); // a child may still be writing its last file
+    } catch (error) {
+      console.error(`could not remove ${directory}: ${String(error)}`); // never in place of the counts or the error that ended them
+    }
   }
 }
 
