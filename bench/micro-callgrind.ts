@@ -52,7 +52,10 @@ async function countPiece(node: NodeBinary, piecesJs: string, name: string, dire
     }
     return median(windows);
   } finally {
+    // valgrind writes a last dump as it exits: wait for it, so the directory can go
+    const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', resolve));
     child.kill();
+    await exited;
   }
 }
 

@@ -10,6 +10,7 @@ import jwt from 'jsonwebtoken';
 import { LRUCache } from 'lru-cache';
 import { JwtManager } from '../src';
 import { tokenFromHeader } from '../src/koa/extract';
+import { TierMap } from '../src/store/tier-map';
 import { BENCH_SECRET } from './secret';
 
 const SECRET = BENCH_SECRET;
@@ -63,26 +64,29 @@ export function runMicro(): void {
   line('jsonwebtoken.verify, KeyObject', jwtKeyUs);
   line('jsonwebtoken.verify, string secret', jwtStringUs);
   line('header parse, 16 KiB hostile Authorization', hostileHeaderUs);
-  console.log(`  miss / floor ${(missUs / floorUs).toFixed(2)} (target <= 1.30: ${missUs / floorUs <= 1.3 ? "met" : "MISSED"}), hit ${hitUs.toFixed(2)} us (target <= 1)`);
+  // target 3 (miss <= 1.30x the floor) is read in instructions, where a run repeats within 0.5 %:
+  // bench:callgrind's micro pieces (bench/targets.ts). By time the ratio moves by a fifth between runs.
+  console.log(`  miss / floor ${(missUs / floorUs).toFixed(2)} by time (target 3, <= 1.30, is read in instructions: npm run bench:callgrind), hit ${hitUs.toFixed(2)} us`);
 }
 
 /**
- * The pieces of the tiered store's hit path, each alone: its LRU (ttl 5000 ms, as
- * TieredTokenStore configures it) against the same LRU without a ttl, and the copy
- * `find()` makes of a hit.
+ * The pieces of the tiered store's hit path, each alone: its tier (TierMap: lru-cache without a
+ * TTL, the deadline in the value, read against one `now` per lookup) against lru-cache with the
+ * TTL option (what 0.2's note measured: a clock read per get), and the copy `find()` makes of a hit.
  */
 export function runTierMicro(): void {
   const record = { token: { sub: 'bench-user', type: 'access', fresh: false, jti: 'a1b2c3', iat: 1, nbf: 1, exp: 4102444800 }, revoked: false };
+  const tier = new TierMap<{ record: typeof record; until: number }>(10_000);
   const withTtl = new LRUCache<string, typeof record>({ max: 10_000, ttl: 5000 });
-  const withoutTtl = new LRUCache<string, typeof record>({ max: 10_000 });
+  const until = Date.now() + 3_600_000;
   for (let index = 0; index < 10_000; index += 1) {
+    tier.set(`jti-${index}`, { record, until });
     withTtl.set(`jti-${index}`, record);
-    withoutTtl.set(`jti-${index}`, record);
   }
   const line = (label: string, us: number) => console.log(`  ${label.padEnd(44)} ${us.toFixed(3).padStart(8)} us`);
   console.log('tier hit path pieces');
-  line('LRU get, ttl 5000 (the tier as configured)', microseconds(() => withTtl.get('jti-5000')));
-  line('LRU get, no ttl', microseconds(() => withoutTtl.get('jti-5000')));
+  line('tier get (TierMap.live, one Date.now())', microseconds(() => tier.live('jti-5000', Date.now())));
+  line('lru-cache get with ttl 5000 (0.2\'s measure)', microseconds(() => withTtl.get('jti-5000')));
   line("structuredClone of a record (find()'s copy)", microseconds(() => structuredClone(record)));
 }
 

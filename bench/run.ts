@@ -45,6 +45,8 @@ interface Running {
   rps: number[];
   cpuPerRequest: number[];
   userPerRequest: number[];
+  /** CPU per request of the threads other than the main one (V8's, libuv's, a worker_thread's). */
+  otherThreadsPerRequest: number[];
 }
 
 /**
@@ -95,18 +97,19 @@ async function autocannonRate(running: Running, seconds: number): Promise<Load> 
  * (its CPU time from /proc around the round, over the requests the load generator completed: the
  * server serves no one else).
  */
-async function round(running: Running, seconds: number): Promise<{ rps: number; cpu: number; user: number }> {
+async function round(running: Running, seconds: number): Promise<{ rps: number; cpu: number; user: number; otherThreads: number }> {
   const before = processCpu(running.server);
   const { rps, requests } = LOADGEN === 'wrk' ? await wrk(running.server.url, running.server.token, seconds) : await autocannonRate(running, seconds);
   const after = processCpu(running.server);
-  return { rps, cpu: (after.cpuMicros - before.cpuMicros) / requests, user: (after.userMicros - before.userMicros) / requests };
+  const cpu = (after.cpuMicros - before.cpuMicros) / requests;
+  return { rps, cpu, user: (after.userMicros - before.userMicros) / requests, otherThreads: cpu - (after.mainThreadMicros - before.mainThreadMicros) / requests };
 }
 
 async function measure(node: NodeBinary, serverJs: string, redisUrl: string): Promise<VariantResult[]> {
   const all: Running[] = [];
   try {
     for (const variant of VARIANTS.filter((v) => WANTED === undefined || WANTED.includes(v.key))) {
-      all.push({ variant, server: await startServer(node.execPath, SERVER_FLAGS, serverJs, variant.mode, redisUrl, { ipc: false }), rps: [], cpuPerRequest: [], userPerRequest: [] });
+      all.push({ variant, server: await startServer(node.execPath, SERVER_FLAGS, serverJs, variant.mode, redisUrl, { ipc: false }), rps: [], cpuPerRequest: [], userPerRequest: [], otherThreadsPerRequest: [] });
     }
     for (const running of all) await round(running, 1); // warm-up: JIT, caches, connections
     const idleCpu = new Map<string, number>();
@@ -114,7 +117,7 @@ async function measure(node: NodeBinary, serverJs: string, redisUrl: string): Pr
     for (let index = 1; index <= ROUNDS; index += 1) {
       for (const running of index % 2 ? all : [...all].reverse()) {
         const idleBefore = all.map((other) => processCpu(other.server));
-        const { rps, cpu, user } = await round(running, SECONDS);
+        const { rps, cpu, user, otherThreads } = await round(running, SECONDS);
         const idleAfter = all.map((other) => processCpu(other.server));
         all.forEach((other, at) => {
           if (other !== running) idleCpu.set(other.variant.key, (idleCpu.get(other.variant.key) ?? 0) + idleAfter[at].cpuMicros - idleBefore[at].cpuMicros);
@@ -123,11 +126,14 @@ async function measure(node: NodeBinary, serverJs: string, redisUrl: string): Pr
         running.rps.push(rps);
         running.cpuPerRequest.push(cpu);
         running.userPerRequest.push(user);
+        running.otherThreadsPerRequest.push(otherThreads);
       }
       process.stdout.write(`${node.label}: round ${index}/${ROUNDS} done\n`);
     }
     // what the servers not under load spent meanwhile, on the same core: it is taken from the loaded one
     process.stdout.write(`${node.label}: CPU of idle servers while another was loaded, % of the load time: ${[...idleCpu].map(([key, micros]) => `${key} ${((100 * micros) / loadedMicros).toFixed(2)}`).join(', ')}\n`);
+    // the CPU figures are the whole process's: what of it ran outside the main thread (a worker_thread's share is here)
+    process.stdout.write(`${node.label}: CPU outside the main thread, us/request (median): ${all.map((running) => `${running.variant.key} ${median(running.otherThreadsPerRequest).toFixed(2)}`).join(', ')}\n`);
   } finally {
     for (const running of all) await stopServer(running.server);
   }
