@@ -5,6 +5,7 @@
  */
 import { createSecretKey, randomBytes } from 'node:crypto';
 import jwt from 'jsonwebtoken';
+import { runWithStore } from '../core/async-context';
 import { JwtUsageError } from '../core/errors';
 import type { AccessTokenOptions, RefreshTokenOptions } from '../core/issue';
 import { JwtManager } from '../core/manager';
@@ -110,7 +111,8 @@ export function foreignAccessToken(identity: string): string {
 export function withToken<T>(token: string | undefined, fn: () => T | Promise<T>, request?: WithTokenRequest): Promise<T> {
   prepareDirectCalls(); // the decorators wrap guarded controller methods, when they are in use
   const dpopRequest = request === undefined ? undefined : { method: request.method, uri: request.url.split(/[?#]/)[0], dpop: request.dpop };
-  return requestContext.run({ token, payload: undefined, guard: undefined, dpopRequest }, async () => fn());
+  // entered as a request's guard enters it (runWithStore), so a test sees the context a request would
+  return runWithStore(requestContext, { token, payload: undefined, guard: undefined, dpopRequest }, async () => fn());
 }
 
 /**
