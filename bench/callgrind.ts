@@ -204,7 +204,7 @@ async function countNode(node: NodeBinary, serverJs: string, redisUrl: string, d
   for (const variant of VARIANTS.filter((v) => WANTED.includes(v.key))) {
     counts[variant.key] = await Promise.all(Array.from({ length: RUNS }, () => countOnce(node, serverJs, variant.mode, redisUrl, directory)));
     const shown = counts[variant.key].map((run) => `${run.median.toFixed(0)} (windows ${run.windows.map((w) => w.toFixed(0)).join(' ')})`).join(', ');
-    process.stdout.write(`${node.label} ${variant.name}: ${shown} Ir/request\n`);
+    process.stdout.write(`${node.label} ${variant.name}: ${shown} ${SIMULATE ? 'estimated cycles' : 'Ir'}/request\n`);
   }
   return counts;
 }
@@ -238,7 +238,8 @@ async function main(): Promise<void> {
     nodes.forEach((node, index) => {
       const runs = results[node.label];
       const first = (figure: 'median' | 'timerFree') => Object.fromEntries(Object.entries(runs).map(([key, rs]) => [key, median(rs.map((r) => r[figure] ?? r.median))]));
-      printTargets(node.label, first('median'), micro[index], first('timerFree'));
+      const otherFigure = SIMULATE ? 'cycle estimates (BENCH_CG_SIM=1)' : CONNECTIONS === 1 ? undefined : `instructions over ${CONNECTIONS} connections`;
+      printTargets(node.label, first('median'), micro[index], first('timerFree'), otherFigure);
     });
     printRoundTripTargets(trips);
   }
