@@ -103,6 +103,8 @@ export class TokenVerifier {
   readonly #verified: LruMap<CachedToken, number> | undefined;
   /** The few distinct JOSE headers of the tokens seen, parsed and frozen once (by header segment). */
   readonly #headers = new BoundedMap<Record<string, unknown>>(HEADER_CACHE_SIZE);
+  /** The entry {@link holdsVerified} found last, for the `verifyNow()` of the same token that follows it. */
+  #held: CachedToken | undefined;
   private readonly keys: KeySource;
   private readonly policy: VerificationPolicy;
   private readonly byIssuer: ReadonlyMap<string, VerificationPolicy> | undefined;
@@ -125,7 +127,9 @@ export class TokenVerifier {
    */
   verifyNow(token: unknown, options: { allowExpired?: boolean } = {}): TokenPayload | Promise<TokenPayload> {
     if (typeof token !== 'string' || token === '') throw new InvalidTokenError('Token must be a non-empty string', 'ERR_JWT_MALFORMED');
-    const cached = this.#verified?.get(cacheKey(token));
+    const held = this.#held;
+    if (held !== undefined) this.#held = undefined;
+    const cached = held !== undefined && held.token === token ? held : this.#verified?.get(cacheKey(token));
     // a token verified with a remote key is served from cache only while that key set fetch is current
     if (cached !== undefined && cached.token === token && (cached.verified.source ?? this.keys).isCurrent(cached.verified.generation)) {
       return this.checkTimes(cached.verified.payload, options);
@@ -133,6 +137,23 @@ export class TokenVerifier {
     const verified = this.verifyUncached(token);
     if (verified instanceof Promise) return verified.then((settled) => this.remember(token, settled, options));
     return this.remember(token, verified, options);
+  }
+
+  /**
+   * Whether this verifier holds `token` verified (the guard's header hot path asks, before the
+   * `verifyNow()` that follows). Such a token is three base64url segments and two dots, no white
+   * space and no comma: `decodeSegment` refuses a segment with any character the decoder skips (the
+   * decoded length falls short), so a token that verified never had one, and the header needs no
+   * scan for them. The entry found is kept for that `verifyNow()` (one lookup, not two); it is no
+   * shortcut past anything: `verifyNow()` still checks the key set fetch it came from and the times.
+   *
+   * @example verifier.holdsVerified(token) // true once the token verified and while cached
+   */
+  holdsVerified(token: string): boolean {
+    const cached = this.#verified?.get(cacheKey(token));
+    if (cached === undefined || cached.token !== token) return false;
+    this.#held = cached;
+    return true;
   }
 
   /**

@@ -31,6 +31,11 @@ export function refusedLocation(error: object): TokenLocation | undefined {
 }
 
 const WHITESPACE_OR_COMMA = /[\s,]/;
+
+/** What the header hot path asks the verifier: whether it holds a token verified (so that token has no white space or comma). */
+export interface VerifiedTokens {
+  holdsVerified(token: string): boolean;
+}
 const COMMA = 0x2c;
 
 /** What `\s` and `String.prototype.trim()` count as white space (ECMAScript WhiteSpace and LineTerminator). */
@@ -181,19 +186,21 @@ function badDpopHeader(): InvalidTokenError {
  * that scheme is not DPoP, `dpopSchemeToken` answers `undefined` for it and `tokenFromHeader`
  * this token, so the hot path skips both parses (same outcome, checked by the extract spec).
  */
-function plainSchemeToken(authorization: string | string[] | undefined, config: JwtConfig): string | undefined {
+function plainSchemeToken(authorization: string | string[] | undefined, config: JwtConfig, verified: VerifiedTokens | undefined): string | undefined {
   const { headerType } = config;
   const typeLength = headerType.length;
   if (typeof authorization !== 'string' || typeLength === 0 || config.headerKey !== 'authorization') return undefined;
   if (authorization.charCodeAt(typeLength) !== 32 || (headerType.charCodeAt(0) | 0x20) === 0x64 /* d: maybe DPoP */) return undefined;
   if (!authorization.startsWith(headerType)) return undefined;
   const token = authorization.slice(typeLength + 1);
-  return token !== '' && !WHITESPACE_OR_COMMA.test(token) ? token : undefined;
+  if (token === '') return undefined;
+  // a token the verifier holds has neither (Node 20 spends ~2 900 instructions on this scan of a token)
+  return verified?.holdsVerified(token) === true || !WHITESPACE_OR_COMMA.test(token) ? token : undefined;
 }
 
-function fromHeaders(ctx: Context, config: JwtConfig): FoundToken {
+function fromHeaders(ctx: Context, config: JwtConfig, verified: VerifiedTokens | undefined): FoundToken {
   const authorization = ctx.req.headers.authorization;
-  const plain = plainSchemeToken(authorization, config);
+  const plain = plainSchemeToken(authorization, config, verified);
   if (plain !== undefined) return { token: plain, location: 'headers' };
   const dpopToken = dpopSchemeToken(Array.isArray(authorization) ? authorization.join(', ') : authorization);
   if (dpopToken !== undefined) return { token: dpopToken, location: 'headers', dpopScheme: true };
@@ -231,10 +238,10 @@ function fromJson(ctx: Context, config: JwtConfig, type: TokenType): FoundToken 
   return { token: value, location: 'json' };
 }
 
-function fromLocation(ctx: Context, config: JwtConfig, location: TokenLocation, type: TokenType, method: string | undefined): FoundToken {
+function fromLocation(ctx: Context, config: JwtConfig, location: TokenLocation, type: TokenType, method: string | undefined, verified: VerifiedTokens | undefined): FoundToken {
   switch (location) {
     case 'headers':
-      return fromHeaders(ctx, config);
+      return fromHeaders(ctx, config, verified);
     case 'cookies':
       return fromCookies(ctx, config, type, method);
     case 'query':
@@ -248,7 +255,8 @@ function fromLocation(ctx: Context, config: JwtConfig, location: TokenLocation, 
  * The token of a request. A location without a token is skipped; a malformed
  * one (bad header, missing CSRF) refuses at once, as Flask-JWT-Extended does.
  * `method` decides CSRF: the request's own (the default), or that of a guarded
- * method's route when another handler calls it.
+ * method's route when another handler calls it. `verified` (the guard passes its verifier) spares
+ * the header's token the scan for white space and commas when the verifier holds it verified.
  *
  * @example const { token } = extractToken(ctx, config, ['cookies', 'headers'], 'access')
  */
@@ -258,11 +266,12 @@ export function extractToken(
   locations: readonly TokenLocation[],
   type: TokenType,
   method?: string,
+  verified?: VerifiedTokens,
 ): FoundToken {
   const missing: string[] = [];
   for (const location of locations) {
     try {
-      return fromLocation(ctx, config, location, type, method);
+      return fromLocation(ctx, config, location, type, method, verified);
     } catch (error) {
       if (!(error instanceof NoAuthorizationError)) {
         markRefusedAt(error, location); // a malformed header is refused where it was, like the token it carries

@@ -123,7 +123,7 @@ export class Guard {
     const { config, verifier } = manager;
     let found;
     try {
-      found = extractToken(ctx, config, this.locations ?? config.tokenLocation, this.extractAs, method);
+      found = extractToken(ctx, config, this.locations ?? config.tokenLocation, this.extractAs, method, verifier);
     } catch (error) {
       if (this.optional && error instanceof NoAuthorizationError) return { token: undefined, payload: undefined, guard: this, ctx };
       throw error;
