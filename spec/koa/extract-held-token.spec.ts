@@ -69,6 +69,7 @@ describe('koa: a token the verifier holds skips the header scan, and nothing els
     assert.equal(verifier.holdsVerified(other), false, 'never verified');
     assert.equal(verifier.holdsVerified(`${held}x`), false);
     assert.equal(verifier.holdsVerified(` ${held}`), false);
+    assert.equal(verifier.holdsVerified(undefined as unknown as string), false, 'not a string: no TypeError');
   });
 
   it('a token with white space or a comma anywhere never verifies, so it is never held', () => {
@@ -117,6 +118,10 @@ describe('koa: a token the verifier holds skips the header scan, and nothing els
     assert.equal(verifier.holdsVerified(held), true);
     assert.throws(() => verifier.verifyNow(tamperToken(held)), /Signature verification failed/);
     assert.equal(verifier.holdsVerified(held), true);
+    assert.equal(verifier.verify(held).sub, 'alice');
+    // an empty token is refused with an entry kept; the held token is served after
+    assert.equal(verifier.holdsVerified(held), true);
+    assert.throws(() => verifier.verifyNow(''), /non-empty string/);
     assert.equal(verifier.verify(held).sub, 'alice');
   });
 

@@ -126,9 +126,9 @@ export class TokenVerifier {
    * @example const payload = await verifier.verifyNow(token)
    */
   verifyNow(token: unknown, options: { allowExpired?: boolean } = {}): TokenPayload | Promise<TokenPayload> {
-    if (typeof token !== 'string' || token === '') throw new InvalidTokenError('Token must be a non-empty string', 'ERR_JWT_MALFORMED');
     const held = this.#held;
-    if (held !== undefined) this.#held = undefined;
+    if (held !== undefined) this.#held = undefined; // used up by this call, whatever it answers
+    if (typeof token !== 'string' || token === '') throw new InvalidTokenError('Token must be a non-empty string', 'ERR_JWT_MALFORMED');
     const cached = held !== undefined && held.token === token ? held : this.#verified?.get(cacheKey(token));
     // a token verified with a remote key is served from cache only while that key set fetch is current
     if (cached !== undefined && cached.token === token && (cached.verified.source ?? this.keys).isCurrent(cached.verified.generation)) {
@@ -150,6 +150,7 @@ export class TokenVerifier {
    * @example verifier.holdsVerified(token) // true once the token verified and while cached
    */
   holdsVerified(token: string): boolean {
+    if (typeof token !== 'string') return false;
     const cached = this.#verified?.get(cacheKey(token));
     if (cached === undefined || cached.token !== token) return false;
     this.#held = cached;
