@@ -5,7 +5,7 @@
  * redis-server on PATH the Redis suites skip loudly, or fail when `CI=true`.
  */
 import { ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,12 +46,39 @@ function isPortFree(port: number): Promise<boolean> {
   });
 }
 
-/** A free port (and, for cluster nodes, a free bus port +10000); never 6379. */
+/**
+ * The first port the kernel hands out for outgoing connections and `listen(0)`. A port above it can
+ * be taken by any client socket between our check and redis-server's bind (a Cluster node's bus port
+ * too), so we never pick one there.
+ */
+function ephemeralPortStart(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > 12000) return low;
+  } catch {
+    // not Linux: the IANA range starts at 49152; Linux's default, the lower of the two, is safe on both
+  }
+  return 32768;
+}
+
+const PORT_FLOOR = 10000;
+/** Ports this process handed out already: two servers started together never get the same one. */
+const handedOut = new Set<number>();
+
+/**
+ * A free port below the ephemeral range (and, for cluster nodes, a free bus port +10000 there too);
+ * never 6379, never one this process handed out before.
+ */
 export async function freePort(withBus = false): Promise<number> {
+  const ceiling = ephemeralPortStart() - (withBus ? 10000 : 0);
   for (;;) {
-    const port = 20000 + Math.floor(Math.random() * 30000);
-    if (port === 6379 || !(await isPortFree(port))) continue;
-    if (!withBus || (await isPortFree(port + 10000))) return port;
+    const port = PORT_FLOOR + Math.floor(Math.random() * (ceiling - PORT_FLOOR));
+    if (port === 6379 || handedOut.has(port) || (withBus && handedOut.has(port + 10000))) continue;
+    if (!(await isPortFree(port))) continue;
+    if (withBus && !(await isPortFree(port + 10000))) continue;
+    handedOut.add(port);
+    if (withBus) handedOut.add(port + 10000);
+    return port;
   }
 }
 
@@ -77,27 +104,50 @@ function cli(auth: RedisAuth | undefined): { args: string[]; env: NodeJS.Process
   return { args: auth.username === undefined ? [] : ['--user', auth.username], env: { ...process.env, REDISCLI_AUTH: auth.password } };
 }
 
-/** Waits until the server on `port` answers PING (or `cluster info` passes `extraCheck`), authenticating with `auth`. */
-async function waitForPing(port: number, extraCheck?: (reply: string) => boolean, auth?: RedisAuth): Promise<void> {
-  const deadline = Date.now() + 10_000;
+/** The last few kilobytes redis-server wrote, kept to say why a server did not come up. */
+const logTails = new WeakMap<ChildProcess, string>();
+
+/**
+ * Waits until the server on `port` answers PING (or `cluster info` passes `extraCheck`),
+ * authenticating with `auth`. When `child` exits first, fails at once with its exit code and the
+ * end of its log (a port taken after our check, a bad argument), not after the deadline.
+ */
+async function waitForPing(port: number, extraCheck?: (reply: string) => boolean, auth?: RedisAuth, child?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 15_000;
   const { args: authArgs, env } = cli(auth);
+  let lastReply = '';
   for (;;) {
-    try {
-      const args = extraCheck ? ['cluster', 'info'] : ['ping'];
-      const { stdout } = await run('redis-cli', ['-p', String(port), ...authArgs, ...args], { env });
-      if (extraCheck ? extraCheck(stdout) : stdout.trim() === 'PONG') return;
-    } catch {
-      // not up yet
+    if (child !== undefined && child.exitCode !== null) {
+      const log = (logTails.get(child) ?? '').trim().split('\n').slice(-5).join('\n    ');
+      throw new Error(`redis-server on port ${port} exited with code ${child.exitCode} before answering:\n    ${log}`);
     }
-    if (Date.now() > deadline) throw new Error(`redis on port ${port} did not come up (or refused our credentials)`);
+    try {
+      // with the child known, `info server` also proves that the server answering is ours (a
+      // server already on the port would answer PING while ours exits for want of it)
+      const args = extraCheck ? ['cluster', 'info'] : child ? ['info', 'server'] : ['ping'];
+      const { stdout } = await run('redis-cli', ['-p', String(port), ...authArgs, ...args], { env });
+      lastReply = stdout.trim().split('\n')[0] ?? '';
+      const ours = child === undefined || extraCheck !== undefined || new RegExp(`^process_id:${child.pid}\\r?$`, 'm').test(stdout);
+      if (!ours && /^process_id:/m.test(stdout)) lastReply = `another server answers on port ${port}`;
+      else if (extraCheck ? extraCheck(stdout) : child || stdout.trim() === 'PONG') return;
+    } catch (error) {
+      lastReply = String((error as { stderr?: string }).stderr ?? error).trim().split('\n')[0] ?? '';
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`redis on port ${port} did not come up (or refused our credentials) in 15 s; its last answer: ${lastReply}`);
+    }
     await sleep(50);
   }
 }
 
-/** Spawns a redis-server process that is killed with this process at the latest. */
+/** Spawns a redis-server process that is killed with this process at the latest; its log's tail is kept. */
 function spawnRedis(args: string[]): ChildProcess {
-  const child = spawn('redis-server', args, { stdio: 'ignore' });
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
+  logTails.set(child, '');
+  const keep = (chunk: Buffer) => logTails.set(child, ((logTails.get(child) ?? '') + chunk.toString()).slice(-4096));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   child.once('exit', () => children.delete(child));
   return child;
 }
@@ -125,7 +175,12 @@ export class RedisServer {
   async start(): Promise<void> {
     const args = ['--port', String(this.port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'];
     this.child = spawnRedis([...args, ...serverAuthArgs(this.auth), ...this.extraArgs]);
-    await waitForPing(this.port, undefined, this.auth);
+    await waitForPing(this.port, undefined, this.auth, this.child);
+  }
+
+  /** Waits until `cluster info` passes `check` (failing at once if the server exited). */
+  async waitForClusterInfo(check: (reply: string) => boolean): Promise<void> {
+    await waitForPing(this.port, check, this.auth, this.child);
   }
 
   async stop(): Promise<void> {
@@ -193,7 +248,7 @@ export class RedisSentinel {
     if (sentinelPassword !== undefined) lines.push(`requirepass ${sentinelPassword}`);
     writeFileSync(conf, `${lines.join('\n')}\n`);
     this.child = spawnRedis([conf, '--sentinel']);
-    await waitForPing(this.port, undefined, sentinelPassword === undefined ? undefined : { password: sentinelPassword });
+    await waitForPing(this.port, undefined, sentinelPassword === undefined ? undefined : { password: sentinelPassword }, this.child);
   }
 
   async stop(): Promise<void> {
@@ -214,7 +269,24 @@ export class RedisCluster {
     return this.password === undefined ? undefined : { password: this.password };
   }
 
+  /**
+   * Starts three nodes and joins them. A node that exits before answering (its port taken after our
+   * check) costs one more try on fresh ports, up to three; the third failure is thrown.
+   */
   async start(): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.startOnce();
+        return;
+      } catch (error) {
+        await this.stop();
+        this.servers.length = 0;
+        if (attempt === 3 || !String(error).includes('exited with code')) throw error;
+      }
+    }
+  }
+
+  private async startOnce(): Promise<void> {
     this.dir = mkdtempSync(join(tmpdir(), 'kje-cluster-'));
     for (let i = 0; i < 3; i += 1) {
       const port = await freePort(true);
@@ -231,7 +303,7 @@ export class RedisCluster {
 
   async waitUntilOk(): Promise<void> {
     const isOk = (reply: string) => reply.includes('cluster_state:ok');
-    await Promise.all(this.servers.map((server) => waitForPing(server.port, isOk, this.auth)));
+    await Promise.all(this.servers.map((server) => server.waitForClusterInfo(isOk)));
   }
 
   /** A Cluster client over our nodes (with the nodes' password in `redisOptions` when they have one). */
