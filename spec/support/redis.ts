@@ -107,29 +107,30 @@ function cli(auth: RedisAuth | undefined): { args: string[]; env: NodeJS.Process
 /** The last few kilobytes redis-server wrote, kept to say why a server did not come up. */
 const logTails = new WeakMap<ChildProcess, string>();
 
+/** A server we spawned exited before it answered (its port taken after our check, a bad argument). */
+class ServerExitedError extends Error {}
+
 /**
- * Waits until the server on `port` answers PING (or `cluster info` passes `extraCheck`),
- * authenticating with `auth`. When `child` exits first, fails at once with its exit code and the
- * end of its log (a port taken after our check, a bad argument), not after the deadline.
+ * Waits until `child`, the server we spawned on `port`, answers `INFO server` with its own
+ * `process_id` (a server already on the port would answer while ours exits for want of it), or,
+ * with `clusterCheck`, until its `cluster info` passes that check; authenticates with `auth`. When
+ * `child` exits first, fails at once with a `ServerExitedError` carrying the end of its log.
  */
-async function waitForPing(port: number, extraCheck?: (reply: string) => boolean, auth?: RedisAuth, child?: ChildProcess): Promise<void> {
+async function waitForServer(port: number, child: ChildProcess, auth: RedisAuth | undefined, clusterCheck?: (reply: string) => boolean): Promise<void> {
   const deadline = Date.now() + 15_000;
   const { args: authArgs, env } = cli(auth);
+  const command = clusterCheck ? ['cluster', 'info'] : ['info', 'server'];
+  const ownPid = new RegExp(`^process_id:${child.pid}\\r?$`, 'm');
   let lastReply = '';
   for (;;) {
-    if (child !== undefined && child.exitCode !== null) {
+    if (child.exitCode !== null) {
       const log = (logTails.get(child) ?? '').trim().split('\n').slice(-5).join('\n    ');
-      throw new Error(`redis-server on port ${port} exited with code ${child.exitCode} before answering:\n    ${log}`);
+      throw new ServerExitedError(`redis-server on port ${port} exited with code ${child.exitCode} before answering:\n    ${log}`);
     }
     try {
-      // with the child known, `info server` also proves that the server answering is ours (a
-      // server already on the port would answer PING while ours exits for want of it)
-      const args = extraCheck ? ['cluster', 'info'] : child ? ['info', 'server'] : ['ping'];
-      const { stdout } = await run('redis-cli', ['-p', String(port), ...authArgs, ...args], { env });
-      lastReply = stdout.trim().split('\n')[0] ?? '';
-      const ours = child === undefined || extraCheck !== undefined || new RegExp(`^process_id:${child.pid}\\r?$`, 'm').test(stdout);
-      if (!ours && /^process_id:/m.test(stdout)) lastReply = `another server answers on port ${port}`;
-      else if (extraCheck ? extraCheck(stdout) : child || stdout.trim() === 'PONG') return;
+      const { stdout } = await run('redis-cli', ['-p', String(port), ...authArgs, ...command], { env });
+      if (clusterCheck ? clusterCheck(stdout) : ownPid.test(stdout)) return;
+      lastReply = /^process_id:/m.test(stdout) && !clusterCheck ? `another server answers on port ${port}` : (stdout.trim().split('\n')[0] ?? '');
     } catch (error) {
       lastReply = String((error as { stderr?: string }).stderr ?? error).trim().split('\n')[0] ?? '';
     }
@@ -175,12 +176,13 @@ export class RedisServer {
   async start(): Promise<void> {
     const args = ['--port', String(this.port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'];
     this.child = spawnRedis([...args, ...serverAuthArgs(this.auth), ...this.extraArgs]);
-    await waitForPing(this.port, undefined, this.auth, this.child);
+    await waitForServer(this.port, this.child, this.auth);
   }
 
   /** Waits until `cluster info` passes `check` (failing at once if the server exited). */
   async waitForClusterInfo(check: (reply: string) => boolean): Promise<void> {
-    await waitForPing(this.port, check, this.auth, this.child);
+    if (this.child === undefined) throw new Error(`redis on port ${this.port} is not started`);
+    await waitForServer(this.port, this.child, this.auth, check);
   }
 
   async stop(): Promise<void> {
@@ -248,7 +250,7 @@ export class RedisSentinel {
     if (sentinelPassword !== undefined) lines.push(`requirepass ${sentinelPassword}`);
     writeFileSync(conf, `${lines.join('\n')}\n`);
     this.child = spawnRedis([conf, '--sentinel']);
-    await waitForPing(this.port, undefined, sentinelPassword === undefined ? undefined : { password: sentinelPassword }, this.child);
+    await waitForServer(this.port, this.child, sentinelPassword === undefined ? undefined : { password: sentinelPassword });
   }
 
   async stop(): Promise<void> {
@@ -281,7 +283,7 @@ export class RedisCluster {
       } catch (error) {
         await this.stop();
         this.servers.length = 0;
-        if (attempt === 3 || !String(error).includes('exited with code')) throw error;
+        if (attempt === 3 || !(error instanceof ServerExitedError)) throw error;
       }
     }
   }

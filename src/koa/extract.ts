@@ -31,12 +31,12 @@ export function refusedLocation(error: object): TokenLocation | undefined {
 }
 
 const WHITESPACE_OR_COMMA = /[\s,]/;
+const COMMA = 0x2c;
 
 /** What the header hot path asks the verifier: whether it holds a token verified (so that token has no white space or comma). */
 export interface VerifiedTokens {
   holdsVerified(token: string): boolean;
 }
-const COMMA = 0x2c;
 
 /** What `\s` and `String.prototype.trim()` count as white space (ECMAScript WhiteSpace and LineTerminator). */
 function isWhitespace(code: number): boolean {
